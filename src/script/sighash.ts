@@ -1,0 +1,277 @@
+// Signature hashes: legacy (Core's SignatureHash with CTransactionSignatureSerializer),
+// BIP143 (witness v0) and BIP341/342 (taproot), with per-transaction precomputed hashes.
+
+import { createHash } from 'node:crypto';
+import { ByteWriter } from '../primitives/writer.js';
+import { hash256, sha256, taggedHasher } from '../primitives/hash.js';
+import type { Transaction, TxOut } from '../primitives/transaction.js';
+import { OP } from './opcodes.js';
+import { ScriptCursor } from './script.js';
+
+export const SIGHASH_DEFAULT = 0;
+export const SIGHASH_ALL = 1;
+export const SIGHASH_NONE = 2;
+export const SIGHASH_SINGLE = 3;
+export const SIGHASH_ANYONECANPAY = 0x80;
+export const SIGHASH_OUTPUT_MASK = 3;
+export const SIGHASH_INPUT_MASK = 0x80;
+
+/** Legacy SIGHASH_SINGLE with no matching output signs the number one (Core's uint256::ONE). */
+const UINT256_ONE = (() => {
+  const one = new Uint8Array(32);
+  one[0] = 1;
+  return one;
+})();
+
+/**
+ * Hashes shared by every input of one transaction (Core's PrecomputedTransactionData).
+ * BIP143 hashes are double SHA-256 of the same data whose single SHA-256 BIP341 uses;
+ * the BIP341 ones also need every spent output, so they are computed only when given.
+ * Each is computed on first use and then shared by all of the transaction's inputs.
+ */
+export class PrecomputedTxData {
+  private _prevouts?: Uint8Array; // single SHA-256
+  private _sequences?: Uint8Array;
+  private _outputs?: Uint8Array;
+  private _amounts?: Uint8Array;
+  private _scripts?: Uint8Array;
+  private _hashPrevouts?: Uint8Array; // double SHA-256 (BIP143)
+  private _hashSequence?: Uint8Array;
+  private _hashOutputs?: Uint8Array;
+
+  constructor(
+    readonly tx: Transaction,
+    readonly spentOutputs?: readonly TxOut[],
+  ) {
+    if (spentOutputs !== undefined && spentOutputs.length !== tx.inputs.length) {
+      throw new RangeError(`spentOutputs has ${spentOutputs.length} entries for ${tx.inputs.length} inputs`);
+    }
+  }
+
+  get prevoutsSha(): Uint8Array {
+    if (this._prevouts === undefined) {
+      const h = createHash('sha256');
+      const idx = new Uint8Array(4);
+      const dv = new DataView(idx.buffer);
+      for (const input of this.tx.inputs) {
+        h.update(input.prevout.hash);
+        dv.setUint32(0, input.prevout.index, true);
+        h.update(idx);
+      }
+      this._prevouts = h.digest();
+    }
+    return this._prevouts;
+  }
+
+  get sequencesSha(): Uint8Array {
+    if (this._sequences === undefined) {
+      const buf = new Uint8Array(4 * this.tx.inputs.length);
+      const dv = new DataView(buf.buffer);
+      this.tx.inputs.forEach((input, i) => dv.setUint32(4 * i, input.sequence, true));
+      this._sequences = sha256(buf);
+    }
+    return this._sequences;
+  }
+
+  get outputsSha(): Uint8Array {
+    if (this._outputs === undefined) {
+      const w = new ByteWriter(64 * this.tx.outputs.length + 16);
+      for (const out of this.tx.outputs) w.i64(out.value).varBytes(out.scriptPubKey);
+      this._outputs = sha256(w.finish());
+    }
+    return this._outputs;
+  }
+
+  get hashPrevouts(): Uint8Array {
+    return (this._hashPrevouts ??= sha256(this.prevoutsSha));
+  }
+
+  get hashSequence(): Uint8Array {
+    return (this._hashSequence ??= sha256(this.sequencesSha));
+  }
+
+  get hashOutputs(): Uint8Array {
+    return (this._hashOutputs ??= sha256(this.outputsSha));
+  }
+
+  /** True when every spent output is known (BIP341 signatures need them). */
+  get hasSpentOutputs(): boolean {
+    return this.spentOutputs !== undefined;
+  }
+
+  get spentAmountsSha(): Uint8Array {
+    if (this._amounts === undefined) {
+      const w = new ByteWriter(8 * this.tx.inputs.length);
+      for (const out of this.spentOutputsOrThrow()) w.i64(out.value);
+      this._amounts = sha256(w.finish());
+    }
+    return this._amounts;
+  }
+
+  get spentScriptsSha(): Uint8Array {
+    if (this._scripts === undefined) {
+      const w = new ByteWriter(40 * this.tx.inputs.length);
+      for (const out of this.spentOutputsOrThrow()) w.varBytes(out.scriptPubKey);
+      this._scripts = sha256(w.finish());
+    }
+    return this._scripts;
+  }
+
+  private spentOutputsOrThrow(): readonly TxOut[] {
+    if (this.spentOutputs === undefined) throw new Error('BIP341 hashes need the spent outputs');
+    return this.spentOutputs;
+  }
+}
+
+/** Legacy SignatureHash. `hashType` is the int32 serialized after the transaction. */
+export function signatureHashLegacy(scriptCode: Uint8Array, tx: Transaction, nIn: number, hashType: number): Uint8Array {
+  if (nIn >= tx.inputs.length) return UINT256_ONE; // Core asserts; an impossible caller state.
+  const base = hashType & 0x1f;
+  const anyoneCanPay = (hashType & SIGHASH_ANYONECANPAY) !== 0;
+  const hashSingle = base === SIGHASH_SINGLE;
+  const hashNone = base === SIGHASH_NONE;
+  if (hashSingle && nIn >= tx.outputs.length) return UINT256_ONE;
+
+  const w = new ByteWriter(256 + scriptCode.length);
+  w.i32(tx.version);
+  const nInputs = anyoneCanPay ? 1 : tx.inputs.length;
+  w.compactSize(nInputs);
+  for (let i = 0; i < nInputs; i++) {
+    const inputIndex = anyoneCanPay ? nIn : i;
+    const input = tx.inputs[inputIndex]!;
+    w.bytes(input.prevout.hash).u32(input.prevout.index);
+    if (inputIndex !== nIn) w.compactSize(0);
+    else writeScriptCodeWithoutSeparators(w, scriptCode);
+    w.u32(inputIndex !== nIn && (hashSingle || hashNone) ? 0 : input.sequence);
+  }
+  const nOutputs = hashNone ? 0 : hashSingle ? nIn + 1 : tx.outputs.length;
+  w.compactSize(nOutputs);
+  for (let o = 0; o < nOutputs; o++) {
+    if (hashSingle && o !== nIn) {
+      w.i64(-1).compactSize(0); // CTxOut(): value -1, empty script
+    } else {
+      const out = tx.outputs[o]!;
+      w.i64(out.value).varBytes(out.scriptPubKey);
+    }
+  }
+  w.u32(tx.locktime);
+  w.i32(hashType);
+  return hash256(w.finish());
+}
+
+/**
+ * CTransactionSignatureSerializer::SerializeScriptCode: the script with every
+ * OP_CODESEPARATOR removed, but the length prefix counts from the raw size, and a
+ * parse failure stops the copy where Core's iterator stopped.
+ */
+function writeScriptCodeWithoutSeparators(w: ByteWriter, script: Uint8Array): void {
+  const c = new ScriptCursor(script);
+  let separators = 0;
+  while (c.next()) if (c.op === OP.OP_CODESEPARATOR) separators++;
+  w.compactSize(script.length - separators);
+  if (separators === 0) {
+    w.bytes(script);
+    return;
+  }
+  c.reset(script);
+  let begin = 0;
+  while (c.next()) {
+    if (c.op === OP.OP_CODESEPARATOR) {
+      w.bytes(script.subarray(begin, c.pc - 1));
+      begin = c.pc;
+    }
+  }
+  if (begin !== script.length) w.bytes(script.subarray(begin, c.pc));
+}
+
+/** BIP143 signature hash for witness v0 scripts. */
+export function signatureHashWitnessV0(
+  scriptCode: Uint8Array,
+  tx: Transaction,
+  nIn: number,
+  hashType: number,
+  amount: number,
+  cache: PrecomputedTxData,
+): Uint8Array {
+  const base = hashType & 0x1f;
+  const anyoneCanPay = (hashType & SIGHASH_ANYONECANPAY) !== 0;
+  const zero: Uint8Array = ZERO32;
+  const hashPrevouts = anyoneCanPay ? zero : cache.hashPrevouts;
+  const hashSequence = anyoneCanPay || base === SIGHASH_SINGLE || base === SIGHASH_NONE ? zero : cache.hashSequence;
+  let hashOutputs: Uint8Array = zero;
+  if (base !== SIGHASH_SINGLE && base !== SIGHASH_NONE) {
+    hashOutputs = cache.hashOutputs;
+  } else if (base === SIGHASH_SINGLE && nIn < tx.outputs.length) {
+    const out = tx.outputs[nIn]!;
+    hashOutputs = hash256(new ByteWriter(9 + out.scriptPubKey.length).i64(out.value).varBytes(out.scriptPubKey).finish());
+  }
+  const input = tx.inputs[nIn]!;
+  const w = new ByteWriter(160 + scriptCode.length);
+  w.i32(tx.version).bytes(hashPrevouts).bytes(hashSequence);
+  w.bytes(input.prevout.hash).u32(input.prevout.index);
+  w.varBytes(scriptCode);
+  w.i64(amount).u32(input.sequence);
+  w.bytes(hashOutputs).u32(tx.locktime).i32(hashType);
+  return hash256(w.finish());
+}
+
+const ZERO32 = new Uint8Array(32);
+
+/** What the taproot sighash needs from the script execution (Core's ScriptExecutionData). */
+export interface TaprootExecData {
+  /** SHA256 of the compact-size-prefixed annex, when one is present. */
+  annexHash?: Uint8Array;
+  /** BIP342: the leaf hash, for tapscript signatures only. */
+  tapleafHash?: Uint8Array;
+  /** BIP342: opcode position of the last executed OP_CODESEPARATOR, 0xffffffff if none. */
+  codeSeparatorPos?: number;
+}
+
+/**
+ * BIP341 SignatureHashSchnorr. Returns undefined for an undefined hash type or a
+ * SIGHASH_SINGLE without a matching output (Core: SCHNORR_SIG_HASHTYPE).
+ */
+export function signatureHashTaproot(
+  tx: Transaction,
+  nIn: number,
+  hashType: number,
+  cache: PrecomputedTxData,
+  exec: TaprootExecData,
+): Uint8Array | undefined {
+  if (!(hashType <= 0x03 || (hashType >= 0x81 && hashType <= 0x83))) return undefined;
+  const outputType = hashType === SIGHASH_DEFAULT ? SIGHASH_ALL : hashType & SIGHASH_OUTPUT_MASK;
+  const inputType = hashType & SIGHASH_INPUT_MASK;
+  if (outputType === SIGHASH_SINGLE && nIn >= tx.outputs.length) return undefined;
+  const spent = cache.spentOutputs;
+  if (spent === undefined) return undefined;
+  const tapscript = exec.tapleafHash !== undefined;
+
+  const w = new ByteWriter(256);
+  w.u8(0); // epoch
+  w.u8(hashType);
+  w.i32(tx.version).u32(tx.locktime);
+  if (inputType !== SIGHASH_ANYONECANPAY) {
+    w.bytes(cache.prevoutsSha).bytes(cache.spentAmountsSha).bytes(cache.spentScriptsSha).bytes(cache.sequencesSha);
+  }
+  if (outputType === SIGHASH_ALL) w.bytes(cache.outputsSha);
+  const spendType = (tapscript ? 2 : 0) + (exec.annexHash !== undefined ? 1 : 0);
+  w.u8(spendType);
+  if (inputType === SIGHASH_ANYONECANPAY) {
+    const input = tx.inputs[nIn]!;
+    const prev = spent[nIn]!;
+    w.bytes(input.prevout.hash).u32(input.prevout.index);
+    w.i64(prev.value).varBytes(prev.scriptPubKey);
+    w.u32(input.sequence);
+  } else {
+    w.u32(nIn);
+  }
+  if (exec.annexHash !== undefined) w.bytes(exec.annexHash);
+  if (outputType === SIGHASH_SINGLE) {
+    const out = tx.outputs[nIn]!;
+    w.bytes(sha256(new ByteWriter(9 + out.scriptPubKey.length).i64(out.value).varBytes(out.scriptPubKey).finish()));
+  }
+  if (tapscript) {
+    w.bytes(exec.tapleafHash!).u8(0).u32(exec.codeSeparatorPos ?? 0xffffffff);
+  }
+  return taggedHasher('TapSighash').update(w.finish()).digest();
+}

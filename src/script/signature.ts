@@ -1,0 +1,217 @@
+// Signature and public-key encodings (Core's interpreter.cpp checks and pubkey.cpp's lax
+// DER parser) and the ECDSA / BIP340 verification they lead to, through @noble/curves.
+
+import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { ScriptFailure } from './errors.js';
+import {
+  SCRIPT_VERIFY_DERSIG,
+  SCRIPT_VERIFY_LOW_S,
+  SCRIPT_VERIFY_STRICTENC,
+  SCRIPT_VERIFY_WITNESS_PUBKEYTYPE,
+} from './flags.js';
+import { SIGHASH_ANYONECANPAY, SIGHASH_ALL, SIGHASH_SINGLE } from './sighash.js';
+
+export const CURVE_ORDER = secp256k1.Point.Fn.ORDER;
+const HALF_ORDER = CURVE_ORDER >> 1n;
+
+/** Core's SigVersion: which rules a script runs under. */
+export const SigVersion = Object.freeze({ BASE: 0, WITNESS_V0: 1, TAPROOT: 2, TAPSCRIPT: 3 } as const);
+export type SigVersion = (typeof SigVersion)[keyof typeof SigVersion];
+
+/** Core's IsValidSignatureEncoding: strict DER (BIP66) plus the trailing hash-type byte. */
+export function isValidSignatureEncoding(sig: Uint8Array): boolean {
+  const n = sig.length;
+  if (n < 9 || n > 73) return false;
+  if (sig[0] !== 0x30) return false;
+  if (sig[1] !== n - 3) return false;
+  const lenR = sig[3]!;
+  if (5 + lenR >= n) return false;
+  const lenS = sig[5 + lenR]!;
+  if (lenR + lenS + 7 !== n) return false;
+  if (sig[2] !== 0x02) return false;
+  if (lenR === 0) return false;
+  if (sig[4]! & 0x80) return false;
+  if (lenR > 1 && sig[4] === 0x00 && !(sig[5]! & 0x80)) return false;
+  if (sig[lenR + 4] !== 0x02) return false;
+  if (lenS === 0) return false;
+  if (sig[lenR + 6]! & 0x80) return false;
+  if (lenS > 1 && sig[lenR + 6] === 0x00 && !(sig[lenR + 7]! & 0x80)) return false;
+  return true;
+}
+
+export interface EcdsaRS {
+  r: bigint;
+  s: bigint;
+}
+
+const ZERO_RS: EcdsaRS = Object.freeze({ r: 0n, s: 0n });
+
+/**
+ * Core's ecdsa_signature_parse_der_lax (pubkey.cpp): accepts the BER-ish encodings
+ * that OpenSSL accepted before BIP66. Returns undefined when it cannot parse, and
+ * r = s = 0 (a signature that never verifies) when a value overflows the curve order.
+ */
+export function parseDerLax(der: Uint8Array): EcdsaRS | undefined {
+  const len = der.length;
+  let pos = 0;
+  if (pos === len || der[pos] !== 0x30) return undefined;
+  pos++;
+  if (pos === len) return undefined;
+  let lenbyte = der[pos++]!;
+  if (lenbyte & 0x80) {
+    lenbyte -= 0x80;
+    if (lenbyte > len - pos) return undefined;
+    pos += lenbyte;
+  }
+  const rPart = readLaxInteger(der, pos);
+  if (rPart === undefined) return undefined;
+  pos = rPart.end;
+  const sPart = readLaxInteger(der, pos);
+  if (sPart === undefined) return undefined;
+  const r = laxValue(der, rPart.start, rPart.length);
+  const s = laxValue(der, sPart.start, sPart.length);
+  if (r === undefined || s === undefined || r >= CURVE_ORDER || s >= CURVE_ORDER) return ZERO_RS;
+  return { r, s };
+}
+
+function readLaxInteger(der: Uint8Array, pos: number): { start: number; length: number; end: number } | undefined {
+  const len = der.length;
+  if (pos === len || der[pos] !== 0x02) return undefined;
+  pos++;
+  if (pos === len) return undefined;
+  let lenbyte = der[pos++]!;
+  let vlen: number;
+  if (lenbyte & 0x80) {
+    lenbyte -= 0x80;
+    if (lenbyte > len - pos) return undefined;
+    while (lenbyte > 0 && der[pos] === 0) {
+      pos++;
+      lenbyte--;
+    }
+    if (lenbyte >= 4) return undefined;
+    vlen = 0;
+    while (lenbyte > 0) {
+      vlen = vlen * 256 + der[pos]!;
+      pos++;
+      lenbyte--;
+    }
+  } else {
+    vlen = lenbyte;
+  }
+  if (vlen > len - pos) return undefined;
+  return { start: pos, length: vlen, end: pos + vlen };
+}
+
+/** The integer's value after skipping leading zeroes; undefined if over 32 bytes (overflow). */
+function laxValue(der: Uint8Array, start: number, length: number): bigint | undefined {
+  while (length > 0 && der[start] === 0) {
+    start++;
+    length--;
+  }
+  if (length > 32) return undefined;
+  let v = 0n;
+  for (let i = 0; i < length; i++) v = (v << 8n) | BigInt(der[start + i]!);
+  return v;
+}
+
+/** Core's IsDefinedHashtypeSignature (STRICTENC). */
+export function isDefinedHashtypeSignature(sig: Uint8Array): boolean {
+  if (sig.length === 0) return false;
+  const base = sig[sig.length - 1]! & ~SIGHASH_ANYONECANPAY;
+  return base >= SIGHASH_ALL && base <= SIGHASH_SINGLE;
+}
+
+/** Core's CheckSignatureEncoding: throws the script error the flags call for. */
+export function checkSignatureEncoding(sig: Uint8Array, flags: number): void {
+  // An empty signature is the compact way to fail CHECK(MULTI)SIG on purpose.
+  if (sig.length === 0) return;
+  if ((flags & (SCRIPT_VERIFY_DERSIG | SCRIPT_VERIFY_LOW_S | SCRIPT_VERIFY_STRICTENC)) !== 0 && !isValidSignatureEncoding(sig)) {
+    throw new ScriptFailure('SIG_DER');
+  }
+  if ((flags & SCRIPT_VERIFY_LOW_S) !== 0) {
+    const rs = parseDerLax(sig.subarray(0, sig.length - 1));
+    if (rs === undefined || rs.s > HALF_ORDER) throw new ScriptFailure('SIG_HIGH_S');
+  }
+  if ((flags & SCRIPT_VERIFY_STRICTENC) !== 0 && !isDefinedHashtypeSignature(sig)) {
+    throw new ScriptFailure('SIG_HASHTYPE');
+  }
+}
+
+function isCompressedOrUncompressedPubKey(pk: Uint8Array): boolean {
+  if (pk.length < 33) return false;
+  if (pk[0] === 0x04) return pk.length === 65;
+  if (pk[0] === 0x02 || pk[0] === 0x03) return pk.length === 33;
+  return false;
+}
+
+function isCompressedPubKey(pk: Uint8Array): boolean {
+  return pk.length === 33 && (pk[0] === 0x02 || pk[0] === 0x03);
+}
+
+/** Core's CheckPubKeyEncoding. */
+export function checkPubKeyEncoding(pubkey: Uint8Array, flags: number, sigversion: SigVersion): void {
+  if ((flags & SCRIPT_VERIFY_STRICTENC) !== 0 && !isCompressedOrUncompressedPubKey(pubkey)) {
+    throw new ScriptFailure('PUBKEYTYPE');
+  }
+  if ((flags & SCRIPT_VERIFY_WITNESS_PUBKEYTYPE) !== 0 && sigversion === SigVersion.WITNESS_V0 && !isCompressedPubKey(pubkey)) {
+    throw new ScriptFailure('WITNESS_PUBKEYTYPE');
+  }
+}
+
+/**
+ * The key as libsecp256k1's ec_pubkey_parse accepts it, in a form noble parses:
+ * 33-byte compressed or 65-byte uncompressed; hybrid keys (06/07, Core's CPubKey
+ * accepts them) become 04 when their parity byte matches y. Undefined if invalid.
+ */
+export function normalizePubKey(pk: Uint8Array): Uint8Array | undefined {
+  const h = pk[0];
+  if (pk.length === 33 && (h === 0x02 || h === 0x03)) return pk;
+  if (pk.length === 65 && h === 0x04) return pk;
+  if (pk.length === 65 && (h === 0x06 || h === 0x07)) {
+    if ((pk[64]! & 1) !== (h & 1)) return undefined;
+    const out = pk.slice();
+    out[0] = 0x04;
+    return out;
+  }
+  return undefined;
+}
+
+/** The signature primitives a backend provides; noble by default. */
+export interface SignatureBackend {
+  readonly name: string;
+  /** ECDSA over a 32-byte digest, no prehash, high S accepted (Core normalizes S first). */
+  verifyEcdsa(rs: EcdsaRS, msg32: Uint8Array, pubkey: Uint8Array): boolean;
+  /** BIP340 over a 32-byte message with an x-only key. */
+  verifySchnorr(sig64: Uint8Array, msg32: Uint8Array, xonly32: Uint8Array): boolean;
+}
+
+const VERIFY_OPTS = { prehash: false, lowS: false } as const;
+
+export const nobleBackend: SignatureBackend = {
+  name: 'noble',
+  verifyEcdsa(rs, msg32, pubkey) {
+    if (rs.r === 0n || rs.s === 0n) return false;
+    const sig = new Uint8Array(64);
+    writeBig32(sig, 0, rs.r);
+    writeBig32(sig, 32, rs.s);
+    try {
+      return secp256k1.verify(sig, msg32, pubkey, VERIFY_OPTS);
+    } catch {
+      return false;
+    }
+  },
+  verifySchnorr(sig64, msg32, xonly32) {
+    try {
+      return schnorr.verify(sig64, msg32, xonly32);
+    } catch {
+      return false;
+    }
+  },
+};
+
+function writeBig32(out: Uint8Array, offset: number, v: bigint): void {
+  for (let i = 31; i >= 0; i--) {
+    out[offset + i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+}

@@ -1,0 +1,104 @@
+// BIP341 taproot commitments: leaf and branch hashes, the key tweak, control blocks,
+// and the commitment check the script-path spend performs.
+
+import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { taggedHash, taggedHasher } from '../primitives/hash.js';
+import { compareBytes } from '../primitives/bytes.js';
+import { ByteWriter } from '../primitives/writer.js';
+
+export const TAPROOT_LEAF_MASK = 0xfe;
+export const TAPROOT_LEAF_TAPSCRIPT = 0xc0;
+export const TAPROOT_CONTROL_BASE_SIZE = 33;
+export const TAPROOT_CONTROL_NODE_SIZE = 32;
+export const TAPROOT_CONTROL_MAX_NODE_COUNT = 128;
+export const TAPROOT_CONTROL_MAX_SIZE = TAPROOT_CONTROL_BASE_SIZE + TAPROOT_CONTROL_NODE_SIZE * TAPROOT_CONTROL_MAX_NODE_COUNT;
+export const ANNEX_TAG = 0x50;
+
+const Point = secp256k1.Point;
+const N = Point.Fn.ORDER;
+
+/** TapLeaf hash: tagged("TapLeaf", leafVersion || compactSize(script) || script). */
+export function tapLeafHash(leafVersion: number, script: Uint8Array): Uint8Array {
+  const prefix = new ByteWriter(6).u8(leafVersion).compactSize(script.length).finish();
+  return taggedHasher('TapLeaf').update(prefix).update(script).digest();
+}
+
+/** TapBranch hash of two children, in lexicographic order. */
+export function tapBranchHash(a: Uint8Array, b: Uint8Array): Uint8Array {
+  return compareBytes(a, b) < 0 ? taggedHash('TapBranch', a, b) : taggedHash('TapBranch', b, a);
+}
+
+/** TapTweak hash of the internal key and, if any, the script tree's merkle root. */
+export function tapTweakHash(internalKey: Uint8Array, merkleRoot?: Uint8Array): Uint8Array {
+  return merkleRoot === undefined ? taggedHash('TapTweak', internalKey) : taggedHash('TapTweak', internalKey, merkleRoot);
+}
+
+/** Core's ComputeTaprootMerkleRoot: fold the control block's path onto the leaf hash. */
+export function computeTaprootMerkleRoot(control: Uint8Array, leafHash: Uint8Array): Uint8Array {
+  let k = leafHash;
+  for (let off = TAPROOT_CONTROL_BASE_SIZE; off < control.length; off += TAPROOT_CONTROL_NODE_SIZE) {
+    k = tapBranchHash(k, control.subarray(off, off + TAPROOT_CONTROL_NODE_SIZE));
+  }
+  return k;
+}
+
+function bytesToBig(b: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = 0; i < b.length; i++) v = (v << 8n) | BigInt(b[i]!);
+  return v;
+}
+
+function liftX(x: Uint8Array): ReturnType<typeof schnorr.utils.lift_x> | undefined {
+  try {
+    return schnorr.utils.lift_x(bytesToBig(x));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Q = P + H_TapTweak(P || root)·G. Returns the x-only output key and its y parity,
+ * or undefined when P is not a valid x coordinate or the tweak is out of range.
+ */
+export function tweakPublicKey(internalKey: Uint8Array, merkleRoot?: Uint8Array): { outputKey: Uint8Array; parity: 0 | 1 } | undefined {
+  const p = liftX(internalKey);
+  if (p === undefined) return undefined;
+  const t = bytesToBig(tapTweakHash(internalKey, merkleRoot));
+  if (t >= N) return undefined;
+  const q = t === 0n ? p : p.add(Point.BASE.multiply(t));
+  if (q.is0()) return undefined;
+  const aff = q.toAffine();
+  const outputKey = new Uint8Array(32);
+  let x = aff.x;
+  for (let i = 31; i >= 0; i--) {
+    outputKey[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return { outputKey, parity: (aff.y & 1n) === 1n ? 1 : 0 };
+}
+
+/** The secret key that signs for the tweaked output key (BIP341 key-path signing). */
+export function tweakSecretKey(secretKey: Uint8Array, merkleRoot?: Uint8Array): Uint8Array {
+  const d0 = bytesToBig(secretKey);
+  const pub = Point.BASE.multiply(d0).toAffine();
+  const d = (pub.y & 1n) === 1n ? N - d0 : d0;
+  const internalKey = schnorr.getPublicKey(secretKey);
+  const t = bytesToBig(tapTweakHash(internalKey, merkleRoot));
+  const out = new Uint8Array(32);
+  let v = (d + t) % N;
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** Core's VerifyTaprootCommitment: the control block's key and path tweak to the program. */
+export function verifyTaprootCommitment(control: Uint8Array, program: Uint8Array, leafHash: Uint8Array): boolean {
+  const internalKey = control.subarray(1, TAPROOT_CONTROL_BASE_SIZE);
+  const root = computeTaprootMerkleRoot(control, leafHash);
+  const tweaked = tweakPublicKey(internalKey, root);
+  if (tweaked === undefined) return false;
+  if (tweaked.parity !== (control[0]! & 1)) return false;
+  return compareBytes(tweaked.outputKey, program) === 0;
+}

@@ -1,0 +1,111 @@
+// The entry point the block validator and the workers call: verify one input of a
+// transaction against the outputs it spends. Invalid data gives a result, never a throw.
+
+import type { Transaction, TxOut } from '../primitives/transaction.js';
+import {
+  LOCKTIME_THRESHOLD,
+  SEQUENCE_FINAL,
+  SEQUENCE_LOCKTIME_DISABLE_FLAG,
+  SEQUENCE_LOCKTIME_MASK,
+  SEQUENCE_LOCKTIME_TYPE_FLAG,
+} from '../primitives/transaction.js';
+import { ScriptFailure, type ScriptResult } from './errors.js';
+import { verifyScript, type ExecData, type SignatureChecker } from './interpreter.js';
+import { PrecomputedTxData, SIGHASH_DEFAULT, signatureHashLegacy, signatureHashTaproot, signatureHashWitnessV0 } from './sighash.js';
+import { SigVersion, nobleBackend, normalizePubKey, parseDerLax, type SignatureBackend } from './signature.js';
+
+export interface VerifyOptions {
+  /** Hashes shared by the transaction's inputs; pass the same object for every input. */
+  txdata?: PrecomputedTxData;
+  /** Signature primitives; noble unless a faster backend is given. */
+  backend?: SignatureBackend;
+}
+
+/** Core's GenericTransactionSignatureChecker for one input. */
+export class TransactionSignatureChecker implements SignatureChecker {
+  constructor(
+    readonly tx: Transaction,
+    readonly nIn: number,
+    readonly amount: number,
+    readonly txdata: PrecomputedTxData,
+    readonly backend: SignatureBackend = nobleBackend,
+  ) {}
+
+  checkEcdsaSignature(sigIn: Uint8Array, pubkeyIn: Uint8Array, scriptCode: Uint8Array, sigversion: SigVersion): boolean {
+    const pubkey = normalizePubKey(pubkeyIn);
+    if (pubkey === undefined || sigIn.length === 0) return false;
+    // The hash type is one byte tacked on to the end of the signature.
+    const hashType = sigIn[sigIn.length - 1]!;
+    const rs = parseDerLax(sigIn.subarray(0, sigIn.length - 1));
+    if (rs === undefined) return false;
+    const sighash =
+      sigversion === SigVersion.WITNESS_V0
+        ? signatureHashWitnessV0(scriptCode, this.tx, this.nIn, hashType, this.amount, this.txdata)
+        : signatureHashLegacy(scriptCode, this.tx, this.nIn, hashType);
+    return this.backend.verifyEcdsa(rs, sighash, pubkey);
+  }
+
+  checkSchnorrSignature(sigIn: Uint8Array, pubkey: Uint8Array, _sigversion: SigVersion, exec: ExecData): void {
+    // Empty tapscript signatures never get here (EvalChecksigTapscript); anywhere else
+    // every size but 64 and 65 is invalid.
+    if (sigIn.length !== 64 && sigIn.length !== 65) throw new ScriptFailure('SCHNORR_SIG_SIZE');
+    let hashType = SIGHASH_DEFAULT;
+    let sig = sigIn;
+    if (sigIn.length === 65) {
+      hashType = sigIn[64]!;
+      if (hashType === SIGHASH_DEFAULT) throw new ScriptFailure('SCHNORR_SIG_HASHTYPE');
+      sig = sigIn.subarray(0, 64);
+    }
+    const sighash = signatureHashTaproot(this.tx, this.nIn, hashType, this.txdata, exec);
+    if (sighash === undefined) throw new ScriptFailure('SCHNORR_SIG_HASHTYPE');
+    if (!this.backend.verifySchnorr(sig, sighash, pubkey)) throw new ScriptFailure('SCHNORR_SIG');
+  }
+
+  /** BIP65. */
+  checkLockTime(lockTime: number): boolean {
+    const txLockTime = this.tx.locktime;
+    // Compare like with like: heights with heights, times with times.
+    if (!((txLockTime < LOCKTIME_THRESHOLD && lockTime < LOCKTIME_THRESHOLD) || (txLockTime >= LOCKTIME_THRESHOLD && lockTime >= LOCKTIME_THRESHOLD))) {
+      return false;
+    }
+    if (lockTime > txLockTime) return false;
+    // A final input would let IsFinalTx() bypass the lock entirely.
+    return this.tx.inputs[this.nIn]!.sequence !== SEQUENCE_FINAL;
+  }
+
+  /** BIP112. */
+  checkSequence(sequence: number): boolean {
+    const txSequence = this.tx.inputs[this.nIn]!.sequence;
+    // BIP68 applies from version 2, the version read as unsigned.
+    if (this.tx.version >>> 0 < 2) return false;
+    if ((txSequence & SEQUENCE_LOCKTIME_DISABLE_FLAG) !== 0) return false;
+    const mask = SEQUENCE_LOCKTIME_TYPE_FLAG | SEQUENCE_LOCKTIME_MASK;
+    const txMasked = txSequence & mask;
+    const masked = sequence & mask;
+    if (!((txMasked < SEQUENCE_LOCKTIME_TYPE_FLAG && masked < SEQUENCE_LOCKTIME_TYPE_FLAG) || (txMasked >= SEQUENCE_LOCKTIME_TYPE_FLAG && masked >= SEQUENCE_LOCKTIME_TYPE_FLAG))) {
+      return false;
+    }
+    return masked <= txMasked;
+  }
+}
+
+/**
+ * Verify input `inputIndex` of `tx`. `spentOutputs` holds the output each input spends,
+ * in input order (all of them: BIP341 signatures commit to every spent amount and script).
+ */
+export function verifyInput(
+  tx: Transaction,
+  inputIndex: number,
+  spentOutputs: readonly TxOut[],
+  flags: number,
+  opts: VerifyOptions = {},
+): ScriptResult {
+  const input = tx.inputs[inputIndex];
+  const spent = spentOutputs[inputIndex];
+  if (input === undefined || spent === undefined) {
+    throw new RangeError(`input ${inputIndex} out of range (tx has ${tx.inputs.length} inputs, ${spentOutputs.length} spent outputs)`);
+  }
+  const txdata = opts.txdata ?? new PrecomputedTxData(tx, spentOutputs.length === tx.inputs.length ? spentOutputs : undefined);
+  const checker = new TransactionSignatureChecker(tx, inputIndex, spent.value, txdata, opts.backend);
+  return verifyScript(input.scriptSig, spent.scriptPubKey, input.witness, flags, checker);
+}
