@@ -1,0 +1,5 @@
+// Where the compiled worker entry files live. Everything ships compiled to dist/, so the
+// same relative URL resolves from tests, the CLI and an installed package alike.
+
+/** dist/src/pipeline/ → dist/workers/verify-inputs.js */
+export const VERIFY_INPUTS_WORKER = new URL('../../workers/verify-inputs.js', import.meta.url);
