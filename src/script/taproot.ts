@@ -65,7 +65,8 @@ export function tweakPublicKey(internalKey: Uint8Array, merkleRoot?: Uint8Array)
   if (p === undefined) return undefined;
   const t = bytesToBig(tapTweakHash(internalKey, merkleRoot));
   if (t >= N) return undefined;
-  const q = t === 0n ? p : p.add(Point.BASE.multiply(t));
+  // Public data: the variable-time multiply is safe here and about twice as fast.
+  const q = t === 0n ? p : p.add(Point.BASE.multiplyUnsafe(t));
   if (q.is0()) return undefined;
   const aff = q.toAffine();
   const outputKey = new Uint8Array(32);
