@@ -5,7 +5,6 @@ import { ByteReader, ParseError, toParseFailure, type ParseFailure } from './rea
 import { ByteWriter } from './writer.js';
 import { hash256 } from './hash.js';
 import { Transaction } from './transaction.js';
-import { createHash } from 'node:crypto';
 
 export const HEADER_SIZE = 80;
 
@@ -135,7 +134,7 @@ export function computeMerkleRoot(leaves: readonly Uint8Array[]): MerkleResult {
     for (let i = 0; i < next.length; i++) {
       pair.set(level[2 * i]!, 0);
       pair.set(level[2 * i + 1]!, 32);
-      next[i] = createHash('sha256').update(createHash('sha256').update(pair).digest()).digest();
+      next[i] = hash256(pair);
     }
     level = next;
   }
