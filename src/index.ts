@@ -1,0 +1,56 @@
+// vigil's public API: the wire formats, the script engine and the consensus pieces built so far.
+
+export * from './primitives/bytes.js';
+export { COIN, MAX_MONEY, moneyRange } from './primitives/amount.js';
+export { ByteReader, ParseError, MAX_SIZE, type ParseCode, type ParseFailure } from './primitives/reader.js';
+export { ByteWriter, compactSizeLength } from './primitives/writer.js';
+export { sha256, hash256, hash160, ripemd160, taggedHash } from './primitives/hash.js';
+export {
+  Transaction,
+  decodeTransaction,
+  serializeTxOut,
+  type DecodeTxResult,
+  type OutPoint,
+  type TxIn,
+  type TxOut,
+} from './primitives/transaction.js';
+export {
+  Block,
+  BlockHeader,
+  decodeBlock,
+  decodeHeader,
+  computeMerkleRoot,
+  blockMerkleRoot,
+  blockWitnessMerkleRoot,
+  getWitnessCommitmentIndex,
+  type DecodeBlockResult,
+  type MerkleResult,
+} from './primitives/block.js';
+
+export * from './script/flags.js';
+export type { ScriptError, ScriptResult } from './script/errors.js';
+export { OP, getOpName } from './script/opcodes.js';
+export {
+  PrecomputedTxData,
+  signatureHashLegacy,
+  signatureHashWitnessV0,
+  signatureHashTaproot,
+  SIGHASH_ALL,
+  SIGHASH_NONE,
+  SIGHASH_SINGLE,
+  SIGHASH_ANYONECANPAY,
+  SIGHASH_DEFAULT,
+} from './script/sighash.js';
+export { nobleBackend, type SignatureBackend } from './script/signature.js';
+export { tapLeafHash, tapBranchHash, tapTweakHash, tweakPublicKey } from './script/taproot.js';
+export { verifyInput, TransactionSignatureChecker, type VerifyOptions } from './script/verify.js';
+export { verifyScript } from './script/interpreter.js';
+
+export { checkTransaction } from './consensus/tx-check.js';
+export { getBlockScriptFlags, NETWORK_NAMES, type NetworkName } from './consensus/script-flags.js';
+export { checkBlockScripts, spentOutputsByTx, type BlockScriptsResult } from './consensus/block-scripts.js';
+export { coinbaseHeight } from './consensus/bip34.js';
+
+export { readSpentFile, readBcoinUndo, readFlorestaJson, readBtcdUtxoStore, type SpentOutput } from './spent/index.js';
+export { runScriptJob, encodeSpentOutputs, type ScriptJob, type ScriptJobResult } from './pipeline/script-job.js';
+export { VERIFY_INPUTS_WORKER } from './pipeline/workers.js';
