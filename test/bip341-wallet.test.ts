@@ -16,15 +16,7 @@ import { readVectorText } from './helpers/vectors.js';
 import { concatBytes, fromHex, toHex } from '../src/primitives/bytes.js';
 import { taggedHash } from '../src/primitives/hash.js';
 import { Transaction, decodeTransaction, type TxIn, type TxOut } from '../src/primitives/transaction.js';
-import {
-  SCRIPT_VERIFY_CHECKLOCKTIMEVERIFY,
-  SCRIPT_VERIFY_CHECKSEQUENCEVERIFY,
-  SCRIPT_VERIFY_DERSIG,
-  SCRIPT_VERIFY_NULLDUMMY,
-  SCRIPT_VERIFY_P2SH,
-  SCRIPT_VERIFY_TAPROOT,
-  SCRIPT_VERIFY_WITNESS,
-} from '../src/script/flags.js';
+import { CONSENSUS_SCRIPT_FLAGS } from '../src/script/flags.js';
 import { PrecomputedTxData, SIGHASH_DEFAULT, signatureHashTaproot } from '../src/script/sighash.js';
 import { tapBranchHash, tapLeafHash, tapTweakHash, tweakPublicKey, tweakSecretKey } from '../src/script/taproot.js';
 import { verifyInput } from '../src/script/verify.js';
@@ -77,14 +69,7 @@ interface WalletVectors {
 const vectors = JSON.parse(readVectorText('bitcoin-core', 'bip341_wallet_vectors.json')) as WalletVectors;
 
 /** The consensus flags of a post-taproot block. */
-const BLOCK_FLAGS =
-  SCRIPT_VERIFY_P2SH |
-  SCRIPT_VERIFY_DERSIG |
-  SCRIPT_VERIFY_NULLDUMMY |
-  SCRIPT_VERIFY_CHECKLOCKTIMEVERIFY |
-  SCRIPT_VERIFY_CHECKSEQUENCEVERIFY |
-  SCRIPT_VERIFY_WITNESS |
-  SCRIPT_VERIFY_TAPROOT;
+const BLOCK_FLAGS = CONSENSUS_SCRIPT_FLAGS;
 
 interface BuiltLeaf {
   id: number;

@@ -1,6 +1,7 @@
 // Script as bytes: Core's GetScriptOp as an allocation-free cursor, push-only and
 // witness-program tests, minimal-push rules, push serialization and FindAndDelete.
 
+import { concatBytes } from '../primitives/bytes.js';
 import { OP, decodeOpN } from './opcodes.js';
 
 /**
@@ -151,15 +152,7 @@ export function findAndDelete(script: Uint8Array, pattern: Uint8Array): { script
   }
   if (found === 0) return { script, found: 0 };
   parts.push(script.subarray(keepFrom, end));
-  let len = 0;
-  for (const part of parts) len += part.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const part of parts) {
-    out.set(part, off);
-    off += part.length;
-  }
-  return { script: out, found };
+  return { script: concatBytes(...parts), found };
 }
 
 function matchAt(s: Uint8Array, at: number, pattern: Uint8Array): boolean {

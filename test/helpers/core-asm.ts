@@ -12,7 +12,9 @@
 //     `OP_1`, `TRUE`, `NOP2` and `OP_CHECKSIGADD` are *not* names here (Core rejects them too).
 // Anything else throws: this parses test data only, never block data.
 
-import { fromHex } from '../../src/primitives/bytes.js';
+import { concatBytes, fromHex } from '../../src/primitives/bytes.js';
+import { scriptNumEncode as scriptNumBytes } from '../../src/script/script-num.js';
+import { pushData } from '../../src/script/script.js';
 
 /** GetOpName() for OP_NOP (0x61) .. OP_NOP10 (0xb9), without the OP_ prefix, in opcode order. */
 const NAMES_FROM_NOP = [
@@ -54,36 +56,8 @@ export const CORE_ASM_OPCODES: ReadonlyMap<string, number> = (() => {
 
 const MAX_DECIMAL = 0xffffffffn;
 
-/** CScriptNum::serialize: little-endian magnitude, sign in the top bit of the last byte. */
-export function scriptNumBytes(n: number): Uint8Array {
-  if (!Number.isSafeInteger(n)) throw new RangeError(`not a safe integer: ${n}`);
-  if (n === 0) return new Uint8Array(0);
-  const neg = n < 0;
-  let abs = Math.abs(n);
-  const out: number[] = [];
-  while (abs > 0) {
-    out.push(abs % 256);
-    abs = Math.floor(abs / 256);
-  }
-  const last = out[out.length - 1]!;
-  if ((last & 0x80) !== 0) out.push(neg ? 0x80 : 0x00);
-  else if (neg) out[out.length - 1] = last | 0x80;
-  return Uint8Array.from(out);
-}
-
-/** CScript::operator<<(span): the smallest push opcode for the length, then the data. */
-export function pushData(data: Uint8Array): Uint8Array {
-  const n = data.length;
-  let head: number[];
-  if (n < OP_PUSHDATA1) head = [n];
-  else if (n <= 0xff) head = [OP_PUSHDATA1, n];
-  else if (n <= 0xffff) head = [OP_PUSHDATA2, n & 0xff, n >>> 8];
-  else head = [OP_PUSHDATA4, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
-  const out = new Uint8Array(head.length + n);
-  out.set(head, 0);
-  out.set(data, head.length);
-  return out;
-}
+/** Core's script-number and push encodings, shared with the engine. */
+export { scriptNumBytes, pushData };
 
 /** CScript::operator<<(int64_t): small integers as OP_N, the rest as a CScriptNum push. */
 export function pushInt(n: number): Uint8Array {
@@ -117,15 +91,7 @@ export function parseCoreAsm(asm: string): Uint8Array {
       parts.push(Uint8Array.of(op));
     }
   }
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** A witness stack written as hex strings (empty string = empty item). */
