@@ -1,0 +1,93 @@
+// Signature-operation counting (Core's GetSigOpCount, GetLegacySigOpCount,
+// GetP2SHSigOpCount, CountWitnessSigOps, GetTransactionSigOpCost).
+
+import type { Transaction, TxOut } from '../primitives/transaction.js';
+import { SCRIPT_VERIFY_P2SH, SCRIPT_VERIFY_WITNESS } from '../script/flags.js';
+import { MAX_PUBKEYS_PER_MULTISIG } from '../script/interpreter.js';
+import { OP, decodeOpN } from '../script/opcodes.js';
+import { ScriptCursor, getWitnessProgram, isPayToScriptHash } from '../script/script.js';
+import { WITNESS_SCALE_FACTOR } from './consensus.js';
+
+/** CScript::GetSigOpCount(fAccurate): multisig counts its key number only when accurate. */
+export function getSigOpCount(script: Uint8Array, accurate: boolean): number {
+  let n = 0;
+  let last: number = OP.OP_INVALIDOPCODE;
+  const c = new ScriptCursor(script);
+  while (c.pc < script.length) {
+    if (!c.next()) break;
+    const op = c.op;
+    if (op === OP.OP_CHECKSIG || op === OP.OP_CHECKSIGVERIFY) n++;
+    else if (op === OP.OP_CHECKMULTISIG || op === OP.OP_CHECKMULTISIGVERIFY) {
+      n += accurate && last >= OP.OP_1 && last <= OP.OP_16 ? decodeOpN(last) : MAX_PUBKEYS_PER_MULTISIG;
+    }
+    last = op;
+  }
+  return n;
+}
+
+/** The last item a push-only scriptSig leaves (empty after OP_N); undefined if not push-only. */
+function lastPush(scriptSig: Uint8Array): Uint8Array | undefined {
+  const c = new ScriptCursor(scriptSig);
+  let data: Uint8Array = new Uint8Array(0);
+  while (c.pc < scriptSig.length) {
+    if (!c.next()) return undefined;
+    if (c.op > OP.OP_16) return undefined;
+    data = c.data();
+  }
+  return data;
+}
+
+/** Core's GetLegacySigOpCount: every scriptSig and scriptPubKey, counted inaccurately. */
+export function getLegacySigOpCount(tx: Transaction): number {
+  let n = 0;
+  for (const input of tx.inputs) n += getSigOpCount(input.scriptSig, false);
+  for (const out of tx.outputs) n += getSigOpCount(out.scriptPubKey, false);
+  return n;
+}
+
+/** Core's GetP2SHSigOpCount: redeem scripts of P2SH spends, counted accurately. */
+export function getP2SHSigOpCount(tx: Transaction, spent: readonly TxOut[]): number {
+  if (tx.isCoinbase()) return 0;
+  let n = 0;
+  tx.inputs.forEach((input, i) => {
+    const prev = spent[i]!;
+    if (!isPayToScriptHash(prev.scriptPubKey)) return;
+    const redeem = lastPush(input.scriptSig);
+    if (redeem !== undefined) n += getSigOpCount(redeem, true);
+  });
+  return n;
+}
+
+function witnessSigOps(version: number, program: Uint8Array, witness: readonly Uint8Array[]): number {
+  if (version === 0) {
+    if (program.length === 20) return 1;
+    if (program.length === 32 && witness.length > 0) return getSigOpCount(witness[witness.length - 1]!, true);
+  }
+  return 0; // taproot and future versions are budgeted per script instead (BIP342)
+}
+
+/** Core's CountWitnessSigOps for one input. */
+export function countWitnessSigOps(scriptSig: Uint8Array, scriptPubKey: Uint8Array, witness: readonly Uint8Array[], flags: number): number {
+  if ((flags & SCRIPT_VERIFY_WITNESS) === 0) return 0;
+  const wp = getWitnessProgram(scriptPubKey);
+  if (wp !== undefined) return witnessSigOps(wp.version, wp.program, witness);
+  if (isPayToScriptHash(scriptPubKey)) {
+    const redeem = lastPush(scriptSig);
+    if (redeem !== undefined) {
+      const inner = getWitnessProgram(redeem);
+      if (inner !== undefined) return witnessSigOps(inner.version, inner.program, witness);
+    }
+  }
+  return 0;
+}
+
+/** Core's GetTransactionSigOpCost: legacy ×4, P2SH ×4 and witness ×1. */
+export function getTransactionSigOpCost(tx: Transaction, spent: readonly TxOut[], flags: number): number {
+  let cost = getLegacySigOpCount(tx) * WITNESS_SCALE_FACTOR;
+  if (tx.isCoinbase()) return cost;
+  if ((flags & SCRIPT_VERIFY_P2SH) !== 0) cost += getP2SHSigOpCount(tx, spent) * WITNESS_SCALE_FACTOR;
+  tx.inputs.forEach((input, i) => {
+    cost += countWitnessSigOps(input.scriptSig, spent[i]!.scriptPubKey, input.witness, flags);
+  });
+  return cost;
+}

@@ -1,0 +1,125 @@
+// Stateless block validation: every consensus rule that can be checked from the block
+// and the outputs it spends, with no chain behind it (Core's CheckBlock,
+// ContextualCheckBlock and ConnectBlock against a caller-supplied coin list).
+
+import { decodeBlock, type Block } from '../primitives/block.js';
+import { hashToHex, equalBytes } from '../primitives/bytes.js';
+import type { SignatureBackend } from '../script/signature.js';
+import { coinbaseHeight } from './bip34.js';
+import { checkBlock, contextualCheckBlock, contextualCheckBlockHeader } from './check-block.js';
+import { connectBlockInputs, runScriptsSerial, type CoinSource, type SpentCoin } from './connect-block.js';
+import { LOCKTIME_VERIFY_SEQUENCE } from './consensus.js';
+import { getParams, type ChainParams } from './params.js';
+import { getBlockScriptFlags, type NetworkName } from './script-flags.js';
+import { spentOutputsByTx } from './block-scripts.js';
+import { invalid, type ValidationResult } from './validation.js';
+
+export interface ValidateBlockOptions {
+  network: NetworkName;
+  /** The block's height; taken from the BIP34 coinbase when omitted. */
+  height?: number;
+  /** Check the header's proof of work (default true); off only for tests on altered blocks. */
+  checkPow?: boolean;
+  /** Current time for 'time-too-new' (seconds); defaults to the clock. */
+  now?: number;
+  backend?: SignatureBackend;
+}
+
+export interface BlockReport {
+  result: ValidationResult;
+  hash?: string;
+  height?: number;
+  txs: number;
+  inputs: number;
+  fees?: number;
+  sigOpCost?: number;
+  /** Rules that could not be checked without a chain or with sparse spent-output data. */
+  skipped: string[];
+}
+
+/** Core's BIP34_IMPLIES_BIP30_LIMIT: above it BIP30 is checked again (see Core's ConnectBlock). */
+export const BIP34_IMPLIES_BIP30_LIMIT = 1_983_702;
+
+/** Whether Core's ConnectBlock runs the BIP30 overwrite check for this block. */
+export function enforceBIP30(params: ChainParams, height: number, hash: Uint8Array, bip34AncestorHash: Uint8Array | undefined): boolean {
+  if (params.bip30Exceptions.some((e) => e.height === height && equalBytes(e.hash, hash))) return false;
+  const bip34Done = bip34AncestorHash !== undefined && params.bip34Hash !== undefined && equalBytes(bip34AncestorHash, params.bip34Hash);
+  return !bip34Done || height >= BIP34_IMPLIES_BIP30_LIMIT;
+}
+
+/**
+ * Validate a raw block against the outputs its inputs spend, given flat in block order
+ * (non-coinbase transactions, inputs in order). Coins the block itself creates are taken
+ * from the block: spending one before it exists, or twice, is bad-txns-inputs-missingorspent.
+ * Bad data gives a result; a missing height or a spent list of the wrong length is misuse and throws.
+ */
+export function validateBlock(raw: Uint8Array, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
+  const decoded = decodeBlock(raw);
+  if (!decoded.ok) {
+    return { result: invalid('block-decode-failed', decoded.message), txs: 0, inputs: 0, skipped: [] };
+  }
+  return validateDecodedBlock(decoded.block, spentOutputs, opts);
+}
+
+export function validateDecodedBlock(block: Block, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
+  const params = getParams(opts.network);
+  const hash = hashToHex(block.hash());
+  const report: BlockReport = { result: { mode: 'valid' }, hash, txs: block.txs.length, inputs: 0, skipped: [] };
+  const done = (result: ValidationResult): BlockReport => ({ ...report, result });
+
+  const context = checkBlock(block, params, opts.checkPow ?? true);
+  if (context.mode !== 'valid') return done(context);
+
+  const height = opts.height ?? coinbaseHeight(block);
+  if (height === undefined) throw new TypeError('the coinbase carries no BIP34 height: pass opts.height');
+  report.height = height;
+
+  const byTx = spentOutputsByTx(block, spentOutputs);
+  if (byTx === undefined) {
+    const needed = block.txs.slice(1).reduce((n, tx) => n + tx.inputs.length, 0);
+    throw new RangeError(`${spentOutputs.length} spent outputs given for ${needed} inputs`);
+  }
+
+  // No chain: the parent's times are unknown, so the time rules that need them are skipped,
+  // and lock times are compared against the block's own time (Core uses the parent's MTP).
+  const skipped = new Set<string>(['time-too-old', 'bad-diffbits']);
+  const headerCtx = { height, prevMedianTimePast: -1, prevTime: block.header.time, now: opts.now ?? Math.floor(Date.now() / 1000) };
+  const header = contextualCheckBlockHeader(block.header, headerCtx, params);
+  if (header.mode !== 'valid') return done(header);
+  if (height >= params.csvHeight) {
+    skipped.add('locktime-median-time-past');
+    skipped.add('sequence-locks-time');
+  }
+  const contextual = contextualCheckBlock(block, { ...headerCtx, prevMedianTimePast: block.header.time }, params);
+  if (contextual.mode !== 'valid') return done(contextual);
+
+  const blockTxids = new Set(block.txs.map((tx) => hashToHex(tx.txid())));
+  const source: CoinSource = {
+    fetch(txid, _vout, txIndex, inputIndex) {
+      // A coin of this block is either already made (and served from the block) or not yet.
+      if (blockTxids.has(hashToHex(txid))) return undefined;
+      return byTx[txIndex]![inputIndex];
+    },
+  };
+  const flags = getBlockScriptFlags(opts.network, height, block.hash());
+  const connect = connectBlockInputs(
+    block,
+    {
+      height,
+      flags,
+      lockTimeFlags: height >= params.csvHeight ? LOCKTIME_VERIFY_SEQUENCE : 0,
+      // Unknown without the chain: time-based sequence locks are reported as skipped.
+      prevMedianTimePast: Number.POSITIVE_INFINITY,
+      enforceBIP30: enforceBIP30(params, height, block.hash(), undefined),
+      subsidyHalvingInterval: params.subsidyHalvingInterval,
+    },
+    source,
+  );
+  for (const s of connect.skipped) skipped.add(s);
+  report.inputs = connect.inputs;
+  report.fees = connect.fees;
+  report.sigOpCost = connect.sigOpCost;
+  report.skipped = [...skipped];
+  if (connect.result.mode !== 'valid') return done(connect.result);
+  return done(runScriptsSerial(connect.scripts, flags, opts.backend));
+}
