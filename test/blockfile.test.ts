@@ -1,0 +1,341 @@
+// blk*.dat reading and writing: round trips through the writer with and without an xor.dat key,
+// file rotation, numeric file order, Core's zero padding, resynchronisation on the magic after
+// garbage, cut-short tails as reported issues, and btcd's 255 mainnet blocks in blk framing.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import {
+  BlockFileWriter,
+  blockFileName,
+  listBlockFiles,
+  readAllBlocks,
+  readBlocks,
+  readBlocksAsync,
+  readXorKey,
+  xorInPlace,
+  type BlockFileIssue,
+  type BlockRecord,
+} from '../src/blockfile/index.js';
+import { decodeBlock } from '../src/primitives/block.js';
+import { equalBytes, hashToHex, toHex } from '../src/primitives/bytes.js';
+import { vectorPath } from './helpers/vectors.js';
+
+const MAIN_MAGIC = Uint8Array.of(0xf9, 0xbe, 0xb4, 0xd9);
+const GENESIS_HASH = '000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f';
+const KEY = Uint8Array.of(0x1f, 0x92, 0x3a, 0x07, 0xc4, 0x55, 0xe0, 0x6b);
+
+/** The 255 mainnet blocks of btcd's blocks1-256.dat, read with the plain framing loop. */
+const BTCD_BLOCKS: Uint8Array[] = (() => {
+  const file = new Uint8Array(readFileSync(vectorPath('btcd', 'blocks1-256.dat')));
+  const dv = new DataView(file.buffer);
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < file.length; ) {
+    const len = dv.getUint32(off + 4, true);
+    out.push(file.slice(off + 8, off + 8 + len));
+    off += 8 + len;
+  }
+  return out;
+})();
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-blk-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function writeAll(dir: string, blocks: readonly Uint8Array[], opts: { maxFileSize?: number; xorKey?: Uint8Array } = {}): BlockFileWriter {
+  const w = new BlockFileWriter(dir, MAIN_MAGIC, opts);
+  for (const b of blocks) w.append(b);
+  w.close();
+  return w;
+}
+
+function sameRecords(records: readonly BlockRecord[], blocks: readonly Uint8Array[]): void {
+  assert.equal(records.length, blocks.length, 'record count');
+  records.forEach((r, i) => assert.ok(equalBytes(r.raw, blocks[i]!), `record ${i} bytes`));
+}
+
+test('writer → reader round trip, rotating files, offsets as Core\'s FlatFilePos', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS;
+  const positions: { file: string; offset: number }[] = [];
+  const w = new BlockFileWriter(dir, MAIN_MAGIC, { maxFileSize: 16_000 });
+  for (const b of blocks) positions.push(w.append(b));
+  w.close();
+  assert.ok(w.files.length > 2, `several files (${w.files.length})`);
+  assert.deepEqual(listBlockFiles(dir), w.files);
+  for (const f of w.files) assert.ok(statSync(f).size < 16_000, `${f} under the size limit`);
+
+  const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(records, blocks);
+  assert.deepEqual(summary.issues, []);
+  assert.equal(summary.files, w.files.length);
+  records.forEach((r, i) => {
+    assert.equal(r.file, positions[i]!.file);
+    assert.equal(r.offset, positions[i]!.offset);
+  });
+  // The position points at the block itself, 8 bytes past its magic.
+  const first = readFileSync(positions[0]!.file);
+  assert.equal(toHex(first.subarray(0, 4)), 'f9beb4d9');
+  assert.equal(first.readUInt32LE(4), blocks[0]!.length);
+  assert.equal(positions[0]!.offset, 8);
+});
+
+test('xor.dat: obfuscated files read back; every byte XORed with key[pos % 8]', (t) => {
+  const plainDir = tempDir(t);
+  const xorDir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(0, 40);
+  writeAll(plainDir, blocks, { maxFileSize: 5_000 });
+  const w = writeAll(xorDir, blocks, { maxFileSize: 5_000, xorKey: KEY });
+  assert.deepEqual(readFileSync(join(xorDir, 'xor.dat')), Buffer.from(KEY));
+  assert.ok(equalBytes(readXorKey(xorDir)!, KEY));
+  for (const f of w.files) {
+    const plain = readFileSync(join(plainDir, f.slice(xorDir.length + 1)));
+    const obf = readFileSync(f);
+    assert.equal(obf.length, plain.length);
+    for (let i = 0; i < plain.length; i++) if ((plain[i]! ^ KEY[i % 8]!) !== obf[i]) assert.fail(`${f} byte ${i}`);
+  }
+  // Directory, single file (key from the sibling xor.dat) and an explicit key all agree.
+  sameRecords(readAllBlocks(xorDir, { magic: MAIN_MAGIC }).records, blocks);
+  const single = readAllBlocks(w.files[0]!, { magic: MAIN_MAGIC }).records;
+  assert.ok(single.length > 0);
+  sameRecords(single, blocks.slice(0, single.length));
+  // Without the key nothing frames: no record, the whole file reported as garbage.
+  const wrong = readAllBlocks(w.files[0]!, { magic: MAIN_MAGIC, xorKey: new Uint8Array(8) });
+  assert.equal(wrong.records.length, 0);
+  assert.ok(wrong.summary.issues.length > 0);
+});
+
+test('xor.dat: an all-zero key means no obfuscation; a wrong-sized one is refused', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(0, 5);
+  const w = writeAll(dir, blocks, { xorKey: new Uint8Array(8) });
+  assert.equal(readXorKey(dir), undefined);
+  assert.equal(toHex(readFileSync(w.files[0]!).subarray(0, 4)), 'f9beb4d9');
+  sameRecords(readAllBlocks(dir, { magic: MAIN_MAGIC }).records, blocks);
+  writeFileSync(join(dir, 'xor.dat'), Uint8Array.of(1, 2, 3));
+  assert.throws(() => readAllBlocks(dir, { magic: MAIN_MAGIC }), /8 bytes/);
+});
+
+test('xorInPlace: same as the byte-by-byte definition at any position and alignment; twice is identity', () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.uint8Array({ minLength: 8, maxLength: 8 }),
+      fc.integer({ min: 0, max: 1 << 20 }),
+      fc.integer({ min: 0, max: 7 }),
+      (data, key, pos, shift) => {
+        const backing = new Uint8Array(data.length + 8);
+        const buf = backing.subarray(shift, shift + data.length);
+        buf.set(data);
+        xorInPlace(buf, key, pos);
+        for (let i = 0; i < data.length; i++) if (buf[i] !== (data[i]! ^ key[(pos + i) % 8]!)) return false;
+        xorInPlace(buf, key, pos);
+        return equalBytes(buf, data);
+      },
+    ),
+    { seed: 0x0b5c, numRuns: 300 },
+  );
+});
+
+test('property: any payloads with any zero padding, with or without a key, read back exactly', (t) => {
+  const dir = tempDir(t);
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ block: fc.uint8Array({ minLength: 80, maxLength: 400 }), pad: fc.nat({ max: 40 }) }), { maxLength: 12 }),
+      fc.option(fc.uint8Array({ minLength: 8, maxLength: 8 }), { nil: undefined }),
+      fc.integer({ min: 200, max: 3000 }),
+      (items, xorKey, maxFileSize) => {
+        const w = new BlockFileWriter(dir, MAIN_MAGIC, { maxFileSize, overwrite: true, ...(xorKey ? { xorKey } : {}) });
+        for (const { block, pad } of items) {
+          w.append(block);
+          w.appendRaw(new Uint8Array(pad));
+        }
+        w.close();
+        const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC });
+        return summary.issues.length === 0 && records.length === items.length && records.every((r, i) => equalBytes(r.raw, items[i]!.block));
+      },
+    ),
+    { seed: 0xb10c, numRuns: 150 },
+  );
+});
+
+test('files are read in numeric order; blocks out of chain order are just records', (t) => {
+  const dir = tempDir(t);
+  // Blocks written in reverse: the reader returns file order, not chain order.
+  const blocks = BTCD_BLOCKS.slice(0, 30).reverse();
+  writeAll(dir, blocks, { maxFileSize: 600 });
+  const files = listBlockFiles(dir);
+  assert.ok(files.length >= 10, 'enough files that blk00010 follows blk00009');
+  sameRecords(readAllBlocks(dir, { magic: MAIN_MAGIC }).records, blocks);
+  // blk100000.dat sorts after blk99999.dat (Core's %05u widens past five digits).
+  const extra = new BlockFileWriter(tempDir(t), MAIN_MAGIC);
+  extra.close();
+  for (const n of [99999, 100000, 7]) writeFileSync(join(extra.dir, blockFileName(n)), '');
+  assert.deepEqual(listBlockFiles(extra.dir).map((f) => f.slice(extra.dir.length + 1)), ['blk00007.dat', 'blk99999.dat', 'blk100000.dat']);
+});
+
+test('zero padding between records and at the end (Core preallocates) is skipped silently', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(0, 6);
+  for (const key of [undefined, KEY]) {
+    const w = new BlockFileWriter(dir, MAIN_MAGIC, { ...(key ? { xorKey: key } : {}), overwrite: true });
+    w.appendRaw(new Uint8Array(13));
+    for (const b of blocks) {
+      w.append(b);
+      w.appendRaw(new Uint8Array(1 + (b.length % 7)));
+    }
+    w.appendRaw(new Uint8Array(1 << 16));
+    w.close();
+    const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC });
+    sameRecords(records, blocks);
+    assert.deepEqual(summary.issues, [], `no issue (key ${key ? 'set' : 'none'})`);
+  }
+});
+
+test('a truncated last record is reported, the records before it are kept', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(0, 8);
+  const w = writeAll(dir, blocks);
+  const file = w.files[0]!;
+  const full = statSync(file).size;
+  const lastStart = full - 8 - blocks[7]!.length;
+  for (const cut of [full - 1, lastStart + 8 + 10, lastStart + 8, lastStart + 6, lastStart + 3]) {
+    truncateSync(file, cut);
+    const issues: BlockFileIssue[] = [];
+    const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC, onIssue: (i) => issues.push(i) });
+    sameRecords(records, blocks.slice(0, 7));
+    assert.equal(issues.length, 1, `one issue at cut ${cut}`);
+    assert.deepEqual(summary.issues, issues);
+    assert.equal(issues[0]!.code, 'truncated');
+    assert.equal(issues[0]!.offset, lastStart);
+    assert.match(issues[0]!.message, /offset/);
+  }
+});
+
+test('garbage between records: one issue per run, then the scan resynchronises on the magic', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(10, 14);
+  const w = new BlockFileWriter(dir, MAIN_MAGIC);
+  w.append(blocks[0]!);
+  const garbageAt = 8 + blocks[0]!.length;
+  // Junk with zeros inside (one run), a lone first magic byte, and a magic with an absurd length.
+  const junk = Uint8Array.of(0x13, 0x37, 0, 0, 0xf9, 0xbe, 0x42, 0xf9, 0xbe, 0xb4, 0xd9, 0xff, 0xff, 0xff, 0xff, 0x99);
+  w.appendRaw(junk);
+  w.append(blocks[1]!);
+  w.append(blocks[2]!);
+  w.appendRaw(Uint8Array.of(0xaa, 0xbb));
+  w.appendRaw(new Uint8Array(5));
+  w.append(blocks[3]!);
+  w.close();
+
+  const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(records, blocks);
+  const codes = summary.issues.map((i) => `${i.code}@${i.offset}+${i.length}`);
+  const junk2At = garbageAt + junk.length + 16 + blocks[1]!.length + blocks[2]!.length;
+  assert.deepEqual(codes, [
+    `bad-length@${garbageAt + 7}+${0xffffffff}`,
+    `garbage@${garbageAt}+${junk.length}`,
+    `garbage@${junk2At}+2`,
+  ]);
+
+  // stopOnIssue ends the read at the first one.
+  const it = readBlocks(dir, { magic: MAIN_MAGIC, stopOnIssue: true });
+  const got: BlockRecord[] = [];
+  let r = it.next();
+  for (; !r.done; r = it.next()) got.push(r.value);
+  assert.equal(got.length, 1);
+  assert.equal(r.value.stopped, true);
+  assert.equal(r.value.issues.length, 1);
+});
+
+test("check: 'parse' rejects a well-framed record that is not a block and resumes after its magic", (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(20, 23);
+  const w = new BlockFileWriter(dir, MAIN_MAGIC);
+  w.append(blocks[0]!);
+  const fakeAt = 8 + blocks[0]!.length;
+  // A forged record: a right magic and length around 100 bytes of junk that hide the next record.
+  const fake = new Uint8Array(100).fill(0x5a);
+  w.append(fake);
+  w.append(blocks[1]!);
+  w.append(blocks[2]!);
+  w.close();
+
+  const framed = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  assert.equal(framed.records.length, 4, "'frame' yields the forged record as a record");
+  const parsed = readAllBlocks(dir, { magic: MAIN_MAGIC, check: 'parse' });
+  sameRecords(parsed.records, blocks);
+  for (const r of parsed.records) assert.ok(r.block !== undefined && equalBytes(r.block.toBytes(), r.raw));
+  assert.deepEqual(
+    parsed.summary.issues.map((i) => `${i.code}@${i.offset}`),
+    [`bad-block@${fakeAt}`],
+  );
+});
+
+test('a record whose length runs past the end is reported once; a later real record is still found', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(30, 32);
+  const w = new BlockFileWriter(dir, MAIN_MAGIC);
+  w.appendRaw(Uint8Array.of(0xf9, 0xbe, 0xb4, 0xd9, 0x00, 0x00, 0x20, 0x00)); // claims 2 MiB
+  w.append(blocks[0]!);
+  w.append(blocks[1]!);
+  w.close();
+  const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(records, blocks);
+  assert.deepEqual(summary.issues.map((i) => i.code), ['truncated']);
+});
+
+test('readBlocksAsync yields the same records and summary as readBlocks', async (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(0, 60);
+  writeAll(dir, blocks, { maxFileSize: 6_000, xorKey: KEY });
+  appendFileSync(listBlockFiles(dir)[1]!, Buffer.from(Uint8Array.of(0x77 ^ KEY[0]!)));
+  const sync = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  const it = readBlocksAsync(dir, { magic: MAIN_MAGIC });
+  const records: BlockRecord[] = [];
+  let r = await it.next();
+  for (; !r.done; r = await it.next()) records.push(r.value);
+  sameRecords(records, blocks);
+  assert.deepEqual(r.value, sync.summary);
+  assert.equal(r.value.issues.length, 1);
+});
+
+test('misuse throws: bad magic, bad key, existing files without overwrite', (t) => {
+  const dir = tempDir(t);
+  assert.throws(() => new BlockFileWriter(dir, Uint8Array.of(1, 2, 3)), TypeError);
+  assert.throws(() => new BlockFileWriter(dir, MAIN_MAGIC, { xorKey: new Uint8Array(4) }), TypeError);
+  writeAll(dir, BTCD_BLOCKS.slice(0, 1));
+  assert.throws(() => new BlockFileWriter(dir, MAIN_MAGIC), /overwrite/);
+  new BlockFileWriter(dir, MAIN_MAGIC, { overwrite: true }).close();
+  assert.deepEqual(listBlockFiles(dir), []);
+  assert.throws(() => readAllBlocks(dir, { magic: new Uint8Array(2) }), TypeError);
+  assert.throws(() => readAllBlocks(join(dir, 'missing'), { magic: MAIN_MAGIC }));
+});
+
+test('btcd/blocks1-256.dat reads as 255 records whose blocks parse and link from genesis', () => {
+  const issues: BlockFileIssue[] = [];
+  const { records, summary } = readAllBlocks(vectorPath('btcd', 'blocks1-256.dat'), { magic: MAIN_MAGIC, onIssue: (i) => issues.push(i) });
+  assert.equal(records.length, 255);
+  assert.deepEqual(issues, []);
+  assert.equal(summary.records, 255);
+  let prev = GENESIS_HASH;
+  let offset = 0;
+  for (const r of records) {
+    assert.equal(r.offset, offset + 8);
+    offset = r.offset + r.raw.length;
+    const d = decodeBlock(r.raw);
+    assert.ok(d.ok, `block at ${r.offset}`);
+    assert.equal(hashToHex(d.block.header.prevBlock), prev);
+    prev = hashToHex(d.block.hash());
+  }
+  assert.equal(offset, statSync(vectorPath('btcd', 'blocks1-256.dat')).size);
+  // The parse mode agrees and hands out decoded blocks.
+  const parsed = readAllBlocks(vectorPath('btcd', 'blocks1-256.dat'), { magic: MAIN_MAGIC, check: 'parse', views: true });
+  assert.equal(parsed.records.length, 255);
+  assert.equal(hashToHex(parsed.records[254]!.block!.hash()), prev);
+});
