@@ -1,0 +1,437 @@
+// One test per block rule: a valid real block (mainnet 300025 with its bcoin undo data, pre-segwit;
+// mainnet 866342 with Floresta's spent outputs, which carry coin heights and witnesses) altered just
+// enough to break that rule, checked for Core's exact result kind and reject reason. The unaltered
+// blocks pass as controls. Altered blocks keep their nonce, so they run with checkPow off unless
+// the header is unchanged.
+
+import { describe, it, before } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { validateBlock, type BlockReport } from '../src/consensus/validate-block.js';
+import type { NetworkName } from '../src/consensus/script-flags.js';
+import { getLegacySigOpCount } from '../src/consensus/sigops.js';
+import { Block, blockMerkleRoot } from '../src/primitives/block.js';
+import { equalBytes, hashToHex } from '../src/primitives/bytes.js';
+import { MAX_MONEY } from '../src/primitives/amount.js';
+import type { Transaction } from '../src/primitives/transaction.js';
+import { compactSizeLength } from '../src/primitives/writer.js';
+import { readSpentFile, type SpentOutput } from '../src/spent/index.js';
+import {
+  alterTx,
+  corruptScriptSigSignature,
+  corruptSignature,
+  duplicateTail,
+  findInBlockSpend,
+  flattenSpent,
+  rebuildBlock,
+  spentByTx,
+  withInput,
+  withOutput,
+} from './helpers/alter-block.js';
+import { loadRealBlock, REAL_BLOCKS, realBlockBytes } from './helpers/real-blocks.js';
+import { readVector } from './helpers/vectors.js';
+
+interface Fixture {
+  file: string;
+  network: NetworkName;
+  height: number;
+  raw: Uint8Array;
+  block: Block;
+  spent: SpentOutput[];
+  /** Spent outputs per transaction ([] for the coinbase). */
+  perTx: SpentOutput[][];
+}
+
+function loadFixture(file: string): Fixture {
+  const v = REAL_BLOCKS.find((b) => b.file === file);
+  if (v === undefined || v.spent === undefined) throw new Error(`no real block with spent outputs: ${file}`);
+  const block = loadRealBlock(v);
+  const r = readSpentFile(readVector(...v.spent.file.split('/')), v.spent.format, block);
+  if (!r.ok) throw new Error(`${v.spent.file}: ${r.code} ${r.message}`);
+  const network = v.network === 'mainnet' ? 'main' : 'testnet3';
+  return { file, network, height: v.height, raw: realBlockBytes(v), block, spent: r.outputs, perTx: spentByTx(block, r.outputs) };
+}
+
+let A: Fixture; // mainnet 300025: pre-segwit, bcoin undo (no coin heights)
+let F: Fixture; // mainnet 866342: segwit, Floresta JSON (coin heights, coinbase flags, BIP68 times)
+
+before(() => {
+  A = loadFixture('bcoin/mainnet/block300025.raw');
+  F = loadFixture('floresta/block_866342.raw');
+});
+
+interface Expected {
+  mode: 'valid' | 'invalid' | 'mutated' | 'error';
+  reason?: string;
+  txIndex?: number;
+  inputIndex?: number;
+}
+
+/** Validate an altered block from its serialization, as a peer would send it. */
+function check(
+  f: Fixture,
+  block: Block,
+  spent: readonly SpentOutput[] = f.spent,
+  opts: { checkPow?: boolean; height?: number } = {},
+): BlockReport {
+  return validateBlock(block.toBytes(), spent, {
+    network: f.network,
+    checkPow: opts.checkPow ?? false,
+    ...(opts.height === undefined ? {} : { height: opts.height }),
+  });
+}
+
+/** The result's kind, reason and position, exactly: a position the test does not expect must be absent. */
+function assertResult(report: BlockReport, expected: Expected): void {
+  const r = report.result;
+  const got: Expected = { mode: r.mode };
+  if (r.mode !== 'valid') got.reason = r.reason;
+  if (r.mode === 'invalid' && r.txIndex !== undefined) got.txIndex = r.txIndex;
+  if (r.mode === 'invalid' && r.inputIndex !== undefined) got.inputIndex = r.inputIndex;
+  assert.deepEqual(got, expected, `debug: ${r.mode === 'valid' ? '' : (r.debug ?? '')}`);
+}
+
+function debugOf(report: BlockReport): string | undefined {
+  return report.result.mode === 'valid' ? undefined : report.result.debug;
+}
+
+/** `txs` with transaction `i` replaced. */
+function replaced(block: Block, i: number, tx: Transaction): Transaction[] {
+  const txs = block.txs.slice();
+  txs[i] = tx;
+  return txs;
+}
+
+function sumOut(outputs: readonly { value: number }[]): number {
+  return outputs.reduce((n, o) => n + o.value, 0);
+}
+
+/** BIP141 weight from the two serializations, independent of the engine's own count. */
+function weightOf(block: Block): number {
+  return block.toBytes(false).length * 3 + block.toBytes(true).length;
+}
+
+/** The first non-coinbase transaction with at least `n` inputs. */
+function firstWithInputs(block: Block, n: number): number {
+  const i = block.txs.findIndex((tx, k) => k > 0 && tx.inputs.length >= n);
+  assert.ok(i > 0, `no transaction with ${n} inputs`);
+  return i;
+}
+
+describe('controls', () => {
+  it('300025 unaltered is valid (proof of work checked)', () => {
+    const r = validateBlock(A.raw, A.spent, { network: 'main' });
+    assertResult(r, { mode: 'valid' });
+    assert.equal(r.height, 300025);
+  });
+
+  it('866342 unaltered is valid (proof of work checked)', () => {
+    const r = validateBlock(F.raw, F.spent, { network: 'main' });
+    assertResult(r, { mode: 'valid' });
+    assert.equal(r.height, 866342);
+  });
+
+  it('rebuildBlock with no change reproduces both blocks byte for byte', () => {
+    for (const f of [A, F]) {
+      const same = rebuildBlock(f.block, f.block.txs);
+      assert.ok(equalBytes(same.toBytes(), f.raw), f.file);
+      assert.ok(equalBytes(same.hash(), f.block.hash()), f.file);
+    }
+  });
+});
+
+describe('CheckBlockHeader and CheckBlock', () => {
+  it('high-hash: 300025 with its nonce plus one, proof of work checked', () => {
+    const altered = rebuildBlock(A.block, A.block.txs, { header: { nonce: (A.block.header.nonce + 1) >>> 0 } });
+    assertResult(check(A, altered, A.spent, { checkPow: true }), { mode: 'invalid', reason: 'high-hash' });
+  });
+
+  it('bad-txnmrklroot (mutated): 300025 with tx 1 paying one satoshi less under the old merkle root', () => {
+    const tx = A.block.txs[1]!;
+    const altered = rebuildBlock(A.block, replaced(A.block, 1, withOutput(tx, 0, { value: tx.outputs[0]!.value - 1 })), { keepMerkleRoot: true });
+    assert.ok(equalBytes(altered.hash(), A.block.hash()), 'the header, and so the proof of work, is the original');
+    assertResult(check(A, altered, A.spent, { checkPow: true }), { mode: 'mutated', reason: 'bad-txnmrklroot' });
+  });
+
+  it('bad-txns-duplicate (mutated, CVE-2012-2459): 300025 with its odd last transaction repeated, same root', () => {
+    const { items: txs, copied } = duplicateTail(A.block.txs);
+    assert.equal(copied, 1, '461 transactions: the first level is already odd');
+    const last = A.perTx[A.perTx.length - 1]!;
+    const altered = new Block(A.block.header, txs);
+    assert.ok(equalBytes(blockMerkleRoot(altered).root, A.block.header.merkleRoot), 'the root is unchanged');
+    assertResult(check(A, altered, [...A.spent, ...last], { checkPow: true }), { mode: 'mutated', reason: 'bad-txns-duplicate' });
+  });
+
+  it('bad-txns-duplicate (mutated, CVE-2012-2459): 866342 (4864 transactions) with its last 256-leaf subtree repeated', () => {
+    const { items: txs, copied } = duplicateTail(F.block.txs);
+    assert.equal(copied, 256, '4864 = 19 × 256: the first odd level is the ninth');
+    const { items: perTx } = duplicateTail(F.perTx);
+    const altered = new Block(F.block.header, txs);
+    assert.ok(equalBytes(blockMerkleRoot(altered).root, F.block.header.merkleRoot), 'the root is unchanged');
+    assertResult(check(F, altered, flattenSpent(perTx), { checkPow: true }), { mode: 'mutated', reason: 'bad-txns-duplicate' });
+  });
+
+  it('bad-cb-missing: 300025 with the coinbase prevout index set to 0 (no longer the null outpoint)', () => {
+    const cb = A.block.txs[0]!;
+    const input = cb.inputs[0]!;
+    const altered = rebuildBlock(A.block, replaced(A.block, 0, withInput(cb, 0, { prevout: { hash: input.prevout.hash, index: 0 } })));
+    assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-cb-missing' });
+  });
+
+  it('bad-cb-multiple: 300025 with tx 1 (one input) spending the null outpoint', () => {
+    const tx = A.block.txs[1]!;
+    assert.equal(tx.inputs.length, 1);
+    const altered = rebuildBlock(A.block, replaced(A.block, 1, withInput(tx, 0, { prevout: { hash: new Uint8Array(32), index: 0xffffffff } })));
+    assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-cb-multiple', txIndex: 1 });
+  });
+
+  it('bad-txns-inputs-duplicate (CVE-2018-17144): 300025 with a transaction spending its first outpoint twice', () => {
+    const i = firstWithInputs(A.block, 2);
+    const tx = A.block.txs[i]!;
+    const altered = rebuildBlock(A.block, replaced(A.block, i, withInput(tx, 1, { prevout: tx.inputs[0]!.prevout })));
+    assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-txns-inputs-duplicate', txIndex: i });
+  });
+
+  it('bad-txns-vout-negative: 300025 with tx 1 output 0 worth -1 satoshi', () => {
+    const altered = rebuildBlock(A.block, replaced(A.block, 1, withOutput(A.block.txs[1]!, 0, { value: -1 })));
+    assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-txns-vout-negative', txIndex: 1 });
+  });
+
+  it('bad-txns-vout-toolarge: 300025 with tx 1 output 0 worth MAX_MONEY + 1', () => {
+    const altered = rebuildBlock(A.block, replaced(A.block, 1, withOutput(A.block.txs[1]!, 0, { value: MAX_MONEY + 1 })));
+    assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-txns-vout-toolarge', txIndex: 1 });
+  });
+
+  it('bad-blk-sigops (CheckBlock): 300025 with a coinbase output of OP_CHECKSIGs taking legacy sigops to 20,001', () => {
+    const legacy = A.block.txs.reduce((n, tx) => n + getLegacySigOpCount(tx), 0);
+    const cb = A.block.txs[0]!;
+    const pad = new Uint8Array(20_001 - legacy).fill(0xac);
+    const altered = rebuildBlock(A.block, replaced(A.block, 0, alterTx(cb, { outputs: [...cb.outputs, { value: 0, scriptPubKey: pad }] })));
+    const r = check(A, altered);
+    assertResult(r, { mode: 'invalid', reason: 'bad-blk-sigops' });
+    assert.equal(debugOf(r), 'out-of-bounds SigOpCount');
+  });
+
+  it('bad-blk-sigops (ConnectBlock): 866342 with a P2WSH witnessScript of 4,001 OP_CHECKMULTISIGs (20 sigops each)', () => {
+    // Witness sigops are invisible to CheckBlock's legacy count; ConnectBlock adds them per input
+    // (GetTransactionSigOpCost), and 4,001 × 20 alone exceeds MAX_BLOCK_SIGOPS_COST = 80,000.
+    const i = F.perTx.findIndex((coins) => coins.some((c) => c.scriptPubKey.length === 34 && c.scriptPubKey[0] === 0 && c.scriptPubKey[1] === 32));
+    const j = F.perTx[i]!.findIndex((c) => c.scriptPubKey.length === 34 && c.scriptPubKey[0] === 0 && c.scriptPubKey[1] === 32);
+    assert.ok(i > 0 && j >= 0, 'a P2WSH input');
+    const tx = F.block.txs[i]!;
+    const witness = tx.inputs[j]!.witness.slice();
+    witness[witness.length - 1] = new Uint8Array(4001).fill(0xae);
+    const altered = rebuildBlock(F.block, replaced(F.block, i, withInput(tx, j, { witness })));
+    assert.ok(weightOf(altered) <= 4_000_000);
+    const r = check(F, altered);
+    assertResult(r, { mode: 'invalid', reason: 'bad-blk-sigops', txIndex: i });
+    assert.equal(debugOf(r), 'too many sigops');
+  });
+});
+
+describe('ContextualCheckBlock', () => {
+  it('bad-cb-height: 300025 whose coinbase claims height 300026, validated at 300025', () => {
+    const cb = A.block.txs[0]!;
+    const sig = cb.inputs[0]!.scriptSig.slice();
+    assert.deepEqual([...sig.subarray(0, 4)], [0x03, 0xf9, 0x93, 0x04], 'push of 300025 (0x0493f9)');
+    sig[1] = 0xfa;
+    const altered = rebuildBlock(A.block, replaced(A.block, 0, withInput(cb, 0, { scriptSig: sig })));
+    assertResult(check(A, altered, A.spent, { height: 300025 }), { mode: 'invalid', reason: 'bad-cb-height', txIndex: 0 });
+  });
+
+  it('bad-witness-merkle-match (mutated): 866342 with one witness byte of tx 2 changed, commitment kept', () => {
+    const tx = F.block.txs[2]!;
+    const witness = tx.inputs[0]!.witness.slice();
+    const pubkey = witness[1]!.slice();
+    pubkey[pubkey.length - 1]! ^= 0x01;
+    witness[1] = pubkey;
+    const altered = rebuildBlock(F.block, replaced(F.block, 2, withInput(tx, 0, { witness })), { keepWitnessCommitment: true });
+    assert.ok(equalBytes(altered.hash(), F.block.hash()), 'the txid, and so the header, is unchanged');
+    assertResult(check(F, altered, F.spent, { checkPow: true }), { mode: 'mutated', reason: 'bad-witness-merkle-match' });
+  });
+
+  it('bad-witness-nonce-size (mutated): 866342 with a 33-byte witness reserved value in the coinbase', () => {
+    const cb = F.block.txs[0]!;
+    const altered = rebuildBlock(F.block, replaced(F.block, 0, withInput(cb, 0, { witness: [new Uint8Array(33)] })), { keepWitnessCommitment: true });
+    assert.ok(equalBytes(altered.hash(), F.block.hash()));
+    assertResult(check(F, altered, F.spent, { checkPow: true }), { mode: 'mutated', reason: 'bad-witness-nonce-size' });
+  });
+
+  it('unexpected-witness (mutated): 300025 (before segwit) with a witness on tx 1 input 0', () => {
+    const tx = A.block.txs[1]!;
+    const altered = rebuildBlock(A.block, replaced(A.block, 1, withInput(tx, 0, { witness: [Uint8Array.of(1)] })));
+    assert.ok(equalBytes(altered.hash(), A.block.hash()), 'a witness leaves the txid, and so the header, unchanged');
+    assertResult(check(A, altered, A.spent, { checkPow: true }), { mode: 'mutated', reason: 'unexpected-witness' });
+  });
+
+  it('unexpected-witness (mutated): 866342 with the witness commitment output dropped from the coinbase', () => {
+    const cb = F.block.txs[0]!;
+    assert.equal(cb.outputs.length, 2);
+    const altered = rebuildBlock(F.block, replaced(F.block, 0, alterTx(cb, { outputs: cb.outputs.slice(0, 1) })));
+    assertResult(check(F, altered), { mode: 'mutated', reason: 'unexpected-witness' });
+  });
+
+  /** 866342 with an extra witness item on tx 2 input 0 (P2WPKH) making the block weigh `target`. */
+  function weighing(target: number): Block {
+    const need = target - weightOf(F.block);
+    let len = need - 1;
+    while (len + compactSizeLength(len) > need) len--;
+    assert.equal(len + compactSizeLength(len), need);
+    const tx = F.block.txs[2]!;
+    const input = tx.inputs[0]!;
+    const block = rebuildBlock(F.block, replaced(F.block, 2, withInput(tx, 0, { witness: [...input.witness, new Uint8Array(len)] })));
+    assert.equal(weightOf(block), target);
+    return block;
+  }
+
+  it('bad-blk-weight: 866342 with a witness padded to a weight of 4,000,001, commitment recomputed', () => {
+    assertResult(check(F, weighing(4_000_001)), { mode: 'invalid', reason: 'bad-blk-weight' });
+  });
+
+  it('bad-blk-weight boundary: at exactly 4,000,000 the weight rule passes and the padded P2WPKH input fails its script', () => {
+    assertResult(check(F, weighing(4_000_000)), {
+      mode: 'invalid',
+      reason: 'block-script-verify-flag-failed (Witness program hash mismatch)',
+      txIndex: 2,
+      inputIndex: 0,
+    });
+  });
+});
+
+describe('ConnectBlock', () => {
+  it('bad-cb-amount: 300025 whose coinbase claims one satoshi more than subsidy plus fees', () => {
+    const fees = A.spent.reduce((n, c) => n + c.value, 0) - A.block.txs.slice(1).reduce((n, tx) => n + sumOut(tx.outputs), 0);
+    const limit = 25e8 + fees; // 300025 is in the second halving era
+    const cb = A.block.txs[0]!;
+    const extra = limit - sumOut(cb.outputs) + 1;
+    const altered = rebuildBlock(A.block, replaced(A.block, 0, withOutput(cb, 0, { value: cb.outputs[0]!.value + extra })));
+    const r = check(A, altered);
+    assertResult(r, { mode: 'invalid', reason: 'bad-cb-amount', txIndex: 0 });
+    assert.match(debugOf(r) ?? '', new RegExp(`actual=${limit + 1} vs limit=${limit}`));
+  });
+
+  it('bad-txns-in-belowout: 300025 with tx 1 paying out one satoshi more than its inputs', () => {
+    const tx = A.block.txs[1]!;
+    const valueIn = A.perTx[1]!.reduce((n, c) => n + c.value, 0);
+    const extra = valueIn - sumOut(tx.outputs) + 1;
+    const altered = rebuildBlock(A.block, replaced(A.block, 1, withOutput(tx, 0, { value: tx.outputs[0]!.value + extra })));
+    assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-txns-in-belowout', txIndex: 1 });
+  });
+
+  it('bad-txns-inputs-missingorspent: 300025 with tx 2 spending the coin tx 1 spends (double spend in the block)', () => {
+    const first = A.block.txs[1]!.inputs[0]!.prevout;
+    assert.equal(findInBlock(A.block, first.hash), -1, 'a coin from before the block');
+    const altered = rebuildBlock(A.block, replaced(A.block, 2, withInput(A.block.txs[2]!, 0, { prevout: first })));
+    assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-txns-inputs-missingorspent', txIndex: 2, inputIndex: 0 });
+  });
+
+  it('bad-txns-inputs-missingorspent: 300025 with a child moved before its parent (spent data moved with it)', () => {
+    const spend = findInBlockSpend(A.block);
+    assert.ok(spend !== undefined);
+    const { parent, child } = spend;
+    // The child fails at its first input spending a transaction now after it.
+    const later = new Set(A.block.txs.slice(parent, child).map((tx) => tx.txid()));
+    const input = A.block.txs[child]!.inputs.findIndex((i) => [...later].some((id) => equalBytes(id, i.prevout.hash)));
+    const move = <T>(xs: readonly T[]): T[] => [...xs.slice(0, parent), xs[child]!, ...xs.slice(parent, child), ...xs.slice(child + 1)];
+    const altered = rebuildBlock(A.block, move(A.block.txs));
+    assertResult(check(A, altered, flattenSpent(move(A.perTx))), { mode: 'invalid', reason: 'bad-txns-inputs-missingorspent', txIndex: parent, inputIndex: input });
+  });
+
+  it('bad-txns-inputs-missingorspent: 300025 with tx 2 spending output index n of tx 1, which has n outputs', () => {
+    const parent = A.block.txs[1]!;
+    const prevout = { hash: parent.txid(), index: parent.outputs.length };
+    const altered = rebuildBlock(A.block, replaced(A.block, 2, withInput(A.block.txs[2]!, 0, { prevout })));
+    assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-txns-inputs-missingorspent', txIndex: 2, inputIndex: 0 });
+  });
+
+  it('bad-txns-inputs-missingorspent: 300025 with a coin made in the block spent twice', () => {
+    const spend = findInBlockSpend(A.block);
+    assert.ok(spend !== undefined);
+    const { child, input } = spend;
+    const prevout = A.block.txs[child]!.inputs[input]!.prevout;
+    const thief = child + 1;
+    const altered = rebuildBlock(A.block, replaced(A.block, thief, withInput(A.block.txs[thief]!, 0, { prevout })));
+    assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-txns-inputs-missingorspent', txIndex: thief, inputIndex: 0 });
+  });
+
+  it('bad-txns-premature-spend-of-coinbase: 866342, spent data altered: tx 1 input 0 marked a coinbase 50 blocks old', () => {
+    const spent = F.spent.slice();
+    spent[0] = { ...spent[0]!, coinbase: true, height: F.height - 50 };
+    const r = validateBlock(F.raw, spent, { network: 'main' });
+    assertResult(r, { mode: 'invalid', reason: 'bad-txns-premature-spend-of-coinbase', txIndex: 1, inputIndex: 0 });
+    assert.equal(debugOf(r), `tried to spend coinbase at depth 50 in transaction ${hashToHex(F.block.txs[1]!.txid())}`);
+  });
+
+  it('block-script-verify-flag-failed: 300025 with a corrupted signature on the last input of the first two-input transaction', () => {
+    const i = firstWithInputs(A.block, 2);
+    const tx = A.block.txs[i]!;
+    const j = tx.inputs.length - 1;
+    const altered = rebuildBlock(A.block, replaced(A.block, i, withInput(tx, j, { scriptSig: corruptScriptSigSignature(tx.inputs[j]!.scriptSig) })));
+    const r = check(A, altered);
+    assert.ok(r.result.mode === 'invalid' && r.result.reason.startsWith('block-script-verify-flag-failed ('));
+    assertResult(r, {
+      mode: 'invalid',
+      reason: 'block-script-verify-flag-failed (Script evaluated without error but finished with a false/empty top stack element)',
+      txIndex: i,
+      inputIndex: j,
+    });
+  });
+
+  it('block-script-verify-flag-failed: 866342 with a corrupted P2WPKH witness signature on tx 2', () => {
+    // NULLFAIL is policy, not a block flag (GetBlockScriptFlags): the failed CHECKSIG leaves false.
+    const tx = F.block.txs[2]!;
+    const witness = tx.inputs[0]!.witness.slice();
+    witness[0] = corruptSignature(witness[0]!);
+    const altered = rebuildBlock(F.block, replaced(F.block, 2, withInput(tx, 0, { witness })));
+    assertResult(check(F, altered), {
+      mode: 'invalid',
+      reason: 'block-script-verify-flag-failed (Script evaluated without error but finished with a false/empty top stack element)',
+      txIndex: 2,
+      inputIndex: 0,
+    });
+  });
+});
+
+describe('bad input', () => {
+  const decodeFailed = (r: BlockReport): void => {
+    assertResult(r, { mode: 'invalid', reason: 'block-decode-failed' });
+    assert.equal(r.txs, 0);
+  };
+
+  it('a truncated block is block-decode-failed', () => {
+    decodeFailed(validateBlock(A.raw.subarray(0, A.raw.length - 1), A.spent, { network: 'main' }));
+    decodeFailed(validateBlock(A.raw.subarray(0, 80), A.spent, { network: 'main' }));
+  });
+
+  it('no bytes at all is block-decode-failed', () => {
+    decodeFailed(validateBlock(new Uint8Array(0), [], { network: 'main' }));
+  });
+
+  it('random bytes are block-decode-failed', () => {
+    // xorshift32, fixed seed: the same 1,000 bytes every run.
+    let s = 0x9e3779b9;
+    const bytes = new Uint8Array(1000).map(() => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return s & 0xff;
+    });
+    decodeFailed(validateBlock(bytes, [], { network: 'main' }));
+  });
+
+  it('a transaction count as an oversized CompactSize is block-decode-failed', () => {
+    const header = A.raw.subarray(0, 80);
+    for (const count of [[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0xfe, 0xff, 0xff, 0xff, 0xff], [0xfe, 0x01, 0x00, 0x00, 0x02]]) {
+      const bytes = new Uint8Array([...header, ...count, ...A.raw.subarray(81)]);
+      decodeFailed(validateBlock(bytes, A.spent, { network: 'main' }));
+    }
+  });
+
+  it('a spent list of the wrong length is misuse: RangeError', () => {
+    assert.throws(() => validateBlock(A.raw, A.spent.slice(1), { network: 'main' }), RangeError);
+    assert.throws(() => validateBlock(A.raw, [...A.spent, A.spent[0]!], { network: 'main' }), RangeError);
+  });
+});
+
+function findInBlock(block: Block, txid: Uint8Array): number {
+  return block.txs.findIndex((tx) => equalBytes(tx.txid(), txid));
+}

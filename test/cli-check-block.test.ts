@@ -1,0 +1,213 @@
+// `vigil check-block` as a user runs it: the compiled CLI in a child process. Every real block
+// with spent outputs is valid (exit 0, one JSON object); an altered block is invalid (exit 1,
+// Core's reason); bad usage and unreadable or mismatched files exit 2 with a message on stderr.
+// The real blocks are single-threaded and slow (~60 s in all), so two processes run at a time
+// (VIGIL_TEST_THREADS overrides).
+
+import { describe, it, before, after } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rebuildBlock, withOutput } from './helpers/alter-block.js';
+import { loadRealBlock, REAL_BLOCKS, type RealBlockVector } from './helpers/real-blocks.js';
+import { readVector, vectorPath } from './helpers/vectors.js';
+import { readSpentFile } from '../src/spent/index.js';
+
+/** dist/test/ → dist/src/cli/main.js */
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI without blocking the event loop, so tests in a concurrent suite overlap. */
+function vigil(...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+interface CheckBlockJson {
+  valid: boolean;
+  mode: string;
+  reason?: string;
+  txIndex?: number;
+  inputIndex?: number;
+  hash?: string;
+  height?: number;
+  network: string;
+  txs: number;
+  inputs: number;
+  skipped: string[];
+  ms: number;
+}
+
+function parseJson(run: Run): CheckBlockJson {
+  const lines = run.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `one JSON line, got: ${run.stdout}\nstderr: ${run.stderr}`);
+  return JSON.parse(lines[0]!) as CheckBlockJson;
+}
+
+const cliNetwork = (v: RealBlockVector): string => (v.network === 'mainnet' ? 'main' : 'testnet3');
+
+function checkArgs(v: RealBlockVector): string[] {
+  const spent = v.spent!;
+  return ['check-block', vectorPath(...v.file.split('/')), '--spent', vectorPath(...spent.file.split('/')), '--spent-format', spent.format, '--network', cliNetwork(v)];
+}
+
+const WITH_SPENT = REAL_BLOCKS.filter((v) => v.spent !== undefined);
+const A = REAL_BLOCKS.find((v) => v.file === 'bcoin/mainnet/block300025.raw')!;
+
+/** CLI processes at a time for the real blocks: 2 unless VIGIL_TEST_THREADS says otherwise. */
+const PROCESSES = Math.max(1, Number(process.env.VIGIL_TEST_THREADS ?? 2) || 1);
+
+describe(`check-block: every real block with spent outputs is valid (${PROCESSES} processes at a time)`, { concurrency: PROCESSES }, () => {
+  it('the nine blocks of `vigil selftest` are all here', () => {
+    assert.equal(WITH_SPENT.length, 9);
+  });
+
+  for (const v of WITH_SPENT) {
+    it(`${v.file} (${v.spent!.format})`, async (t) => {
+      const run = await vigil(...checkArgs(v), '--json');
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      assert.equal(run.stderr, '');
+      const out = parseJson(run);
+      t.diagnostic(`${out.inputs} inputs in ${out.ms} ms; skipped ${out.skipped.join(', ')}`);
+      assert.equal(out.valid, true);
+      assert.equal(out.mode, 'valid');
+      assert.equal(out.reason, undefined);
+      assert.equal(out.network, cliNetwork(v));
+      if (v.hash !== undefined) assert.equal(out.hash, v.hash);
+      else assert.match(out.hash ?? '', /^[0-9a-f]{64}$/);
+      assert.equal(out.height, v.height);
+      assert.equal(out.txs, v.txs);
+      // Like Core's ConnectBlock count ("Verify %u txins"), the coinbase's input is included.
+      assert.equal(out.inputs, v.inputs + 1);
+      assert.ok(typeof out.ms === 'number' && out.ms > 0);
+    });
+  }
+});
+
+describe('check-block: altered blocks exit 1 with the reason', () => {
+  let dir: string;
+  let belowout: string;
+  let otherNonce: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+    const block = loadRealBlock(A);
+    // Tx 1 pays out one satoshi more than it spends: bad-txns-in-belowout, inputs unchanged.
+    const spent = readSpentFile(readVector(...A.spent!.file.split('/')), A.spent!.format, block);
+    assert.ok(spent.ok);
+    const tx = block.txs[1]!;
+    const valueIn = spent.outputs.slice(0, tx.inputs.length).reduce((n, c) => n + c.value, 0);
+    const valueOut = tx.outputs.reduce((n, o) => n + o.value, 0);
+    const txs = block.txs.slice();
+    txs[1] = withOutput(tx, 0, { value: tx.outputs[0]!.value + valueIn - valueOut + 1 });
+    belowout = join(dir, 'block300025-belowout.raw');
+    writeFileSync(belowout, rebuildBlock(block, txs).toBytes());
+    otherNonce = join(dir, 'block300025-nonce.raw');
+    writeFileSync(otherNonce, rebuildBlock(block, block.txs, { header: { nonce: (block.header.nonce + 1) >>> 0 } }).toBytes());
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const spentArgs = (): string[] => ['--spent', vectorPath(...A.spent!.file.split('/')), '--spent-format', 'bcoin-undo'];
+
+  it('300025 paying out more than it spends, --no-pow-check --json: bad-txns-in-belowout at tx 1', async () => {
+    const run = await vigil('check-block', belowout, ...spentArgs(), '--no-pow-check', '--json');
+    assert.equal(run.status, 1, run.stderr);
+    const out = parseJson(run);
+    assert.equal(out.valid, false);
+    assert.equal(out.mode, 'invalid');
+    assert.equal(out.reason, 'bad-txns-in-belowout');
+    assert.equal(out.txIndex, 1);
+    assert.equal(out.height, 300025);
+  });
+
+  it('the same block without --json prints the reason and position', async () => {
+    const run = await vigil('check-block', belowout, ...spentArgs(), '--no-pow-check');
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stdout, /^invalid: bad-txns-in-belowout \(tx 1\) [0-9a-f]{64} height 300025: 461 txs/);
+  });
+
+  it('the same block with the proof of work checked fails first with high-hash', async () => {
+    const run = await vigil('check-block', belowout, ...spentArgs(), '--json');
+    assert.equal(run.status, 1, run.stderr);
+    assert.equal(parseJson(run).reason, 'high-hash');
+  });
+
+  it('300025 with its nonce plus one: high-hash', async () => {
+    const run = await vigil('check-block', otherNonce, ...spentArgs(), '--json');
+    assert.equal(run.status, 1, run.stderr);
+    const out = parseJson(run);
+    assert.equal(out.mode, 'invalid');
+    assert.equal(out.reason, 'high-hash');
+  });
+
+  it('a truncated block file: block-decode-failed, not a crash', async () => {
+    const truncated = join(dir, 'truncated.raw');
+    writeFileSync(truncated, readVector(...A.file.split('/')).subarray(0, 1000));
+    const run = await vigil('check-block', truncated, ...spentArgs(), '--json');
+    assert.equal(run.status, 1, run.stderr);
+    const out = parseJson(run);
+    assert.equal(out.mode, 'invalid');
+    assert.equal(out.reason, 'block-decode-failed');
+  });
+});
+
+describe('check-block: bad usage exits 2 with a message on stderr', () => {
+  const block = (): string => vectorPath(...A.file.split('/'));
+  const undo = (): string => vectorPath(...A.spent!.file.split('/'));
+
+  async function usage(args: string[], message: RegExp): Promise<void> {
+    const run = await vigil(...args);
+    assert.equal(run.status, 2, `stdout: ${run.stdout}\nstderr: ${run.stderr}`);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /^vigil: /);
+    assert.match(run.stderr, message);
+  }
+
+  it('missing --spent', () => usage(['check-block', block(), '--spent-format', 'bcoin-undo'], /--spent/));
+
+  it('missing <block>', () => usage(['check-block', '--spent', undo(), '--spent-format', 'bcoin-undo'], /<block>/));
+
+  it('unknown --spent-format', () => usage(['check-block', block(), '--spent', undo(), '--spent-format', 'utxo-dump'], /--spent-format must be one of/));
+
+  it('missing --spent-format', () => usage(['check-block', block(), '--spent', undo()], /--spent-format must be one of/));
+
+  it('unknown --network', () => usage(['check-block', block(), '--spent', undo(), '--spent-format', 'bcoin-undo', '--network', 'moonnet'], /--network must be one of/));
+
+  it('a block file that does not exist', () => {
+    const missing = join(tmpdir(), 'vigil-no-such-block.raw');
+    return usage(['check-block', missing, '--spent', undo(), '--spent-format', 'bcoin-undo'], /cannot read .*vigil-no-such-block\.raw/);
+  });
+
+  it('a spent file that does not exist', () => usage(['check-block', block(), '--spent', join(tmpdir(), 'vigil-no-such-undo.raw'), '--spent-format', 'bcoin-undo'], /cannot read/));
+
+  it("a spent file for another block (1087400's undo data for 300025)", () =>
+    usage(['check-block', block(), '--spent', vectorPath('bcoin', 'testnet3', 'block1087400-undo.raw'), '--spent-format', 'bcoin-undo'], /spent outputs, but the block's inputs need 1427/));
+
+  it('a spent file in another format than the one named', () =>
+    usage(['check-block', block(), '--spent', vectorPath('floresta', 'block_866342.spent_utxos.json'), '--spent-format', 'bcoin-undo'], /spent outputs/));
+
+  it('a bad --height', async () => {
+    await usage(['check-block', block(), '--spent', undo(), '--spent-format', 'bcoin-undo', '--height', 'abc'], /--height must be a non-negative integer/);
+    await usage(['check-block', block(), '--spent', undo(), '--spent-format', 'bcoin-undo', '--height=-1'], /--height must be a non-negative integer/);
+  });
+
+  it('an unknown option', () => usage(['check-block', block(), '--spent', undo(), '--spent-format', 'bcoin-undo', '--fast'], /--fast/));
+
+  it('an unknown command', () => usage(['check-blocks', block()], /unknown command: check-blocks/));
+});
