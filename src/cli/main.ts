@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { NETWORK_NAMES } from '../consensus/script-flags.js';
 import { SPENT_FILE_FORMATS } from '../spent/index.js';
 import { checkBlockFile, selftest } from './check-block.js';
+import { generateCommand, importCommand, tipCommand, utxoDigestCommand } from './chain-commands.js';
 import { UsageError, parseHeight, parseNetwork, parseSpentFormat } from './io.js';
 
 const USAGE = `vigil — Bitcoin block validation for Node.js
@@ -17,13 +18,36 @@ Usage:
       every consensus rule that needs no chain, scripts included.
       <fmt>: ${SPENT_FILE_FORMATS.join(' | ')}    <net>: ${NETWORK_NAMES.join(' | ')} (default main)
       --height defaults to the height in the coinbase (BIP34).
+  vigil import <blk file or blocks dir> --datadir <dir> [--network <net>] [--json] [--quiet]
+      Connect Bitcoin Core's blk*.dat files (out of order, xor.dat obfuscated) in chain order
+      into the chain state in <dir>; an interrupted import resumes where it stopped.
+  vigil generate --network regtest --blocks <n> --txs <t> --seed <s> --out <dir> [--json]
+      Write a deterministic, signed regtest chain as blk*.dat files.
+  vigil tip --datadir <dir>
+  vigil utxo-digest --datadir <dir>
+      The chain state's tip, or a digest of its whole UTXO set (equal sets, equal digests).
   vigil selftest [--json]
       Validate every real block bundled in the repository's test vectors.
   vigil --help | --version
 
 Exit status: 0 valid, 1 invalid, 2 usage or I/O error.`;
 
-function run(argv: string[]): number {
+function needDatadir(value: string | undefined): string {
+  if (value === undefined) throw new UsageError('--datadir <dir> is required');
+  return value;
+}
+
+function count(value: string | undefined, name: string, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} <n> is required`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer`);
+  return n;
+}
+
+async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -36,6 +60,12 @@ function run(argv: string[]): number {
       network: { type: 'string' },
       height: { type: 'string' },
       'no-pow-check': { type: 'boolean' },
+      datadir: { type: 'string' },
+      quiet: { type: 'boolean' },
+      blocks: { type: 'string' },
+      txs: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -70,13 +100,33 @@ function run(argv: string[]): number {
       }
       return out.valid ? 0 : 1;
     }
+    case 'import': {
+      const [path] = rest;
+      if (path === undefined) throw new UsageError('import needs <blk file or blocks dir>');
+      return importCommand(path, needDatadir(values.datadir), parseNetwork(values.network), values.json === true, values.quiet === true);
+    }
+    case 'generate': {
+      if (values.out === undefined) throw new UsageError('generate needs --out <dir>');
+      return generateCommand({
+        network: parseNetwork(values.network ?? 'regtest'),
+        blocks: count(values.blocks, 'blocks'),
+        txs: count(values.txs, 'txs', 10),
+        seed: values.seed ?? '0',
+        out: values.out,
+        json: values.json === true,
+      });
+    }
+    case 'tip':
+      return tipCommand(needDatadir(values.datadir));
+    case 'utxo-digest':
+      return utxoDigestCommand(needDatadir(values.datadir));
     default:
       throw new UsageError(`unknown command: ${command}`);
   }
 }
 
 try {
-  process.exitCode = run(process.argv.slice(2));
+  process.exitCode = await run(process.argv.slice(2));
 } catch (err) {
   if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`vigil: ${(err as Error).message}`);

@@ -1,0 +1,454 @@
+// Chain management (Core's ChainstateManager, in small): accept blocks into the block
+// index, connect the branch with the most work, reorganise through undo data, and keep
+// every tip change to one store transaction so a crash leaves the old tip or the new one.
+
+import { decodeBlock, type Block } from '../primitives/block.js';
+import { BlockHeader } from '../primitives/block.js';
+import { ByteReader } from '../primitives/reader.js';
+import { hashToHex } from '../primitives/bytes.js';
+import type { SignatureBackend } from '../script/signature.js';
+import { checkBlock, contextualCheckBlock, contextualCheckBlockHeader } from '../consensus/check-block.js';
+import { getMedianTimePast, type ChainEntry } from '../consensus/chain-time.js';
+import { connectBlockInputs, isUnspendable, runScriptsSerial, type SpentCoin, type TxScriptWork } from '../consensus/connect-block.js';
+import { LOCKTIME_VERIFY_SEQUENCE } from '../consensus/consensus.js';
+import { getParams, type ChainParams } from '../consensus/params.js';
+import { getBlockProof, getNextWorkRequired } from '../consensus/pow.js';
+import { getBlockScriptFlags, type NetworkName } from '../consensus/script-flags.js';
+import { enforceBIP30 } from '../consensus/validate-block.js';
+import { internalError, invalid, VALID, type ValidationResult } from '../consensus/validation.js';
+import {
+  BLOCK_FAILED_CHILD,
+  BLOCK_FAILED_VALID,
+  BLOCK_HAVE_DATA,
+  BLOCK_HAVE_UNDO,
+  BLOCK_VALID_SCRIPTS,
+  ChainStore,
+  type BlockIndexEntry,
+} from '../store/index.js';
+
+const FAILED = BLOCK_FAILED_VALID | BLOCK_FAILED_CHILD;
+
+/** A block index entry in memory (Core's CBlockIndex). */
+export interface BlockNode extends ChainEntry {
+  readonly hash: Uint8Array;
+  readonly hex: string;
+  readonly header: BlockHeader;
+  readonly chainWork: bigint;
+  readonly prev: BlockNode | undefined;
+  status: number;
+  /** Median-time-past of this block (BIP113), computed on first use. */
+  mtp?: number;
+}
+
+/** Verifies a block's script work; the default runs on this thread. */
+export type ScriptRunner = (work: readonly TxScriptWork[], flags: number) => Promise<ValidationResult>;
+
+export interface ChainStateOptions {
+  network: NetworkName;
+  backend?: SignatureBackend;
+  runScripts?: ScriptRunner;
+  /** Skip fsync on commit (benchmarks only: a crash may lose or tear the last commits). */
+  noSync?: boolean;
+  /** The clock for 'time-too-new', in seconds. */
+  now?: () => number;
+}
+
+export interface ProcessResult {
+  result: ValidationResult;
+  hash: string;
+  height?: number;
+  /** True when the block was already known (stored or marked invalid). */
+  duplicate: boolean;
+  /** The tip after processing. */
+  tip: { hash: string; height: number };
+}
+
+export class ChainState {
+  private readonly nodes = new Map<string, BlockNode>();
+  /** The active chain by height (Core's CChain). */
+  private readonly active: BlockNode[] = [];
+  private readonly runScripts: ScriptRunner;
+
+  private constructor(
+    readonly store: ChainStore,
+    readonly params: ChainParams,
+    private readonly opts: ChainStateOptions,
+  ) {
+    const backend = opts.backend;
+    this.runScripts = opts.runScripts ?? ((work, flags) => Promise.resolve(runScriptsSerial(work, flags, backend)));
+  }
+
+  /** Open (or create, starting from genesis) the chain state in `dir`. */
+  static async open(dir: string, opts: ChainStateOptions): Promise<ChainState> {
+    const store = ChainStore.open(dir, opts.noSync === undefined ? { network: opts.network } : { network: opts.network, noSync: opts.noSync });
+    const chain = new ChainState(store, getParams(opts.network), opts);
+    await chain.load();
+    return chain;
+  }
+
+  private async load(): Promise<void> {
+    const entries: BlockIndexEntry[] = [];
+    this.store.forEachIndex((e) => entries.push(e));
+    if (entries.length === 0) {
+      const genesis = decodeBlock(this.params.genesisBlock);
+      if (!genesis.ok) throw new Error('genesis block does not parse');
+      const hash = genesis.block.hash();
+      const entry: BlockIndexEntry = {
+        hash,
+        header: genesis.block.header.toBytes(),
+        height: 0,
+        chainWork: getBlockProof(genesis.block.header.bits),
+        status: BLOCK_HAVE_DATA | BLOCK_VALID_SCRIPTS,
+      };
+      await this.store.putBlock(hash, this.params.genesisBlock, entry);
+      // Genesis is the first tip; its coinbase is never spendable, so no coins change.
+      await this.store.applyBlock({ entry, spent: [], created: [], undo: [], tip: { hash, height: 0 } });
+      entries.push(entry);
+    }
+    entries.sort((a, b) => a.height - b.height);
+    for (const e of entries) this.addNode(e);
+    const tip = this.store.getTip();
+    if (tip === undefined) throw new Error('store has an index but no tip');
+    let node = this.nodes.get(hashToHex(tip.hash));
+    if (node === undefined) throw new Error('the stored tip is not in the block index');
+    this.active.length = node.height + 1;
+    for (; node !== undefined; node = node.prev) this.active[node.height] = node;
+    // A crash between storing a block and connecting it leaves a better branch waiting.
+    await this.activateBestChain(this.findBestCandidate());
+  }
+
+  private addNode(e: BlockIndexEntry): BlockNode {
+    const header = BlockHeader.read(new ByteReader(e.header));
+    const prev = e.height === 0 ? undefined : this.nodes.get(hashToHex(header.prevBlock));
+    const node: BlockNode = {
+      hash: e.hash,
+      hex: hashToHex(e.hash),
+      header,
+      height: e.height,
+      time: header.time,
+      bits: header.bits,
+      chainWork: e.chainWork,
+      prev,
+      status: e.status,
+    };
+    this.nodes.set(node.hex, node);
+    return node;
+  }
+
+  get tip(): BlockNode {
+    return this.active[this.active.length - 1]!;
+  }
+
+  getNode(hashHex: string): BlockNode | undefined {
+    return this.nodes.get(hashHex);
+  }
+
+  /** The active chain's block at `height`. */
+  atHeight(height: number): BlockNode | undefined {
+    return this.active[height];
+  }
+
+  /** Core's GetAncestor: the block at `height` on `node`'s branch. */
+  ancestor(node: BlockNode, height: number): BlockNode | undefined {
+    let n: BlockNode | undefined = node;
+    while (n !== undefined && n.height > height) {
+      if (this.active[n.height] === n) return this.active[height];
+      n = n.prev;
+    }
+    return n;
+  }
+
+  private mtp(node: BlockNode): number {
+    if (node.mtp === undefined) node.mtp = getMedianTimePast(node, (h) => this.ancestor(node, h)!);
+    return node.mtp;
+  }
+
+  private tipInfo(): { hash: string; height: number } {
+    return { hash: this.tip.hex, height: this.tip.height };
+  }
+
+  /** Accept a block and, if its branch now has the most work, connect it. */
+  async processBlock(raw: Uint8Array): Promise<ProcessResult> {
+    const decoded = decodeBlock(raw);
+    if (!decoded.ok) {
+      return { result: invalid('block-decode-failed', decoded.message), hash: '', duplicate: false, tip: this.tipInfo() };
+    }
+    const block = decoded.block;
+    const hex = hashToHex(block.hash());
+    const done = (result: ValidationResult, duplicate = false, height?: number): ProcessResult => {
+      const r: ProcessResult = { result, hash: hex, duplicate, tip: this.tipInfo() };
+      if (height !== undefined) r.height = height;
+      return r;
+    };
+
+    const known = this.nodes.get(hex);
+    if (known !== undefined) {
+      if ((known.status & FAILED) !== 0) return done(invalid('duplicate', 'block is marked invalid'), true, known.height);
+      if ((known.status & BLOCK_HAVE_DATA) !== 0) return done(VALID, true, known.height);
+    }
+
+    const parent = this.nodes.get(hashToHex(block.header.prevBlock));
+    const checked = checkBlock(block, this.params);
+    if (checked.mode !== 'valid') {
+      // A mutated copy says nothing about the block its header commits to.
+      if (checked.mode === 'invalid' && parent !== undefined && checked.reason !== 'high-hash') await this.markFailed(block, parent, BLOCK_FAILED_VALID);
+      return done(checked);
+    }
+    if (parent === undefined) return done(invalid('prev-blk-not-found', 'previous block is not known'));
+    if ((parent.status & FAILED) !== 0) {
+      await this.markFailed(block, parent, BLOCK_FAILED_CHILD);
+      return done(invalid('bad-prevblk', 'previous block is invalid'), false, parent.height + 1);
+    }
+
+    const height = parent.height + 1;
+    const ctx = {
+      height,
+      prevMedianTimePast: this.mtp(parent),
+      prevTime: parent.time,
+      expectedBits: getNextWorkRequired(parent, block.header.time, this.params, (h) => this.ancestor(parent, h)!),
+      now: (this.opts.now ?? (() => Math.floor(Date.now() / 1000)))(),
+    };
+    const header = contextualCheckBlockHeader(block.header, ctx, this.params);
+    if (header.mode !== 'valid') {
+      // time-too-new may become valid later; Core does not mark it failed either.
+      if (header.mode === 'invalid' && header.reason !== 'time-too-new') await this.markFailed(block, parent, BLOCK_FAILED_VALID);
+      return done(header, false, height);
+    }
+    const contextual = contextualCheckBlock(block, ctx, this.params);
+    if (contextual.mode !== 'valid') {
+      if (contextual.mode === 'invalid') await this.markFailed(block, parent, BLOCK_FAILED_VALID);
+      return done(contextual, false, height);
+    }
+
+    let node: BlockNode;
+    try {
+      const entry: BlockIndexEntry = {
+        hash: block.hash(),
+        header: block.header.toBytes(),
+        height,
+        chainWork: parent.chainWork + getBlockProof(block.header.bits),
+        status: BLOCK_HAVE_DATA,
+      };
+      await this.store.putBlock(entry.hash, block.rawBytes() ?? block.toBytes(), entry);
+      node = this.nodes.get(hex) ?? this.addNode(entry);
+      node.status |= BLOCK_HAVE_DATA;
+    } catch (err) {
+      return done(internalError('store-write-failed', (err as Error).message), false, height);
+    }
+
+    if (node.chainWork <= this.tip.chainWork) return done(VALID, false, height);
+    const results = await this.activateBestChain(node, block);
+    return done(results.get(hex) ?? VALID, false, height);
+  }
+
+  private async markFailed(block: Block, parent: BlockNode, flag: number): Promise<void> {
+    const hex = hashToHex(block.hash());
+    const existing = this.nodes.get(hex);
+    if (existing !== undefined) {
+      existing.status |= flag;
+      await this.putStatus(existing);
+      return;
+    }
+    const entry: BlockIndexEntry = {
+      hash: block.hash(),
+      header: block.header.toBytes(),
+      height: parent.height + 1,
+      chainWork: parent.chainWork + getBlockProof(block.header.bits),
+      status: flag,
+    };
+    try {
+      await this.store.putIndex(entry);
+    } catch {
+      // Remembering an invalid block is an optimisation; losing it is harmless.
+    }
+    this.addNode(entry);
+  }
+
+  private async putStatus(node: BlockNode): Promise<void> {
+    try {
+      await this.store.putIndex({ hash: node.hash, header: node.header.toBytes(), height: node.height, chainWork: node.chainWork, status: node.status });
+    } catch {
+      // As above: the status is a cache of a verdict that can be computed again.
+    }
+  }
+
+  /** The stored, not-failed block with the most work whose whole branch is stored (O(index)). */
+  private findBestCandidate(): BlockNode {
+    let best = this.tip;
+    for (const node of this.nodes.values()) {
+      if (node.chainWork <= best.chainWork || (node.status & FAILED) !== 0 || (node.status & BLOCK_HAVE_DATA) === 0) continue;
+      let ok = true;
+      for (let n: BlockNode | undefined = node; n !== undefined && this.active[n.height] !== n; n = n.prev) {
+        if ((n.status & FAILED) !== 0 || (n.status & BLOCK_HAVE_DATA) === 0) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) best = node;
+    }
+    return best;
+  }
+
+  /**
+   * Core's ActivateBestChain: move the tip to `target` (disconnecting back to the fork,
+   * then connecting forward); when a block on the way fails, mark it and its descendants
+   * and move to the best branch that is left. Returns each attempted block's result.
+   */
+  private async activateBestChain(target: BlockNode, known?: Block): Promise<Map<string, ValidationResult>> {
+    const results = new Map<string, ValidationResult>();
+    while (target !== this.tip) {
+      const fork = this.findFork(target);
+      while (this.tip !== fork) {
+        const r = await this.disconnectTip();
+        if (r.mode !== 'valid') {
+          results.set(this.tip.hex, r);
+          return results;
+        }
+      }
+      const path: BlockNode[] = [];
+      for (let n: BlockNode | undefined = target; n !== undefined && n !== fork; n = n.prev) path.push(n);
+      path.reverse();
+      let failed = false;
+      for (const node of path) {
+        const block = known !== undefined && node === target ? known : this.readBlock(node);
+        const r = block === undefined ? internalError('block-missing', `block ${node.hex} is not in the store`) : await this.connectTip(node, block);
+        results.set(node.hex, r);
+        if (r.mode === 'error') return results;
+        if (r.mode !== 'valid') {
+          node.status |= BLOCK_FAILED_VALID;
+          await this.putStatus(node);
+          for (const d of path.slice(path.indexOf(node) + 1)) {
+            d.status |= BLOCK_FAILED_CHILD;
+            await this.putStatus(d);
+            results.set(d.hex, invalid('bad-prevblk', `ancestor ${node.hex} is invalid`));
+          }
+          failed = true;
+          break;
+        }
+      }
+      if (!failed) break;
+      target = this.findBestCandidate();
+    }
+    return results;
+  }
+
+  private findFork(target: BlockNode): BlockNode {
+    let n: BlockNode | undefined = target;
+    while (n !== undefined && this.active[n.height] !== n) n = n.prev;
+    if (n === undefined) throw new Error(`block ${target.hex} does not descend from genesis`);
+    return n;
+  }
+
+  private readBlock(node: BlockNode): Block | undefined {
+    const raw = this.store.getBlock(node.hash);
+    if (raw === undefined) return undefined;
+    const decoded = decodeBlock(raw);
+    return decoded.ok ? decoded.block : undefined;
+  }
+
+  /** Core's ConnectTip: ConnectBlock on the UTXO set, then one store transaction. */
+  private async connectTip(node: BlockNode, block: Block): Promise<ValidationResult> {
+    const params = this.params;
+    const height = node.height;
+    const flags = getBlockScriptFlags(params.name, height, node.hash);
+    const store = this.store;
+    let connect;
+    try {
+      connect = connectBlockInputs(
+        block,
+        {
+          height,
+          flags,
+          lockTimeFlags: height >= params.csvHeight ? LOCKTIME_VERIFY_SEQUENCE : 0,
+          prevMedianTimePast: this.mtp(node.prev!),
+          medianTimePastAt: (h) => this.mtp(this.active[h]!),
+          enforceBIP30: enforceBIP30(params, height, node.hash, this.ancestor(node, params.bip34Height)?.hash),
+          subsidyHalvingInterval: params.subsidyHalvingInterval,
+        },
+        {
+          fetch: (txid, vout): SpentCoin | undefined => store.getCoin(txid, vout),
+          haveCoin: (txid, vout) => store.hasCoin(txid, vout),
+        },
+      );
+    } catch (err) {
+      return internalError('coin-read-failed', (err as Error).message);
+    }
+    if (connect.result.mode !== 'valid') return connect.result;
+    let scripts: ValidationResult;
+    try {
+      scripts = await this.runScripts(connect.scripts, flags);
+    } catch (err) {
+      return internalError('script-check-failed', (err as Error).message);
+    }
+    if (scripts.mode !== 'valid') return scripts;
+
+    node.status |= BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO;
+    try {
+      await store.applyBlock({
+        entry: { hash: node.hash, header: node.header.toBytes(), height, chainWork: node.chainWork, status: node.status },
+        spent: connect.update.spent,
+        created: connect.update.created,
+        undo: connect.update.undo.map((c) => ({ value: c.value, scriptPubKey: c.scriptPubKey, height: c.height ?? 0, coinbase: c.coinbase ?? false })),
+        tip: { hash: node.hash, height },
+      });
+    } catch (err) {
+      node.status &= ~(BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO);
+      return internalError('store-write-failed', (err as Error).message);
+    }
+    this.active.push(node);
+    return VALID;
+  }
+
+  /** Core's DisconnectTip: undo the tip's coin changes with its undo data. */
+  private async disconnectTip(): Promise<ValidationResult> {
+    const node = this.tip;
+    const prev = node.prev;
+    if (prev === undefined) return internalError('disconnect-genesis', 'cannot disconnect the genesis block');
+    const block = this.readBlock(node);
+    const undo = this.store.getUndo(node.hash);
+    if (block === undefined || undo === undefined) return internalError('undo-missing', `no block or undo data for ${node.hex}`);
+    const removed: Array<{ txid: Uint8Array; vout: number }> = [];
+    const restored: Array<{ txid: Uint8Array; vout: number; coin: (typeof undo)[number] }> = [];
+    const ownTxids = new Set<string>();
+    let k = 0;
+    for (const tx of block.txs) {
+      if (!tx.isCoinbase()) {
+        for (const input of tx.inputs) {
+          // Coins made earlier in this block were never in the set before it.
+          if (ownTxids.has(hashToHex(input.prevout.hash))) continue;
+          const coin = undo[k++];
+          if (coin === undefined) return internalError('undo-mismatch', `undo data of ${node.hex} is shorter than its inputs`);
+          restored.push({ txid: input.prevout.hash, vout: input.prevout.index, coin });
+        }
+      }
+      const txid = tx.txid();
+      ownTxids.add(hashToHex(txid));
+      tx.outputs.forEach((out, o) => {
+        if (!isUnspendable(out.scriptPubKey)) removed.push({ txid, vout: o });
+      });
+    }
+    if (k !== undo.length) return internalError('undo-mismatch', `undo data of ${node.hex} is longer than its inputs`);
+    node.status &= ~BLOCK_HAVE_UNDO;
+    try {
+      await this.store.revertBlock({
+        entry: { hash: node.hash, header: node.header.toBytes(), height: node.height, chainWork: node.chainWork, status: node.status },
+        removed,
+        restored,
+        tip: { hash: prev.hash, height: prev.height },
+      });
+    } catch (err) {
+      node.status |= BLOCK_HAVE_UNDO;
+      return internalError('store-write-failed', (err as Error).message);
+    }
+    this.active.pop();
+    return VALID;
+  }
+
+  utxoDigest(): Uint8Array {
+    return this.store.utxoDigest();
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

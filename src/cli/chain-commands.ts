@@ -1,0 +1,86 @@
+// `vigil import`, `vigil generate`, `vigil tip` and `vigil utxo-digest`: the commands that
+// work on a chain state directory or make block files.
+
+import { existsSync } from 'node:fs';
+import { toHex } from '../primitives/bytes.js';
+import { ChainState } from '../chain/chain-state.js';
+import { importBlocks, type ImportProgress } from '../chain/importer.js';
+import { generateChain } from '../generate/index.js';
+import type { NetworkName } from '../consensus/script-flags.js';
+import { ChainStore } from '../store/index.js';
+import { UsageError } from './io.js';
+
+function progressLine(p: ImportProgress): string {
+  const s = p.elapsedMs / 1000;
+  const rate = s > 0 ? Math.round((p.accepted + p.known) / s) : 0;
+  return `height ${p.tipHeight}  read ${p.read}  accepted ${p.accepted}  known ${p.known}  rejected ${p.rejected}  waiting ${p.waiting}  ${rate} blocks/s  ${s.toFixed(1)} s`;
+}
+
+export async function importCommand(path: string, datadir: string, network: NetworkName, json: boolean, quiet: boolean): Promise<number> {
+  if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);
+  const chain = await openChain(datadir, network);
+  try {
+    const summary = await importBlocks(chain, path, {
+      onProgress: (p) => {
+        if (!quiet && !json) process.stderr.write(progressLine(p) + '\n');
+      },
+    });
+    if (json) console.log(JSON.stringify(summary));
+    else {
+      console.log(`tip ${summary.tip.hash} height ${summary.tip.height}: ${summary.accepted} blocks accepted, ${summary.known} already known, ${summary.rejected} rejected in ${(summary.elapsedMs / 1000).toFixed(1)} s`);
+      for (const f of summary.failures) console.log(`  ${f.mode} ${f.hash}${f.height === undefined ? '' : ` (height ${f.height})`}: ${f.reason}`);
+      for (const i of summary.fileIssues) console.log(`  file issue ${i.code} in ${i.file} at ${i.offset}: ${i.message}`);
+    }
+    if (summary.stoppedOnError) return 2;
+    return summary.rejected > 0 ? 1 : 0;
+  } finally {
+    await chain.close();
+  }
+}
+
+async function openChain(datadir: string, network: NetworkName): Promise<ChainState> {
+  try {
+    return await ChainState.open(datadir, { network });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Open an existing store read-only in spirit: its network comes from the store itself. */
+async function openExisting(datadir: string): Promise<ChainState> {
+  if (!existsSync(datadir)) throw new UsageError(`no chain state at ${datadir}`);
+  const network = ChainStore.readNetwork(datadir);
+  if (network === undefined) throw new UsageError(`no chain state at ${datadir}`);
+  return openChain(datadir, network);
+}
+
+export async function tipCommand(datadir: string): Promise<number> {
+  const chain = await openExisting(datadir);
+  try {
+    const tip = chain.tip;
+    console.log(JSON.stringify({ hash: tip.hex, height: tip.height, chainwork: tip.chainWork.toString(16).padStart(64, '0') }));
+    return 0;
+  } finally {
+    await chain.close();
+  }
+}
+
+export async function utxoDigestCommand(datadir: string): Promise<number> {
+  const chain = await openExisting(datadir);
+  try {
+    const tip = chain.tip;
+    console.log(JSON.stringify({ digest: toHex(chain.utxoDigest()), coins: chain.store.utxoCount(), hash: tip.hex, height: tip.height }));
+    return 0;
+  } finally {
+    await chain.close();
+  }
+}
+
+export function generateCommand(opts: { network: NetworkName; blocks: number; txs: number; seed: string; out: string; json: boolean }): number {
+  if (opts.network !== 'regtest') throw new UsageError('generate makes regtest chains only (--network regtest)');
+  const r = generateChain({ blocks: opts.blocks, txsPerBlock: opts.txs, seed: opts.seed, outDir: opts.out });
+  const out = { height: r.height, tip: r.tipHash, files: r.files, bytes: r.bytes, txs: r.stats.txs, inputs: r.stats.inputs, ms: Math.round(r.elapsedMs) };
+  if (opts.json) console.log(JSON.stringify(out));
+  else console.log(`generated ${r.height} blocks (${r.stats.txs} txs, ${r.stats.inputs} inputs) to ${opts.out} in ${(r.elapsedMs / 1000).toFixed(1)} s; tip ${r.tipHash}`);
+  return 0;
+}

@@ -1,0 +1,685 @@
+// The persistent chain state on LMDB (lmdb-js): the UTXO set, the block index, raw blocks, undo data
+// and the tip, in one environment whose block commits are single atomic write transactions.
+//
+// Named databases (keys and values are raw bytes; layouts in records.ts):
+//   coins   outpoint (36) → coin record        index   block hash → 120-byte entry
+//   blocks  block hash → raw block             undo    block hash → spent coins in input order
+//   meta    name → value (tip, schema, network, and what later features store)
+//   sources block-source key → score record (bytes; reserved for source scoring)
+//
+// Reads are synchronous and go through getBinaryFast, which returns ONE shared buffer that the next
+// read overwrites and whose native length is the whole 16 MiB scratch area (only its own `length`
+// property is the value's length): every read takes `subarray(0, buf.length)` and decodes or copies
+// before anything else touches LMDB.
+//
+// Writes are lmdb-js batches: this thread only appends encoded instructions to a shared buffer and
+// lmdb-js's writer thread runs them, commits and fsyncs as ONE LMDB transaction, aborted whole if any
+// operation fails. A block of 5k spends + 5k creates costs this thread ~10 ms of enqueueing instead
+// of the ~40 ms its puts take when run in a transaction callback here (measured; see bench/store.ts).
+// Checks that may refuse a write (the tip, the spent coins) run before the batch, against the last
+// commit: writes are serialized through one queue, so nothing commits between check and batch.
+//
+// Map size: lmdb-js patches LMDB to grow the map when a transaction needs more pages (mdb_page_alloc
+// doubles it, also in the middle of a transaction), and to keep old mappings alive for readers, so no
+// mapSize is set here and a large import cannot hit MDB_MAP_FULL (measured: 1.6 GB of blocks written
+// from the default 128 KiB map). The file grows with the data, not with the map.
+
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Coin, CoinView } from '../consensus/coins.js';
+import { NETWORK_NAMES, type NetworkName } from '../consensus/script-flags.js';
+import { equalBytes, hashToHex } from '../primitives/bytes.js';
+import {
+  BLOCK_HAVE_DATA,
+  BLOCK_HAVE_UNDO,
+  SCHEMA_VERSION,
+  checkIndexEntry,
+  copyBytes,
+  decodeCoin,
+  decodeIndexEntry,
+  decodeTip,
+  decodeUndo,
+  encodeCoin,
+  encodeIndexEntry,
+  encodeTip,
+  encodeUndo,
+  type BlockIndexEntry,
+  type TipRecord,
+} from './records.js';
+import { StoreError, wrapStoreError } from './store-error.js';
+
+export {
+  BLOCK_FAILED_CHILD,
+  BLOCK_FAILED_VALID,
+  BLOCK_HAVE_DATA,
+  BLOCK_HAVE_UNDO,
+  BLOCK_VALID_SCRIPTS,
+  SCHEMA_VERSION,
+  type BlockIndexEntry,
+  type TipRecord,
+} from './records.js';
+export { StoreError, type StoreErrorCode } from './store-error.js';
+
+export interface ChainStoreOptions {
+  network: NetworkName;
+  /**
+   * Skip the fsync of each commit. Durable (the default) means a resolved applyBlock survives a
+   * power cut; each commit then waits for the disk (~80–160 ms for 5k spends + 5k creates on the
+   * 2-core dev VM). With noSync a killed process still leaves the old tip or the new one (LMDB
+   * writes the data pages before the meta page and the OS page cache keeps both), but an OS crash
+   * or power cut can lose the last commits, or corrupt the file if the disk reorders writes. For
+   * benchmarks and throwaway imports only.
+   */
+  noSync?: boolean;
+}
+
+export interface OutPoint {
+  txid: Uint8Array;
+  vout: number;
+}
+
+export interface OutPointCoin extends OutPoint {
+  coin: Coin;
+}
+
+export interface ApplyBlockUpdate {
+  /** The connected block's entry; BLOCK_HAVE_UNDO is set on it by the store. */
+  entry: BlockIndexEntry;
+  /** Coins that existed before the block and that its inputs spend. Each must be in the store. */
+  spent: OutPoint[];
+  /** Outputs the block leaves unspent (outputs spent later in the same block are in neither list). */
+  created: OutPointCoin[];
+  /** The spent coins in input order (Core's CBlockUndo, flattened). */
+  undo: Coin[];
+  /** The new tip: the block itself. */
+  tip: TipRecord;
+}
+
+export interface RevertBlockUpdate {
+  /** The disconnected block's entry; BLOCK_HAVE_UNDO is cleared on it by the store. */
+  entry: BlockIndexEntry;
+  /**
+   * The block's created coins, to delete. Outputs the block spent itself were never stored; listing
+   * them is harmless (a missing coin here is skipped, unlike a missing spent coin in applyBlock).
+   */
+  removed: OutPoint[];
+  /** The coins its inputs spent (from getUndo), to put back. */
+  restored: OutPointCoin[];
+  /** The new tip: the block's parent. */
+  tip: TipRecord;
+}
+
+const META_SCHEMA = utf8('schema');
+const META_NETWORK = utf8('network');
+const META_TIP = utf8('tip');
+const RESERVED_META = new Set(['schema', 'network', 'tip']);
+
+/** Bytes fed to the UTXO digest per flush of the staging buffer. */
+const DIGEST_CHUNK = 1 << 20;
+
+function utf8(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+function checkHash(hash: Uint8Array, what: string): void {
+  if (!(hash instanceof Uint8Array) || hash.length !== 32) throw new TypeError(`${what} must be a 32-byte Uint8Array`);
+}
+
+function checkVout(vout: number): void {
+  if (vout >>> 0 !== vout) throw new RangeError(`vout ${vout} is not a uint32`);
+}
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n, true);
+  return b;
+}
+
+/** One coin write of a block: a delete when `value` is undefined. `hi` is the key's first 6 bytes, for sorting. */
+interface CoinOp {
+  key: Uint8Array;
+  value: Uint8Array | undefined;
+  hi: number;
+}
+
+function compareOps(a: CoinOp, b: CoinOp): number {
+  return a.hi - b.hi || Buffer.compare(a.key, b.key);
+}
+
+/**
+ * The coin writes of a block, encoded before the transaction opens (so the callback only writes) and
+ * sorted by key: LMDB then walks its B-tree in one direction instead of jumping between pages.
+ * An outpoint listed twice is the caller's bug and throws here, before anything is written.
+ */
+function prepareCoinOps(deletes: readonly OutPoint[], puts: readonly OutPointCoin[], what: string): CoinOp[] {
+  const n = deletes.length + puts.length;
+  const keys = new Uint8Array(36 * n);
+  const view = new DataView(keys.buffer);
+  const ops = new Array<CoinOp>(n);
+  for (let i = 0; i < n; i++) {
+    const item = i < deletes.length ? deletes[i]! : puts[i - deletes.length]!;
+    checkHash(item.txid, 'txid');
+    checkVout(item.vout);
+    const key = keys.subarray(36 * i, 36 * i + 36);
+    key.set(item.txid);
+    view.setUint32(36 * i + 32, item.vout, true);
+    const hi = ((((key[0]! * 256 + key[1]!) * 256 + key[2]!) * 256 + key[3]!) * 256 + key[4]!) * 256 + key[5]!;
+    ops[i] = { key, value: i < deletes.length ? undefined : encodeCoin((item as OutPointCoin).coin), hi };
+  }
+  ops.sort(compareOps);
+  for (let i = 1; i < n; i++) {
+    if (compareOps(ops[i - 1]!, ops[i]!) === 0) throw new Error(`${what}: outpoint ${describeKey(ops[i]!.key)} is listed twice`);
+  }
+  return ops;
+}
+
+function describeKey(key: Uint8Array): string {
+  return `${hashToHex(key.subarray(0, 32))}:${new DataView(key.buffer, key.byteOffset + 32, 4).getUint32(0, true)}`;
+}
+
+/** The real LMDB error behind lmdb-js's "Commit failed (see commitError for details)". */
+async function commitCause(err: unknown): Promise<unknown> {
+  const ce = (err as { commitError?: PromiseLike<unknown> } | null)?.commitError;
+  if (ce === undefined || typeof ce.then !== 'function') return err;
+  // lmdb-js rejects commitError in the same callback that rejects the write: it has settled by now.
+  let timer: NodeJS.Timeout | undefined;
+  const real = await Promise.race([
+    Promise.resolve(ce).then(() => err, (e: unknown) => e),
+    new Promise<unknown>((resolve) => {
+      timer = setTimeout(() => resolve(err), 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+  return real;
+}
+
+export class ChainStore implements CoinView {
+  readonly dir: string;
+  readonly network: NetworkName;
+  private readonly root: RootDatabase;
+  private readonly coins: Database<Uint8Array, Uint8Array>;
+  private readonly index: Database<Uint8Array, Uint8Array>;
+  private readonly blocks: Database<Uint8Array, Uint8Array>;
+  private readonly undo: Database<Uint8Array, Uint8Array>;
+  private readonly meta: Database<Uint8Array, Uint8Array>;
+  private readonly sources: Database<Uint8Array, Uint8Array>;
+  /** getCoin's key, reused: LMDB copies the key before the call returns. */
+  private readonly coinKey = new Uint8Array(36);
+  private readonly coinKeyView = new DataView(this.coinKey.buffer);
+  private closed = false;
+  /** The last queued write (see write()); its failure is the caller's, not the next write's. */
+  private tail: Promise<void> = Promise.resolve();
+
+  private constructor(dir: string, network: NetworkName, root: RootDatabase) {
+    this.dir = dir;
+    this.network = network;
+    this.root = root;
+    const dbOpts = { encoding: 'binary', keyEncoding: 'binary' } as const;
+    this.coins = root.openDB<Uint8Array, Uint8Array>('coins', dbOpts);
+    this.index = root.openDB<Uint8Array, Uint8Array>('index', dbOpts);
+    this.blocks = root.openDB<Uint8Array, Uint8Array>('blocks', dbOpts);
+    this.undo = root.openDB<Uint8Array, Uint8Array>('undo', dbOpts);
+    this.meta = root.openDB<Uint8Array, Uint8Array>('meta', dbOpts);
+    this.sources = root.openDB<Uint8Array, Uint8Array>('sources', dbOpts);
+  }
+
+  /**
+   * Open the store in `dir`, creating it (schema version and network recorded) on first use. Throws
+   * StoreError 'wrong-network' / 'wrong-schema' for a store made for another network or layout,
+   * 'open' when LMDB cannot open the directory.
+   */
+  static open(dir: string, opts: ChainStoreOptions): ChainStore {
+    if (!NETWORK_NAMES.includes(opts.network)) throw new TypeError(`unknown network "${String(opts.network)}"`);
+    checkDataFile(dir);
+    let root: RootDatabase;
+    try {
+      root = open({
+        path: dir,
+        noSubdir: false,
+        maxDbs: 8,
+        // Plain LMDB commits: the commit promise resolves once the data and meta page are fsynced.
+        // lmdb-js's default on Linux (overlappingSync) resolves at commit and flushes later, which
+        // would make a resolved applyBlock not yet durable.
+        overlappingSync: false,
+        noSync: opts.noSync === true,
+      });
+    } catch (err) {
+      throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
+    }
+    let store: ChainStore | undefined;
+    try {
+      store = new ChainStore(dir, opts.network, root);
+      store.checkOrInitMeta();
+      return store;
+    } catch (err) {
+      void root.close().catch(() => {});
+      if (err instanceof StoreError) throw err;
+      throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
+    }
+  }
+
+  /**
+   * The network a store in `dir` was created for, read without creating anything; undefined when
+   * `dir` holds no store. Lets a tool open an existing store without being told its network.
+   */
+  static readNetwork(dir: string): NetworkName | undefined {
+    if (!existsSync(join(dir, 'data.mdb'))) return undefined;
+    checkDataFile(dir);
+    let root: RootDatabase;
+    try {
+      root = open({ path: dir, noSubdir: false, maxDbs: 8, readOnly: true });
+    } catch (err) {
+      throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
+    }
+    try {
+      // In read-only mode openDB gives undefined for a database that was never created.
+      const meta = root.openDB<Uint8Array, Uint8Array>('meta', { encoding: 'binary', keyEncoding: 'binary' }) as Database<Uint8Array, Uint8Array> | undefined;
+      const buf = meta?.getBinaryFast(META_NETWORK);
+      if (buf === undefined) return undefined;
+      const name = new TextDecoder().decode(buf.subarray(0, buf.length));
+      if (!(NETWORK_NAMES as readonly string[]).includes(name)) throw new StoreError('corrupt', `store at ${dir} names an unknown network "${name}"`);
+      return name as NetworkName;
+    } catch (err) {
+      throw wrapStoreError(`reading the network of the store at ${dir}`, err);
+    } finally {
+      void root.close().catch(() => {});
+    }
+  }
+
+  private checkOrInitMeta(): void {
+    const schema = this.readMeta(META_SCHEMA);
+    if (schema === undefined) {
+      const used = [this.coins, this.index, this.blocks, this.undo, this.meta].some((db) => entryCount(db) > 0);
+      if (used) throw new StoreError('corrupt', `store at ${this.dir} holds data but no schema version`);
+      this.root.transactionSync(() => {
+        this.meta.put(META_SCHEMA, u32(SCHEMA_VERSION));
+        this.meta.put(META_NETWORK, utf8(this.network));
+      });
+      return;
+    }
+    const version = schema.length === 4 ? new DataView(schema.buffer, schema.byteOffset, 4).getUint32(0, true) : -1;
+    if (version !== SCHEMA_VERSION) {
+      throw new StoreError('wrong-schema', `store at ${this.dir} has schema version ${version}, this build reads version ${SCHEMA_VERSION}`);
+    }
+    const networkBytes = this.readMeta(META_NETWORK);
+    const network = networkBytes === undefined ? '(none)' : new TextDecoder().decode(networkBytes);
+    if (network !== this.network) throw new StoreError('wrong-network', `store at ${this.dir} was created for ${network}, not ${this.network}`);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('closed', `store at ${this.dir} is closed`);
+  }
+
+  /** A copy of the value under `key`, or undefined. */
+  private readCopy(db: Database<Uint8Array, Uint8Array>, key: Uint8Array, what: string): Uint8Array | undefined {
+    let buf: Buffer | undefined;
+    try {
+      buf = db.getBinaryFast(key);
+    } catch (err) {
+      throw wrapStoreError(what, err);
+    }
+    return buf === undefined ? undefined : copyBytes(buf, 0, buf.length);
+  }
+
+  private readMeta(key: Uint8Array): Uint8Array | undefined {
+    return this.readCopy(this.meta, key, 'reading meta');
+  }
+
+  /**
+   * Queue a write behind the store's previous ones. When its turn comes, `prepare` checks the
+   * committed state (the tip, the spent coins) and may throw to refuse the write; the function it
+   * returns then queues every put and delete in one synchronous lmdb-js batch, which the writer
+   * thread runs as ONE LMDB transaction, aborted whole on any LMDB error. That function must not
+   * throw (a throw half-way would still commit the half already queued): everything it writes is
+   * encoded and validated before. The batch stays whole because nothing on this environment runs a
+   * synchronous transaction (it would split the batch) after open().
+   */
+  private write(what: string, prepare: () => () => void): Promise<void> {
+    this.assertOpen();
+    const run = this.tail.then(async () => {
+      this.assertOpen();
+      const writes = prepare();
+      try {
+        await this.root.batch(writes);
+      } catch (err) {
+        throw wrapStoreError(what, await commitCause(err));
+      }
+    });
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  // ---- coins -----------------------------------------------------------------------------------
+
+  getCoin(txid: Uint8Array, vout: number): Coin | undefined {
+    this.assertOpen();
+    if (txid.length !== 32) throw new TypeError('txid must be 32 bytes');
+    checkVout(vout);
+    this.coinKey.set(txid);
+    this.coinKeyView.setUint32(32, vout, true);
+    let buf: Buffer | undefined;
+    try {
+      buf = this.coins.getBinaryFast(this.coinKey);
+    } catch (err) {
+      throw wrapStoreError('getCoin', err);
+    }
+    return buf === undefined ? undefined : decodeCoin(buf.subarray(0, buf.length));
+  }
+
+  hasCoin(txid: Uint8Array, vout: number): boolean {
+    this.assertOpen();
+    if (txid.length !== 32) throw new TypeError('txid must be 32 bytes');
+    checkVout(vout);
+    this.coinKey.set(txid);
+    this.coinKeyView.setUint32(32, vout, true);
+    try {
+      return this.coins.getBinaryFast(this.coinKey) !== undefined;
+    } catch (err) {
+      throw wrapStoreError('hasCoin', err);
+    }
+  }
+
+  /** Number of unspent outputs (LMDB keeps the count in the B-tree's stats: O(1)). */
+  utxoCount(): number {
+    this.assertOpen();
+    return entryCount(this.coins);
+  }
+
+  /**
+   * SHA-256 over key || u32le(record length) || record for every coin in key order. The records are
+   * canonical, so two stores holding the same UTXO set give the same digest whatever their history.
+   */
+  utxoDigest(): Uint8Array {
+    this.assertOpen();
+    const h = createHash('sha256');
+    const stage = new Uint8Array(DIGEST_CHUNK);
+    const stageView = new DataView(stage.buffer);
+    let pos = 0;
+    try {
+      for (const { key, value } of this.coins.getRange({ snapshot: true })) {
+        const record = value.subarray(0, value.length);
+        const need = 36 + 4 + record.length;
+        if (pos + need > DIGEST_CHUNK) {
+          h.update(stage.subarray(0, pos));
+          pos = 0;
+        }
+        if (need > DIGEST_CHUNK) {
+          h.update(key.subarray(0, 36));
+          h.update(u32(record.length));
+          h.update(record);
+          continue;
+        }
+        stage.set(key.subarray(0, 36), pos);
+        stageView.setUint32(pos + 36, record.length, true);
+        stage.set(record, pos + 40);
+        pos += need;
+      }
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw wrapStoreError('utxoDigest', err);
+    }
+    h.update(stage.subarray(0, pos));
+    return new Uint8Array(h.digest());
+  }
+
+  // ---- tip, index, blocks, undo -------------------------------------------------------------------
+
+  getTip(): TipRecord | undefined {
+    this.assertOpen();
+    const rec = this.readMeta(META_TIP);
+    return rec === undefined ? undefined : decodeTip(rec);
+  }
+
+  getIndex(hash: Uint8Array): BlockIndexEntry | undefined {
+    this.assertOpen();
+    checkHash(hash, 'block hash');
+    let buf: Buffer | undefined;
+    try {
+      buf = this.index.getBinaryFast(hash);
+    } catch (err) {
+      throw wrapStoreError('getIndex', err);
+    }
+    return buf === undefined ? undefined : decodeIndexEntry(hash, buf.subarray(0, buf.length));
+  }
+
+  putIndex(entry: BlockIndexEntry): Promise<void> {
+    const record = encodeIndexEntry(entry);
+    const key = copyBytes(entry.hash);
+    return this.write('putIndex', () => () => {
+      this.index.put(key, record);
+    });
+  }
+
+  /** Every block-index entry, in hash order (chain management loads them all at start). */
+  *indexEntries(): Generator<BlockIndexEntry> {
+    this.assertOpen();
+    let it: Iterator<{ key: Uint8Array; value: Uint8Array }>;
+    try {
+      it = this.index.getRange({ snapshot: true })[Symbol.iterator]();
+    } catch (err) {
+      throw wrapStoreError('reading the block index', err);
+    }
+    for (;;) {
+      let next: IteratorResult<{ key: Uint8Array; value: Uint8Array }>;
+      try {
+        next = it.next();
+      } catch (err) {
+        throw wrapStoreError('reading the block index', err);
+      }
+      if (next.done === true) return;
+      const { key, value } = next.value;
+      if (key.length !== 32) throw new StoreError('corrupt', `corrupt block index key of ${key.length} bytes`);
+      yield decodeIndexEntry(key, value.subarray(0, value.length));
+    }
+  }
+
+  forEachIndex(cb: (entry: BlockIndexEntry) => void): void {
+    for (const entry of this.indexEntries()) cb(entry);
+  }
+
+  /** A copy of the raw block. */
+  getBlock(hash: Uint8Array): Uint8Array | undefined {
+    this.assertOpen();
+    checkHash(hash, 'block hash');
+    return this.readCopy(this.blocks, hash, 'getBlock');
+  }
+
+  /** Store a raw block and its index entry (BLOCK_HAVE_DATA set) in one transaction. */
+  putBlock(hash: Uint8Array, raw: Uint8Array, entry: BlockIndexEntry): Promise<void> {
+    checkHash(hash, 'block hash');
+    if (!equalBytes(hash, entry.hash)) throw new Error('putBlock: hash and entry.hash differ');
+    const record = encodeIndexEntry({ ...entry, status: (entry.status | BLOCK_HAVE_DATA) >>> 0 });
+    // The write runs at the next batch: take the caller's bytes now (a 4 MB copy is ~0.5 ms).
+    const key = copyBytes(hash);
+    const block = copyBytes(raw);
+    return this.write('putBlock', () => () => {
+      this.blocks.put(key, block);
+      this.index.put(key, record);
+    });
+  }
+
+  getUndo(hash: Uint8Array): Coin[] | undefined {
+    this.assertOpen();
+    checkHash(hash, 'block hash');
+    let buf: Buffer | undefined;
+    try {
+      buf = this.undo.getBinaryFast(hash);
+    } catch (err) {
+      throw wrapStoreError('getUndo', err);
+    }
+    return buf === undefined ? undefined : decodeUndo(buf.subarray(0, buf.length));
+  }
+
+  // ---- connecting and disconnecting ------------------------------------------------------------------
+
+  /**
+   * Connect a block in ONE write transaction: spent coins out, created coins in, the undo record, the
+   * index entry (BLOCK_HAVE_UNDO set) and the new tip. A crash at any instant leaves the old tip and
+   * its coins or the new ones. Throws StoreError 'inconsistent' (and writes nothing) when the store's
+   * tip is not the block's parent or a spent coin is missing.
+   */
+  applyBlock(u: ApplyBlockUpdate): Promise<void> {
+    this.assertOpen();
+    const what = `applyBlock ${hashToHex(u.entry.hash)}`;
+    checkIndexEntry(u.entry);
+    if (!equalBytes(u.tip.hash, u.entry.hash) || u.tip.height !== u.entry.height) throw new Error(`${what}: the new tip must be the block itself`);
+    const ops = prepareCoinOps(u.spent, u.created, what);
+    const undoRecord = encodeUndo(u.undo);
+    const indexRecord = encodeIndexEntry({ ...u.entry, status: (u.entry.status | BLOCK_HAVE_UNDO) >>> 0 });
+    const tipRecord = encodeTip(u.tip);
+    const prevHash = copyBytes(u.entry.header, 4, 36);
+    const key = copyBytes(u.entry.hash);
+    const height = u.entry.height;
+    return this.write(what, () => {
+      const cur = this.getTip();
+      if (cur !== undefined && (!equalBytes(cur.hash, prevHash) || cur.height + 1 !== height)) {
+        throw new StoreError('inconsistent', `${what}: its parent is ${hashToHex(prevHash)} at ${height - 1}, the store's tip is ${hashToHex(cur.hash)} at ${cur.height}`);
+      }
+      // Every spent coin must be there (~2 µs a read): a missing one means the caller's view and the
+      // store disagree, and writing its undo record would make revertBlock restore a coin that never was.
+      for (const op of ops) {
+        if (op.value === undefined && !this.hasKey(op.key)) {
+          throw new StoreError('inconsistent', `${what}: spent coin ${describeKey(op.key)} is not in the store`);
+        }
+      }
+      return () => {
+        this.writeCoinOps(ops);
+        this.undo.put(key, undoRecord);
+        this.index.put(key, indexRecord);
+        this.meta.put(META_TIP, tipRecord);
+      };
+    });
+  }
+
+  /**
+   * Disconnect the tip block in ONE write transaction: its created coins out, the coins it spent back,
+   * its undo record deleted, its index entry updated (BLOCK_HAVE_UNDO cleared), the tip set to its
+   * parent. Throws StoreError 'inconsistent' (and writes nothing) when the block is not the tip.
+   */
+  revertBlock(u: RevertBlockUpdate): Promise<void> {
+    this.assertOpen();
+    const what = `revertBlock ${hashToHex(u.entry.hash)}`;
+    checkIndexEntry(u.entry);
+    if (!equalBytes(u.tip.hash, u.entry.header.subarray(4, 36)) || u.tip.height + 1 !== u.entry.height) {
+      throw new Error(`${what}: the new tip must be the block's parent`);
+    }
+    const ops = prepareCoinOps(u.removed, u.restored, what);
+    const indexRecord = encodeIndexEntry({ ...u.entry, status: (u.entry.status & ~BLOCK_HAVE_UNDO) >>> 0 });
+    const tipRecord = encodeTip(u.tip);
+    const key = copyBytes(u.entry.hash);
+    return this.write(what, () => {
+      const cur = this.getTip();
+      if (cur === undefined || !equalBytes(cur.hash, key)) {
+        throw new StoreError('inconsistent', `${what}: the block is not the store's tip (${cur === undefined ? 'none' : hashToHex(cur.hash)})`);
+      }
+      return () => {
+        this.writeCoinOps(ops);
+        this.undo.remove(key);
+        this.index.put(key, indexRecord);
+        this.meta.put(META_TIP, tipRecord);
+      };
+    });
+  }
+
+  private hasKey(key: Uint8Array): boolean {
+    try {
+      return this.coins.getBinaryFast(key) !== undefined;
+    } catch (err) {
+      throw wrapStoreError('reading a spent coin', err);
+    }
+  }
+
+  /** Queue the sorted coin writes (inside a batch: each call only appends an instruction). */
+  private writeCoinOps(ops: readonly CoinOp[]): void {
+    for (const op of ops) {
+      if (op.value !== undefined) void this.coins.put(op.key, op.value);
+      else void this.coins.remove(op.key);
+    }
+  }
+
+  // ---- meta, sources, lifecycle ------------------------------------------------------------------------
+
+  /** A small named value (a copy). */
+  getMeta(name: string): Uint8Array | undefined {
+    this.assertOpen();
+    return this.readMeta(utf8(name));
+  }
+
+  /** Store a small named value; 'schema', 'network' and 'tip' belong to the store and are refused. */
+  putMeta(name: string, value: Uint8Array): Promise<void> {
+    if (RESERVED_META.has(name)) throw new Error(`putMeta: "${name}" is written by the store itself`);
+    const key = utf8(name);
+    if (key.length === 0 || key.length > 255) throw new RangeError('putMeta: name must be 1..255 bytes');
+    const copy = copyBytes(value);
+    return this.write(`putMeta ${name}`, () => () => {
+      this.meta.put(key, copy);
+    });
+  }
+
+  /** A block source's score record (a copy), reserved for source scoring. */
+  getSourceRecord(key: Uint8Array): Uint8Array | undefined {
+    this.assertOpen();
+    if (key.length === 0 || key.length > 511) throw new RangeError('source key must be 1..511 bytes');
+    return this.readCopy(this.sources, key, 'getSourceRecord');
+  }
+
+  putSourceRecord(key: Uint8Array, value: Uint8Array): Promise<void> {
+    if (key.length === 0 || key.length > 511) throw new RangeError('source key must be 1..511 bytes');
+    const k = copyBytes(key);
+    const v = copyBytes(value);
+    return this.write('putSourceRecord', () => () => {
+      this.sources.put(k, v);
+    });
+  }
+
+  /** Wait for pending commits and close the environment; later calls throw StoreError 'closed'. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    try {
+      await this.root.close();
+    } catch (err) {
+      throw wrapStoreError(`closing store at ${this.dir}`, err);
+    }
+  }
+}
+
+/**
+ * Refuse a data.mdb that does not start with an LMDB meta page (magic 0xBEEFC0DE, data version 2).
+ * lmdb-js 3.5 crashes the process (SIGSEGV in its failed-open cleanup) instead of throwing
+ * MDB_INVALID, so a stray or truncated file must be caught before LMDB sees it. The page header
+ * before the magic is 16 or 24 bytes depending on the build, hence the search.
+ */
+function checkDataFile(dir: string): void {
+  const path = join(dir, 'data.mdb');
+  if (!existsSync(path)) return;
+  const head = new Uint8Array(64);
+  let n: number;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
+  }
+  if (n === 0) return; // an empty file: LMDB initialises it
+  const view = new DataView(head.buffer);
+  for (let off = 8; off + 8 <= n; off += 8) {
+    if (view.getUint32(off, true) === 0xbeefc0de && view.getUint32(off + 4, true) === 2) return;
+  }
+  throw new StoreError('open', `cannot open store at ${dir}: ${path} is not an LMDB data file`);
+}
+
+function entryCount(db: Database<Uint8Array, Uint8Array>): number {
+  try {
+    return (db.getStats() as { entryCount: number }).entryCount;
+  } catch (err) {
+    throw wrapStoreError('reading store statistics', err);
+  }
+}

@@ -1,0 +1,420 @@
+// The LMDB chain store: record codecs against Core's VARINT and CompressAmount vectors, coin round
+// trips, the shared-buffer hazard of getBinaryFast, connect/disconnect digests, reopening, the
+// network and schema guards, and crash atomicity under SIGKILL in a child process.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { open as openLmdb } from 'lmdb';
+import type { Coin } from '../src/consensus/coins.js';
+import { MAX_MONEY } from '../src/primitives/amount.js';
+import { toHex } from '../src/primitives/bytes.js';
+import {
+  BLOCK_FAILED_VALID,
+  BLOCK_HAVE_DATA,
+  BLOCK_HAVE_UNDO,
+  BLOCK_VALID_SCRIPTS,
+  ChainStore,
+  SCHEMA_VERSION,
+  StoreError,
+  compressAmount,
+  decodeCoin,
+  decodeUndo,
+  encodeCoin,
+  encodeUndo,
+  type BlockIndexEntry,
+} from '../src/store/index.js';
+import { decodeIndexEntry, encodeIndexEntry, writeVarInt, varIntLength } from '../src/store/records.js';
+import { outpointKeyHex, referenceDigest, syntheticChain } from './helpers/store-chain.js';
+import { CRASH_CHAIN } from './helpers/store-crash-params.js';
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function txid(n: number): Uint8Array {
+  const b = new Uint8Array(32);
+  new DataView(b.buffer).setUint32(0, n, false);
+  b[31] = n & 0xff;
+  return b;
+}
+
+function script(len: number, seed: number): Uint8Array {
+  const s = new Uint8Array(len);
+  for (let i = 0; i < len; i++) s[i] = (i * 31 + seed) & 0xff;
+  return s;
+}
+
+function coin(value: number, scriptLen: number, seed: number, height = 7, coinbase = false): Coin {
+  return { value, scriptPubKey: script(scriptLen, seed), height, coinbase };
+}
+
+function hashOf(n: number): Uint8Array {
+  const h = new Uint8Array(32).fill(n & 0xff);
+  h[0] = 0xaa;
+  return h;
+}
+
+/** Serialize a coin's fields for deepEqual (a Buffer and a Uint8Array of equal bytes differ there). */
+function plain(c: Coin | undefined): unknown {
+  return c === undefined ? undefined : { value: c.value, height: c.height, coinbase: c.coinbase, script: toHex(c.scriptPubKey) };
+}
+
+/** Apply the first `n` synthetic blocks and return the chain. */
+async function applyChain(store: ChainStore, seed: number, n: number, spends = 30, creates = 40) {
+  const chain = syntheticChain(seed, n, spends, creates);
+  for (const b of chain) await store.applyBlock(b.apply);
+  return chain;
+}
+
+// ---- records ---------------------------------------------------------------------------------
+
+// serialize_tests.cpp, varints_bitpatterns (the values below 2^53).
+const VARINT_VECTORS: ReadonlyArray<[number, string]> = [
+  [0, '00'],
+  [0x7f, '7f'],
+  [0x80, '8000'],
+  [0x1234, 'a334'],
+  [0xffff, '82fe7f'],
+  [0x123456, 'c7e756'],
+  [0x80123456, '86ffc7e756'],
+  [0xffffffff, '8efefefe7f'],
+];
+
+for (const [n, hex] of VARINT_VECTORS) {
+  test(`VARINT(0x${n.toString(16)}) is ${hex} (serialize_tests varints_bitpatterns)`, () => {
+    const out = new Uint8Array(varIntLength(n));
+    assert.equal(writeVarInt(out, 0, n), out.length);
+    assert.equal(toHex(out), hex);
+  });
+}
+
+// compress_tests.cpp: CompressAmount pairs.
+const COMPRESS_VECTORS: ReadonlyArray<[string, number, number]> = [
+  ['0', 0, 0x0],
+  ['1', 1, 0x1],
+  ['CENT', 1_000_000, 0x7],
+  ['COIN', 100_000_000, 0x9],
+  ['50*COIN', 5_000_000_000, 0x32],
+  ['21000000*COIN', 2_100_000_000_000_000, 0x1406f40],
+];
+
+for (const [name, amount, compressed] of COMPRESS_VECTORS) {
+  test(`CompressAmount(${name}) = 0x${compressed.toString(16)} (compress_tests)`, () => {
+    assert.equal(compressAmount(amount), compressed);
+    const c = decodeCoin(encodeCoin({ value: amount, scriptPubKey: new Uint8Array(0), height: 0, coinbase: false }));
+    assert.equal(c.value, amount);
+  });
+}
+
+test('coin records round-trip at the edges: MAX_MONEY, MAX_MONEY-1 (past 2^53 compressed), 10,000-byte script', () => {
+  const cases: Coin[] = [
+    coin(0, 0, 1, 0, false),
+    coin(MAX_MONEY, 25, 2, 0x7fffffff, true),
+    coin(MAX_MONEY - 1, 22, 3, 1, false),
+    coin(Number.MAX_SAFE_INTEGER, 1, 4),
+    coin(123_456_789, 10_000, 5, 840_000, true),
+  ];
+  assert.equal(typeof compressAmount(MAX_MONEY - 1), 'bigint');
+  for (const c of cases) assert.deepEqual(plain(decodeCoin(encodeCoin(c))), plain(c));
+  // A P2WPKH coin at height 800,000 with 0.001 BTC: 3 + 1 + 22 bytes.
+  assert.equal(encodeCoin(coin(100_000, 22, 6, 800_000)).length, 26);
+});
+
+test('coin and undo codecs round-trip (property)', () => {
+  const coinArb = fc.record({
+    value: fc.oneof(fc.integer({ min: 0, max: MAX_MONEY }), fc.constantFrom(0, 1, MAX_MONEY, MAX_MONEY - 1, Number.MAX_SAFE_INTEGER)),
+    scriptPubKey: fc.uint8Array({ maxLength: 300 }),
+    height: fc.integer({ min: 0, max: 0x7fffffff }),
+    coinbase: fc.boolean(),
+  });
+  fc.assert(fc.property(coinArb, (c) => assert.deepEqual(plain(decodeCoin(encodeCoin(c))), plain(c))));
+  fc.assert(
+    fc.property(fc.array(coinArb, { maxLength: 20 }), (cs) => assert.deepEqual(decodeUndo(encodeUndo(cs)).map(plain), cs.map(plain))),
+    { numRuns: 200 },
+  );
+});
+
+test('block-index records keep the header, height, status and 256-bit chain work', () => {
+  for (const work of [0n, 1n, (1n << 256n) - 1n, 0x1234n << 200n]) {
+    const e: BlockIndexEntry = { hash: hashOf(3), header: script(80, 9), height: 0xfffffffe, chainWork: work, status: BLOCK_HAVE_DATA | BLOCK_FAILED_VALID };
+    const rec = encodeIndexEntry(e);
+    assert.equal(rec.length, 120);
+    const d = decodeIndexEntry(e.hash, rec);
+    assert.equal(d.chainWork, work);
+    assert.equal(d.height, e.height);
+    assert.equal(d.status, e.status);
+    assert.equal(toHex(d.header), toHex(e.header));
+  }
+  assert.throws(() => encodeIndexEntry({ hash: hashOf(3), header: new Uint8Array(80), height: 0, chainWork: 1n << 256n, status: 0 }), RangeError);
+});
+
+test('corrupt coin and undo records throw StoreError corrupt', () => {
+  assert.throws(() => decodeCoin(new Uint8Array([0x80])), (e: unknown) => e instanceof StoreError && e.code === 'corrupt');
+  assert.throws(() => decodeUndo(new Uint8Array([2, 0, 0, 5, 1])), (e: unknown) => e instanceof StoreError && e.code === 'corrupt');
+});
+
+// ---- the store ---------------------------------------------------------------------------------
+
+test('coins round-trip through LMDB: 10,000-byte script, MAX_MONEY, missing outpoints', async (t) => {
+  const dir = tempDir(t);
+  const store = ChainStore.open(dir, { network: 'regtest' });
+  const big = coin(MAX_MONEY, 10_000, 11, 1, true);
+  const small = coin(546, 22, 12, 1);
+  const chain = syntheticChain(1, 1, 0, 0);
+  const entry = chain[0]!.apply.entry;
+  await store.applyBlock({
+    entry,
+    spent: [],
+    created: [
+      { txid: txid(1), vout: 0, coin: big },
+      { txid: txid(1), vout: 0xffffffff, coin: small },
+    ],
+    undo: [],
+    tip: { hash: entry.hash, height: 0 },
+  });
+  assert.deepEqual(plain(store.getCoin(txid(1), 0)), plain(big));
+  assert.deepEqual(plain(store.getCoin(txid(1), 0xffffffff)), plain(small));
+  assert.equal(store.getCoin(txid(1), 1), undefined);
+  assert.equal(store.getCoin(txid(2), 0), undefined);
+  assert.equal(store.hasCoin(txid(1), 0), true);
+  assert.equal(store.hasCoin(txid(1), 2), false);
+  assert.equal(store.utxoCount(), 2);
+  assert.throws(() => store.getCoin(new Uint8Array(31), 0), TypeError);
+  assert.throws(() => store.getCoin(txid(1), -1), RangeError);
+  await store.close();
+  assert.throws(() => store.getCoin(txid(1), 0), (e: unknown) => e instanceof StoreError && e.code === 'closed');
+});
+
+test('getBinaryFast hazard: a coin read first stays intact after later reads', async (t) => {
+  const dir = tempDir(t);
+  const store = ChainStore.open(dir, { network: 'regtest' });
+  const a = coin(1000, 10_000, 21);
+  const b = coin(2000, 10_000, 99);
+  const entry = syntheticChain(2, 1, 0, 0)[0]!.apply.entry;
+  await store.applyBlock({
+    entry,
+    spent: [],
+    created: [
+      { txid: txid(5), vout: 0, coin: a },
+      { txid: txid(6), vout: 0, coin: b },
+    ],
+    undo: [],
+    tip: { hash: entry.hash, height: 0 },
+  });
+  const first = store.getCoin(txid(5), 0)!;
+  const second = store.getCoin(txid(6), 0)!;
+  store.getCoin(txid(5), 0);
+  store.getIndex(entry.hash);
+  assert.equal(toHex(first.scriptPubKey), toHex(a.scriptPubKey));
+  assert.equal(toHex(second.scriptPubKey), toHex(b.scriptPubKey));
+  // A copy, not a view of LMDB's 16 MiB scratch buffer.
+  assert.equal(first.scriptPubKey.byteLength, 10_000);
+  assert.equal(first.scriptPubKey.buffer.byteLength, 10_000);
+  await store.close();
+});
+
+test('applyBlock then revertBlock restores the exact prior digest, tip, index status and undo', async (t) => {
+  const dir = tempDir(t);
+  const store = ChainStore.open(dir, { network: 'regtest' });
+  const chain = await applyChain(store, 3, 12);
+  const last = chain[11]!;
+  assert.equal(toHex(store.utxoDigest()), last.digest);
+  assert.equal(store.utxoCount(), last.coinCount);
+  for (let h = 11; h >= 1; h--) {
+    const b = chain[h]!;
+    const undo = store.getUndo(b.apply.entry.hash)!;
+    assert.deepEqual(undo.map(plain), b.apply.undo.map(plain));
+    assert.equal(store.getIndex(b.apply.entry.hash)!.status, BLOCK_HAVE_DATA | BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO);
+    await store.revertBlock(b.revert);
+    const prev = chain[h - 1]!;
+    assert.equal(toHex(store.utxoDigest()), prev.digest, `digest after reverting block ${h}`);
+    assert.equal(store.utxoCount(), prev.coinCount);
+    assert.deepEqual(store.getTip(), { hash: prev.apply.entry.hash, height: h - 1 });
+    assert.equal(store.getUndo(b.apply.entry.hash), undefined);
+    assert.equal(store.getIndex(b.apply.entry.hash)!.status, BLOCK_HAVE_DATA | BLOCK_VALID_SCRIPTS);
+  }
+  // And forward again to the same state.
+  for (let h = 1; h < 12; h++) await store.applyBlock(chain[h]!.apply);
+  assert.equal(toHex(store.utxoDigest()), last.digest);
+  await store.close();
+});
+
+test('a write that breaks the chain is refused whole: wrong parent, missing spent coin, not the tip', async (t) => {
+  const dir = tempDir(t);
+  const store = ChainStore.open(dir, { network: 'regtest' });
+  const chain = await applyChain(store, 4, 6);
+  const before = toHex(store.utxoDigest());
+  const tipBefore = store.getTip();
+  const isInconsistent = (e: unknown) => e instanceof StoreError && e.code === 'inconsistent';
+
+  // Block 5 again on top of itself: its parent is not the tip.
+  await assert.rejects(store.applyBlock(chain[5]!.apply), isInconsistent);
+  // A block 6 whose spent list names a coin that does not exist (after real spends and creates).
+  const next = syntheticChain(4, 7, 30, 40)[6]!;
+  const bad = { ...next.apply, spent: [...next.apply.spent, { txid: txid(999), vout: 3 }] };
+  await assert.rejects(store.applyBlock(bad), (e: unknown) => isInconsistent(e) && /is not in the store/.test((e as Error).message));
+  // Reverting a block that is not the tip.
+  await assert.rejects(store.revertBlock(chain[3]!.revert), isInconsistent);
+  assert.equal(toHex(store.utxoDigest()), before);
+  assert.deepEqual(store.getTip(), tipBefore);
+  assert.equal(store.getIndex(next.apply.entry.hash), undefined);
+  assert.equal(store.getUndo(next.apply.entry.hash), undefined);
+  // Misuse is thrown at once: an outpoint both spent and created.
+  const o = next.apply.spent[0]!;
+  assert.throws(() => store.applyBlock({ ...next.apply, created: [...next.apply.created, { ...o, coin: coin(1, 1, 1) }] }), /listed twice/);
+  // The good block 6 still applies.
+  await store.applyBlock(next.apply);
+  assert.equal(toHex(store.utxoDigest()), next.digest);
+  await store.close();
+});
+
+test('utxoDigest depends on the coin set only, not on insertion order or history', async (t) => {
+  const chain = syntheticChain(5, 10, 30, 40);
+  const final = chain[9]!;
+  // Store A: the ten blocks. Store B: the final set in one block, created in reverse order.
+  const a = ChainStore.open(tempDir(t), { network: 'regtest' });
+  for (const b of chain) await a.applyBlock(b.apply);
+  const b = ChainStore.open(tempDir(t), { network: 'regtest' });
+  const live = new Map<string, { txid: Uint8Array; vout: number; coin: Coin }>();
+  for (const blk of chain) {
+    for (const s of blk.apply.spent) live.delete(outpointKeyHex(s.txid, s.vout));
+    for (const c of blk.apply.created) live.set(outpointKeyHex(c.txid, c.vout), c);
+  }
+  const entry = { ...chain[0]!.apply.entry };
+  await b.applyBlock({ entry, spent: [], created: [...live.values()].reverse(), undo: [], tip: { hash: entry.hash, height: 0 } });
+  assert.equal(toHex(a.utxoDigest()), final.digest);
+  assert.equal(toHex(b.utxoDigest()), final.digest);
+  assert.equal(referenceDigest(live.values()), final.digest);
+  assert.equal(a.utxoCount(), b.utxoCount());
+  // An empty set hashes to SHA-256 of nothing.
+  const c = ChainStore.open(tempDir(t), { network: 'regtest' });
+  assert.equal(toHex(c.utxoDigest()), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  await Promise.all([a.close(), b.close(), c.close()]);
+});
+
+test('reopening keeps the tip, coins, block index, blocks, meta and source records', async (t) => {
+  const dir = tempDir(t);
+  let store = ChainStore.open(dir, { network: 'testnet4' });
+  const chain = await applyChain(store, 6, 8);
+  const raw = script(1_000_000, 7);
+  const extra: BlockIndexEntry = { hash: hashOf(77), header: script(80, 3), height: 8, chainWork: 5n, status: 0 };
+  await store.putBlock(extra.hash, raw, extra);
+  await store.putIndex({ ...chain[2]!.apply.entry, status: BLOCK_HAVE_DATA | BLOCK_FAILED_VALID });
+  await store.putMeta('checkpoint', new Uint8Array([1, 2, 3]));
+  await store.putSourceRecord(new Uint8Array([9, 9]), new Uint8Array([4, 5]));
+  assert.throws(() => store.putMeta('tip', new Uint8Array(36)), /written by the store/);
+  const digest = toHex(store.utxoDigest());
+  await store.close();
+
+  assert.equal(ChainStore.readNetwork(dir), 'testnet4');
+  store = ChainStore.open(dir, { network: 'testnet4' });
+  assert.deepEqual(store.getTip(), { hash: chain[7]!.apply.entry.hash, height: 7 });
+  assert.equal(toHex(store.utxoDigest()), digest);
+  assert.equal(store.utxoCount(), chain[7]!.coinCount);
+  const blk = store.getBlock(extra.hash)!;
+  assert.equal(blk.length, raw.length);
+  assert.equal(toHex(blk.subarray(0, 64)), toHex(raw.subarray(0, 64)));
+  assert.equal(blk.buffer.byteLength, raw.length);
+  assert.equal(store.getIndex(extra.hash)!.status, BLOCK_HAVE_DATA);
+  assert.equal(store.getIndex(chain[2]!.apply.entry.hash)!.status, BLOCK_HAVE_DATA | BLOCK_FAILED_VALID);
+  const all: BlockIndexEntry[] = [];
+  store.forEachIndex((e) => all.push(e));
+  assert.equal(all.length, 9);
+  const byHeight = all.filter((e) => e.hash[0] !== 0xaa).sort((x, y) => x.height - y.height);
+  for (const e of byHeight) {
+    const want = chain[e.height]!.apply.entry;
+    assert.equal(toHex(e.hash), toHex(want.hash));
+    assert.equal(toHex(e.header), toHex(want.header));
+    assert.equal(e.chainWork, want.chainWork);
+  }
+  assert.deepEqual([...store.getMeta('checkpoint')!], [1, 2, 3]);
+  assert.equal(store.getMeta('nothing'), undefined);
+  assert.deepEqual([...store.getSourceRecord(new Uint8Array([9, 9]))!], [4, 5]);
+  assert.equal(store.getBlock(hashOf(78)), undefined);
+  await store.close();
+});
+
+test('opening with the wrong network or another schema version throws StoreError with a clear message', async (t) => {
+  const dir = tempDir(t);
+  await ChainStore.open(dir, { network: 'testnet3' }).close();
+  assert.throws(
+    () => ChainStore.open(dir, { network: 'main' }),
+    (e: unknown) => e instanceof StoreError && e.code === 'wrong-network' && e.message === `store at ${dir} was created for testnet3, not main`,
+  );
+  // The refused open left the store usable.
+  await ChainStore.open(dir, { network: 'testnet3' }).close();
+
+  // Bump the schema version behind the store's back.
+  const env = openLmdb({ path: dir, maxDbs: 8, overlappingSync: false });
+  const meta = env.openDB<Uint8Array, Uint8Array>('meta', { encoding: 'binary', keyEncoding: 'binary' });
+  const v = new Uint8Array(4);
+  new DataView(v.buffer).setUint32(0, SCHEMA_VERSION + 1, true);
+  env.transactionSync(() => {
+    meta.put(new TextEncoder().encode('schema'), v);
+  });
+  await env.close();
+  assert.throws(
+    () => ChainStore.open(dir, { network: 'testnet3' }),
+    (e: unknown) =>
+      e instanceof StoreError &&
+      e.code === 'wrong-schema' &&
+      e.message === `store at ${dir} has schema version ${SCHEMA_VERSION + 1}, this build reads version ${SCHEMA_VERSION}`,
+  );
+});
+
+test('a directory that is not an LMDB store fails to open with StoreError open; readNetwork of an empty dir is undefined', (t) => {
+  const dir = tempDir(t);
+  assert.equal(ChainStore.readNetwork(dir), undefined);
+  writeFileSync(join(dir, 'data.mdb'), Buffer.alloc(64 * 1024, 0x5a));
+  assert.throws(() => ChainStore.open(dir, { network: 'main' }), (e: unknown) => e instanceof StoreError && e.code === 'open' && /is not an LMDB data file/.test(e.message));
+  assert.throws(() => ChainStore.readNetwork(dir), (e: unknown) => e instanceof StoreError && e.code === 'open');
+});
+
+// ---- crash atomicity ---------------------------------------------------------------------------
+
+const CHILD = new URL('./helpers/store-crash-child.js', import.meta.url);
+const KILLS = 16;
+
+test(`crash atomicity: ${KILLS} SIGKILLs mid-commit leave the old tip or the new one with its exact coin set`, async (t) => {
+  const dir = tempDir(t);
+  const chain = syntheticChain(CRASH_CHAIN.seed, CRASH_CHAIN.blocks, CRASH_CHAIN.spends, CRASH_CHAIN.creates);
+  const heights: number[] = [];
+  for (let i = 0; i < KILLS; i++) {
+    const child = fork(CHILD, [dir, String(CRASH_CHAIN.seed), String(CRASH_CHAIN.blocks)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    // Let it commit a few blocks, then kill it at a point that varies from run to run.
+    await new Promise<void>((resolve, reject) => {
+      let seen = 0;
+      child.on('message', (m: { ready?: boolean; commits?: number }) => {
+        if (m.commits !== undefined && ++seen === 1 + (i % 3)) {
+          setTimeout(() => resolve(), (i * 7) % 23);
+        }
+      });
+      child.on('exit', () => reject(new Error('crash child exited before it was killed')));
+    });
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+
+    const store = ChainStore.open(dir, { network: 'regtest' });
+    const tip = store.getTip();
+    assert.notEqual(tip, undefined, `kill ${i}: no tip`);
+    const want = chain[tip!.height]!;
+    assert.equal(toHex(tip!.hash), toHex(want.apply.entry.hash), `kill ${i}: tip hash at ${tip!.height}`);
+    assert.equal(toHex(store.utxoDigest()), want.digest, `kill ${i}: coin set at tip ${tip!.height}`);
+    assert.equal(store.utxoCount(), want.coinCount);
+    assert.equal(store.getIndex(tip!.hash)!.status & BLOCK_HAVE_UNDO, BLOCK_HAVE_UNDO);
+    assert.equal(store.getUndo(tip!.hash)!.length, want.apply.undo.length);
+    heights.push(tip!.height);
+    await store.close();
+  }
+  t.diagnostic(`tips after the kills: ${heights.join(",")}`);
+  // The kills landed at different points of the chain.
+  assert.ok(new Set(heights).size > 3, `tips after the kills: ${heights.join(',')}`);
+});
