@@ -310,7 +310,7 @@ export class ChainState {
       path.reverse();
       let failed = false;
       for (const node of path) {
-        const block = known !== undefined && node === target ? known : this.readBlock(node);
+        const block = known !== undefined && hashToHex(known.hash()) === node.hex ? known : this.readBlock(node);
         const r = block === undefined ? internalError('block-missing', `block ${node.hex} is not in the store`) : await this.connectTip(node, block);
         results.set(node.hex, r);
         if (r.mode === 'error') return results;

@@ -197,7 +197,17 @@ export class ChainGenerator {
   private readonly maturing = new Map<number, Coin[]>();
   private prevHash: Uint8Array;
   private prevTime: number;
+  private coinbaseTag: Uint8Array = COINBASE_TAG;
   height = 0;
+
+  /**
+   * Change the tag every later coinbase carries. Two generators with the same seed that
+   * part ways here make two branches from a common ancestor (for reorganisation tests).
+   */
+  setCoinbaseTag(tag: Uint8Array): void {
+    if (tag.length < 1 || tag.length > 64) throw new RangeError('a coinbase tag is 1 to 64 bytes');
+    this.coinbaseTag = tag;
+  }
 
   constructor(opts: GenerateOptions) {
     const network = opts.network ?? 'regtest';
@@ -400,7 +410,7 @@ export class ChainGenerator {
       outputs.push({ value: 0, scriptPubKey: concatBytes(WITNESS_COMMITMENT_HEADER, commitment) });
     }
     // BIP34 height first; the tag keeps the scriptSig within 2..100 bytes at heights 1..16.
-    const scriptSig = concatBytes(bip34HeightPush(height), pushData(COINBASE_TAG));
+    const scriptSig = concatBytes(bip34HeightPush(height), pushData(this.coinbaseTag));
     const input: TxIn = {
       prevout: { hash: new Uint8Array(32), index: 0xffffffff },
       scriptSig,

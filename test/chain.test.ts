@@ -1,0 +1,183 @@
+// Chain state on a real LMDB store: mainnet blocks 1-255 from genesis, reorganisations
+// that end digest-exact, and rejections on a chain-backed store that change nothing.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { toHex } from '../src/primitives/bytes.js';
+import { ChainState } from '../src/chain/chain-state.js';
+import { importBlocks } from '../src/chain/importer.js';
+import type { GeneratedBlock } from '../src/generate/index.js';
+import { vectorPath } from './helpers/vectors.js';
+import { branch, remine, tempDir } from './helpers/regtest-chain.js';
+import { corruptSignature, rebuildBlock, withInput, withOutput } from './helpers/alter-block.js';
+
+async function withChain<T>(network: 'main' | 'regtest', fn: (chain: ChainState) => Promise<T>): Promise<T> {
+  const tmp = tempDir('vigil-chain-');
+  const chain = await ChainState.open(tmp.dir, { network });
+  try {
+    return await fn(chain);
+  } finally {
+    await chain.close();
+    tmp.remove();
+  }
+}
+
+async function feed(chain: ChainState, blocks: readonly GeneratedBlock[]): Promise<void> {
+  for (const b of blocks) {
+    const r = await chain.processBlock(b.raw);
+    assert.equal(r.result.mode, 'valid', `block ${b.height}: ${JSON.stringify(r.result)}`);
+  }
+}
+
+async function stateOf(blocks: readonly GeneratedBlock[]): Promise<{ tip: string; digest: string }> {
+  return withChain('regtest', async (chain) => {
+    await feed(chain, blocks);
+    return { tip: chain.tip.hex, digest: toHex(chain.utxoDigest()) };
+  });
+}
+
+test('btcd blocks1-256.dat imports on mainnet from genesis, and again as all known', async () => {
+  await withChain('main', async (chain) => {
+    const first = await importBlocks(chain, vectorPath('btcd', 'blocks1-256.dat'));
+    assert.equal(first.accepted, 255);
+    assert.equal(first.rejected, 0);
+    assert.equal(chain.tip.height, 255);
+    assert.equal(chain.tip.hex, '00000000d0a75c861fabf9ff7b92022f60e4afeed9331fe5aa073d8e4706fe3c');
+    const digest = toHex(chain.utxoDigest());
+    const again = await importBlocks(chain, vectorPath('btcd', 'blocks1-256.dat'));
+    assert.equal(again.known, 255);
+    assert.equal(again.accepted, 0);
+    assert.equal(toHex(chain.utxoDigest()), digest);
+  });
+});
+
+test('reorganisation: a heavier fork B from 10 blocks below A, then a heavier A′, digest-exact', async () => {
+  // A: 140 blocks. B: the same first 130, then 11 of its own (141 > 140). A′: A plus 2 (142 > 141).
+  const aPrime = branch('reorg', 142, 4);
+  const a = aPrime.slice(0, 140);
+  const b = branch('reorg', 141, 4, { height: 131, tag: 'branch-b' });
+  assert.equal(toHex(a[129]!.hash), toHex(b[129]!.hash), 'branches share block 130');
+  assert.notEqual(toHex(a[130]!.hash), toHex(b[130]!.hash), 'and part at 131');
+
+  const bAlone = await stateOf(b);
+  const aPrimeAlone = await stateOf(aPrime);
+  await withChain('regtest', async (chain) => {
+    await feed(chain, a);
+    assert.equal(chain.tip.height, 140);
+    await feed(chain, b.slice(130));
+    assert.equal(chain.tip.hex, bAlone.tip, 'the tip is B’s');
+    assert.equal(toHex(chain.utxoDigest()), bAlone.digest, 'digest equals a fresh import of B alone');
+    await feed(chain, aPrime.slice(140));
+    assert.equal(chain.tip.hex, aPrimeAlone.tip, 'back on A′');
+    assert.equal(toHex(chain.utxoDigest()), aPrimeAlone.digest, 'digest equals a fresh import of A′ alone');
+  });
+});
+
+test('a heavier branch with an invalid block is tried, rejected, and the old branch restored', async () => {
+  const a = branch('reorg-bad', 125, 3);
+  const b = branch('reorg-bad', 127, 3, { height: 121, tag: 'branch-b' });
+  await withChain('regtest', async (chain) => {
+    await feed(chain, a);
+    const tipA = chain.tip.hex;
+    const digestA = toHex(chain.utxoDigest());
+    // B's block 122 pays its coinbase one satoshi too much; B's later blocks are re-mined on top of it.
+    const bad = b[121]!.block;
+    const cb = bad.txs[0]!;
+    let prev = remine(rebuildBlock(bad, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...bad.txs.slice(1)]));
+    const forged = [prev];
+    for (const g of b.slice(122)) {
+      prev = remine(rebuildBlock(g.block, g.block.txs, { header: { prevBlock: prev.hash() } }));
+      forged.push(prev);
+    }
+    assert.equal((await chain.processBlock(b[120]!.raw)).result.mode, 'valid');
+    let last;
+    for (const blk of forged) last = await chain.processBlock(blk.toBytes());
+    // With block 127 B has more work: the reorganisation reaches block 122, which fails.
+    assert.ok(last !== undefined && last.result.mode === 'invalid', JSON.stringify(last?.result));
+    assert.equal(chain.tip.hex, tipA, 'back on A');
+    assert.equal(toHex(chain.utxoDigest()), digestA, 'with A’s exact UTXO set');
+    assert.equal(chain.getNode(toHex(forged[0]!.hash().slice().reverse()))?.status !== undefined, true);
+  });
+});
+
+test('rejections on a chain-backed store leave tip and UTXO digest unchanged', async () => {
+  const blocks = branch('rules', 112, 12);
+  await withChain('regtest', async (chain) => {
+    await feed(chain, blocks.slice(0, 111));
+    const next = blocks[111]!;
+    const tip = chain.tip.hex;
+    const digest = toHex(chain.utxoDigest());
+    const txs = next.block.txs;
+    // A (P2SH-)P2WPKH spend: corrupting its witness signature keeps the txid, so children still find it.
+    const isDer = (w: Uint8Array | undefined): boolean => w !== undefined && w.length >= 9 && w[0] === 0x30 && w[1] === w.length - 3;
+    const spender = txs.findIndex((tx, i) => i > 0 && tx.inputs[0]!.witness.length === 2 && isDer(tx.inputs[0]!.witness[0]));
+    assert.ok(spender > 0, 'the block has a P2WPKH spend');
+    const coinbase = txs[0]!;
+    const cases: Array<{ name: string; block: ReturnType<typeof rebuildBlock>; reason: string | RegExp; mine?: boolean }> = [
+      { name: 'time-too-old', block: rebuildBlock(next.block, txs, { header: { time: blocks[100]!.block.header.time } }), reason: 'time-too-old' },
+      { name: 'bad-diffbits', block: rebuildBlock(next.block, txs, { header: { bits: 0x207ffffe } }), reason: 'bad-diffbits' },
+      {
+        name: 'bad-cb-amount',
+        block: rebuildBlock(next.block, [withOutput(coinbase, 0, { value: coinbase.outputs[0]!.value + 1 }), ...txs.slice(1)]),
+        reason: 'bad-cb-amount',
+      },
+      {
+        name: 'bad-txns-inputs-missingorspent (missing coin)',
+        block: rebuildBlock(next.block, txs.map((tx, i) => (i === spender ? withInput(tx, 0, { prevout: { hash: new Uint8Array(32).fill(7), index: 3 } }) : tx))),
+        reason: 'bad-txns-inputs-missingorspent',
+      },
+      {
+        name: 'bad-txns-premature-spend-of-coinbase',
+        block: rebuildBlock(next.block, txs.map((tx, i) => (i === spender ? withInput(tx, 0, { prevout: { hash: blocks[60]!.block.txs[0]!.txid(), index: 0 } }) : tx))),
+        reason: 'bad-txns-premature-spend-of-coinbase',
+      },
+      {
+        name: 'corrupted signature',
+        block: rebuildBlock(next.block, txs.map((tx, i) => (i === spender ? withInput(tx, 0, { witness: [corruptSignature(tx.inputs[0]!.witness[0]!), tx.inputs[0]!.witness[1]!] }) : tx))),
+        reason: /^block-script-verify-flag-failed \(/,
+      },
+      { name: 'high-hash', block: rebuildBlock(next.block, txs, { header: { nonce: next.block.header.nonce + 1 } }), reason: 'high-hash', mine: false },
+    ];
+    for (const c of cases) {
+      let block = c.mine === false ? c.block : remine(c.block);
+      if (c.mine === false && block.header.hash()[31]! < 0x7f) {
+        // Find a nonce that fails regtest's target (about every second one does).
+        for (let n = block.header.nonce + 1; ; n++) {
+          block = rebuildBlock(block, block.txs, { header: { nonce: n } });
+          if (remine(block).header.nonce !== n) break;
+        }
+      }
+      const r = await chain.processBlock(block.toBytes());
+      assert.equal(r.result.mode, 'invalid', `${c.name}: ${JSON.stringify(r.result)}`);
+      if (r.result.mode === 'invalid') {
+        if (typeof c.reason === 'string') assert.equal(r.result.reason, c.reason, c.name);
+        else assert.match(r.result.reason, c.reason, c.name);
+      }
+      assert.equal(chain.tip.hex, tip, `${c.name}: tip unchanged`);
+      assert.equal(toHex(chain.utxoDigest()), digest, `${c.name}: digest unchanged`);
+    }
+    // The honest block still connects.
+    assert.equal((await chain.processBlock(next.raw)).result.mode, 'valid');
+    assert.equal(chain.tip.height, 112);
+  });
+});
+
+test('bad input to a chain: random bytes, a truncated block, an unknown parent change nothing', async () => {
+  const blocks = branch('bad-input', 5, 0);
+  await withChain('regtest', async (chain) => {
+    await feed(chain, blocks.slice(0, 3));
+    const digest = toHex(chain.utxoDigest());
+    const tip = chain.tip.hex;
+    let seed = 1;
+    const random = Uint8Array.from({ length: 500 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) & 0xff);
+    for (const raw of [random, blocks[3]!.raw.subarray(0, 100), new Uint8Array(0), blocks[4]!.raw]) {
+      const r = await chain.processBlock(raw);
+      assert.equal(r.result.mode, 'invalid');
+      assert.equal(chain.tip.hex, tip);
+      assert.equal(toHex(chain.utxoDigest()), digest);
+    }
+    // The parent arrives, then the orphan connects.
+    await feed(chain, blocks.slice(3));
+    assert.equal(chain.tip.height, 5);
+  });
+});
