@@ -5,8 +5,9 @@ import { parseSuite } from './parse.js';
 import { printMachine, printReport, machineInfo, writeReport, type Suite, type SuiteOptions } from './report.js';
 import { sighashSuite } from './sighash.js';
 import { signaturesSuite } from './signatures.js';
+import { storeSuite } from './store.js';
 
-const SUITES: readonly Suite[] = [signaturesSuite, sighashSuite, parseSuite];
+const SUITES: readonly Suite[] = [signaturesSuite, sighashSuite, parseSuite, storeSuite];
 
 /** ~1 s per task keeps the whole run under two minutes on a 2-core machine. */
 const DEFAULTS: SuiteOptions = { timeMs: 1000, warmupMs: 200 };

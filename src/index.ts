@@ -51,6 +51,20 @@ export { getBlockScriptFlags, NETWORK_NAMES, type NetworkName } from './consensu
 export { checkBlockScripts, spentOutputsByTx, type BlockScriptsResult } from './consensus/block-scripts.js';
 export { coinbaseHeight } from './consensus/bip34.js';
 
+export { getParams, PARAMS, type ChainParams } from './consensus/params.js';
+export { checkProofOfWork, getBlockProof, getNextWorkRequired, compactToTarget, targetToCompact } from './consensus/pow.js';
+export { checkBlock, checkBlockHeader, contextualCheckBlock, contextualCheckBlockHeader, blockWeight } from './consensus/check-block.js';
+export { connectBlockInputs, getBlockSubsidy, runScriptsSerial, type CoinSource, type SpentCoin, type CoinUpdate } from './consensus/connect-block.js';
+export { validateBlock, validateDecodedBlock, type ValidateBlockOptions, type BlockReport } from './consensus/validate-block.js';
+export type { ValidationResult } from './consensus/validation.js';
+export type { Coin, CoinView } from './consensus/coins.js';
+
+export { ChainStore, StoreError, type BlockIndexEntry } from './store/index.js';
+export { ChainState, type ChainStateOptions, type ProcessResult, type BlockNode, type ScriptRunner } from './chain/chain-state.js';
+export { importBlocks, type ImportOptions, type ImportProgress, type ImportSummary } from './chain/importer.js';
+export { readBlocks, readBlocksAsync, BlockFileWriter, readXorKey, type BlockRecord, type BlockFileIssue } from './blockfile/index.js';
+export { generateChain, generateBlocks, ChainGenerator, type GenerateOptions, type GeneratedBlock } from './generate/index.js';
+
 export { readSpentFile, readBcoinUndo, readFlorestaJson, readBtcdUtxoStore, type SpentOutput } from './spent/index.js';
 export { runScriptJob, encodeSpentOutputs, type ScriptJob, type ScriptJobResult } from './pipeline/script-job.js';
 export { VERIFY_INPUTS_WORKER } from './pipeline/workers.js';

@@ -14,8 +14,8 @@
 //
 // Writes are lmdb-js batches: this thread only appends encoded instructions to a shared buffer and
 // lmdb-js's writer thread runs them, commits and fsyncs as ONE LMDB transaction, aborted whole if any
-// operation fails. A block of 5k spends + 5k creates costs this thread ~10 ms of enqueueing instead
-// of the ~40 ms its puts take when run in a transaction callback here (measured; see bench/store.ts).
+// operation fails. 5k deletes + 5k puts on 500k keys kept this thread busy 17 ms as a batch and 55 ms
+// as a (child) transaction callback, whose puts run here (A/B in one process, same total latency).
 // Checks that may refuse a write (the tip, the spent coins) run before the batch, against the last
 // commit: writes are serialized through one queue, so nothing commits between check and batch.
 //
@@ -41,13 +41,13 @@ import {
   decodeIndexEntry,
   decodeTip,
   decodeUndo,
-  encodeCoin,
   encodeIndexEntry,
   encodeTip,
   encodeUndo,
   type BlockIndexEntry,
   type TipRecord,
 } from './records.js';
+import { checkHash, checkVout, commitCause, describeKey, prepareCoinOps, type CoinOp } from './coin-ops.js';
 import { StoreError, wrapStoreError } from './store-error.js';
 
 export {
@@ -66,8 +66,8 @@ export interface ChainStoreOptions {
   network: NetworkName;
   /**
    * Skip the fsync of each commit. Durable (the default) means a resolved applyBlock survives a
-   * power cut; each commit then waits for the disk (~80–160 ms for 5k spends + 5k creates on the
-   * 2-core dev VM). With noSync a killed process still leaves the old tip or the new one (LMDB
+   * power cut; each commit then waits for the disk (5k spends + 5k creates: ~140 ms p50 durable vs
+   * ~100 ms noSync on the 2-core dev VM, bench/store.ts). With noSync a killed process still leaves the old tip or the new one (LMDB
    * writes the data pages before the meta page and the OS page cache keeps both), but an OS crash
    * or power cut can lose the last commits, or corrupt the file if the disk reorders writes. For
    * benchmarks and throwaway imports only.
@@ -123,76 +123,10 @@ function utf8(s: string): Uint8Array {
   return new TextEncoder().encode(s);
 }
 
-function checkHash(hash: Uint8Array, what: string): void {
-  if (!(hash instanceof Uint8Array) || hash.length !== 32) throw new TypeError(`${what} must be a 32-byte Uint8Array`);
-}
-
-function checkVout(vout: number): void {
-  if (vout >>> 0 !== vout) throw new RangeError(`vout ${vout} is not a uint32`);
-}
-
 function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n, true);
   return b;
-}
-
-/** One coin write of a block: a delete when `value` is undefined. `hi` is the key's first 6 bytes, for sorting. */
-interface CoinOp {
-  key: Uint8Array;
-  value: Uint8Array | undefined;
-  hi: number;
-}
-
-function compareOps(a: CoinOp, b: CoinOp): number {
-  return a.hi - b.hi || Buffer.compare(a.key, b.key);
-}
-
-/**
- * The coin writes of a block, encoded before the transaction opens (so the callback only writes) and
- * sorted by key: LMDB then walks its B-tree in one direction instead of jumping between pages.
- * An outpoint listed twice is the caller's bug and throws here, before anything is written.
- */
-function prepareCoinOps(deletes: readonly OutPoint[], puts: readonly OutPointCoin[], what: string): CoinOp[] {
-  const n = deletes.length + puts.length;
-  const keys = new Uint8Array(36 * n);
-  const view = new DataView(keys.buffer);
-  const ops = new Array<CoinOp>(n);
-  for (let i = 0; i < n; i++) {
-    const item = i < deletes.length ? deletes[i]! : puts[i - deletes.length]!;
-    checkHash(item.txid, 'txid');
-    checkVout(item.vout);
-    const key = keys.subarray(36 * i, 36 * i + 36);
-    key.set(item.txid);
-    view.setUint32(36 * i + 32, item.vout, true);
-    const hi = ((((key[0]! * 256 + key[1]!) * 256 + key[2]!) * 256 + key[3]!) * 256 + key[4]!) * 256 + key[5]!;
-    ops[i] = { key, value: i < deletes.length ? undefined : encodeCoin((item as OutPointCoin).coin), hi };
-  }
-  ops.sort(compareOps);
-  for (let i = 1; i < n; i++) {
-    if (compareOps(ops[i - 1]!, ops[i]!) === 0) throw new Error(`${what}: outpoint ${describeKey(ops[i]!.key)} is listed twice`);
-  }
-  return ops;
-}
-
-function describeKey(key: Uint8Array): string {
-  return `${hashToHex(key.subarray(0, 32))}:${new DataView(key.buffer, key.byteOffset + 32, 4).getUint32(0, true)}`;
-}
-
-/** The real LMDB error behind lmdb-js's "Commit failed (see commitError for details)". */
-async function commitCause(err: unknown): Promise<unknown> {
-  const ce = (err as { commitError?: PromiseLike<unknown> } | null)?.commitError;
-  if (ce === undefined || typeof ce.then !== 'function') return err;
-  // lmdb-js rejects commitError in the same callback that rejects the write: it has settled by now.
-  let timer: NodeJS.Timeout | undefined;
-  const real = await Promise.race([
-    Promise.resolve(ce).then(() => err, (e: unknown) => e),
-    new Promise<unknown>((resolve) => {
-      timer = setTimeout(() => resolve(err), 1000);
-    }),
-  ]);
-  clearTimeout(timer);
-  return real;
 }
 
 export class ChainStore implements CoinView {
