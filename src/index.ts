@@ -66,5 +66,6 @@ export { readBlocks, readBlocksAsync, BlockFileWriter, readXorKey, type BlockRec
 export { generateChain, generateBlocks, ChainGenerator, type GenerateOptions, type GeneratedBlock } from './generate/index.js';
 
 export { readSpentFile, readBcoinUndo, readFlorestaJson, readBtcdUtxoStore, type SpentOutput } from './spent/index.js';
-export { runScriptJob, encodeSpentOutputs, type ScriptJob, type ScriptJobResult } from './pipeline/script-job.js';
+export { ScriptPool, type ScriptPoolOptions, type ScriptPoolStats } from './pipeline/script-pool.js';
+export { runScriptTask, prepareBlock, splitTasks, type ScriptTask, type ScriptTaskResult } from './pipeline/script-task.js';
 export { VERIFY_INPUTS_WORKER } from './pipeline/workers.js';

@@ -1,5 +1,5 @@
 // Bitcoin Core's script_tests.json: every case run through verifyInput, as Core's
-// script_json_test does (script_tests.cpp), one node:test case per vector.
+// script_json_test does (script_tests.cpp), one node:test case per vector and signature backend.
 //
 // Row format: [[witness..., amount]?, scriptSig, scriptPubKey, flags, expected, comment?].
 // Rows of a single string are comments. Core's DoTest adds P2SH and WITNESS whenever
@@ -10,6 +10,7 @@ import { strict as assert } from 'node:assert';
 
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 
+import { forEachBackend } from './helpers/backends.js';
 import { amountFromBtc, parseCoreAsm, pushData } from './helpers/core-asm.js';
 import { readVectorText } from './helpers/vectors.js';
 import { concatBytes, fromHex, toHex } from '../src/primitives/bytes.js';
@@ -165,13 +166,16 @@ test(`script_tests.json holds ${EXPECTED_CASES} cases`, () => {
   assert.equal(cases.length, EXPECTED_CASES);
 });
 
-for (const c of cases) {
-  test(c.name, () => {
-    const credit = buildCreditingTransaction(c.scriptPubKey, c.amount);
-    const spend = buildSpendingTransaction(c.scriptSig, c.witness, credit);
-    const spent: TxOut[] = [{ value: c.amount, scriptPubKey: c.scriptPubKey }];
-    const result = verifyInput(spend, 0, spent, c.flags);
-    const actual = result.ok ? 'OK' : result.error;
-    assert.equal(actual, c.expected, `vector #${c.index}: expected ${c.expected}, got ${actual}`);
-  });
-}
+// Every case under every signature backend: `[noble] #12 ...`, `[libsecp256k1] #12 ...`.
+forEachBackend(({ tag, backend }) => {
+  for (const c of cases) {
+    test(`${tag} ${c.name}`, () => {
+      const credit = buildCreditingTransaction(c.scriptPubKey, c.amount);
+      const spend = buildSpendingTransaction(c.scriptSig, c.witness, credit);
+      const spent: TxOut[] = [{ value: c.amount, scriptPubKey: c.scriptPubKey }];
+      const result = verifyInput(spend, 0, spent, c.flags, { backend });
+      const actual = result.ok ? 'OK' : result.error;
+      assert.equal(actual, c.expected, `vector #${c.index}: expected ${c.expected}, got ${actual}`);
+    });
+  }
+});

@@ -8,11 +8,13 @@
 // - success verifies under every set that is a subset of the case's flags (every set if `final`);
 // - failure fails under every set that is a superset of the case's flags.
 // The same signatures recur under every flag set, so a memo in front of the signature backend
-// keeps the file fast; each (case, success|failure) tx shares one PrecomputedTxData.
+// keeps the file fast; each (case, success|failure) tx shares one PrecomputedTxData. Every case
+// runs under each signature backend (noble, libsecp256k1), each behind a memo of its own.
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 
+import { forEachBackend } from './helpers/backends.js';
 import { readVectorText } from './helpers/vectors.js';
 import { fromHex, toHex } from '../src/primitives/bytes.js';
 import { ByteReader } from '../src/primitives/reader.js';
@@ -29,7 +31,7 @@ import {
   parseScriptFlags,
 } from '../src/script/flags.js';
 import { PrecomputedTxData } from '../src/script/sighash.js';
-import { nobleBackend, type EcdsaRS, type SignatureBackend } from '../src/script/signature.js';
+import type { EcdsaRS, SignatureBackend } from '../src/script/signature.js';
 import { verifyInput } from '../src/script/verify.js';
 
 interface Spend {
@@ -72,13 +74,15 @@ const ALL_CONSENSUS_FLAGS: readonly number[] = (() => {
  * test also runs through a signature cache (CachingTransactionSignatureChecker).
  */
 class MemoBackend implements SignatureBackend {
-  readonly name = 'memo(noble)';
+  readonly name: string;
   private readonly ecdsa = new Map<string, boolean>();
   private readonly schnorr = new Map<string, boolean>();
   calls = 0;
   misses = 0;
 
-  constructor(private readonly inner: SignatureBackend) {}
+  constructor(private readonly inner: SignatureBackend) {
+    this.name = `memo(${inner.name})`;
+  }
 
   verifyEcdsa(rs: EcdsaRS, msg32: Uint8Array, pubkey: Uint8Array): boolean {
     this.calls++;
@@ -104,8 +108,6 @@ class MemoBackend implements SignatureBackend {
     return ok;
   }
 }
-
-const backend = new MemoBackend(nobleBackend);
 
 function parsePrevout(hex: string): TxOut {
   const r = new ByteReader(fromHex(hex));
@@ -135,42 +137,47 @@ test('taproot-ref-script-assets.json holds 2760 cases (2483 success+failure, 277
   assert.equal(ALL_CONSENSUS_FLAGS.length, 64);
 });
 
-cases.forEach((c, i) => {
-  test(`#${i} ${c.comment ?? ''}`, () => {
-    const decoded = decodeTransaction(fromHex(c.tx));
-    if (!decoded.ok) assert.fail(`tx does not decode: ${decoded.code} at ${decoded.offset}: ${decoded.message}`);
-    const base = decoded.tx;
-    const prevouts = c.prevouts.map(parsePrevout);
-    assert.equal(prevouts.length, base.inputs.length, 'one prevout per input');
-    const testFlags = parseScriptFlags(c.flags);
-    const fin = c.final === true;
-    const problems: string[] = [];
+// Every case under every signature backend, each behind its own memo: `[noble] #12 ...`.
+forEachBackend(({ tag, backend: inner }) => {
+  const backend = new MemoBackend(inner);
 
-    if (c.success !== undefined) {
-      const tx = withSpend(base, c.index, c.success);
-      const txdata = new PrecomputedTxData(tx, prevouts);
-      for (const flags of ALL_CONSENSUS_FLAGS) {
-        if (!fin && (flags & testFlags) !== flags) continue;
-        const res = verifyInput(tx, c.index, prevouts, flags, { txdata, backend });
-        if (!res.ok) problems.push(`success fails with [${formatScriptFlags(flags)}]: ${res.error}`);
+  cases.forEach((c, i) => {
+    test(`${tag} #${i} ${c.comment ?? ''}`, () => {
+      const decoded = decodeTransaction(fromHex(c.tx));
+      if (!decoded.ok) assert.fail(`tx does not decode: ${decoded.code} at ${decoded.offset}: ${decoded.message}`);
+      const base = decoded.tx;
+      const prevouts = c.prevouts.map(parsePrevout);
+      assert.equal(prevouts.length, base.inputs.length, 'one prevout per input');
+      const testFlags = parseScriptFlags(c.flags);
+      const fin = c.final === true;
+      const problems: string[] = [];
+
+      if (c.success !== undefined) {
+        const tx = withSpend(base, c.index, c.success);
+        const txdata = new PrecomputedTxData(tx, prevouts);
+        for (const flags of ALL_CONSENSUS_FLAGS) {
+          if (!fin && (flags & testFlags) !== flags) continue;
+          const res = verifyInput(tx, c.index, prevouts, flags, { txdata, backend });
+          if (!res.ok) problems.push(`success fails with [${formatScriptFlags(flags)}]: ${res.error}`);
+        }
       }
-    }
 
-    if (c.failure !== undefined) {
-      const tx = withSpend(base, c.index, c.failure);
-      const txdata = new PrecomputedTxData(tx, prevouts);
-      for (const flags of ALL_CONSENSUS_FLAGS) {
-        if ((flags & testFlags) !== testFlags) continue;
-        const res = verifyInput(tx, c.index, prevouts, flags, { txdata, backend });
-        if (res.ok) problems.push(`failure passes with [${formatScriptFlags(flags)}]`);
+      if (c.failure !== undefined) {
+        const tx = withSpend(base, c.index, c.failure);
+        const txdata = new PrecomputedTxData(tx, prevouts);
+        for (const flags of ALL_CONSENSUS_FLAGS) {
+          if ((flags & testFlags) !== testFlags) continue;
+          const res = verifyInput(tx, c.index, prevouts, flags, { txdata, backend });
+          if (res.ok) problems.push(`failure passes with [${formatScriptFlags(flags)}]`);
+        }
       }
-    }
 
-    assert.deepEqual(problems, []);
+      assert.deepEqual(problems, []);
+    });
   });
-});
 
-test('signature memo was used', () => {
-  // Not a vector: shows the memo did its job (most checks repeat across flag sets).
-  assert.ok(backend.calls > 0 && backend.misses < backend.calls, `${backend.misses} misses in ${backend.calls} calls`);
+  test(`${tag} signature memo was used`, () => {
+    // Not a vector: shows the memo did its job (most checks repeat across flag sets).
+    assert.ok(backend.calls > 0 && backend.misses < backend.calls, `${backend.misses} misses in ${backend.calls} calls`);
+  });
 });

@@ -1,5 +1,5 @@
 // Bitcoin Core's tx_valid.json and tx_invalid.json, checked the way transaction_tests.cpp
-// checks them, one node:test case per vector.
+// checks them, one node:test case per vector and signature backend.
 //
 // Row format: [[[prevout txid, vout, scriptPubKey asm, amount?], ...], raw tx hex, flags].
 // tx_valid: flags are the EXCLUDED ones. The tx must pass under (all flags − excluded), still
@@ -14,6 +14,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 
+import { forEachBackend } from './helpers/backends.js';
 import { parseCoreAsm } from './helpers/core-asm.js';
 import { readVectorText } from './helpers/vectors.js';
 import { checkTransaction } from '../src/consensus/tx-check.js';
@@ -29,6 +30,7 @@ import {
   SCRIPT_VERIFY_WITNESS,
 } from '../src/script/flags.js';
 import { PrecomputedTxData } from '../src/script/sighash.js';
+import type { SignatureBackend } from '../src/script/signature.js';
 import { verifyInput } from '../src/script/verify.js';
 
 /** Core's mapFlagNames: every named flag except NONE. */
@@ -127,9 +129,14 @@ function loadVectors(file: string): TxVector[] {
 }
 
 /** Core's CheckTxScripts: verify inputs in order, stopping at the first failure. */
-function checkTxScripts(v: TxVector, txdata: PrecomputedTxData, flags: number): { ok: true } | { ok: false; input: number; error: string } {
+function checkTxScripts(
+  v: TxVector,
+  txdata: PrecomputedTxData,
+  flags: number,
+  backend: SignatureBackend,
+): { ok: true } | { ok: false; input: number; error: string } {
   for (let i = 0; i < v.tx.inputs.length; i++) {
-    const r = verifyInput(v.tx, i, v.spent, flags, { txdata });
+    const r = verifyInput(v.tx, i, v.spent, flags, { txdata, backend });
     if (!r.ok) return { ok: false, input: i, error: r.error };
   }
   return { ok: true };
@@ -139,13 +146,13 @@ function describe(flags: number): string {
   return formatScriptFlags(flags) || 'NONE';
 }
 
-function expectValid(v: TxVector, txdata: PrecomputedTxData, flags: number, why: string): void {
-  const r = checkTxScripts(v, txdata, flags);
+function expectValid(v: TxVector, txdata: PrecomputedTxData, backend: SignatureBackend, flags: number, why: string): void {
+  const r = checkTxScripts(v, txdata, flags, backend);
   if (!r.ok) assert.fail(`${why}: expected valid under ${describe(flags)}, input ${r.input} failed with ${r.error}`);
 }
 
-function expectInvalid(v: TxVector, txdata: PrecomputedTxData, flags: number, why: string): void {
-  const r = checkTxScripts(v, txdata, flags);
+function expectInvalid(v: TxVector, txdata: PrecomputedTxData, backend: SignatureBackend, flags: number, why: string): void {
+  const r = checkTxScripts(v, txdata, flags, backend);
   if (r.ok) assert.fail(`${why}: expected invalid under ${describe(flags)}, but every input passed`);
 }
 
@@ -157,54 +164,57 @@ test('tx_valid.json holds 121 vectors and tx_invalid.json 93', () => {
   assert.equal(invalid.length, 93);
 });
 
-for (const v of valid) {
-  test(`tx_valid ${v.name}`, () => {
-    const check = checkTransaction(v.tx);
-    assert.ok(check.ok, `CheckTransaction failed: ${check.ok ? '' : check.reason}`);
-    const txdata = new PrecomputedTxData(v.tx, v.spent);
-    const excluded = parseScriptFlags(v.flagsText);
-    assert.equal(invert(excluded), fillFlags(invert(excluded)), 'bad test flags: the enabled set is not a valid combination');
+// Every vector under every signature backend: `[noble] tx_valid #…`, `[libsecp256k1] tx_valid #…`.
+forEachBackend(({ tag, backend }) => {
+  for (const v of valid) {
+    test(`${tag} tx_valid ${v.name}`, () => {
+      const check = checkTransaction(v.tx);
+      assert.ok(check.ok, `CheckTransaction failed: ${check.ok ? '' : check.reason}`);
+      const txdata = new PrecomputedTxData(v.tx, v.spent);
+      const excluded = parseScriptFlags(v.flagsText);
+      assert.equal(invert(excluded), fillFlags(invert(excluded)), 'bad test flags: the enabled set is not a valid combination');
 
-    expectValid(v, txdata, invert(excluded), 'all flags minus the excluded ones');
+      expectValid(v, txdata, backend, invert(excluded), 'all flags minus the excluded ones');
 
-    // Removing flags must never invalidate a valid transaction.
-    const randBits = makeRandBits(v.index);
-    for (const [name, bit] of FLAG_LIST) {
-      expectValid(v, txdata, trimFlags(invert(excluded | bit)), `with ${name} also unset`);
-      expectValid(v, txdata, trimFlags(invert(excluded | randBits())), 'with random flags also unset');
-    }
+      // Removing flags must never invalidate a valid transaction.
+      const randBits = makeRandBits(v.index);
+      for (const [name, bit] of FLAG_LIST) {
+        expectValid(v, txdata, backend, trimFlags(invert(excluded | bit)), `with ${name} also unset`);
+        expectValid(v, txdata, backend, trimFlags(invert(excluded | randBits())), 'with random flags also unset');
+      }
 
-    // The exclusion list is minimal: putting back any one excluded flag makes it fail.
-    for (const fewer of excludeIndividualFlags(excluded)) {
-      expectInvalid(v, txdata, invert(fewer), `with excluded flag(s) ${describe(excluded & ~fewer)} put back`);
-    }
-  });
-}
+      // The exclusion list is minimal: putting back any one excluded flag makes it fail.
+      for (const fewer of excludeIndividualFlags(excluded)) {
+        expectInvalid(v, txdata, backend, invert(fewer), `with excluded flag(s) ${describe(excluded & ~fewer)} put back`);
+      }
+    });
+  }
 
-for (const v of invalid) {
-  test(`tx_invalid ${v.name}`, () => {
-    const check = checkTransaction(v.tx);
-    if (!check.ok) {
-      assert.equal(v.flagsText, 'BADTX', `CheckTransaction rejected it (${check.reason}) but the vector is not BADTX`);
-      return;
-    }
-    assert.notEqual(v.flagsText, 'BADTX', 'BADTX vector passed CheckTransaction');
-    const txdata = new PrecomputedTxData(v.tx, v.spent);
-    const flags = parseScriptFlags(v.flagsText);
-    assert.equal(flags, fillFlags(flags), 'bad test flags: not a valid combination');
+  for (const v of invalid) {
+    test(`${tag} tx_invalid ${v.name}`, () => {
+      const check = checkTransaction(v.tx);
+      if (!check.ok) {
+        assert.equal(v.flagsText, 'BADTX', `CheckTransaction rejected it (${check.reason}) but the vector is not BADTX`);
+        return;
+      }
+      assert.notEqual(v.flagsText, 'BADTX', 'BADTX vector passed CheckTransaction');
+      const txdata = new PrecomputedTxData(v.tx, v.spent);
+      const flags = parseScriptFlags(v.flagsText);
+      assert.equal(flags, fillFlags(flags), 'bad test flags: not a valid combination');
 
-    expectInvalid(v, txdata, flags, 'the listed flags');
+      expectInvalid(v, txdata, backend, flags, 'the listed flags');
 
-    // Adding flags must never validate an invalid transaction.
-    const randBits = makeRandBits(v.index);
-    for (const [name, bit] of FLAG_LIST) {
-      expectInvalid(v, txdata, fillFlags(flags | bit), `with ${name} also set`);
-      expectInvalid(v, txdata, fillFlags(flags | randBits()), 'with random flags also set');
-    }
+      // Adding flags must never validate an invalid transaction.
+      const randBits = makeRandBits(v.index);
+      for (const [name, bit] of FLAG_LIST) {
+        expectInvalid(v, txdata, backend, fillFlags(flags | bit), `with ${name} also set`);
+        expectInvalid(v, txdata, backend, fillFlags(flags | randBits()), 'with random flags also set');
+      }
 
-    // The flag list is minimal: removing any one of them makes it pass.
-    for (const fewer of excludeIndividualFlags(flags)) {
-      expectValid(v, txdata, fewer, `with ${describe(flags & ~fewer)} removed`);
-    }
-  });
-}
+      // The flag list is minimal: removing any one of them makes it pass.
+      for (const fewer of excludeIndividualFlags(flags)) {
+        expectValid(v, txdata, backend, fewer, `with ${describe(flags & ~fewer)} removed`);
+      }
+    });
+  }
+});

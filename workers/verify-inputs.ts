@@ -1,6 +1,8 @@
-// Worker entry for input-script checks: no logic here, it hands the job to src/pipeline.
-import { runScriptJob, type ScriptJob, type ScriptJobResult } from '../src/pipeline/script-job.js';
+// Worker entry for input-script checks: no logic here, it hands each task to src/pipeline.
+import { runScriptTask, warmUp, type ScriptTask, type ScriptTaskResult } from '../src/pipeline/script-task.js';
 
-export default function verifyInputs(job: ScriptJob): ScriptJobResult {
-  return runScriptJob(job);
+warmUp();
+
+export default function verifyInputs(task: ScriptTask): ScriptTaskResult {
+  return runScriptTask(task);
 }

@@ -9,6 +9,7 @@ import { generateChain } from '../generate/index.js';
 import type { NetworkName } from '../consensus/script-flags.js';
 import { ChainStore } from '../store/index.js';
 import { UsageError } from './io.js';
+import type { ScriptPool } from '../pipeline/script-pool.js';
 
 function progressLine(p: ImportProgress): string {
   const s = p.elapsedMs / 1000;
@@ -16,9 +17,9 @@ function progressLine(p: ImportProgress): string {
   return `height ${p.tipHeight}  read ${p.read}  accepted ${p.accepted}  known ${p.known}  rejected ${p.rejected}  waiting ${p.waiting}  ${rate} blocks/s  ${s.toFixed(1)} s`;
 }
 
-export async function importCommand(path: string, datadir: string, network: NetworkName, json: boolean, quiet: boolean): Promise<number> {
+export async function importCommand(path: string, datadir: string, network: NetworkName, json: boolean, quiet: boolean, pool?: ScriptPool): Promise<number> {
   if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);
-  const chain = await openChain(datadir, network);
+  const chain = await openChain(datadir, network, pool);
   try {
     const summary = await importBlocks(chain, path, {
       onProgress: (p) => {
@@ -38,9 +39,9 @@ export async function importCommand(path: string, datadir: string, network: Netw
   }
 }
 
-async function openChain(datadir: string, network: NetworkName): Promise<ChainState> {
+async function openChain(datadir: string, network: NetworkName, pool?: ScriptPool): Promise<ChainState> {
   try {
-    return await ChainState.open(datadir, { network });
+    return await ChainState.open(datadir, pool === undefined ? { network } : { network, runScripts: (w, f) => pool.verify(w, f) });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -9,16 +9,28 @@ import { SPENT_FILE_FORMATS } from '../spent/index.js';
 import { checkBlockFile, selftest } from './check-block.js';
 import { generateCommand, importCommand, tipCommand, utxoDigestCommand } from './chain-commands.js';
 import { UsageError, parseHeight, parseNetwork, parseSpentFormat } from './io.js';
+import { ScriptPool } from '../pipeline/script-pool.js';
+
+/** Run `fn` with a script pool of `--workers` threads (default: one per core). */
+async function withPool<T>(workers: string | undefined, fn: (pool: ScriptPool) => Promise<T>): Promise<T> {
+  const threads = workers === undefined ? undefined : count(workers, 'workers');
+  const pool = await ScriptPool.create(threads === undefined ? {} : { threads });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.close();
+  }
+}
 
 const USAGE = `vigil — Bitcoin block validation for Node.js
 
 Usage:
-  vigil check-block <block> --spent <file> --spent-format <fmt> [--network <net>] [--height <n>] [--no-pow-check] [--json]
+  vigil check-block <block> --spent <file> --spent-format <fmt> [--network <net>] [--height <n>] [--no-pow-check] [--workers <n>] [--json]
       Validate a block (raw, or one blk*.dat record) against the outputs its inputs spend:
       every consensus rule that needs no chain, scripts included.
       <fmt>: ${SPENT_FILE_FORMATS.join(' | ')}    <net>: ${NETWORK_NAMES.join(' | ')} (default main)
       --height defaults to the height in the coinbase (BIP34).
-  vigil import <blk file or blocks dir> --datadir <dir> [--network <net>] [--json] [--quiet]
+  vigil import <blk file or blocks dir> --datadir <dir> [--network <net>] [--workers <n>] [--json] [--quiet]
       Connect Bitcoin Core's blk*.dat files (out of order, xor.dat obfuscated) in chain order
       into the chain state in <dir>; an interrupted import resumes where it stopped.
   vigil generate --network regtest --blocks <n> --txs <t> --seed <s> --out <dir> [--json]
@@ -30,6 +42,7 @@ Usage:
       Validate every real block bundled in the repository's test vectors.
   vigil --help | --version
 
+--workers <n>: script-checking threads (default one per core; 0 checks on the main thread).
 Exit status: 0 valid, 1 invalid, 2 usage or I/O error.`;
 
 function needDatadir(value: string | undefined): string {
@@ -66,6 +79,7 @@ async function run(argv: string[]): Promise<number> {
       txs: { type: 'string' },
       seed: { type: 'string' },
       out: { type: 'string' },
+      workers: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -80,19 +94,17 @@ async function run(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'selftest':
-      return selftest(values.json === true);
+      return withPool(values.workers, (pool) => selftest(values.json === true, pool));
     case 'check-block': {
       const [block] = rest;
       if (block === undefined || values.spent === undefined) throw new UsageError('check-block needs <block> and --spent <file>');
       const height = parseHeight(values.height);
-      const out = checkBlockFile({
-        block,
-        spent: values.spent,
-        format: parseSpentFormat(values['spent-format']),
-        network: parseNetwork(values.network),
-        checkPow: values['no-pow-check'] !== true,
-        ...(height === undefined ? {} : { height }),
-      });
+      const format = parseSpentFormat(values['spent-format']);
+      const network = parseNetwork(values.network);
+      const spent = values.spent;
+      const out = await withPool(values.workers, (pool) =>
+        checkBlockFile({ block, spent, format, network, checkPow: values['no-pow-check'] !== true, pool, ...(height === undefined ? {} : { height }) }),
+      );
       if (values.json) console.log(JSON.stringify(out));
       else {
         const where = out.txIndex === undefined ? '' : ` (tx ${out.txIndex}${out.inputIndex === undefined ? '' : ` input ${out.inputIndex}`})`;
@@ -103,7 +115,9 @@ async function run(argv: string[]): Promise<number> {
     case 'import': {
       const [path] = rest;
       if (path === undefined) throw new UsageError('import needs <blk file or blocks dir>');
-      return importCommand(path, needDatadir(values.datadir), parseNetwork(values.network), values.json === true, values.quiet === true);
+      const datadir = needDatadir(values.datadir);
+      const network = parseNetwork(values.network);
+      return withPool(values.workers, (pool) => importCommand(path, datadir, network, values.json === true, values.quiet === true, pool));
     }
     case 'generate': {
       if (values.out === undefined) throw new UsageError('generate needs --out <dir>');

@@ -7,7 +7,7 @@ import { hashToHex, equalBytes } from '../primitives/bytes.js';
 import type { SignatureBackend } from '../script/signature.js';
 import { coinbaseHeight } from './bip34.js';
 import { checkBlock, contextualCheckBlock, contextualCheckBlockHeader } from './check-block.js';
-import { connectBlockInputs, runScriptsSerial, type CoinSource, type SpentCoin } from './connect-block.js';
+import { connectBlockInputs, runScriptsSerial, type CoinSource, type SpentCoin, type TxScriptWork } from './connect-block.js';
 import { LOCKTIME_VERIFY_SEQUENCE } from './consensus.js';
 import { getParams, type ChainParams } from './params.js';
 import { getBlockScriptFlags, type NetworkName } from './script-flags.js';
@@ -62,10 +62,34 @@ export function validateBlock(raw: Uint8Array, spentOutputs: readonly SpentCoin[
 }
 
 export function validateDecodedBlock(block: Block, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
+  const pre = checkAllButScripts(block, spentOutputs, opts);
+  if (pre.scripts === undefined) return pre.report;
+  return { ...pre.report, result: runScriptsSerial(pre.scripts.work, pre.scripts.flags, opts.backend) };
+}
+
+/** validateBlock with the script checks handed to `runScripts` (the worker pool). */
+export async function validateBlockAsync(
+  raw: Uint8Array,
+  spentOutputs: readonly SpentCoin[],
+  opts: ValidateBlockOptions & { runScripts: (work: readonly TxScriptWork[], flags: number) => Promise<ValidationResult> },
+): Promise<BlockReport> {
+  const decoded = decodeBlock(raw);
+  if (!decoded.ok) return { result: invalid('block-decode-failed', decoded.message), txs: 0, inputs: 0, skipped: [] };
+  const pre = checkAllButScripts(decoded.block, spentOutputs, opts);
+  if (pre.scripts === undefined) return pre.report;
+  return { ...pre.report, result: await opts.runScripts(pre.scripts.work, pre.scripts.flags) };
+}
+
+/** Every check but the scripts; `scripts` is set when those are all that is left. */
+function checkAllButScripts(
+  block: Block,
+  spentOutputs: readonly SpentCoin[],
+  opts: ValidateBlockOptions,
+): { report: BlockReport; scripts?: { work: TxScriptWork[]; flags: number } } {
   const params = getParams(opts.network);
   const hash = hashToHex(block.hash());
   const report: BlockReport = { result: { mode: 'valid' }, hash, txs: block.txs.length, inputs: 0, skipped: [] };
-  const done = (result: ValidationResult): BlockReport => ({ ...report, result });
+  const done = (result: ValidationResult): { report: BlockReport } => ({ report: { ...report, result } });
 
   const context = checkBlock(block, params, opts.checkPow ?? true);
   if (context.mode !== 'valid') return done(context);
@@ -121,5 +145,5 @@ export function validateDecodedBlock(block: Block, spentOutputs: readonly SpentC
   report.sigOpCost = connect.sigOpCost;
   report.skipped = [...skipped];
   if (connect.result.mode !== 'valid') return done(connect.result);
-  return done(runScriptsSerial(connect.scripts, flags, opts.backend));
+  return { report, scripts: { work: connect.scripts, flags } };
 }

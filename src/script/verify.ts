@@ -13,13 +13,32 @@ import { ScriptFailure, type ScriptResult } from './errors.js';
 import { verifyScript, type ExecData, type SignatureChecker } from './interpreter.js';
 import { PrecomputedTxData, SIGHASH_DEFAULT, signatureHashLegacy, signatureHashTaproot, signatureHashWitnessV0 } from './sighash.js';
 import { SigVersion, nobleBackend, normalizePubKey, parseDerLax, type SignatureBackend } from './signature.js';
+import type { SignatureCache } from './sig-cache.js';
+import type { SchnorrBatch } from './batch-schnorr.js';
 
 export interface VerifyOptions {
   /** Hashes shared by the transaction's inputs; pass the same object for every input. */
   txdata?: PrecomputedTxData;
   /** Signature primitives; noble unless a faster backend is given. */
   backend?: SignatureBackend;
+  /**
+   * Consulted before each signature verification; successful ones are added (Core's
+   * CachingTransactionSignatureChecker). Share it between threads with SignatureCache.fromShared.
+   */
+  sigCache?: SignatureCache;
+  /** False: read the cache but add nothing (Core does not store during block validation). Default true. */
+  sigCacheStore?: boolean;
+  /**
+   * Defer BIP340 checks: each is recorded here and treated as valid, and the input is only known
+   * valid once `schnorrBatch.verify()` returns ok (it names the failing input otherwise).
+   */
+  schnorrBatch?: SchnorrBatch;
+  /** Recorded with deferred checks so a failure across a block can name the transaction. */
+  txIndex?: number;
 }
+
+/** The parts of VerifyOptions the signature checker uses beyond its backend. */
+export type CheckerOptions = Pick<VerifyOptions, 'sigCache' | 'sigCacheStore' | 'schnorrBatch' | 'txIndex'>;
 
 /** Core's GenericTransactionSignatureChecker for one input. */
 export class TransactionSignatureChecker implements SignatureChecker {
@@ -29,6 +48,7 @@ export class TransactionSignatureChecker implements SignatureChecker {
     readonly amount: number,
     readonly txdata: PrecomputedTxData,
     readonly backend: SignatureBackend = nobleBackend,
+    readonly opts: CheckerOptions = {},
   ) {}
 
   checkEcdsaSignature(sigIn: Uint8Array, pubkeyIn: Uint8Array, scriptCode: Uint8Array, sigversion: SigVersion): boolean {
@@ -42,7 +62,14 @@ export class TransactionSignatureChecker implements SignatureChecker {
       sigversion === SigVersion.WITNESS_V0
         ? signatureHashWitnessV0(scriptCode, this.tx, this.nIn, hashType, this.amount, this.txdata)
         : signatureHashLegacy(scriptCode, this.tx, this.nIn, hashType);
-    return this.backend.verifyEcdsa(rs, sighash, pubkey);
+    const cache = this.opts.sigCache;
+    if (cache === undefined) return this.backend.verifyEcdsa(rs, sighash, pubkey);
+    // Keyed on the signature as encoded (less the hash type, which the sighash commits to).
+    const key = cache.keyEcdsa(sighash, pubkey, sigIn.subarray(0, sigIn.length - 1));
+    if (cache.has(key)) return true;
+    const ok = this.backend.verifyEcdsa(rs, sighash, pubkey);
+    if (ok && this.opts.sigCacheStore !== false) cache.add(key);
+    return ok;
   }
 
   checkSchnorrSignature(sigIn: Uint8Array, pubkey: Uint8Array, _sigversion: SigVersion, exec: ExecData): void {
@@ -58,7 +85,17 @@ export class TransactionSignatureChecker implements SignatureChecker {
     }
     const sighash = signatureHashTaproot(this.tx, this.nIn, hashType, this.txdata, exec);
     if (sighash === undefined) throw new ScriptFailure('SCHNORR_SIG_HASHTYPE');
+    const { sigCache: cache, schnorrBatch: batch } = this.opts;
+    const key = cache?.keySchnorr(sighash, pubkey, sig);
+    if (key !== undefined && cache!.has(key)) return;
+    const store = key !== undefined && this.opts.sigCacheStore !== false;
+    if (batch !== undefined) {
+      // Safe to defer: a bad BIP340 signature fails the script whatever comes after it.
+      batch.add(sig, sighash, pubkey, this.nIn, this.opts.txIndex, store ? cache : undefined, store ? key : undefined);
+      return;
+    }
     if (!this.backend.verifySchnorr(sig, sighash, pubkey)) throw new ScriptFailure('SCHNORR_SIG');
+    if (store) cache!.add(key);
   }
 
   /** BIP65. */
@@ -106,6 +143,6 @@ export function verifyInput(
     throw new RangeError(`input ${inputIndex} out of range (tx has ${tx.inputs.length} inputs, ${spentOutputs.length} spent outputs)`);
   }
   const txdata = opts.txdata ?? new PrecomputedTxData(tx, spentOutputs.length === tx.inputs.length ? spentOutputs : undefined);
-  const checker = new TransactionSignatureChecker(tx, inputIndex, spent.value, txdata, opts.backend);
+  const checker = new TransactionSignatureChecker(tx, inputIndex, spent.value, txdata, opts.backend, opts);
   return verifyScript(input.scriptSig, spent.scriptPubKey, input.witness, flags, checker);
 }

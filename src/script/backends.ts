@@ -1,0 +1,221 @@
+// Signature backends by name: noble (pure TypeScript, always there) and libsecp256k1 (Bitcoin Core's own
+// library) through the optional packages `secp256k1` (native, ECDSA) and `tiny-secp256k1` (wasm).
+//
+// Both packages are optionalDependencies, loaded lazily: a machine without them still runs noble.
+// Consensus semantics follow Core's CPubKey::Verify (pubkey.cpp) and XOnlyPubKey::VerifySchnorr:
+// - ECDSA: r,s come from our lax DER parser (r,s < n); r = 0 or s = 0 never verifies; a high S is
+//   normalised to n - s before verifying (secp256k1_ecdsa_signature_normalize), since
+//   secp256k1_ecdsa_verify itself accepts only low S. Keys are 33 or 65 bytes as normalizePubKey
+//   gives them (hybrid keys already turned into 04 keys).
+// - BIP340 over a 32-byte message with a 32-byte x-only key.
+// Bad data never throws: the packages throw TypeError on arguments they dislike, and every such
+// throw becomes `false`.
+
+import { createRequire } from 'node:module';
+import { fromHex } from '../primitives/bytes.js';
+import { CURVE_ORDER, nobleBackend, type EcdsaRS, type SignatureBackend } from './signature.js';
+
+export type BackendName = 'noble' | 'libsecp256k1';
+export const BACKEND_NAMES: readonly BackendName[] = Object.freeze(['noble', 'libsecp256k1'] as const);
+
+/** A libsecp256k1 backend, and which build of the library each scheme runs on. */
+export interface LibsecpBackend extends SignatureBackend {
+  /** 'native': the `secp256k1` N-API binding; 'wasm': `tiny-secp256k1`. */
+  readonly ecdsa: 'native' | 'wasm';
+  /** 'wasm': `tiny-secp256k1`; 'noble' only when tiny-secp256k1 is missing but the native binding loaded. */
+  readonly schnorr: 'wasm' | 'noble';
+}
+
+// --- the two packages, as much of them as we call --------------------------------------------
+
+/** `secp256k1` (v5) ecdsaVerify: true/false; throws on a signature or key it cannot parse. */
+interface NativeSecp256k1 {
+  ecdsaVerify(sig64: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
+}
+
+/** `tiny-secp256k1` (v2): throws TypeError on arguments it refuses (lengths, r or s >= n, bad key). */
+interface TinySecp256k1 {
+  verify(h: Uint8Array, Q: Uint8Array, signature: Uint8Array, strict?: boolean): boolean;
+  verifySchnorr(h: Uint8Array, Q: Uint8Array, signature: Uint8Array): boolean;
+}
+
+function describeError(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0] ?? text;
+}
+
+/**
+ * The native binding only. `secp256k1`'s own entry point quietly falls back to the pure-JS
+ * `elliptic` library when the binary does not load; `bindings.js` throws instead, which is what
+ * we want: never run consensus checks on a library that is neither libsecp256k1 nor noble.
+ */
+function loadNative(): NativeSecp256k1 | string {
+  try {
+    const mod = createRequire(import.meta.url)('secp256k1/bindings.js') as Partial<NativeSecp256k1>;
+    if (typeof mod.ecdsaVerify !== 'function') return 'secp256k1/bindings.js has no ecdsaVerify';
+    return mod as NativeSecp256k1;
+  } catch (err) {
+    return describeError(err);
+  }
+}
+
+async function loadWasm(): Promise<TinySecp256k1 | string> {
+  // A specifier in a variable: tsc neither resolves nor type-checks it, so the project builds
+  // without the optional package.
+  const specifier = 'tiny-secp256k1';
+  try {
+    const mod = (await import(specifier)) as Partial<TinySecp256k1>;
+    if (typeof mod.verify !== 'function' || typeof mod.verifySchnorr !== 'function') return 'tiny-secp256k1 has no verify/verifySchnorr';
+    return mod as TinySecp256k1;
+  } catch (err) {
+    return describeError(err);
+  }
+}
+
+// --- ECDSA -----------------------------------------------------------------------------------
+
+const N = CURVE_ORDER;
+const HALF_N = N >> 1n;
+
+/** r || s with s made low, into `out`; false if r or s is out of [1, n-1]. */
+function writeCompactLowS(out: DataView, rs: EcdsaRS): boolean {
+  const r = rs.r;
+  let s = rs.s;
+  if (r <= 0n || s <= 0n || r >= N || s >= N) return false;
+  // Core's CPubKey::Verify: "libsecp256k1's ECDSA verification requires lower-S signatures,
+  // which have not historically been enforced in Bitcoin, so normalize them first."
+  if (s > HALF_N) s = N - s;
+  writeBig256(out, 0, r);
+  writeBig256(out, 32, s);
+  return true;
+}
+
+function writeBig256(dv: DataView, offset: number, v: bigint): void {
+  dv.setBigUint64(offset, v >> 192n);
+  dv.setBigUint64(offset + 8, BigInt.asUintN(64, v >> 128n));
+  dv.setBigUint64(offset + 16, BigInt.asUintN(64, v >> 64n));
+  dv.setBigUint64(offset + 24, BigInt.asUintN(64, v));
+}
+
+function isKeyShape(pubkey: Uint8Array): boolean {
+  return pubkey.length === 33 || pubkey.length === 65;
+}
+
+// --- BIP340 ----------------------------------------------------------------------------------
+
+const N_BYTES = fromHex(N.toString(16).padStart(64, '0'));
+
+/** Whether the 32 big-endian bytes at sig[0..32) are below the curve order. */
+function rBelowOrder(sig: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) {
+    const a = sig[i]!;
+    const b = N_BYTES[i]!;
+    if (a !== b) return a < b;
+  }
+  return false;
+}
+
+// --- the backend -----------------------------------------------------------------------------
+
+function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp256k1 | undefined): LibsecpBackend {
+  // One scratch signature: both packages read it synchronously (the wasm one copies it in).
+  const sig = new Uint8Array(64);
+  const sigView = new DataView(sig.buffer);
+
+  let verifyEcdsa: (rs: EcdsaRS, msg32: Uint8Array, pubkey: Uint8Array) => boolean;
+  if (native !== undefined) {
+    verifyEcdsa = (rs, msg32, pubkey) => {
+      if (msg32.length !== 32 || !isKeyShape(pubkey) || !writeCompactLowS(sigView, rs)) return false;
+      try {
+        return native.ecdsaVerify(sig, msg32, pubkey) === true;
+      } catch {
+        return false; // a key libsecp256k1's ec_pubkey_parse refuses
+      }
+    };
+  } else if (wasm !== undefined) {
+    verifyEcdsa = (rs, msg32, pubkey) => {
+      if (msg32.length !== 32 || !isKeyShape(pubkey) || !writeCompactLowS(sigView, rs)) return false;
+      try {
+        return wasm.verify(msg32, pubkey, sig, false) === true;
+      } catch {
+        return false;
+      }
+    };
+  } else {
+    throw new Error('makeLibsecpBackend needs at least one build of libsecp256k1');
+  }
+
+  let verifySchnorr: (sig64: Uint8Array, msg32: Uint8Array, xonly32: Uint8Array) => boolean;
+  if (wasm !== undefined) {
+    verifySchnorr = (sig64, msg32, xonly32) => {
+      if (sig64.length !== 64 || msg32.length !== 32 || xonly32.length !== 32) return false;
+      // BIP340's r is a field element: any r < p may verify. tiny-secp256k1 refuses r >= n as an
+      // argument error; libsecp256k1 (so Core) would check such a signature. Finding a valid one
+      // takes ~2^128 work, but consensus must not depend on that: noble checks these exactly.
+      if (!rBelowOrder(sig64)) return nobleBackend.verifySchnorr(sig64, msg32, xonly32);
+      try {
+        return wasm.verifySchnorr(msg32, xonly32, sig64) === true;
+      } catch {
+        return false; // s >= n, or a key that is not on the curve
+      }
+    };
+  } else {
+    verifySchnorr = nobleBackend.verifySchnorr;
+  }
+
+  const ecdsa = native !== undefined ? 'native' : 'wasm';
+  const schnorr = wasm !== undefined ? 'wasm' : 'noble';
+  return Object.freeze({
+    name: `libsecp256k1 (${ecdsa} ECDSA, ${schnorr} Schnorr)`,
+    ecdsa,
+    schnorr,
+    verifyEcdsa,
+    verifySchnorr,
+  });
+}
+
+let libsecp: LibsecpBackend | undefined;
+let libsecpLoading: Promise<LibsecpBackend> | undefined;
+
+async function loadLibsecp(): Promise<LibsecpBackend> {
+  const native = loadNative();
+  const wasm = await loadWasm();
+  if (typeof native === 'string' && typeof wasm === 'string') {
+    throw new Error(
+      'the libsecp256k1 signature backend is unavailable: neither of its optional packages loads ' +
+        `(secp256k1, native: ${native}; tiny-secp256k1, wasm: ${wasm}). ` +
+        "Install them (npm install secp256k1 tiny-secp256k1, or an npm install that keeps optional dependencies) or use the 'noble' backend.",
+    );
+  }
+  libsecp = makeLibsecpBackend(typeof native === 'string' ? undefined : native, typeof wasm === 'string' ? undefined : wasm);
+  return libsecp;
+}
+
+/**
+ * The signature backend of that name. 'libsecp256k1' loads its packages on first use (native
+ * ECDSA when the `secp256k1` binary loads, else wasm; Schnorr through `tiny-secp256k1`) and
+ * rejects with a clear Error when neither package loads. Its `name` says what loaded.
+ */
+export async function loadBackend(name: BackendName): Promise<SignatureBackend> {
+  if (name === 'noble') return nobleBackend;
+  if (name !== 'libsecp256k1') throw new TypeError(`unknown signature backend ${JSON.stringify(name)} (expected one of ${BACKEND_NAMES.join(', ')})`);
+  if (libsecp !== undefined) return libsecp;
+  if (libsecpLoading === undefined) {
+    libsecpLoading = loadLibsecp();
+    // A failed load may be retried later (say, after the packages are installed).
+    libsecpLoading.catch(() => (libsecpLoading = undefined));
+  }
+  return libsecpLoading;
+}
+
+/** The backend if it is loaded already (noble always is); undefined before loadBackend resolves. */
+export function getLoadedBackend(name: BackendName): SignatureBackend | undefined {
+  if (name === 'noble') return nobleBackend;
+  if (name === 'libsecp256k1') return libsecp;
+  throw new TypeError(`unknown signature backend ${JSON.stringify(name)} (expected one of ${BACKEND_NAMES.join(', ')})`);
+}
+
+/** Whether `name` is one of BACKEND_NAMES (for option parsing). */
+export function isBackendName(name: unknown): name is BackendName {
+  return name === 'noble' || name === 'libsecp256k1';
+}

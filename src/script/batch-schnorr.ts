@@ -1,0 +1,259 @@
+// Batch BIP340 verification (BIP340 "Batch Verification"): many signatures checked with one
+// multi-scalar multiplication, and SchnorrBatch, the deferred mode the signature checker fills.
+//
+// Every non-empty Schnorr signature in a taproot or tapscript spend must be valid or the whole
+// script fails (BIP341/BIP342: there is no "CHECKSIG returns false" for a bad BIP340 signature),
+// so the checker may record the check, carry on as if it passed, and verify everything at the end:
+// the verdict on the input is the same. ECDSA results steer script flow and cannot be deferred.
+
+import { randomBytes, createHash, ECDH, type Hash } from 'node:crypto';
+import { pippenger } from '@noble/curves/abstract/curve.js';
+import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import type { ScriptError } from './errors.js';
+import { nobleBackend, type SignatureBackend } from './signature.js';
+import type { SignatureCache } from './sig-cache.js';
+
+const Point = secp256k1.Point;
+type Point = InstanceType<typeof Point>;
+const Fp = Point.Fp;
+const Fn = Point.Fn;
+const P = Fp.ORDER;
+const N = Fn.ORDER;
+
+/** One BIP340 check: a 64-byte signature, the message (a 32-byte sighash in Bitcoin) and an x-only key. */
+export interface SchnorrItem {
+  readonly sig64: Uint8Array;
+  readonly msg32: Uint8Array;
+  readonly pub32: Uint8Array;
+}
+
+// ---- lift_x ---------------------------------------------------------------------------------
+
+/**
+ * BIP340 lift_x: the point with x coordinate `x` and even y, or undefined when there is none
+ * (x ≥ p, or x³ + 7 is not a square).
+ *
+ * The square root is the costly part (about 70 µs as a bigint exponentiation in noble). OpenSSL
+ * decompresses a secp256k1 point in about 20 µs, so node:crypto is asked for y, and y is then
+ * checked here: y < p, y even, y² = x³ + 7. Only a correct y passes, so OpenSSL is a hint, never
+ * trusted: the worst a wrong answer could do is fail a batch, which the single checks then judge.
+ * (OpenSSL reduces x mod p itself, hence the explicit x < p check first.)
+ */
+function liftX(x32: Uint8Array, x: bigint): Point | undefined {
+  if (x >= P) return undefined;
+  if (openssl !== undefined) {
+    const c = x32Prefix;
+    c.set(x32, 1);
+    let y: bigint;
+    try {
+      y = bytesToBig(openssl(c).subarray(33, 65));
+    } catch {
+      // OpenSSL found no square root: x is not on the curve. Confirm with noble so that a
+      // quirk of OpenSSL can only ever cost time, never a valid batch.
+      return nobleLiftX(x);
+    }
+    if (y >= P || (y & 1n) !== 0n) return nobleLiftX(x);
+    if (Fp.sqr(y) !== Fp.add(Fp.mul(Fp.sqr(x), x), 7n)) return nobleLiftX(x);
+    return Point.fromAffine({ x, y });
+  }
+  return nobleLiftX(x);
+}
+
+function nobleLiftX(x: bigint): Point | undefined {
+  try {
+    return schnorr.utils.lift_x(x);
+  } catch {
+    return undefined;
+  }
+}
+
+/** 02 || x: the compressed encoding of the even-y point with x (reused scratch buffer). */
+const x32Prefix = new Uint8Array(33);
+x32Prefix[0] = 0x02;
+
+/** node:crypto's point decompression, when this Node's OpenSSL has secp256k1 (most builds do). */
+const openssl: ((compressed: Uint8Array) => Uint8Array) | undefined = (() => {
+  const fn = (c: Uint8Array): Uint8Array => ECDH.convertKey(c, 'secp256k1', undefined, undefined, 'uncompressed') as Buffer;
+  try {
+    // The generator, as a self-test: the answer must be G's y.
+    const g = Point.BASE.toAffine();
+    const c = new Uint8Array(33);
+    c[0] = 0x02 | Number(g.y & 1n);
+    c.set(Fp.toBytes(g.x), 1);
+    return bytesToBig(fn(c).subarray(33, 65)) === g.y ? fn : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+// ---- challenge ------------------------------------------------------------------------------
+
+/** SHA256(tag) || SHA256(tag) for "BIP0340/challenge", hashed once; each challenge copies it. */
+const challengePrefix: Hash = (() => {
+  const tag = createHash('sha256').update('BIP0340/challenge').digest();
+  return createHash('sha256').update(tag).update(tag);
+})();
+
+/** e = int(hash_BIP0340/challenge(r || P || m)) mod n. */
+function challenge(r32: Uint8Array, p32: Uint8Array, msg: Uint8Array): bigint {
+  return bytesToBig(challengePrefix.copy().update(r32).update(p32).update(msg).digest()) % N;
+}
+
+function bytesToBig(b: Uint8Array): bigint {
+  return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
+}
+
+// ---- the batch check ------------------------------------------------------------------------
+
+/**
+ * BIP340 batch verification: true when every signature is valid. With weights a_1 = 1 and
+ * a_2..a_u random in [1, n-1], it checks
+ *   (Σ a_i·s_i)·G  =  Σ a_i·R_i + Σ (a_i·e_i)·P_i
+ * with R_i = lift_x(r_i), P_i = lift_x(pk_i), e_i the challenge, as one multi-scalar
+ * multiplication (noble's Pippenger) whose result must be the point at infinity. If any signature
+ * is invalid the equation holds only with probability about 2^-256 over the weights, which come
+ * from a CSPRNG the signer cannot see. A signature that does not parse (r ≥ p, s ≥ n, a key or
+ * R not on the curve, wrong sizes) makes the batch false. An empty batch is true.
+ *
+ * One difference from noble's single verify: noble rejects s = 0, which BIP340 and
+ * libsecp256k1 accept; the batch follows BIP340. Such a signature needs k = -e·d mod n with e
+ * a hash of k·G, so no one can make one.
+ */
+export function verifySchnorrBatch(items: readonly SchnorrItem[]): boolean {
+  const u = items.length;
+  if (u === 0) return true;
+  const weights = randomBytes(32 * u);
+  const points: Point[] = new Array(2 * u + 1);
+  const scalars: bigint[] = new Array(2 * u + 1);
+  let sSum = 0n;
+  for (let i = 0; i < u; i++) {
+    const { sig64, msg32, pub32 } = items[i]!;
+    if (sig64.length !== 64 || pub32.length !== 32) return false;
+    const r32 = sig64.subarray(0, 32);
+    const s = bytesToBig(sig64.subarray(32, 64));
+    if (s >= N) return false;
+    const pk = liftX(pub32, bytesToBig(pub32));
+    if (pk === undefined) return false;
+    const R = liftX(r32, bytesToBig(r32));
+    if (R === undefined) return false;
+    const e = challenge(r32, pub32, msg32);
+    let a = 1n;
+    if (i > 0) {
+      a = bytesToBig(weights.subarray(32 * i, 32 * i + 32)) % N;
+      if (a === 0n) a = 1n; // probability 2^-256; BIP340 asks for a weight in [1, n-1]
+    }
+    sSum = (sSum + a * s) % N;
+    // Move the right-hand side over: the sum with -R_i and -P_i must be the identity.
+    points[1 + i] = R.negate();
+    scalars[1 + i] = a;
+    points[1 + u + i] = pk.negate();
+    scalars[1 + u + i] = (a * e) % N;
+  }
+  points[0] = Point.BASE;
+  scalars[0] = sSum;
+  return pippenger(Point, points, scalars).is0();
+}
+
+// ---- the deferred mode ----------------------------------------------------------------------
+
+/** A Schnorr check the signature checker recorded instead of doing. */
+export interface DeferredSchnorr extends SchnorrItem {
+  readonly inputIndex: number;
+  /** The transaction's index in its block, when the caller gave one (VerifyOptions.txIndex). */
+  readonly txIndex: number | undefined;
+  /** Where to record the signature once it is known valid (VerifyOptions.sigCache). */
+  readonly cache: SignatureCache | undefined;
+  readonly cacheKey: Uint8Array | undefined;
+}
+
+export type SchnorrBatchResult =
+  | { readonly ok: true; readonly verified: number }
+  | {
+      readonly ok: false;
+      readonly error: ScriptError;
+      readonly inputIndex: number;
+      readonly txIndex: number | undefined;
+      /** Position of the failing check among those recorded. */
+      readonly position: number;
+    };
+
+export interface SchnorrBatchOptions {
+  /** The most signatures in one multi-scalar multiplication (default 256). */
+  readonly maxBatch?: number;
+  /** What judges the checks one by one when a batch fails (default noble). */
+  readonly backend?: SignatureBackend;
+}
+
+/**
+ * Schnorr checks deferred by the signature checker (VerifyOptions.schnorrBatch), verified
+ * together by verify(). Until verify() returns ok, the inputs that recorded checks here are not
+ * known to be valid. One batch may collect the checks of many inputs and transactions.
+ */
+export class SchnorrBatch {
+  readonly maxBatch: number;
+  readonly backend: SignatureBackend;
+  private items: DeferredSchnorr[] = [];
+
+  constructor(opts: SchnorrBatchOptions = {}) {
+    const maxBatch = opts.maxBatch ?? 256;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`SchnorrBatch: maxBatch must be a positive integer, got ${maxBatch}`);
+    this.maxBatch = maxBatch;
+    this.backend = opts.backend ?? nobleBackend;
+  }
+
+  /** Checks recorded and not yet verified. */
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** The recorded checks, in order. */
+  get pending(): readonly DeferredSchnorr[] {
+    return this.items;
+  }
+
+  /**
+   * Record a check. The bytes are copied: they may be views into a buffer the caller reuses
+   * (a worker's shared transaction buffer) before verify() runs.
+   */
+  add(
+    sig64: Uint8Array,
+    msg32: Uint8Array,
+    pub32: Uint8Array,
+    inputIndex: number,
+    txIndex?: number,
+    cache?: SignatureCache,
+    cacheKey?: Uint8Array,
+  ): void {
+    this.items.push({ sig64: sig64.slice(), msg32: msg32.slice(), pub32: pub32.slice(), inputIndex, txIndex, cache, cacheKey });
+  }
+
+  /** Forget the recorded checks without verifying them. */
+  clear(): void {
+    this.items = [];
+  }
+
+  /**
+   * Verify every recorded check, in batches of at most maxBatch, and clear the batch. When a
+   * batch fails, its checks are verified one by one and the first failing one is named (with
+   * its input index), so the caller can report it as Core would: SCHNORR_SIG on that input.
+   * Valid signatures go into the cache they were recorded with, if any.
+   */
+  verify(): SchnorrBatchResult {
+    const items = this.items;
+    this.items = [];
+    for (let start = 0; start < items.length; start += this.maxBatch) {
+      const chunk = items.slice(start, start + this.maxBatch);
+      if (!verifySchnorrBatch(chunk)) {
+        for (let j = 0; j < chunk.length; j++) {
+          const it = chunk[j]!;
+          if (!this.backend.verifySchnorr(it.sig64, it.msg32, it.pub32)) {
+            return { ok: false, error: 'SCHNORR_SIG', inputIndex: it.inputIndex, txIndex: it.txIndex, position: start + j };
+          }
+        }
+        // Every one verified alone: the backend is the reference, so the batch stands.
+      }
+      for (const it of chunk) if (it.cache !== undefined && it.cacheKey !== undefined) it.cache.add(it.cacheKey);
+    }
+    return { ok: true, verified: items.length };
+  }
+}
