@@ -7,7 +7,7 @@ import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import { hashToHex } from '../primitives/bytes.js';
 import type { SignatureBackend } from '../script/signature.js';
-import { checkBlock, contextualCheckBlock, contextualCheckBlockHeader } from '../consensus/check-block.js';
+import { checkBlock, checkBlockHeader, contextualCheckBlock, contextualCheckBlockHeader } from '../consensus/check-block.js';
 import { getMedianTimePast, type ChainEntry } from '../consensus/chain-time.js';
 import { connectBlockInputs, isUnspendable, runScriptsSerial, type SpentCoin, type TxScriptWork } from '../consensus/connect-block.js';
 import { LOCKTIME_VERIFY_SEQUENCE } from '../consensus/consensus.js';
@@ -51,7 +51,17 @@ export interface ChainStateOptions {
   noSync?: boolean;
   /** The clock for 'time-too-new', in seconds. */
   now?: () => number;
+  /**
+   * assumevalid: scripts of this block's ancestors may be skipped under Core's conditions.
+   * Undefined: the network's default; null: off (Core's -assumevalid=0).
+   */
+  assumeValid?: Uint8Array | null;
+  /** Where the chain says what it does (assumevalid decisions); default: nowhere. */
+  log?: (message: string) => void;
 }
+
+/** Core's assumevalid depth: blocks with less than two weeks of work on top are always checked. */
+export const ASSUMEVALID_MIN_AGE = 60 * 60 * 24 * 7 * 2;
 
 export interface ProcessResult {
   result: ValidationResult;
@@ -68,6 +78,13 @@ export class ChainState {
   /** The active chain by height (Core's CChain). */
   private readonly active: BlockNode[] = [];
   private readonly runScripts: ScriptRunner;
+  /** The known header with the most work that is not known to be invalid (Core's m_best_header). */
+  private bestHeader: BlockNode | undefined;
+  private readonly assumeValidHex: string | undefined;
+  /** Whether the last connected block skipped its scripts (to log only the changes). */
+  private skippingScripts = false;
+  /** Blocks whose scripts assumevalid skipped. */
+  scriptsSkipped = 0;
 
   private constructor(
     readonly store: ChainStore,
@@ -76,6 +93,8 @@ export class ChainState {
   ) {
     const backend = opts.backend;
     this.runScripts = opts.runScripts ?? ((work, flags) => Promise.resolve(runScriptsSerial(work, flags, backend)));
+    const av = opts.assumeValid === undefined ? params.defaultAssumeValid : (opts.assumeValid ?? undefined);
+    this.assumeValidHex = av === undefined ? undefined : hashToHex(av);
   }
 
   /** Open (or create, starting from genesis) the chain state in `dir`. */
@@ -132,6 +151,7 @@ export class ChainState {
       status: e.status,
     };
     this.nodes.set(node.hex, node);
+    if ((node.status & FAILED) === 0 && (this.bestHeader === undefined || node.chainWork > this.bestHeader.chainWork)) this.bestHeader = node;
     return node;
   }
 
@@ -165,6 +185,58 @@ export class ChainState {
 
   private tipInfo(): { hash: string; height: number } {
     return { hash: this.tip.hex, height: this.tip.height };
+  }
+
+  /**
+   * Core's AcceptBlockHeader: check a header in its context and add it to the index without
+   * its block (headers first: assumevalid needs to know the best header chain).
+   */
+  acceptHeader(header: BlockHeader): ValidationResult {
+    const hex = hashToHex(header.hash());
+    const known = this.nodes.get(hex);
+    if (known !== undefined) return (known.status & FAILED) !== 0 ? invalid('duplicate', 'header is marked invalid') : VALID;
+    const parent = this.nodes.get(hashToHex(header.prevBlock));
+    if (parent === undefined) return invalid('prev-blk-not-found', 'previous header is not known');
+    if ((parent.status & FAILED) !== 0) return invalid('bad-prevblk', 'previous block is invalid');
+    const pow = checkBlockHeader(header, this.params);
+    if (pow.mode !== 'valid') return pow;
+    const r = contextualCheckBlockHeader(header, this.headerContext(parent, header), this.params);
+    if (r.mode !== 'valid') return r;
+    this.addNode({ hash: header.hash(), header: header.toBytes(), height: parent.height + 1, chainWork: parent.chainWork + getBlockProof(header.bits), status: 0 });
+    return VALID;
+  }
+
+  private headerContext(parent: BlockNode, header: BlockHeader) {
+    return {
+      height: parent.height + 1,
+      prevMedianTimePast: this.mtp(parent),
+      prevTime: parent.time,
+      expectedBits: getNextWorkRequired(parent, header.time, this.params, (h) => this.ancestor(parent, h)!),
+      now: (this.opts.now ?? (() => Math.floor(Date.now() / 1000)))(),
+    };
+  }
+
+  /** Whether assumevalid is configured (the importer then reads headers first). */
+  get assumeValidEnabled(): boolean {
+    return this.assumeValidHex !== undefined;
+  }
+
+  /**
+   * Core's ConnectBlock assumevalid test: skip scripts when the block is an ancestor of the
+   * assumevalid block and of the best header, the best header has the minimum chain work,
+   * and the best header is more than two weeks of work past the block.
+   */
+  private assumedValid(node: BlockNode): { skip: boolean; why: string } {
+    const av = this.assumeValidHex === undefined ? undefined : this.nodes.get(this.assumeValidHex);
+    if (av === undefined) return { skip: false, why: this.assumeValidHex === undefined ? 'assumevalid is off' : 'the assumevalid block is not known' };
+    if (this.ancestor(av, node.height) !== node) return { skip: false, why: 'the block is not an ancestor of the assumevalid block' };
+    const best = this.bestHeader;
+    if (best === undefined || this.ancestor(best, node.height) !== node) return { skip: false, why: 'the block is not on the best header chain' };
+    if (best.chainWork < this.params.minimumChainWork) return { skip: false, why: 'the best header lacks the minimum chain work' };
+    // Core's GetBlockProofEquivalentTime(best, block, best).
+    const seconds = ((best.chainWork - node.chainWork) * BigInt(this.params.powTargetSpacing)) / getBlockProof(best.bits);
+    if (seconds <= BigInt(ASSUMEVALID_MIN_AGE)) return { skip: false, why: 'the block is less than two weeks of work deep' };
+    return { skip: true, why: `ancestor of assumevalid block ${av.hex} on the best header chain, ${seconds / 86400n} days of work deep` };
   }
 
   /** Accept a block and, if its branch now has the most work, connect it. */
@@ -201,13 +273,7 @@ export class ChainState {
     }
 
     const height = parent.height + 1;
-    const ctx = {
-      height,
-      prevMedianTimePast: this.mtp(parent),
-      prevTime: parent.time,
-      expectedBits: getNextWorkRequired(parent, block.header.time, this.params, (h) => this.ancestor(parent, h)!),
-      now: (this.opts.now ?? (() => Math.floor(Date.now() / 1000)))(),
-    };
+    const ctx = this.headerContext(parent, block.header);
     const header = contextualCheckBlockHeader(block.header, ctx, this.params);
     if (header.mode !== 'valid') {
       // time-too-new may become valid later; Core does not mark it failed either.
@@ -327,9 +393,26 @@ export class ChainState {
         }
       }
       if (!failed) break;
+      this.recomputeBestHeader();
       target = this.findBestCandidate();
     }
     return results;
+  }
+
+  private recomputeBestHeader(): void {
+    let best: BlockNode | undefined;
+    for (const n of this.nodes.values()) {
+      if ((n.status & FAILED) !== 0) continue;
+      let ok = true;
+      for (let a = n.prev; a !== undefined && this.active[a.height] !== a; a = a.prev) {
+        if ((a.status & FAILED) !== 0) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok && (best === undefined || n.chainWork > best.chainWork)) best = n;
+    }
+    this.bestHeader = best;
   }
 
   private findFork(target: BlockNode): BlockNode {
@@ -374,13 +457,26 @@ export class ChainState {
       return internalError('coin-read-failed', (err as Error).message);
     }
     if (connect.result.mode !== 'valid') return connect.result;
-    let scripts: ValidationResult;
-    try {
-      scripts = await this.runScripts(connect.scripts, flags);
-    } catch (err) {
-      return internalError('script-check-failed', (err as Error).message);
+    const assumed = this.assumedValid(node);
+    if (assumed.skip !== this.skippingScripts && this.opts.log !== undefined) {
+      this.opts.log(
+        assumed.skip
+          ? `assumevalid: skipping script checks from block ${node.hex} (height ${height}): ${assumed.why}`
+          : `assumevalid: checking scripts again from block ${node.hex} (height ${height}): ${assumed.why}`,
+      );
     }
-    if (scripts.mode !== 'valid') return scripts;
+    this.skippingScripts = assumed.skip;
+    if (assumed.skip) {
+      this.scriptsSkipped++;
+    } else {
+      let scripts: ValidationResult;
+      try {
+        scripts = await this.runScripts(connect.scripts, flags);
+      } catch (err) {
+        return internalError('script-check-failed', (err as Error).message);
+      }
+      if (scripts.mode !== 'valid') return scripts;
+    }
 
     node.status |= BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO;
     try {

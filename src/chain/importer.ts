@@ -5,6 +5,8 @@
 import { hash256 } from '../primitives/hash.js';
 import { hashToHex } from '../primitives/bytes.js';
 import { readBlocksAsync, type BlockFileIssue } from '../blockfile/reader.js';
+import { BlockHeader } from '../primitives/block.js';
+import { ByteReader } from '../primitives/reader.js';
 import type { ChainState, ProcessResult } from './chain-state.js';
 
 export interface ImportProgress {
@@ -37,6 +39,37 @@ export interface ImportOptions {
   progressMs?: number;
   /** Most bytes of out-of-order blocks held while they wait for a parent (default 512 MiB). */
   maxWaitingBytes?: number;
+}
+
+/** Read every record's header and add the valid ones to the index, parents before children. */
+async function acceptHeaders(chain: ChainState, path: string): Promise<void> {
+  const waiting = new Map<string, BlockHeader[]>();
+  const accept = (first: BlockHeader): void => {
+    const queue = [first];
+    while (queue.length > 0) {
+      const header = queue.pop()!;
+      const r = chain.acceptHeader(header);
+      if (r.mode !== 'valid') {
+        if (r.reason === 'prev-blk-not-found') {
+          const prev = hashToHex(header.prevBlock);
+          const list = waiting.get(prev) ?? [];
+          list.push(header);
+          waiting.set(prev, list);
+        }
+        continue;
+      }
+      const hex = hashToHex(header.hash());
+      const children = waiting.get(hex);
+      if (children !== undefined) {
+        waiting.delete(hex);
+        queue.push(...children);
+      }
+    }
+  };
+  for await (const rec of readBlocksAsync(path, { magic: chain.params.messageStart, views: true })) {
+    if (rec.raw.length < 80) continue;
+    accept(BlockHeader.read(new ByteReader(rec.raw.slice(0, 80))));
+  }
 }
 
 /** Import every block record under `path` (a blocks directory or one blk file). */
@@ -106,6 +139,10 @@ export async function importBlocks(chain: ChainState, path: string, opts: Import
     }
     return true;
   };
+
+  // Headers first when assumevalid is on: whether a block's scripts may be skipped depends
+  // on the best header chain, which a block-by-block import would only learn at its end.
+  if (chain.assumeValidEnabled) await acceptHeaders(chain, path);
 
   const records = readBlocksAsync(path, { magic: chain.params.messageStart, onIssue: (i) => fileIssues.push(i) });
   for await (const rec of records) {

@@ -10,6 +10,7 @@ import type { NetworkName } from '../consensus/script-flags.js';
 import { ChainStore } from '../store/index.js';
 import { UsageError } from './io.js';
 import type { ScriptPool } from '../pipeline/script-pool.js';
+import type { TxScriptWork } from '../consensus/connect-block.js';
 
 function progressLine(p: ImportProgress): string {
   const s = p.elapsedMs / 1000;
@@ -17,9 +18,18 @@ function progressLine(p: ImportProgress): string {
   return `height ${p.tipHeight}  read ${p.read}  accepted ${p.accepted}  known ${p.known}  rejected ${p.rejected}  waiting ${p.waiting}  ${rate} blocks/s  ${s.toFixed(1)} s`;
 }
 
-export async function importCommand(path: string, datadir: string, network: NetworkName, json: boolean, quiet: boolean, pool?: ScriptPool): Promise<number> {
+export async function importCommand(
+  path: string,
+  datadir: string,
+  network: NetworkName,
+  json: boolean,
+  quiet: boolean,
+  pool?: ScriptPool,
+  assumeValid?: Uint8Array | null,
+): Promise<number> {
   if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);
-  const chain = await openChain(datadir, network, pool);
+  const log = quiet || json ? undefined : (m: string): void => void process.stderr.write(m + '\n');
+  const chain = await openChain(datadir, network, pool, assumeValid, log);
   try {
     const summary = await importBlocks(chain, path, {
       onProgress: (p) => {
@@ -29,6 +39,7 @@ export async function importCommand(path: string, datadir: string, network: Netw
     if (json) console.log(JSON.stringify(summary));
     else {
       console.log(`tip ${summary.tip.hash} height ${summary.tip.height}: ${summary.accepted} blocks accepted, ${summary.known} already known, ${summary.rejected} rejected in ${(summary.elapsedMs / 1000).toFixed(1)} s`);
+      if (chain.scriptsSkipped > 0) console.log(`  assumevalid: scripts of ${chain.scriptsSkipped} blocks were not checked`);
       for (const f of summary.failures) console.log(`  ${f.mode} ${f.hash}${f.height === undefined ? '' : ` (height ${f.height})`}: ${f.reason}`);
       for (const i of summary.fileIssues) console.log(`  file issue ${i.code} in ${i.file} at ${i.offset}: ${i.message}`);
     }
@@ -39,9 +50,20 @@ export async function importCommand(path: string, datadir: string, network: Netw
   }
 }
 
-async function openChain(datadir: string, network: NetworkName, pool?: ScriptPool): Promise<ChainState> {
+async function openChain(
+  datadir: string,
+  network: NetworkName,
+  pool?: ScriptPool,
+  assumeValid?: Uint8Array | null,
+  log?: (m: string) => void,
+): Promise<ChainState> {
   try {
-    return await ChainState.open(datadir, pool === undefined ? { network } : { network, runScripts: (w, f) => pool.verify(w, f) });
+    return await ChainState.open(datadir, {
+      network,
+      ...(pool === undefined ? {} : { runScripts: (w: readonly TxScriptWork[], f: number) => pool.verify(w, f) }),
+      ...(assumeValid === undefined ? {} : { assumeValid }),
+      ...(log === undefined ? {} : { log }),
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -10,6 +10,7 @@ import { checkBlockFile, selftest } from './check-block.js';
 import { generateCommand, importCommand, tipCommand, utxoDigestCommand } from './chain-commands.js';
 import { UsageError, parseHeight, parseNetwork, parseSpentFormat } from './io.js';
 import { ScriptPool } from '../pipeline/script-pool.js';
+import { hexToHash } from '../primitives/bytes.js';
 
 /** Run `fn` with a script pool of `--workers` threads (default: one per core). */
 async function withPool<T>(workers: string | undefined, fn: (pool: ScriptPool) => Promise<T>): Promise<T> {
@@ -30,7 +31,7 @@ Usage:
       every consensus rule that needs no chain, scripts included.
       <fmt>: ${SPENT_FILE_FORMATS.join(' | ')}    <net>: ${NETWORK_NAMES.join(' | ')} (default main)
       --height defaults to the height in the coinbase (BIP34).
-  vigil import <blk file or blocks dir> --datadir <dir> [--network <net>] [--workers <n>] [--json] [--quiet]
+  vigil import <blk file or blocks dir> --datadir <dir> [--network <net>] [--workers <n>] [--assumevalid <hash>|0] [--json] [--quiet]
       Connect Bitcoin Core's blk*.dat files (out of order, xor.dat obfuscated) in chain order
       into the chain state in <dir>; an interrupted import resumes where it stopped.
   vigil generate --network regtest --blocks <n> --txs <t> --seed <s> --out <dir> [--json]
@@ -44,6 +45,14 @@ Usage:
 
 --workers <n>: script-checking threads (default one per core; 0 checks on the main thread).
 Exit status: 0 valid, 1 invalid, 2 usage or I/O error.`;
+
+/** --assumevalid=<block hash> or 0 (off); absent: the network's default. */
+function parseAssumeValid(value: string | undefined): Uint8Array | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === '0') return null;
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new UsageError('--assumevalid must be a block hash (64 hex digits) or 0');
+  return hexToHash(value);
+}
 
 function needDatadir(value: string | undefined): string {
   if (value === undefined) throw new UsageError('--datadir <dir> is required');
@@ -80,6 +89,7 @@ async function run(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       out: { type: 'string' },
       workers: { type: 'string' },
+      assumevalid: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -117,7 +127,8 @@ async function run(argv: string[]): Promise<number> {
       if (path === undefined) throw new UsageError('import needs <blk file or blocks dir>');
       const datadir = needDatadir(values.datadir);
       const network = parseNetwork(values.network);
-      return withPool(values.workers, (pool) => importCommand(path, datadir, network, values.json === true, values.quiet === true, pool));
+      const assumeValid = parseAssumeValid(values.assumevalid);
+      return withPool(values.workers, (pool) => importCommand(path, datadir, network, values.json === true, values.quiet === true, pool, assumeValid));
     }
     case 'generate': {
       if (values.out === undefined) throw new UsageError('generate needs --out <dir>');
