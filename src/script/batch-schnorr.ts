@@ -7,18 +7,18 @@
 // the verdict on the input is the same. ECDSA results steer script flow and cannot be deferred.
 
 import { randomBytes, createHash, ECDH, type Hash } from 'node:crypto';
-import { pippenger } from '@noble/curves/abstract/curve.js';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import type { ScriptError } from './errors.js';
+import { msm, type Affine } from './msm.js';
 import { nobleBackend, type SignatureBackend } from './signature.js';
 import type { SignatureCache } from './sig-cache.js';
 
 const Point = secp256k1.Point;
-type Point = InstanceType<typeof Point>;
 const Fp = Point.Fp;
 const Fn = Point.Fn;
 const P = Fp.ORDER;
 const N = Fn.ORDER;
+const G: Affine = Point.BASE.toAffine();
 
 /** One BIP340 check: a 64-byte signature, the message (a 32-byte sighash in Bitcoin) and an x-only key. */
 export interface SchnorrItem {
@@ -39,7 +39,7 @@ export interface SchnorrItem {
  * trusted: the worst a wrong answer could do is fail a batch, which the single checks then judge.
  * (OpenSSL reduces x mod p itself, hence the explicit x < p check first.)
  */
-function liftX(x32: Uint8Array, x: bigint): Point | undefined {
+function liftX(x32: Uint8Array, x: bigint): Affine | undefined {
   if (x >= P) return undefined;
   if (openssl !== undefined) {
     const c = x32Prefix;
@@ -52,16 +52,15 @@ function liftX(x32: Uint8Array, x: bigint): Point | undefined {
       // quirk of OpenSSL can only ever cost time, never a valid batch.
       return nobleLiftX(x);
     }
-    if (y >= P || (y & 1n) !== 0n) return nobleLiftX(x);
-    if (Fp.sqr(y) !== Fp.add(Fp.mul(Fp.sqr(x), x), 7n)) return nobleLiftX(x);
-    return Point.fromAffine({ x, y });
+    if (y >= P || (y & 1n) !== 0n || Fp.sqr(y) !== Fp.add(Fp.mul(Fp.sqr(x), x), 7n)) return nobleLiftX(x);
+    return { x, y };
   }
   return nobleLiftX(x);
 }
 
-function nobleLiftX(x: bigint): Point | undefined {
+function nobleLiftX(x: bigint): Affine | undefined {
   try {
-    return schnorr.utils.lift_x(x);
+    return schnorr.utils.lift_x(x).toAffine();
   } catch {
     return undefined;
   }
@@ -110,7 +109,8 @@ function bytesToBig(b: Uint8Array): bigint {
  * a_2..a_u random in [1, n-1], it checks
  *   (Σ a_i·s_i)·G  =  Σ a_i·R_i + Σ (a_i·e_i)·P_i
  * with R_i = lift_x(r_i), P_i = lift_x(pk_i), e_i the challenge, as one multi-scalar
- * multiplication (noble's Pippenger) whose result must be the point at infinity. If any signature
+ * multiplication (msm.ts: Pippenger with batched affine additions) whose result must be the
+ * point at infinity. If any signature
  * is invalid the equation holds only with probability about 2^-256 over the weights, which come
  * from a CSPRNG the signer cannot see. A signature that does not parse (r ≥ p, s ≥ n, a key or
  * R not on the curve, wrong sizes) makes the batch false. An empty batch is true.
@@ -123,7 +123,7 @@ export function verifySchnorrBatch(items: readonly SchnorrItem[]): boolean {
   const u = items.length;
   if (u === 0) return true;
   const weights = randomBytes(32 * u);
-  const points: Point[] = new Array(2 * u + 1);
+  const points: Affine[] = new Array(2 * u + 1);
   const scalars: bigint[] = new Array(2 * u + 1);
   let sSum = 0n;
   for (let i = 0; i < u; i++) {
@@ -143,15 +143,16 @@ export function verifySchnorrBatch(items: readonly SchnorrItem[]): boolean {
       if (a === 0n) a = 1n; // probability 2^-256; BIP340 asks for a weight in [1, n-1]
     }
     sSum = (sSum + a * s) % N;
-    // Move the right-hand side over: the sum with -R_i and -P_i must be the identity.
-    points[1 + i] = R.negate();
+    // Move the right-hand side over: the sum with -R_i and -P_i must be the identity
+    // (y ≠ 0 for every curve point: the group has odd prime order).
+    points[1 + i] = { x: R.x, y: P - R.y };
     scalars[1 + i] = a;
-    points[1 + u + i] = pk.negate();
+    points[1 + u + i] = { x: pk.x, y: P - pk.y };
     scalars[1 + u + i] = (a * e) % N;
   }
-  points[0] = Point.BASE;
+  points[0] = G;
   scalars[0] = sSum;
-  return pippenger(Point, points, scalars).is0();
+  return msm(points, scalars) === undefined;
 }
 
 // ---- the deferred mode ----------------------------------------------------------------------

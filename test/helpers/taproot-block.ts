@@ -50,10 +50,15 @@ export function loadTaprootBlock(): TaprootBlock {
   return loaded;
 }
 
+/** Spends a BIP341 output: witness v1 with a 32-byte program (the only spends that make BIP340 checks). */
+export function isTaprootSpend(spent: TxOut): boolean {
+  const spk = spent.scriptPubKey;
+  return spk.length === 34 && spk[0] === 0x51 && spk[1] === 0x20;
+}
+
 /** BIP341 key-path spend: a v1 32-byte program and, after dropping an annex, one witness item. */
 export function isKeyPathSpend(input: TxIn, spent: TxOut): boolean {
-  const spk = spent.scriptPubKey;
-  if (spk.length !== 34 || spk[0] !== 0x51 || spk[1] !== 0x20) return false;
+  if (!isTaprootSpend(spent)) return false;
   const w = input.witness;
   const n = w.length >= 2 && w[w.length - 1]![0] === 0x50 ? w.length - 1 : w.length;
   return n === 1;
@@ -70,7 +75,10 @@ export interface CollectedChecks {
 
 let collected: CollectedChecks | undefined;
 
-/** Run every input of the block with a SchnorrBatch and return what it recorded (scripts must pass). */
+/**
+ * Run every taproot input of the block with a SchnorrBatch and return what it recorded (their
+ * scripts must pass). Other inputs make no BIP340 checks and are skipped.
+ */
 export function collectSchnorrChecks(): CollectedChecks {
   if (collected !== undefined) return collected;
   const { txs, flags } = loadTaprootBlock();
@@ -79,6 +87,7 @@ export function collectSchnorrChecks(): CollectedChecks {
   let keyPathInputs = 0;
   for (const { txIndex, tx, spent, txdata } of txs) {
     for (let i = 0; i < tx.inputs.length; i++) {
+      if (!isTaprootSpend(spent[i]!)) continue;
       const isKey = isKeyPathSpend(tx.inputs[i]!, spent[i]!);
       const before = batch.size;
       const r = verifyInput(tx, i, spent, flags, { txdata, schnorrBatch: batch, txIndex });

@@ -1,0 +1,196 @@
+// The shared signature cache: salted keys, hits on re-verification of real transactions (ECDSA
+// and BIP340, one by one and batched), a fixed size however much is added, and one cache seen and
+// filled by a real worker thread through its SharedArrayBuffer.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { Worker } from 'node:worker_threads';
+import { Transaction } from '../src/primitives/transaction.js';
+import { SignatureCache } from '../src/script/sig-cache.js';
+import { SchnorrBatch } from '../src/script/batch-schnorr.js';
+import { verifyTransaction } from '../src/script/verify-tx.js';
+import { isKeyPathSpend, loadTaprootBlock, type BlockTx } from './helpers/taproot-block.js';
+import { churnKey, type SigCacheCommand, type SigCacheReply } from './helpers/sig-cache-worker.js';
+
+const MiB = 1 << 20;
+
+function key(i: number, salt = 0): Uint8Array {
+  return churnKey(0x5ca1ab1e + salt, i);
+}
+
+/** Transactions of block 866342 whose every input is P2WPKH (ECDSA), and ones with key-path inputs. */
+function sampleTxs(): { ecdsa: BlockTx[]; schnorr: BlockTx[] } {
+  const { txs } = loadTaprootBlock();
+  const p2wpkh = (spk: Uint8Array): boolean => spk.length === 22 && spk[0] === 0x00 && spk[1] === 0x14;
+  return {
+    ecdsa: txs.filter((t) => t.spent.every((o) => p2wpkh(o.scriptPubKey))).slice(0, 20),
+    schnorr: txs.filter((t) => t.tx.inputs.every((inp, i) => isKeyPathSpend(inp, t.spent[i]!))).slice(0, 20),
+  };
+}
+
+test('keys are salted per cache; a cache opened from the shared buffer has the same salt', () => {
+  const a = SignatureCache.create(MiB);
+  const b = SignatureCache.create(MiB);
+  const sighash = new Uint8Array(32).fill(1);
+  const pub = new Uint8Array(33).fill(2);
+  const sig = new Uint8Array(71).fill(3);
+  assert.notDeepEqual(a.keyEcdsa(sighash, pub, sig), b.keyEcdsa(sighash, pub, sig));
+  assert.deepEqual(SignatureCache.fromShared(a.shared).keyEcdsa(sighash, pub, sig), a.keyEcdsa(sighash, pub, sig));
+  // The kind and the key length are part of the key.
+  assert.notDeepEqual(a.keySchnorr(sighash, pub.subarray(1), sig.subarray(0, 64)), a.keyEcdsa(sighash, pub.subarray(1), sig.subarray(0, 64)));
+  assert.notDeepEqual(a.keyEcdsa(sighash, pub, sig.subarray(1)), a.keyEcdsa(sighash, new Uint8Array(34).fill(2), sig.subarray(2)));
+  assert.equal(a.keyEcdsa(sighash, pub, sig).length, 32);
+});
+
+test('misuse throws: too small, not a cache buffer, a key of the wrong size', () => {
+  assert.throws(() => SignatureCache.create(100), RangeError);
+  assert.throws(() => SignatureCache.create(Number.NaN), RangeError);
+  assert.throws(() => SignatureCache.fromShared(new SharedArrayBuffer(4096)), TypeError);
+  assert.throws(() => SignatureCache.fromShared(new ArrayBuffer(4096) as unknown as SharedArrayBuffer), TypeError);
+  const c = SignatureCache.create(MiB);
+  assert.throws(() => c.has(new Uint8Array(31)), TypeError);
+  assert.throws(() => c.add(new Uint8Array(33)), TypeError);
+});
+
+test('ECDSA: re-verifying real P2WPKH transactions hits the cache once per signature', () => {
+  const { ecdsa } = sampleTxs();
+  assert.ok(ecdsa.length >= 10);
+  const { flags } = loadTaprootBlock();
+  const inputs = ecdsa.reduce((n, t) => n + t.tx.inputs.length, 0);
+  const cache = SignatureCache.create(4 * MiB);
+  for (const { tx, spent, txdata } of ecdsa) assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache }), { ok: true });
+  assert.deepEqual(cache.stats(), { slots: cache.slots, bytes: cache.shared.byteLength, lookups: inputs, hits: 0, misses: inputs, stores: inputs });
+  for (const { tx, spent, txdata } of ecdsa) assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache }), { ok: true });
+  assert.equal(cache.lookups, 2 * inputs);
+  assert.equal(cache.hits, inputs);
+  assert.equal(cache.stats().stores, inputs, 'nothing stored twice');
+});
+
+test('BIP340: re-verification hits, whether the first pass verified one by one or in a batch', () => {
+  const { schnorr } = sampleTxs();
+  assert.ok(schnorr.length >= 10);
+  const { flags } = loadTaprootBlock();
+  const inputs = schnorr.reduce((n, t) => n + t.tx.inputs.length, 0);
+  for (const batchSchnorr of [false, true]) {
+    const cache = SignatureCache.create(4 * MiB);
+    for (const { tx, spent, txdata } of schnorr) assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache, batchSchnorr }), { ok: true });
+    assert.equal(cache.hits, 0);
+    assert.equal(cache.stats().stores, inputs, `batchSchnorr=${batchSchnorr}: every signature stored once verified`);
+    // The second pass defers nothing: every check is a hit.
+    const batch = new SchnorrBatch();
+    for (const { tx, spent, txdata } of schnorr) assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache, schnorrBatch: batch }), { ok: true });
+    assert.equal(batch.size, 0);
+    assert.equal(cache.hits, inputs);
+    assert.equal(cache.lookups, 2 * inputs);
+  }
+});
+
+test('only successes are cached; sigCacheStore: false reads without storing', () => {
+  const { ecdsa, schnorr } = sampleTxs();
+  const { flags } = loadTaprootBlock();
+  const cache = SignatureCache.create(MiB);
+  for (const { tx, spent, txdata } of [ecdsa[0]!, schnorr[0]!]) {
+    const input = tx.inputs[0]!;
+    const sig = input.witness[0]!.slice();
+    sig[10]! ^= 0x01;
+    const bad = new Transaction(tx.version, [{ ...input, witness: [sig, ...input.witness.slice(1)] }, ...tx.inputs.slice(1)], tx.outputs, tx.locktime);
+    for (const batchSchnorr of [false, true]) {
+      const r = verifyTransaction(bad, spent, flags, { txdata, sigCache: cache, batchSchnorr });
+      assert.equal(r.ok, false);
+      assert.ok(!r.ok && r.inputIndex === 0);
+    }
+  }
+  assert.equal(cache.stats().stores, 0);
+  const { tx, spent, txdata } = ecdsa[1]!;
+  assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache, sigCacheStore: false }), { ok: true });
+  assert.equal(cache.stats().stores, 0);
+  assert.equal(cache.hits, 0);
+});
+
+test('bounded: adding 20x its capacity keeps the size fixed, recent keys found, no false hits', () => {
+  const cache = SignatureCache.create(64 * 1024);
+  const bytes = cache.shared.byteLength;
+  assert.ok(bytes <= 64 * 1024);
+  assert.equal(cache.slots, Math.floor((64 * 1024 - 64) / 36));
+  const total = 20 * cache.slots;
+  for (let i = 0; i < total; i++) cache.add(key(i));
+  assert.equal(cache.shared.byteLength, bytes, 'same buffer, same size');
+  let found = 0;
+  for (let i = 0; i < total; i++) if (cache.has(key(i))) found++;
+  assert.ok(found <= cache.slots, `${found} found in ${cache.slots} slots`);
+  assert.ok(found >= 0.95 * cache.slots, `the table stays nearly full: ${found} of ${cache.slots}`);
+  let recent = 0;
+  for (let i = total - 100; i < total; i++) if (cache.has(key(i))) recent++;
+  assert.ok(recent >= 90, `${recent} of the last 100 added are still there`);
+  let falseHits = 0;
+  for (let i = 0; i < 20000; i++) if (cache.has(key(i, 1))) falseHits++;
+  assert.equal(falseHits, 0);
+  // Still usable: a new key goes in and is found.
+  const k = key(-1, 2);
+  cache.add(k);
+  assert.equal(cache.has(k), true);
+});
+
+// ---- a real worker thread -----------------------------------------------------------------
+
+function startWorker(): { send: (cmd: SigCacheCommand) => Promise<SigCacheReply>; stop: () => Promise<number> } {
+  const worker = new Worker(new URL('./helpers/sig-cache-worker.js', import.meta.url));
+  return {
+    send: (cmd) =>
+      new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage(cmd);
+      }),
+    stop: () => worker.terminate(),
+  };
+}
+
+test('a worker thread sees entries added on the main thread, and the main thread sees its entries and counts', async () => {
+  const cache = SignatureCache.create(MiB);
+  const mine = Array.from({ length: 200 }, (_, i) => key(i, 10));
+  const never = Array.from({ length: 200 }, (_, i) => key(i, 11));
+  for (const k of mine) cache.add(k);
+  const w = startWorker();
+  try {
+    const seen = await w.send({ op: 'has', sab: cache.shared, keys: [...mine, ...never] });
+    assert.ok(seen.ok, seen.ok ? '' : seen.error);
+    assert.deepEqual(seen.found, [...mine.map(() => true), ...never.map(() => false)]);
+    // Counters live in the shared buffer: the worker's lookups are the main thread's too.
+    assert.equal(cache.lookups, 400);
+    assert.equal(cache.hits, 200);
+    assert.equal(seen.lookups, 400);
+
+    const theirs = Array.from({ length: 200 }, (_, i) => key(i, 12));
+    const added = await w.send({ op: 'add', sab: cache.shared, keys: theirs });
+    assert.ok(added.ok);
+    for (const k of theirs) assert.equal(cache.has(k), true);
+    assert.equal(cache.stats().stores, 400);
+  } finally {
+    await w.stop();
+  }
+});
+
+test('a worker adding 100,000 keys while the main thread looks up others: no false hits, its keys found', async () => {
+  const cache = SignatureCache.create(8 * MiB); // room for all of them
+  const w = startWorker();
+  try {
+    const done = w.send({ op: 'churn', sab: cache.shared, seed: 77, count: 100_000 });
+    let finished = false;
+    void done.then(() => (finished = true));
+    let lookups = 0;
+    let falseHits = 0;
+    while (!finished) {
+      for (let i = 0; i < 2000; i++, lookups++) if (cache.has(key(lookups, 13))) falseHits++;
+      await new Promise((r) => setImmediate(r));
+    }
+    const reply = await done;
+    assert.ok(reply.ok, reply.ok ? '' : reply.error);
+    assert.equal(falseHits, 0, `${lookups} lookups during the writes`);
+    let found = 0;
+    for (let i = 0; i < 100_000; i++) if (cache.has(churnKey(77, i))) found++;
+    assert.ok(found >= 99_000, `${found} of the worker's 100,000 keys found`);
+  } finally {
+    await w.stop();
+  }
+});
