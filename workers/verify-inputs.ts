@@ -1,7 +1,8 @@
 // Worker entry for input-script checks: no logic here, it hands each task to src/pipeline.
-import { runScriptTask, warmUp, type ScriptTask, type ScriptTaskResult } from '../src/pipeline/script-task.js';
+import { workerData } from 'node:worker_threads';
+import { configureScriptWorker, runScriptTask, type ScriptTask, type ScriptTaskResult, type ScriptWorkerData } from '../src/pipeline/script-task.js';
 
-warmUp();
+await configureScriptWorker(workerData as ScriptWorkerData | undefined);
 
 export default function verifyInputs(task: ScriptTask): ScriptTaskResult {
   return runScriptTask(task);

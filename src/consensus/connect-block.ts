@@ -12,6 +12,7 @@ import { OP } from '../script/opcodes.js';
 import { scriptErrorString, type ScriptError } from '../script/errors.js';
 import { PrecomputedTxData } from '../script/sighash.js';
 import type { SignatureBackend } from '../script/signature.js';
+import type { SignatureCache } from '../script/sig-cache.js';
 import { verifyInput } from '../script/verify.js';
 import type { Coin } from './coins.js';
 import { MAX_BLOCK_SIGOPS_COST } from './consensus.js';
@@ -209,11 +210,13 @@ export function scriptFailure(txIndex: number, inputIndex: number, error: Script
 }
 
 /** Run the script checks on this thread; the first failure decides. */
-export function runScriptsSerial(work: readonly TxScriptWork[], flags: number, backend?: SignatureBackend): ValidationResult {
+export function runScriptsSerial(work: readonly TxScriptWork[], flags: number, backend?: SignatureBackend, sigCache?: SignatureCache): ValidationResult {
+  // Connecting a block reads the signature cache but does not fill it (as Core does).
+  const opts = { ...(backend === undefined ? {} : { backend }), ...(sigCache === undefined ? {} : { sigCache, sigCacheStore: false }) };
   for (const w of work) {
     const txdata = new PrecomputedTxData(w.tx, w.spent);
     for (let j = 0; j < w.tx.inputs.length; j++) {
-      const r = verifyInput(w.tx, j, w.spent, flags, backend === undefined ? { txdata } : { txdata, backend });
+      const r = verifyInput(w.tx, j, w.spent, flags, { ...opts, txdata });
       if (!r.ok) return scriptFailure(w.txIndex, j, r.error, w.tx);
     }
   }

@@ -8,6 +8,8 @@ import { Piscina } from 'piscina';
 import { VALID, internalError, type ValidationResult } from '../consensus/validation.js';
 import { runScriptsSerial, scriptFailure, type TxScriptWork } from '../consensus/connect-block.js';
 import type { SignatureBackend } from '../script/signature.js';
+import { SignatureCache } from '../script/sig-cache.js';
+import { loadBackend, type BackendName } from '../script/backends.js';
 import { prepareBlock, splitTasks, type ScriptTask, type ScriptTaskResult } from './script-task.js';
 import { VERIFY_INPUTS_WORKER } from './workers.js';
 
@@ -18,8 +20,10 @@ export interface ScriptPoolOptions {
   maxChunk?: number;
   /** Attempts per block when workers fail (default 2). */
   attempts?: number;
-  /** Backend for the calling thread when threads = 0. */
-  backend?: SignatureBackend;
+  /** Signature backend (default noble); the pool loads it in every thread. */
+  crypto?: BackendName;
+  /** Signature cache consulted by every thread (default: a new 32 MiB one; null: none). */
+  sigCache?: SignatureCache | null;
   /** Test hook: inject a worker failure into the first attempt of each block. */
   faultInjection?: 'throw' | 'exit';
 }
@@ -37,9 +41,13 @@ export class ScriptPool {
   readonly threads: number;
   readonly stats: ScriptPoolStats = { blocks: 0, inputs: 0, tasks: 0, retries: 0, internalErrors: 0 };
   private readonly pool: Piscina<ScriptTask, ScriptTaskResult> | undefined;
+  readonly sigCache: SignatureCache | undefined;
+  /** The backend this pool verifies with (its name says what loaded). */
+  backend: SignatureBackend | undefined;
 
   private constructor(private readonly opts: ScriptPoolOptions) {
     this.threads = opts.threads ?? availableParallelism();
+    this.sigCache = opts.sigCache === null ? undefined : (opts.sigCache ?? SignatureCache.create(32 * 1024 * 1024));
     if (this.threads > 0) {
       this.pool = new Piscina<ScriptTask, ScriptTaskResult>({
         filename: VERIFY_INPUTS_WORKER.href,
@@ -48,13 +56,16 @@ export class ScriptPool {
         // Keep threads (and their precomputed tables) between blocks.
         idleTimeout: 60_000,
         concurrentTasksPerWorker: 1,
+        workerData: { backend: opts.crypto ?? 'noble' },
       });
     }
   }
 
-  /** Start the threads and wait until each has loaded (and warmed up) its worker module. */
+  /** Start the threads and wait until each has loaded its backend and warmed up. */
   static async create(opts: ScriptPoolOptions = {}): Promise<ScriptPool> {
     const p = new ScriptPool(opts);
+    // Loaded here too: it fails early and clearly if an optional backend is missing.
+    p.backend = await loadBackend(opts.crypto ?? 'noble');
     if (p.pool !== undefined) {
       const empty = new SharedArrayBuffer(8);
       await Promise.all(Array.from({ length: p.threads }, () => p.pool!.run({ sab: empty, flags: 0, items: [] })));
@@ -65,7 +76,7 @@ export class ScriptPool {
   /** Verify every input of a block's script work; a ScriptRunner for ChainState. */
   async verify(work: readonly TxScriptWork[], flags: number): Promise<ValidationResult> {
     this.stats.blocks++;
-    if (this.pool === undefined) return runScriptsSerial(work, flags, this.opts.backend);
+    if (this.pool === undefined) return runScriptsSerial(work, flags, this.backend, this.sigCache);
     const attempts = this.opts.attempts ?? 2;
     let last: ValidationResult = VALID;
     for (let attempt = 0; attempt < attempts; attempt++) {
@@ -83,7 +94,8 @@ export class ScriptPool {
     if (prepared.inputs === 0) return VALID;
     const perTask = Math.ceil(prepared.inputs / (this.threads * 8));
     const chunk = Math.max(8, Math.min(this.opts.maxChunk ?? 256, perTask));
-    const tasks = splitTasks(prepared, flags, chunk);
+    const sigCache = this.sigCache?.shared;
+    const tasks = splitTasks(prepared, flags, chunk).map((t) => (sigCache === undefined ? t : { ...t, sigCache }));
     this.stats.tasks += tasks.length;
     // Cancellation goes through the buffer's abort flag only: aborting a running Piscina task
     // terminates its thread, while a queued task that sees the flag returns in microseconds.

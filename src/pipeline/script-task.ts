@@ -10,6 +10,8 @@ import type { ScriptError } from '../script/errors.js';
 import { PrecomputedTxData } from '../script/sighash.js';
 import { nobleBackend, type SignatureBackend } from '../script/signature.js';
 import { verifyInput } from '../script/verify.js';
+import { SignatureCache } from '../script/sig-cache.js';
+import { loadBackend, type BackendName } from '../script/backends.js';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 
 /** Bytes before the first transaction: the abort flag (int32) and padding. */
@@ -23,6 +25,8 @@ export interface ScriptTask {
   readonly flags: number;
   /** Per item: txIndex, txOffset, txLength, spentOffset, spentLength, firstInput, endInput. */
   readonly items: readonly number[];
+  /** The pool's signature cache (read when connecting blocks, as Core does; never filled here). */
+  readonly sigCache?: SharedArrayBuffer;
   /** Test hook: make this attempt fail as a crashed or throwing worker would. */
   readonly fault?: 'throw' | 'exit';
 }
@@ -104,10 +108,23 @@ function decodeSpent(bytes: Uint8Array): TxOut[] {
 }
 
 let workerBackend: SignatureBackend = nobleBackend;
+let cache: { sab: SharedArrayBuffer; cache: SignatureCache } | undefined;
 
-/** Select the signature backend this thread verifies with. */
-export function setTaskBackend(backend: SignatureBackend): void {
-  workerBackend = backend;
+/** What a worker thread is started with (Piscina's workerData). */
+export interface ScriptWorkerData {
+  backend?: BackendName;
+}
+
+/** Set this thread up: load its signature backend and warm it. */
+export async function configureScriptWorker(data: ScriptWorkerData | undefined): Promise<void> {
+  workerBackend = await loadBackend(data?.backend ?? 'noble');
+  warmUp();
+}
+
+function cacheFor(sab: SharedArrayBuffer | undefined): SignatureCache | undefined {
+  if (sab === undefined) return undefined;
+  if (cache === undefined || cache.sab !== sab) cache = { sab, cache: SignatureCache.fromShared(sab) };
+  return cache.cache;
 }
 
 /** Run one task: verify its inputs until done, a failure, or another task's abort. */
@@ -118,6 +135,8 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
   const abort = new Int32Array(task.sab, 0, 1);
   let inputs = 0;
   const items = task.items;
+  const sigCache = cacheFor(task.sigCache);
+  const opts = sigCache === undefined ? { backend: workerBackend } : { backend: workerBackend, sigCache, sigCacheStore: false };
   for (let k = 0; k < items.length; k += ITEM_FIELDS) {
     const txIndex = items[k]!;
     const txOffset = items[k + 1]!;
@@ -130,7 +149,7 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
     const txdata = new PrecomputedTxData(tx, spent);
     for (let i = items[k + 5]!, end = items[k + 6]!; i < end; i++) {
       if (Atomics.load(abort, 0) !== 0) return { ok: true, inputs, aborted: true };
-      const r = verifyInput(tx, i, spent, task.flags, { txdata, backend: workerBackend });
+      const r = verifyInput(tx, i, spent, task.flags, { ...opts, txdata });
       inputs++;
       if (!r.ok) {
         Atomics.store(abort, 0, 1);
