@@ -10,12 +10,19 @@ import { checkBlockFile, selftest } from './check-block.js';
 import { generateCommand, importCommand, tipCommand, utxoDigestCommand } from './chain-commands.js';
 import { UsageError, parseHeight, parseNetwork, parseSpentFormat } from './io.js';
 import { ScriptPool } from '../pipeline/script-pool.js';
+import { BACKEND_NAMES, isBackendName } from '../script/backends.js';
 import { hexToHash } from '../primitives/bytes.js';
 
 /** Run `fn` with a script pool of `--workers` threads (default: one per core). */
-async function withPool<T>(workers: string | undefined, fn: (pool: ScriptPool) => Promise<T>): Promise<T> {
+async function withPool<T>(workers: string | undefined, crypto: string | undefined, fn: (pool: ScriptPool) => Promise<T>): Promise<T> {
   const threads = workers === undefined ? undefined : count(workers, 'workers');
-  const pool = await ScriptPool.create(threads === undefined ? {} : { threads });
+  if (crypto !== undefined && !isBackendName(crypto)) throw new UsageError(`--crypto must be one of ${BACKEND_NAMES.join(', ')}`);
+  let pool: ScriptPool;
+  try {
+    pool = await ScriptPool.create({ ...(threads === undefined ? {} : { threads }), ...(crypto === undefined ? {} : { crypto }) });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   try {
     return await fn(pool);
   } finally {
@@ -44,6 +51,7 @@ Usage:
   vigil --help | --version
 
 --workers <n>: script-checking threads (default one per core; 0 checks on the main thread).
+--crypto noble|libsecp256k1: signature backend for check-block, import and selftest (default noble).
 Exit status: 0 valid, 1 invalid, 2 usage or I/O error.`;
 
 /** --assumevalid=<block hash> or 0 (off); absent: the network's default. */
@@ -90,6 +98,7 @@ async function run(argv: string[]): Promise<number> {
       out: { type: 'string' },
       workers: { type: 'string' },
       assumevalid: { type: 'string' },
+      crypto: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -104,7 +113,7 @@ async function run(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'selftest':
-      return withPool(values.workers, (pool) => selftest(values.json === true, pool));
+      return withPool(values.workers, values.crypto, (pool) => selftest(values.json === true, pool));
     case 'check-block': {
       const [block] = rest;
       if (block === undefined || values.spent === undefined) throw new UsageError('check-block needs <block> and --spent <file>');
@@ -112,7 +121,7 @@ async function run(argv: string[]): Promise<number> {
       const format = parseSpentFormat(values['spent-format']);
       const network = parseNetwork(values.network);
       const spent = values.spent;
-      const out = await withPool(values.workers, (pool) =>
+      const out = await withPool(values.workers, values.crypto, (pool) =>
         checkBlockFile({ block, spent, format, network, checkPow: values['no-pow-check'] !== true, pool, ...(height === undefined ? {} : { height }) }),
       );
       if (values.json) console.log(JSON.stringify(out));
@@ -128,7 +137,7 @@ async function run(argv: string[]): Promise<number> {
       const datadir = needDatadir(values.datadir);
       const network = parseNetwork(values.network);
       const assumeValid = parseAssumeValid(values.assumevalid);
-      return withPool(values.workers, (pool) => importCommand(path, datadir, network, values.json === true, values.quiet === true, pool, assumeValid));
+      return withPool(values.workers, values.crypto, (pool) => importCommand(path, datadir, network, values.json === true, values.quiet === true, pool, assumeValid));
     }
     case 'generate': {
       if (values.out === undefined) throw new UsageError('generate needs --out <dir>');
