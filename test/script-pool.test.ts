@@ -11,6 +11,7 @@ import { spentOutputsByTx } from '../src/consensus/block-scripts.js';
 import { getBlockScriptFlags } from '../src/consensus/script-flags.js';
 import { runScriptsSerial, type TxScriptWork } from '../src/consensus/connect-block.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
+import { verifyTransaction } from '../src/script/verify-tx.js';
 import { prepareBlock, splitTasks, ITEM_FIELDS } from '../src/pipeline/script-task.js';
 import { readVector } from './helpers/vectors.js';
 import { corruptScriptSigSignature, withInput } from './helpers/alter-block.js';
@@ -98,4 +99,24 @@ test('tasks: a transaction larger than a task is split into input ranges', () =>
   let covered = 0;
   for (const t of tasks) for (let k = 0; k < t.items.length; k += ITEM_FIELDS) covered += t.items[k + 6]! - t.items[k + 5]!;
   assert.equal(covered, n);
+});
+
+test('pool: signatures verified mempool-style are cache hits when the block connects', async () => {
+  const { work, flags } = load();
+  const some = work.slice(0, 60);
+  const pool = await ScriptPool.create({ threads: 2 });
+  try {
+    const cache = pool.sigCache!;
+    let signatures = 0;
+    for (const w of some) {
+      assert.deepEqual(verifyTransaction(w.tx, w.spent, flags, { sigCache: cache }), { ok: true });
+      signatures += w.tx.inputs.length;
+    }
+    const before = cache.hits;
+    assert.deepEqual(await pool.verify(some, flags), { mode: 'valid' });
+    // Every input of this range is P2PKH or bare multisig with one signature check that succeeds.
+    assert.ok(cache.hits - before >= signatures, `${cache.hits - before} hits for ${signatures} signatures`);
+  } finally {
+    await pool.close();
+  }
 });
