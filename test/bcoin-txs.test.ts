@@ -1,10 +1,11 @@
 // bcoin's single-transaction vectors (bcoin/txs/txN.raw with txN-undo.raw, from bcoin's
 // test/data and test/tx-test.js): every input verifies under the flags bcoin's tests use,
-// and breaks when one byte of any of its signatures is flipped.
+// and breaks when one byte of any of its signatures is flipped; all of it under each signature backend.
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 
+import { forEachBackend } from './helpers/backends.js';
 import { readVector } from './helpers/vectors.js';
 import { hashToHex } from '../src/primitives/bytes.js';
 import { Transaction, decodeTransaction, type TxIn, type TxOut } from '../src/primitives/transaction.js';
@@ -29,7 +30,7 @@ import {
 } from '../src/script/flags.js';
 import { ScriptCursor } from '../src/script/script.js';
 import { PrecomputedTxData } from '../src/script/sighash.js';
-import { isValidSignatureEncoding } from '../src/script/signature.js';
+import { isValidSignatureEncoding, type SignatureBackend } from '../src/script/signature.js';
 import { verifyInput } from '../src/script/verify.js';
 
 /** bcoin's Script.flags.STANDARD_VERIFY_FLAGS (lib/script/common.js), its default for tx.verify(). */
@@ -103,55 +104,57 @@ function withFlippedByte(tx: Transaction, nIn: number, offset: number): Transact
   return new Transaction(tx.version, inputs, tx.outputs, tx.locktime);
 }
 
-function verifyAll(tx: Transaction, spent: TxOut[], flags: number): ReturnType<typeof verifyInput>[] {
+function verifyAll(tx: Transaction, spent: TxOut[], flags: number, backend: SignatureBackend): ReturnType<typeof verifyInput>[] {
   const txdata = new PrecomputedTxData(tx, spent);
-  return tx.inputs.map((_, i) => verifyInput(tx, i, spent, flags, { txdata }));
+  return tx.inputs.map((_, i) => verifyInput(tx, i, spent, flags, { txdata, backend }));
 }
 
-for (const v of VECTORS) {
-  test(`${v.name} ${v.txid[0]}…${v.txid[1]}: ${v.what}, every input verifies with ${v.flagNames}`, () => {
-    const { tx, spent } = load(v.name);
-    const txid = hashToHex(tx.txid());
-    assert.ok(txid.startsWith(v.txid[0]) && txid.endsWith(v.txid[1]), `txid ${txid}`);
-    verifyAll(tx, spent, v.flags).forEach((res, i) => assert.deepEqual(res, { ok: true }, `input ${i}`));
-  });
-
-  test(`${v.name}: a flipped byte in any signature makes its input fail with ${v.flagNames}`, () => {
-    const { tx, spent } = load(v.name);
-    let signatures = 0;
-    tx.inputs.forEach((input, i) => {
-      const pushes = signaturePushes(input.scriptSig);
-      assert.ok(pushes.length > 0, `input ${i} carries a signature`);
-      for (const p of pushes) {
-        signatures++;
-        // Byte 10 lies inside R (R starts at offset 4 and is at least 20 bytes in these
-        // signatures), so the encoding stays strict DER and only the value changes.
-        const bad = withFlippedByte(tx, i, p.start + 10);
-        // The check just returns false (EVAL_FALSE at the end), unless NULLFAIL forbids a
-        // failing non-empty signature.
-        const expected = (v.flags & SCRIPT_VERIFY_NULLFAIL) !== 0 ? 'NULLFAIL' : 'EVAL_FALSE';
-        const res = verifyInput(bad, i, spent, v.flags);
-        assert.deepEqual(res, { ok: false, error: expected }, `input ${i}, signature at scriptSig[${p.start}..${p.end}]`);
-      }
+forEachBackend(({ tag, backend }) => {
+  for (const v of VECTORS) {
+    test(`${tag} ${v.name} ${v.txid[0]}…${v.txid[1]}: ${v.what}, every input verifies with ${v.flagNames}`, () => {
+      const { tx, spent } = load(v.name);
+      const txid = hashToHex(tx.txid());
+      assert.ok(txid.startsWith(v.txid[0]) && txid.endsWith(v.txid[1]), `txid ${txid}`);
+      verifyAll(tx, spent, v.flags, backend).forEach((res, i) => assert.deepEqual(res, { ok: true }, `input ${i}`));
     });
-    assert.ok(signatures >= tx.inputs.length);
+
+    test(`${tag} ${v.name}: a flipped byte in any signature makes its input fail with ${v.flagNames}`, () => {
+      const { tx, spent } = load(v.name);
+      let signatures = 0;
+      tx.inputs.forEach((input, i) => {
+        const pushes = signaturePushes(input.scriptSig);
+        assert.ok(pushes.length > 0, `input ${i} carries a signature`);
+        for (const p of pushes) {
+          signatures++;
+          // Byte 10 lies inside R (R starts at offset 4 and is at least 20 bytes in these
+          // signatures), so the encoding stays strict DER and only the value changes.
+          const bad = withFlippedByte(tx, i, p.start + 10);
+          // The check just returns false (EVAL_FALSE at the end), unless NULLFAIL forbids a
+          // failing non-empty signature.
+          const expected = (v.flags & SCRIPT_VERIFY_NULLFAIL) !== 0 ? 'NULLFAIL' : 'EVAL_FALSE';
+          const res = verifyInput(bad, i, spent, v.flags, { backend });
+          assert.deepEqual(res, { ok: false, error: expected }, `input ${i}, signature at scriptSig[${p.start}..${p.end}]`);
+        }
+      });
+      assert.ok(signatures >= tx.inputs.length);
+    });
+  }
+
+  test(`${tag} tx4: the high-S signature fails with P2SH|DERSIG|LOW_S (SIG_HIGH_S)`, () => {
+    const { tx, spent } = load('tx4');
+    const res = verifyInput(tx, 0, spent, SCRIPT_VERIFY_P2SH | SCRIPT_VERIFY_DERSIG | SCRIPT_VERIFY_LOW_S, { backend });
+    assert.deepEqual(res, { ok: false, error: 'SIG_HIGH_S' });
   });
-}
 
-test('tx4: the high-S signature fails with P2SH|DERSIG|LOW_S (SIG_HIGH_S)', () => {
-  const { tx, spent } = load('tx4');
-  const res = verifyInput(tx, 0, spent, SCRIPT_VERIFY_P2SH | SCRIPT_VERIFY_DERSIG | SCRIPT_VERIFY_LOW_S);
-  assert.deepEqual(res, { ok: false, error: 'SIG_HIGH_S' });
-});
-
-test('tx3: the SIGHASH_SINGLE input has no matching output (sighash is uint256 one) and still verifies', () => {
-  const { tx, spent } = load('tx3');
-  // Input 1 signs with SIGHASH_SINGLE and has no output at its index: Core's SignatureHash
-  // returns 1, and its scriptPubKey pushes the signature itself, which FindAndDelete removes.
-  assert.equal(tx.outputs.length, 1);
-  const sigs = signaturePushes(tx.inputs[1]!.scriptSig);
-  assert.ok(sigs.length > 0);
-  const single = sigs.some((p) => (tx.inputs[1]!.scriptSig[p.end - 1]! & 0x1f) === 3);
-  assert.ok(single, 'input 1 carries a SIGHASH_SINGLE signature');
-  assert.deepEqual(verifyInput(tx, 1, spent, SCRIPT_VERIFY_P2SH), { ok: true });
+  test(`${tag} tx3: the SIGHASH_SINGLE input has no matching output (sighash is uint256 one) and still verifies`, () => {
+    const { tx, spent } = load('tx3');
+    // Input 1 signs with SIGHASH_SINGLE and has no output at its index: Core's SignatureHash
+    // returns 1, and its scriptPubKey pushes the signature itself, which FindAndDelete removes.
+    assert.equal(tx.outputs.length, 1);
+    const sigs = signaturePushes(tx.inputs[1]!.scriptSig);
+    assert.ok(sigs.length > 0);
+    const single = sigs.some((p) => (tx.inputs[1]!.scriptSig[p.end - 1]! & 0x1f) === 3);
+    assert.ok(single, 'input 1 carries a SIGHASH_SINGLE signature');
+    assert.deepEqual(verifyInput(tx, 1, spent, SCRIPT_VERIFY_P2SH, { backend }), { ok: true });
+  });
 });

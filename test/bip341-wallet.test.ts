@@ -6,12 +6,13 @@
 // checked: it is a pure encoding of the scriptPubKey, which is compared byte for byte, and
 // the engine has no address code, so a bech32m dependency would only test itself.
 // keyPathSpending: BIP341 precomputed hashes, per-input sighash, tweaked key and signature,
-// then the signed inputs verify through verifyInput.
+// then the signed inputs verify through verifyInput, under each signature backend.
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { schnorr } from '@noble/curves/secp256k1.js';
 
+import { forEachBackend } from './helpers/backends.js';
 import { readVectorText } from './helpers/vectors.js';
 import { concatBytes, fromHex, toHex } from '../src/primitives/bytes.js';
 import { taggedHash } from '../src/primitives/hash.js';
@@ -184,40 +185,42 @@ for (const inp of kps.inputSpending) {
   });
 }
 
-test('keyPathSpending: expected witnesses verify with the block flags', () => {
-  const inputs: TxIn[] = unsignedTx.inputs.map((input) => ({ ...input }));
-  for (const inp of kps.inputSpending) {
-    const i = inp.given.txinIndex;
-    inputs[i] = { ...inputs[i]!, witness: inp.expected.witness.map(fromHex) };
-  }
-  const tx = new Transaction(unsignedTx.version, inputs, unsignedTx.outputs, unsignedTx.locktime);
-  const shared = new PrecomputedTxData(tx, spentOutputs);
-  for (const inp of kps.inputSpending) {
-    const i = inp.given.txinIndex;
-    assert.deepEqual(verifyInput(tx, i, spentOutputs, BLOCK_FLAGS, { txdata: shared }), { ok: true }, `input ${i}`);
-    // One flipped bit in the signature must break it.
-    const bad = inp.expected.witness.map(fromHex);
-    bad[0]![7]! ^= 0x01;
-    const badInputs = [...inputs];
-    badInputs[i] = { ...inputs[i]!, witness: bad };
-    const badTx = new Transaction(tx.version, badInputs, tx.outputs, tx.locktime);
-    assert.deepEqual(verifyInput(badTx, i, spentOutputs, BLOCK_FLAGS), { ok: false, error: 'SCHNORR_SIG' }, `input ${i} flipped`);
-  }
-});
+forEachBackend(({ tag, backend }) => {
+  test(`${tag} keyPathSpending: expected witnesses verify with the block flags`, () => {
+    const inputs: TxIn[] = unsignedTx.inputs.map((input) => ({ ...input }));
+    for (const inp of kps.inputSpending) {
+      const i = inp.given.txinIndex;
+      inputs[i] = { ...inputs[i]!, witness: inp.expected.witness.map(fromHex) };
+    }
+    const tx = new Transaction(unsignedTx.version, inputs, unsignedTx.outputs, unsignedTx.locktime);
+    const shared = new PrecomputedTxData(tx, spentOutputs);
+    for (const inp of kps.inputSpending) {
+      const i = inp.given.txinIndex;
+      assert.deepEqual(verifyInput(tx, i, spentOutputs, BLOCK_FLAGS, { txdata: shared, backend }), { ok: true }, `input ${i}`);
+      // One flipped bit in the signature must break it.
+      const bad = inp.expected.witness.map(fromHex);
+      bad[0]![7]! ^= 0x01;
+      const badInputs = [...inputs];
+      badInputs[i] = { ...inputs[i]!, witness: bad };
+      const badTx = new Transaction(tx.version, badInputs, tx.outputs, tx.locktime);
+      assert.deepEqual(verifyInput(badTx, i, spentOutputs, BLOCK_FLAGS, { backend }), { ok: false, error: 'SCHNORR_SIG' }, `input ${i} flipped`);
+    }
+  });
 
-test('keyPathSpending: auxiliary fullySignedTx carries those witnesses and every input verifies', () => {
-  const signed = decodeOrFail(kps.auxiliary.fullySignedTx);
-  assert.equal(toHex(signed.toBytes()), kps.auxiliary.fullySignedTx, 'serialization round trip');
-  // The same transaction, signed: only scriptSigs and witnesses differ.
-  const strip = (t: Transaction): Transaction =>
-    new Transaction(t.version, t.inputs.map((input) => ({ ...input, scriptSig: new Uint8Array(0), witness: [] })), t.outputs, t.locktime);
-  assert.equal(toHex(strip(signed).toBytes()), toHex(strip(unsignedTx).toBytes()), 'same tx apart from scriptSigs and witnesses');
-  for (const inp of kps.inputSpending) {
-    const i = inp.given.txinIndex;
-    assert.deepEqual(signed.inputs[i]!.witness.map(toHex), inp.expected.witness, `witness of input ${i}`);
-  }
-  const shared = new PrecomputedTxData(signed, spentOutputs);
-  for (let i = 0; i < signed.inputs.length; i++) {
-    assert.deepEqual(verifyInput(signed, i, spentOutputs, BLOCK_FLAGS, { txdata: shared }), { ok: true }, `input ${i}`);
-  }
+  test(`${tag} keyPathSpending: auxiliary fullySignedTx carries those witnesses and every input verifies`, () => {
+    const signed = decodeOrFail(kps.auxiliary.fullySignedTx);
+    assert.equal(toHex(signed.toBytes()), kps.auxiliary.fullySignedTx, 'serialization round trip');
+    // The same transaction, signed: only scriptSigs and witnesses differ.
+    const strip = (t: Transaction): Transaction =>
+      new Transaction(t.version, t.inputs.map((input) => ({ ...input, scriptSig: new Uint8Array(0), witness: [] })), t.outputs, t.locktime);
+    assert.equal(toHex(strip(signed).toBytes()), toHex(strip(unsignedTx).toBytes()), 'same tx apart from scriptSigs and witnesses');
+    for (const inp of kps.inputSpending) {
+      const i = inp.given.txinIndex;
+      assert.deepEqual(signed.inputs[i]!.witness.map(toHex), inp.expected.witness, `witness of input ${i}`);
+    }
+    const shared = new PrecomputedTxData(signed, spentOutputs);
+    for (let i = 0; i < signed.inputs.length; i++) {
+      assert.deepEqual(verifyInput(signed, i, spentOutputs, BLOCK_FLAGS, { txdata: shared, backend }), { ok: true }, `input ${i}`);
+    }
+  });
 });

@@ -1,14 +1,18 @@
 // Every input of every real block that comes with its spent outputs verifies under the block's
 // consensus flags (Core's GetBlockScriptFlags); then one flipped signature byte makes it fail.
-// The blocks run in worker threads, one per core (VIGIL_TEST_THREADS overrides; 0 = in this thread).
+// The blocks run in worker threads, one per core (VIGIL_TEST_THREADS overrides; 0 = in this thread),
+// under each signature backend: noble's cases first (the long ones), then libsecp256k1's.
 
 import { describe, it, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { forEachBackend } from './helpers/backends.js';
 import { loadRealBlockCase, realBlockCaseNames, runRealBlockCase, type CaseResult } from './helpers/real-block-cases.js';
+import type { RealBlockJob } from './helpers/real-block-worker.js';
 import { blockScriptFlags, REAL_BLOCKS } from './helpers/real-blocks.js';
 import { getBlockScriptFlags } from '../src/consensus/script-flags.js';
+import type { BackendName } from '../src/script/backends.js';
 import { hexToHash } from '../src/primitives/bytes.js';
 
 type WorkerReply = { ok: true; result: CaseResult } | { ok: false; name: string; error: string };
@@ -22,14 +26,14 @@ const threads = Math.min(names.length, requested !== undefined ? Number(requeste
  * soon as nothing is queued, so the test process can exit.
  */
 class CasePool {
-  private readonly queue: Array<{ name: string; resolve: (r: CaseResult) => void; reject: (e: Error) => void }> = [];
+  private readonly queue: Array<{ job: RealBlockJob; resolve: (r: CaseResult) => void; reject: (e: Error) => void }> = [];
   private workers = 0;
   private readonly workerUrl = new URL('./helpers/real-block-worker.js', import.meta.url);
 
   constructor(private readonly size: number) {}
 
-  run(name: string): Promise<CaseResult> {
-    const p = new Promise<CaseResult>((resolve, reject) => this.queue.push({ name, resolve, reject }));
+  run(name: string, backend: BackendName): Promise<CaseResult> {
+    const p = new Promise<CaseResult>((resolve, reject) => this.queue.push({ job: { name, backend }, resolve, reject }));
     if (this.workers < this.size) this.spawn();
     return p;
   }
@@ -41,7 +45,7 @@ class CasePool {
     const next = (): void => {
       current = this.queue.shift();
       if (current !== undefined) {
-        worker.postMessage(current.name);
+        worker.postMessage(current.job);
       } else {
         this.workers--;
         void worker.terminate();
@@ -67,18 +71,21 @@ const pool = threads > 0 ? new CasePool(threads) : undefined;
 
 // The suite's subtests run concurrently, each handing its block to the pool.
 describe('real blocks: every input verifies, a flipped signature fails', { concurrency: true }, () => {
-  for (const name of names) {
-    it(name, async (t) => {
-      const r = pool !== undefined ? await pool.run(name) : runRealBlockCase(loadRealBlockCase(name));
-      t.diagnostic(`${r.inputs} inputs, ${r.signed} re-verified with a flipped signature, ${(r.ms / 1000).toFixed(1)} s`);
-      t.diagnostic(`flipped signatures fail with ${JSON.stringify(r.flippedErrors)}`);
-      for (const u of r.unsigned) t.diagnostic(`no signature to flip: ${u}`);
-      assert.equal(r.spentMismatch, 0, 'every spent output belongs to exactly one input');
-      assert.deepEqual(r.failures, [], `${r.failureCount} inputs fail to verify`);
-      assert.deepEqual(r.survivors, [], `${r.survivorCount} flipped signatures still verify`);
-      assert.ok(r.signed > 0);
-    });
-  }
+  forEachBackend(({ tag, id, backend }) => {
+    for (const name of names) {
+      it(`${tag} ${name}`, async (t) => {
+        const r = pool !== undefined ? await pool.run(name, id) : runRealBlockCase(loadRealBlockCase(name), backend);
+        t.diagnostic(`${r.backend}: ${r.inputs} inputs, ${r.signed} re-verified with a flipped signature, ${(r.ms / 1000).toFixed(1)} s`);
+        t.diagnostic(`flipped signatures fail with ${JSON.stringify(r.flippedErrors)}`);
+        for (const u of r.unsigned) t.diagnostic(`no signature to flip: ${u}`);
+        assert.equal(r.backend, backend.name, 'the worker verified with the backend the case names');
+        assert.equal(r.spentMismatch, 0, 'every spent output belongs to exactly one input');
+        assert.deepEqual(r.failures, [], `${r.failureCount} inputs fail to verify`);
+        assert.deepEqual(r.survivors, [], `${r.survivorCount} flipped signatures still verify`);
+        assert.ok(r.signed > 0);
+      });
+    }
+  });
 });
 
 test("getBlockScriptFlags agrees with SOURCES.md's table (real blocks and activation boundaries)", () => {

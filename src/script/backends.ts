@@ -9,7 +9,9 @@
 //   gives them (hybrid keys already turned into 04 keys).
 // - BIP340 over a 32-byte message with a 32-byte x-only key.
 // Bad data never throws: the packages throw TypeError on arguments they dislike, and every such
-// throw becomes `false`.
+// throw becomes `false`. tiny-secp256k1 must never throw from inside its wasm, though (see
+// verifyWasmSafe): we check what it would refuse before calling it. Only a broken wasm instance
+// makes a verify throw, an internal error that must not be read as an invalid signature.
 
 import { createRequire } from 'node:module';
 import { fromHex } from '../primitives/bytes.js';
@@ -33,10 +35,15 @@ interface NativeSecp256k1 {
   ecdsaVerify(sig64: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
 }
 
-/** `tiny-secp256k1` (v2): throws TypeError on arguments it refuses (lengths, r or s >= n, bad key). */
+/**
+ * `tiny-secp256k1` (v2): throws TypeError on arguments it refuses (lengths, r or s >= n, bad key).
+ * isPoint / isXOnlyPoint answer without throwing.
+ */
 interface TinySecp256k1 {
   verify(h: Uint8Array, Q: Uint8Array, signature: Uint8Array, strict?: boolean): boolean;
   verifySchnorr(h: Uint8Array, Q: Uint8Array, signature: Uint8Array): boolean;
+  isPoint(p: Uint8Array): boolean;
+  isXOnlyPoint(p: Uint8Array): boolean;
 }
 
 function describeError(err: unknown): string {
@@ -65,7 +72,9 @@ async function loadWasm(): Promise<TinySecp256k1 | string> {
   const specifier = 'tiny-secp256k1';
   try {
     const mod = (await import(specifier)) as Partial<TinySecp256k1>;
-    if (typeof mod.verify !== 'function' || typeof mod.verifySchnorr !== 'function') return 'tiny-secp256k1 has no verify/verifySchnorr';
+    for (const fn of ['verify', 'verifySchnorr', 'isPoint', 'isXOnlyPoint'] as const) {
+      if (typeof mod[fn] !== 'function') return `tiny-secp256k1 has no ${fn}()`;
+    }
     return mod as TinySecp256k1;
   } catch (err) {
     return describeError(err);
@@ -105,14 +114,39 @@ function isKeyShape(pubkey: Uint8Array): boolean {
 
 const N_BYTES = fromHex(N.toString(16).padStart(64, '0'));
 
-/** Whether the 32 big-endian bytes at sig[0..32) are below the curve order. */
-function rBelowOrder(sig: Uint8Array): boolean {
+/** Whether the 32 big-endian bytes at bytes[at..at+32) are below the curve order. */
+function belowOrder(bytes: Uint8Array, at: number): boolean {
   for (let i = 0; i < 32; i++) {
-    const a = sig[i]!;
+    const a = bytes[at + i]!;
     const b = N_BYTES[i]!;
     if (a !== b) return a < b;
   }
   return false;
+}
+
+// --- tiny-secp256k1's wasm must never throw --------------------------------------------------
+
+/**
+ * tiny-secp256k1 reports a key it cannot parse by calling a JS import that throws from inside the
+ * wasm. The throw skips the Rust function's epilogue, so the wasm shadow-stack pointer is never
+ * restored: measured here, 3,371 such throws (verifySchnorr with a 32-byte key off the curve) and
+ * the instance traps ("memory access out of bounds") on every later call, valid signatures
+ * included. One block can hold thousands of failing checks, so the backend checks keys with
+ * isPoint / isXOnlyPoint (which answer without throwing) before each verify, and treats a trap as
+ * our own fault, never as an invalid signature.
+ */
+function verifyWasmSafe(call: () => boolean): boolean {
+  try {
+    return call() === true;
+  } catch (err) {
+    // tiny-secp256k1's argument errors are TypeErrors. We check lengths, r, s and keys first, so
+    // none should occur; if one does, it judged bad data, and should it come from inside the wasm
+    // and leak, the trap it leads to is caught below, never a wrong answer.
+    if (err instanceof TypeError) return false;
+    // A trap (WebAssembly.RuntimeError) means the instance is broken: answering false would call
+    // a valid signature invalid. Throw, so the caller reports its own error, not the block's.
+    throw new Error(`tiny-secp256k1 failed: ${describeError(err)}`, { cause: err });
+  }
 }
 
 // --- the backend -----------------------------------------------------------------------------
@@ -135,11 +169,8 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
   } else if (wasm !== undefined) {
     verifyEcdsa = (rs, msg32, pubkey) => {
       if (msg32.length !== 32 || !isKeyShape(pubkey) || !writeCompactLowS(sigView, rs)) return false;
-      try {
-        return wasm.verify(msg32, pubkey, sig, false) === true;
-      } catch {
-        return false;
-      }
+      // Never let the wasm throw (see verifyWasmSafe): a key it cannot parse is refused here.
+      return verifyWasmSafe(() => wasm.isPoint(pubkey) && wasm.verify(msg32, pubkey, sig, false));
     };
   } else {
     throw new Error('makeLibsecpBackend needs at least one build of libsecp256k1');
@@ -152,12 +183,10 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
       // BIP340's r is a field element: any r < p may verify. tiny-secp256k1 refuses r >= n as an
       // argument error; libsecp256k1 (so Core) would check such a signature. Finding a valid one
       // takes ~2^128 work, but consensus must not depend on that: noble checks these exactly.
-      if (!rBelowOrder(sig64)) return nobleBackend.verifySchnorr(sig64, msg32, xonly32);
-      try {
-        return wasm.verifySchnorr(msg32, xonly32, sig64) === true;
-      } catch {
-        return false; // s >= n, or a key that is not on the curve
-      }
+      if (!belowOrder(sig64, 0)) return nobleBackend.verifySchnorr(sig64, msg32, xonly32);
+      if (!belowOrder(sig64, 32)) return false; // s >= n: BIP340 fails it
+      // A key that is not an x coordinate on the curve is refused here, never inside the wasm.
+      return verifyWasmSafe(() => wasm.isXOnlyPoint(xonly32) && wasm.verifySchnorr(msg32, xonly32, sig64));
     };
   } else {
     verifySchnorr = nobleBackend.verifySchnorr;
@@ -174,11 +203,20 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
   });
 }
 
-let libsecp: LibsecpBackend | undefined;
-let libsecpLoading: Promise<LibsecpBackend> | undefined;
+export interface LoadBackendOptions {
+  /**
+   * false: leave the native binding alone, so ECDSA runs on the wasm build too (to test or time
+   * that path). Default true: native when it loads.
+   */
+  native?: boolean;
+}
 
-async function loadLibsecp(): Promise<LibsecpBackend> {
-  const native = loadNative();
+/** Loaded backends, and loads under way, by variant: 'native' (the default) or 'wasm'. */
+const libsecp = new Map<'native' | 'wasm', LibsecpBackend>();
+const libsecpLoading = new Map<'native' | 'wasm', Promise<LibsecpBackend>>();
+
+async function loadLibsecp(variant: 'native' | 'wasm'): Promise<LibsecpBackend> {
+  const native = variant === 'native' ? loadNative() : 'not tried (native: false)';
   const wasm = await loadWasm();
   if (typeof native === 'string' && typeof wasm === 'string') {
     throw new Error(
@@ -187,8 +225,9 @@ async function loadLibsecp(): Promise<LibsecpBackend> {
         "Install them (npm install secp256k1 tiny-secp256k1, or an npm install that keeps optional dependencies) or use the 'noble' backend.",
     );
   }
-  libsecp = makeLibsecpBackend(typeof native === 'string' ? undefined : native, typeof wasm === 'string' ? undefined : wasm);
-  return libsecp;
+  const backend = makeLibsecpBackend(typeof native === 'string' ? undefined : native, typeof wasm === 'string' ? undefined : wasm);
+  libsecp.set(variant, backend);
+  return backend;
 }
 
 /**
@@ -196,22 +235,26 @@ async function loadLibsecp(): Promise<LibsecpBackend> {
  * ECDSA when the `secp256k1` binary loads, else wasm; Schnorr through `tiny-secp256k1`) and
  * rejects with a clear Error when neither package loads. Its `name` says what loaded.
  */
-export async function loadBackend(name: BackendName): Promise<SignatureBackend> {
+export async function loadBackend(name: BackendName, opts: LoadBackendOptions = {}): Promise<SignatureBackend> {
   if (name === 'noble') return nobleBackend;
   if (name !== 'libsecp256k1') throw new TypeError(`unknown signature backend ${JSON.stringify(name)} (expected one of ${BACKEND_NAMES.join(', ')})`);
-  if (libsecp !== undefined) return libsecp;
-  if (libsecpLoading === undefined) {
-    libsecpLoading = loadLibsecp();
+  const variant = opts.native === false ? 'wasm' : 'native';
+  const done = libsecp.get(variant);
+  if (done !== undefined) return done;
+  let loading = libsecpLoading.get(variant);
+  if (loading === undefined) {
+    loading = loadLibsecp(variant);
+    libsecpLoading.set(variant, loading);
     // A failed load may be retried later (say, after the packages are installed).
-    libsecpLoading.catch(() => (libsecpLoading = undefined));
+    loading.catch(() => libsecpLoading.delete(variant));
   }
-  return libsecpLoading;
+  return loading;
 }
 
-/** The backend if it is loaded already (noble always is); undefined before loadBackend resolves. */
+/** The backend if it is loaded already (noble always is); undefined before loadBackend(name) resolves. */
 export function getLoadedBackend(name: BackendName): SignatureBackend | undefined {
   if (name === 'noble') return nobleBackend;
-  if (name === 'libsecp256k1') return libsecp;
+  if (name === 'libsecp256k1') return libsecp.get('native');
   throw new TypeError(`unknown signature backend ${JSON.stringify(name)} (expected one of ${BACKEND_NAMES.join(', ')})`);
 }
 

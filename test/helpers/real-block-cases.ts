@@ -8,6 +8,7 @@ import { readSpentFile, type SpentOutput } from '../../src/spent/index.js';
 import { verifyInput } from '../../src/script/verify.js';
 import { PrecomputedTxData } from '../../src/script/sighash.js';
 import { formatScriptFlags } from '../../src/script/flags.js';
+import { nobleBackend, type SignatureBackend } from '../../src/script/signature.js';
 import { blockScriptFlags, loadRealBlock, REAL_BLOCKS, type Network } from './real-blocks.js';
 import { readVector } from './vectors.js';
 
@@ -143,6 +144,8 @@ function withFlippedSignature(tx: Transaction, n: number, site: SigSite): Transa
 /** What one case found, as plain data (it crosses a worker boundary). */
 export interface CaseResult {
   name: string;
+  /** The signature backend's own name (it says what loaded). */
+  backend: string;
   inputs: number;
   /** Inputs that carry a signature, each verified again with one signature byte flipped. */
   signed: number;
@@ -161,7 +164,7 @@ export interface CaseResult {
   ms: number;
 }
 
-export function runRealBlockCase(c: Case): CaseResult {
+export function runRealBlockCase(c: Case, backend: SignatureBackend = nobleBackend): CaseResult {
   const started = performance.now();
   const failures: string[] = [];
   const survivors: string[] = [];
@@ -185,7 +188,7 @@ export function runRealBlockCase(c: Case): CaseResult {
       const txdata = new PrecomputedTxData(tx, spent);
       for (let i = 0; i < tx.inputs.length; i++) {
         inputs++;
-        const r = verifyInput(tx, i, spent, flags, { txdata });
+        const r = verifyInput(tx, i, spent, flags, { txdata, backend });
         if (!r.ok) failures.push(`height ${height} tx ${t} (${hashToHex(tx.txid())}) input ${i}: ${r.error} [${formatScriptFlags(flags)}]`);
         const site = findSignature(tx.inputs[i]!, spent[i]!);
         if (site === undefined) {
@@ -193,7 +196,7 @@ export function runRealBlockCase(c: Case): CaseResult {
           continue;
         }
         signed++;
-        const bad = verifyInput(withFlippedSignature(tx, i, site), i, spent, flags, { txdata });
+        const bad = verifyInput(withFlippedSignature(tx, i, site), i, spent, flags, { txdata, backend });
         if (bad.ok) survivors.push(`height ${height} tx ${t} input ${i}: flipped ${JSON.stringify(site)} still verifies`);
         else flippedErrors[bad.error] = (flippedErrors[bad.error] ?? 0) + 1;
       }
@@ -201,6 +204,7 @@ export function runRealBlockCase(c: Case): CaseResult {
   }
   return {
     name: c.name,
+    backend: backend.name,
     inputs,
     signed,
     failures: failures.slice(0, 20),
