@@ -42,6 +42,10 @@ export {
   SIGHASH_DEFAULT,
 } from './script/sighash.js';
 export { nobleBackend, type SignatureBackend } from './script/signature.js';
+export { loadBackend, BACKEND_NAMES, type BackendName } from './script/backends.js';
+export { SignatureCache } from './script/sig-cache.js';
+export { SchnorrBatch, verifySchnorrBatch } from './script/batch-schnorr.js';
+export { verifyTransaction } from './script/verify-tx.js';
 export { tapLeafHash, tapBranchHash, tapTweakHash, tweakPublicKey } from './script/taproot.js';
 export { verifyInput, TransactionSignatureChecker, type VerifyOptions } from './script/verify.js';
 export { verifyScript } from './script/interpreter.js';
