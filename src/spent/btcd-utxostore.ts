@@ -1,6 +1,7 @@
 // Reader for btcd's test utxostore files (blockchain/common_test.go loadUtxoView): outpoint-keyed
 // coins in Bitcoin Core's compressed coin encoding (VARINT, CompressAmount, ScriptCompression).
 
+import { decompressAmount } from '../primitives/compress.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ByteReader, ParseError, toParseFailure, type ParseFailure } from '../primitives/reader.js';
 import type { Block } from '../primitives/block.js';
@@ -76,22 +77,6 @@ export function readVarInt(r: ByteReader): number {
   }
 }
 
-/** Core's DecompressAmount (compressor.cpp): the inverse of CompressAmount's x*10^e packing. */
-export function decompressAmount(x: number): number {
-  if (x === 0) return 0;
-  x--;
-  const e = x % 10;
-  x = Math.floor(x / 10);
-  let n: number;
-  if (e < 9) {
-    const d = (x % 9) + 1;
-    x = Math.floor(x / 9);
-    n = x * 10 + d;
-  } else {
-    n = x + 1;
-  }
-  return n * 10 ** e;
-}
 
 /** Core's ScriptCompression::Unser with DecompressScript for the six special templates. */
 function readCompressedScript(r: ByteReader): Uint8Array {
@@ -170,3 +155,5 @@ export function spentOutputsForBlock(block: Block, entries: readonly UtxoStoreEn
 function outpointKey(txid: Uint8Array, vout: number): string {
   return `${toHex(txid)}:${vout}`;
 }
+
+export { decompressAmount };

@@ -17,6 +17,7 @@
 //     header (80) || height u32 LE || status u32 LE || chain work (32, big-endian)
 // tip (meta DB, key "tip", 36 bytes): block hash (32, internal order) || height u32 LE
 
+import { decompressAmount } from '../primitives/compress.js';
 import type { Coin } from '../consensus/coins.js';
 import { StoreError } from './store-error.js';
 
@@ -116,27 +117,6 @@ export function compressAmount(value: number): number | bigint {
   const mid = n * 9 + d - 1;
   if (mid <= (Number.MAX_SAFE_INTEGER - 10) / 10) return 1 + mid * 10 + e;
   return 1n + BigInt(mid) * 10n + BigInt(e);
-}
-
-/** Core's DecompressAmount over a number (exact: every step stays below the input's size). */
-function decompressAmount(x: number): number {
-  if (x === 0) return 0;
-  x--;
-  let e = x % 10;
-  x = Math.floor(x / 10);
-  let n: number;
-  if (e < 9) {
-    const d = (x % 9) + 1;
-    x = Math.floor(x / 9);
-    n = x * 10 + d;
-  } else {
-    n = x + 1;
-  }
-  while (e > 0) {
-    n *= 10;
-    e--;
-  }
-  return n;
 }
 
 function decompressBigAmount(x: bigint): bigint {
