@@ -1,5 +1,6 @@
 // Shared benchmark plumbing: run a list of tinybench tasks, turn the results into rows with
-// ops/s, mean, p99 and samples, print them as a table and write bench/results/<suite>.json.
+// ops/s, mean, p99 and samples, print them as a table and write bench/results/<suite>.json
+// (machine-readable, git-ignored) and bench/results/<suite>.md (the same tables, committed).
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, arch, totalmem, release, loadavg } from 'node:os';
@@ -45,6 +46,10 @@ export interface Row {
    * printed: on a shared machine preemption inflates means far more than medians.
    */
   readonly vsRef?: { readonly ref: string; readonly meanRatio: number; readonly p50Ratio: number };
+  /** More throughputs of the same calls (a block task: tx/s, inputs/s, signatures/s). */
+  readonly also?: readonly { readonly perSec: number; readonly unit: string }[];
+  /** Free text for the table's last column (peak RSS, blocks skipped, what a sample covers). */
+  readonly detail?: string;
 }
 
 /** A figure set beside a target stated in DESIGN.md. */
@@ -53,8 +58,11 @@ export interface TargetLine {
   readonly target: number;
   readonly measured: number;
   readonly unit: string;
-  /** measured / target: above 1 meets the target. */
+  /** measured / target: above 1 meets the target (at or below 1 when lowerIsBetter). */
   readonly ratio: number;
+  /** For limits (memory, time): the measured figure must stay at or under the target. */
+  readonly lowerIsBetter?: boolean;
+  readonly met: boolean;
   readonly note?: string;
 }
 
@@ -160,8 +168,56 @@ export async function runTasks(
   };
 }
 
-export function target(label: string, target: number, measured: number, unit: string, note?: string): TargetLine {
-  return { label, target, measured, unit, ratio: measured / target, ...(note !== undefined && { note }) };
+export function target(label: string, target: number, measured: number, unit: string, note?: string, lowerIsBetter = false): TargetLine {
+  const ratio = measured / target;
+  return {
+    label,
+    target,
+    measured,
+    unit,
+    ratio,
+    ...(lowerIsBetter && { lowerIsBetter }),
+    met: lowerIsBetter ? ratio <= 1 : ratio >= 1,
+    ...(note !== undefined && { note }),
+  };
+}
+
+/**
+ * A row from plain timed samples (ms per call), for work tinybench cannot repeat often enough
+ * (a whole import, a 10-second block): ops/s = 1000 / mean, percentiles from the samples.
+ */
+export function rowFromSamples(
+  name: string,
+  unit: string,
+  samplesMs: readonly number[],
+  extra: {
+    /** What one call handles (a block: its transactions), as in TaskSpec.items. */
+    readonly items?: { readonly count: number; readonly unit: string };
+    /** More counts per call, printed as rates beside `items` (inputs, signatures). */
+    readonly also?: readonly { readonly count: number; readonly unit: string }[];
+    readonly detail?: string;
+  } = {},
+): Row {
+  if (samplesMs.length === 0) throw new Error(`rowFromSamples: "${name}" has no samples`);
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const n = sorted.length;
+  const mean = samplesMs.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(samplesMs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  const opsPerSec = 1000 / mean;
+  const { items, also, detail } = extra;
+  return {
+    name,
+    unit,
+    opsPerSec,
+    rmePct: n > 1 ? ((1.96 * sd) / Math.sqrt(n) / mean) * 100 : 0,
+    meanMs: mean,
+    p50Ms: n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2,
+    p99Ms: sorted[Math.min(n - 1, Math.max(0, Math.ceil(n * 0.99) - 1))]!,
+    samples: n,
+    ...(items !== undefined && { items: { count: items.count, unit: items.unit, perSec: opsPerSec * items.count } }),
+    ...(also !== undefined && { also: also.map((x) => ({ unit: x.unit, perSec: opsPerSec * x.count })) }),
+    ...(detail !== undefined && { detail }),
+  };
 }
 
 /** Throws with `what` when `cond` is false: a benchmark that measures a wrong answer is worse than none. */
@@ -213,13 +269,79 @@ function tinybenchVersion(): string {
 /** dist/bench/report.js → ../../bench/results/ is the repository's bench/results/. */
 const RESULTS_DIR = new URL('../../bench/results/', import.meta.url);
 
+/** Writes bench/results/<suite>.json and bench/results/<suite>.md; returns the .json path. */
 export function writeReport(report: SuiteReport, machine: MachineInfo): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const url = new URL(`${report.suite}.json`, RESULTS_DIR);
   const { suite, title, ...rest } = report;
-  const doc = { suite, title, date: new Date().toISOString(), machine, ...rest, figuresNote: FIGURES_NOTE };
+  const date = new Date().toISOString();
+  const doc = { suite, title, date, machine, ...rest, figuresNote: FIGURES_NOTE };
   writeFileSync(url, JSON.stringify(doc, null, 2) + '\n');
+  writeFileSync(new URL(`${report.suite}.md`, RESULTS_DIR), markdownReport(report, machine, date));
   return fileURLToPath(url);
+}
+
+/** The suite's report as markdown: how it was run, what was checked, the table, the targets. */
+export function markdownReport(report: SuiteReport, m: MachineInfo, date: string): string {
+  const esc = (t: string): string => t.replace(/\|/g, '\\|');
+  const b = report.bench;
+  const out: string[] = [];
+  out.push(`# ${report.suite}: ${esc(report.title)}`, '');
+  out.push(`Written by \`node dist/bench/run.js ${report.suite}\` on ${date}.`, '');
+  out.push(`- machine: ${m.cpuModel} × ${m.cpuCount}, ${m.totalMemGiB} GiB, ${m.platform}/${m.arch} ${m.osRelease}`);
+  out.push(`- runtime: node ${m.node} (v8 ${m.v8}), tinybench ${m.tinybench}`);
+  out.push(
+    `- tinybench: ${b.timeMs} ms per task after ${b.warmupMs} ms warm-up, ${b.timestampProvider}` +
+      (b.timerOverheadNs !== undefined ? `, timer overhead ${b.timerOverheadNs.toFixed(0)} ns subtracted per sample` : '') +
+      `; 1-minute load average ${b.loadAvg1m.before.toFixed(2)} → ${b.loadAvg1m.after.toFixed(2)}` +
+      (Math.max(b.loadAvg1m.before, b.loadAvg1m.after) > m.cpuCount ? ` (above the ${m.cpuCount} cores: other processes shared the CPUs)` : ''),
+  );
+  out.push('');
+  if (report.checks.length > 0) {
+    out.push('## Checked before timing', '');
+    for (const c of report.checks) out.push(`- ${esc(c)}`);
+    out.push('');
+  }
+  out.push('## Results', '');
+  out.push('| # | task | ops/s | ± | mean | p50 | p99 | samples | throughput | p50 vs ref | detail |');
+  out.push('|--:|---|--:|--:|--:|--:|--:|--:|---|---|---|');
+  const index = new Map(report.rows.map((r, i) => [r.name, i + 1]));
+  report.rows.forEach((r, i) => {
+    out.push(
+      `| ${i + 1} | ${esc(r.name)} | ${formatCount(r.opsPerSec)} | ${r.rmePct.toFixed(1)}% | ${formatMs(r.meanMs)} | ${formatMs(r.p50Ms)} | ${formatMs(r.p99Ms)} | ${r.samples} | ` +
+        `${esc(throughput(r))} | ${r.vsRef !== undefined ? `${r.vsRef.p50Ratio.toFixed(2)}× #${index.get(r.vsRef.ref) ?? '?'}` : ''} | ${esc(r.detail ?? '')} |`,
+    );
+  });
+  out.push('');
+  if (report.targets.length > 0) {
+    out.push('## Targets', '');
+    out.push('| target | measured | stated | measured ÷ stated | met | note |');
+    out.push('|---|--:|--:|--:|:-:|---|');
+    for (const t of report.targets) {
+      out.push(
+        `| ${esc(t.label)} | ${withUnit(t.measured, t.unit)} | ${t.lowerIsBetter === true ? '≤ ' : '≥ '}${withUnit(t.target, t.unit)} | ` +
+          `${t.ratio.toFixed(2)}× | ${t.met ? 'yes' : '**no**'} | ${esc(t.note ?? '')} |`,
+      );
+    }
+    out.push('');
+  }
+  if (report.notes.length > 0) {
+    out.push('## Notes', '');
+    for (const n of report.notes) out.push(`- ${esc(n)}`);
+    out.push('');
+  }
+  out.push(`Columns: ${FIGURES_NOTE}`, '');
+  return out.join('\n');
+}
+
+/** '12,345 blocks/s', '249 MB'; a ratio as '1.095×' (three decimals, so 1.095 does not print as a met 1.10). */
+function withUnit(value: number, unit: string): string {
+  return unit === '×' ? `${value.toFixed(3)}×` : `${formatCount(value)} ${unit}`;
+}
+
+function throughput(r: Row): string {
+  const main = r.items !== undefined ? `${formatCount(r.items.perSec)} ${r.items.unit}/s` : `${formatCount(r.opsPerSec)} ${r.unit}/s`;
+  return [main, ...(r.also ?? []).map((a) => `${formatCount(a.perSec)} ${a.unit}/s`)].join(' · ');
 }
 
 const FIGURES_NOTE =
@@ -244,7 +366,7 @@ export function printReport(report: SuiteReport): void {
       `; load average ${b.loadAvg1m.before.toFixed(2)} → ${b.loadAvg1m.after.toFixed(2)}`,
   );
   for (const c of report.checks) console.log(`   checked: ${c}`);
-  const header = ['#', 'task', 'ops/s', '±', 'mean', 'p50', 'p99', 'samples', 'throughput', 'p50 vs ref'];
+  const header = ['#', 'task', 'ops/s', '±', 'mean', 'p50', 'p99', 'samples', 'throughput', 'p50 vs ref', 'detail'];
   const index = new Map(report.rows.map((r, i) => [r.name, i + 1]));
   const body = report.rows.map((r, i) => [
     String(i + 1),
@@ -255,13 +377,14 @@ export function printReport(report: SuiteReport): void {
     formatMs(r.p50Ms),
     formatMs(r.p99Ms),
     String(r.samples),
-    r.items !== undefined ? `${formatCount(r.items.perSec)} ${r.items.unit}/s` : `${formatCount(r.opsPerSec)} ${r.unit}/s`,
+    throughput(r),
     r.vsRef !== undefined ? `${r.vsRef.p50Ratio.toFixed(2)}× #${index.get(r.vsRef.ref) ?? '?'}` : '',
+    r.detail ?? '',
   ]);
-  printTable(header, body, [true, false, true, true, true, true, true, true, true, false]);
+  printTable(header, body, [true, false, true, true, true, true, true, true, true, false, false]);
   for (const t of report.targets) {
     console.log(
-      `   target: ${t.label}: measured ${formatCount(t.measured)} ${t.unit} vs target ${formatCount(t.target)} ${t.unit} → ${t.ratio.toFixed(2)}× target` +
+      `   target: ${t.label}: measured ${withUnit(t.measured, t.unit)} vs target ${t.lowerIsBetter === true ? '≤ ' : ''}${withUnit(t.target, t.unit)} → ${t.ratio.toFixed(2)}× target, ${t.met ? 'met' : 'NOT met'}` +
         (t.note !== undefined ? ` (${t.note})` : ''),
     );
   }
@@ -283,9 +406,10 @@ export function formatCount(n: number): string {
   return n.toPrecision(3);
 }
 
-/** A latency in ms as ns, µs or ms with three significant digits. */
+/** A latency in ms as ns, µs, ms or s with three significant digits. */
 export function formatMs(ms: number): string {
   if (ms < 0.001) return `${(ms * 1e6).toPrecision(3)} ns`;
   if (ms < 1) return `${(ms * 1e3).toPrecision(3)} µs`;
+  if (ms >= 1000) return `${(ms / 1000).toPrecision(3)} s`;
   return `${ms.toPrecision(3)} ms`;
 }

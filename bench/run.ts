@@ -1,15 +1,20 @@
 // Benchmark entry point: `node dist/bench/run.js [suite ...] [--time=ms] [--warmup=ms]`.
-// Runs every suite, or the ones named, prints a table per suite and writes bench/results/<suite>.json.
+// Runs every suite, or the ones named, prints a table per suite and writes bench/results/<suite>.json
+// and bench/results/<suite>.md.
 
+import { batchSchnorrSuite } from './batch-schnorr.js';
 import { parseSuite } from './parse.js';
 import { printMachine, printReport, machineInfo, writeReport, type Suite, type SuiteOptions } from './report.js';
 import { sighashSuite } from './sighash.js';
 import { signaturesSuite } from './signatures.js';
 import { storeSuite } from './store.js';
+import { blocksSuite } from './blocks.js';
+import { importSuite } from './import.js';
+import { utxoSuite } from './utxo.js';
 
-const SUITES: readonly Suite[] = [signaturesSuite, sighashSuite, parseSuite, storeSuite];
+const SUITES: readonly Suite[] = [signaturesSuite, batchSchnorrSuite, sighashSuite, parseSuite, storeSuite, utxoSuite, blocksSuite, importSuite];
 
-/** ~1 s per task keeps the whole run under two minutes on a 2-core machine. */
+/** ~1 s per task keeps each tinybench suite under two minutes on a 2-core machine (blocks and import take longer: see their headers). */
 const DEFAULTS: SuiteOptions = { timeMs: 1000, warmupMs: 200 };
 
 function usage(): string {

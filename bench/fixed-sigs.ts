@@ -1,0 +1,50 @@
+// Fixed signatures for the signature-rate references of the blocks suite (bench/blocks.ts), shared
+// with its spinning worker threads (bench/verify-spin.ts): deterministic keys and messages, checked
+// before any timing.
+
+import { createHash } from 'node:crypto';
+import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { parseDerLax, type EcdsaRS, type SignatureBackend } from '../src/script/signature.js';
+import { check } from './report.js';
+
+export const SET_SIZE = 16;
+
+function det(label: string, i: number): Uint8Array {
+  return Uint8Array.from(createHash('sha256').update(`vigil bench blocks ${label} ${i}`).digest());
+}
+
+export interface Fixed {
+  readonly schnorr: Array<{ sig: Uint8Array; msg: Uint8Array; xonly: Uint8Array }>;
+  readonly ecdsa: Array<{ rs: EcdsaRS; msg: Uint8Array; pubkey: Uint8Array }>;
+}
+
+export function fixedSignatures(): Fixed {
+  const schnorrSet = Array.from({ length: SET_SIZE }, (_, i) => {
+    const sk = det('schnorr key', i);
+    const msg = det('schnorr msg', i);
+    return { sig: schnorr.sign(msg, sk, new Uint8Array(32)), msg, xonly: schnorr.getPublicKey(sk) };
+  });
+  const ecdsaSet = Array.from({ length: SET_SIZE }, (_, i) => {
+    const sk = det('ecdsa key', i);
+    const msg = det('ecdsa msg', i);
+    const der = secp256k1.Signature.fromBytes(secp256k1.sign(msg, sk, { prehash: false }), 'compact').toBytes('der');
+    const rs = parseDerLax(der);
+    if (rs === undefined) throw new Error('lax DER parser rejected a DER signature from noble');
+    return { rs, msg, pubkey: secp256k1.getPublicKey(sk, true) };
+  });
+  return { schnorr: schnorrSet, ecdsa: ecdsaSet };
+}
+
+export function checkFixed(f: Fixed, b: SignatureBackend): void {
+  for (const [i, c] of f.schnorr.entries()) {
+    check(b.verifySchnorr(c.sig, c.msg, c.xonly), `${b.name}: fixed schnorr signature ${i} verifies`);
+    const bad = Uint8Array.from(c.msg);
+    bad[0]! ^= 1;
+    check(!b.verifySchnorr(c.sig, bad, c.xonly), `${b.name}: fixed schnorr signature ${i} fails on another message`);
+  }
+  for (const [i, c] of f.ecdsa.entries()) {
+    check(b.verifyEcdsa(c.rs, c.msg, c.pubkey), `${b.name}: fixed ecdsa signature ${i} verifies`);
+    check(!b.verifyEcdsa({ r: c.rs.r, s: c.rs.s ^ 1n }, c.msg, c.pubkey), `${b.name}: fixed ecdsa signature ${i} with a flipped s bit fails`);
+  }
+}
+

@@ -1,0 +1,176 @@
+// One import of the import suite (bench/import.ts), in a process of its own so its peak RSS is its
+// own: `node dist/bench/import-child.js '<ImportJob JSON>'`. Opens a chain state on a ScriptPool
+// (its default signature cache included: block validation reads it and never fills it),
+// optionally learns extra headers first, imports a blocks directory with importBlocks, checks the
+// result and prints one ImportOutcome JSON line on stdout.
+
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChainState } from '../src/chain/chain-state.js';
+import { importBlocks } from '../src/chain/importer.js';
+import { BlockHeader } from '../src/primitives/block.js';
+import { fromHex } from '../src/primitives/bytes.js';
+import { ByteReader } from '../src/primitives/reader.js';
+import { ScriptPool } from '../src/pipeline/script-pool.js';
+
+export interface ImportJob {
+  readonly blocksDir: string;
+  readonly storeDir: string;
+  /** Display hex of the assumevalid block, or null for off. */
+  readonly assumeValid: string | null;
+  readonly noSync: boolean;
+  readonly threads: number;
+  readonly crypto: 'noble' | 'libsecp256k1';
+  /** 80-byte headers to accept before the import, untimed (headers known ahead of the blocks). */
+  readonly headersFile?: string;
+  /** The tip height the import must reach. */
+  readonly expectHeight: number;
+  readonly expectTip: string;
+}
+
+export interface ImportOutcome {
+  /** Wall time of importBlocks, ms. */
+  readonly ms: number;
+  /** importBlocks' headers-first pass: from the start to the first block processed, ms. */
+  readonly headersMs: number;
+  readonly accepted: number;
+  readonly known: number;
+  readonly rejected: number;
+  readonly tipHeight: number;
+  readonly scriptsSkipped: number;
+  /** Per accepted block, in order: its height, processBlock's time, when it finished (ms from the start), whether its scripts were skipped. */
+  readonly heights: number[];
+  readonly blockMs: number[];
+  readonly doneAt: number[];
+  readonly skipped: boolean[];
+  /** Peak resident set size of this process (getrusage ru_maxrss), MB, and the largest 50 ms sample. */
+  readonly maxRssMB: number;
+  readonly sampledPeakRssMB: number;
+  readonly rssAtEndMB: number;
+  readonly heapUsedAtEndMB: number;
+  /** Largest 50 ms samples of the JS heap and of ArrayBuffer memory (block files read, LMDB buffers), MB. */
+  readonly sampledPeakHeapMB: number;
+  readonly sampledPeakArrayBuffersMB: number;
+  /** Largest 50 ms samples of /proc/self/status RssAnon (process memory) and RssFile (mapped files: LMDB), MB. */
+  readonly sampledPeakRssAnonMB: number;
+  readonly sampledPeakRssFileMB: number;
+  /** Size of the store's data.mdb after the import, MB. */
+  readonly storeMB: number;
+  /** CPU time of this process (all threads) during the import, ms. */
+  readonly cpuMs: number;
+  readonly poolStats: ScriptPool['stats'];
+}
+
+/** The kB fields of /proc/self/status (Linux); empty elsewhere. */
+function procStatus(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const line of readFileSync('/proc/self/status', 'utf8').split('\n')) {
+      const m = /^(\w+):\s+(\d+) kB$/.exec(line);
+      if (m !== null) out[m[1]!] = Number(m[2]);
+    }
+  } catch {
+    // not Linux: the RssAnon/RssFile figures stay 0
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '') as ImportJob;
+  const pool = await ScriptPool.create({ threads: job.threads, crypto: job.crypto });
+  const chain = await ChainState.open(job.storeDir, {
+    network: 'regtest',
+    noSync: job.noSync,
+    assumeValid: job.assumeValid === null ? null : fromHex(job.assumeValid).reverse(),
+    runScripts: (w, f) => pool.verify(w, f),
+  });
+  if (job.headersFile !== undefined) {
+    const bytes = readFileSync(job.headersFile);
+    for (let off = 0; off + 80 <= bytes.length; off += 80) {
+      const r = chain.acceptHeader(BlockHeader.read(new ByteReader(new Uint8Array(bytes.buffer, bytes.byteOffset + off, 80))));
+      if (r.mode !== 'valid') throw new Error(`header at ${off / 80} refused: ${JSON.stringify(r)}`);
+    }
+  }
+
+  const heights: number[] = [];
+  const blockMs: number[] = [];
+  const doneAt: number[] = [];
+  const skipped: boolean[] = [];
+  let started = 0;
+  let firstBlockAt = -1;
+  const processBlock = chain.processBlock.bind(chain);
+  chain.processBlock = async (raw) => {
+    const t = performance.now();
+    if (firstBlockAt < 0) firstBlockAt = t - started;
+    const before = chain.scriptsSkipped;
+    const r = await processBlock(raw);
+    const end = performance.now();
+    if (r.result.mode === 'valid' && !r.duplicate) {
+      heights.push(r.height ?? -1);
+      blockMs.push(end - t);
+      doneAt.push(end - started);
+      skipped.push(chain.scriptsSkipped > before);
+    }
+    return r;
+  };
+
+  let sampledPeak = process.memoryUsage.rss();
+  let peakHeap = 0;
+  let peakArrayBuffers = 0;
+  let peakAnon = 0;
+  let peakFile = 0;
+  const sample = (): void => {
+    const st = procStatus();
+    peakAnon = Math.max(peakAnon, st.RssAnon ?? 0);
+    peakFile = Math.max(peakFile, st.RssFile ?? 0);
+    const m = process.memoryUsage();
+    sampledPeak = Math.max(sampledPeak, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+    peakArrayBuffers = Math.max(peakArrayBuffers, m.arrayBuffers);
+  };
+  const sampler = setInterval(sample, 50);
+  const cpu0 = process.cpuUsage();
+  started = performance.now();
+  const summary = await importBlocks(chain, job.blocksDir);
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  sample();
+
+  const fail = (what: string): never => {
+    throw new Error(`import check failed: ${what} (${JSON.stringify({ ...summary, failures: summary.failures.slice(0, 3) })})`);
+  };
+  if (summary.stoppedOnError || summary.rejected !== 0 || summary.failures.length !== 0) fail('every block is accepted');
+  if (summary.tip.height !== job.expectHeight || summary.tip.hash !== job.expectTip) fail(`the tip is ${job.expectTip} at height ${job.expectHeight}`);
+  if (pool.stats.retries !== 0 || pool.stats.internalErrors !== 0) fail('no script task failed or was retried');
+
+  const out: ImportOutcome = {
+    ms,
+    headersMs: firstBlockAt < 0 ? 0 : firstBlockAt,
+    accepted: summary.accepted,
+    known: summary.known,
+    rejected: summary.rejected,
+    tipHeight: summary.tip.height,
+    scriptsSkipped: chain.scriptsSkipped,
+    heights,
+    blockMs,
+    doneAt,
+    skipped,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    sampledPeakRssMB: sampledPeak / 2 ** 20,
+    rssAtEndMB: process.memoryUsage.rss() / 2 ** 20,
+    heapUsedAtEndMB: process.memoryUsage().heapUsed / 2 ** 20,
+    sampledPeakHeapMB: peakHeap / 2 ** 20,
+    sampledPeakArrayBuffersMB: peakArrayBuffers / 2 ** 20,
+    sampledPeakRssAnonMB: peakAnon / 1024,
+    sampledPeakRssFileMB: peakFile / 1024,
+    storeMB: statSync(join(job.storeDir, 'data.mdb')).size / 2 ** 20,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    poolStats: { ...pool.stats },
+  };
+  await chain.close();
+  await pool.close();
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+await main();
