@@ -25,11 +25,7 @@ import {
   type SuiteReport,
 } from './report.js';
 import { BLOCK_866342, readVector } from './vectors.js';
-
-/** DESIGN.md targets. */
-const TARGET_LOOKUPS_PER_SEC = 50_000;
-const TARGET_BLOCK_WRITES_PER_SEC = 500;
-const TARGET_BLOCK_READS_PER_SEC = 10_000;
+import { TARGET_LOOKUPS_PER_SEC, TARGET_BLOCK_WRITES_PER_SEC, TARGET_BLOCK_READS_PER_SEC } from './targets.js';
 
 const PREFILL = 500_000;
 const BLOCK_SPENDS = 5_000;

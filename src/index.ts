@@ -52,7 +52,7 @@ export { verifyScript } from './script/interpreter.js';
 
 export { checkTransaction } from './consensus/tx-check.js';
 export { getBlockScriptFlags, NETWORK_NAMES, type NetworkName } from './consensus/script-flags.js';
-export { checkBlockScripts, spentOutputsByTx, type BlockScriptsResult } from './consensus/block-scripts.js';
+export { spentOutputsByTx } from './consensus/block-scripts.js';
 export { coinbaseHeight } from './consensus/bip34.js';
 
 export { getParams, PARAMS, type ChainParams } from './consensus/params.js';

@@ -13,6 +13,7 @@ import { Transaction, type TxIn, type TxOut } from '../../src/primitives/transac
 import { hash256Parts } from '../../src/primitives/hash.js';
 import { hashToHex } from '../../src/primitives/bytes.js';
 import type { SpentOutput } from '../../src/spent/index.js';
+import { spentOutputsByTx } from '../../src/consensus/block-scripts.js';
 
 /** BIP141: OP_RETURN, push 36, then the 4-byte commitment header 0xaa21a9ed. */
 const COMMITMENT_PREFIX = Uint8Array.of(0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed);
@@ -83,15 +84,9 @@ export function rebuildBlock(original: Block, txs: readonly Transaction[], opts:
 
 /** The block's spent outputs split per transaction ([] for the coinbase), so they can move with it. */
 export function spentByTx(block: Block, flat: readonly SpentOutput[]): SpentOutput[][] {
-  const out: SpentOutput[][] = [];
-  let k = 0;
-  for (let i = 0; i < block.txs.length; i++) {
-    const n = i === 0 ? 0 : block.txs[i]!.inputs.length;
-    out.push(flat.slice(k, k + n));
-    k += n;
-  }
-  if (k !== flat.length) throw new RangeError(`${flat.length} spent outputs for ${k} inputs`);
-  return out;
+  const perTx = spentOutputsByTx(block, flat);
+  if (perTx === undefined) throw new RangeError(`${flat.length} spent outputs do not match the block's inputs`);
+  return perTx;
 }
 
 /** Spent outputs per transaction back to the flat list validateBlock takes. */
