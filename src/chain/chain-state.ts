@@ -40,6 +40,21 @@ export interface BlockNode extends ChainEntry {
   mtp?: number;
 }
 
+/** The stages a block goes through, as timed for an observer. */
+export type ChainStage = 'parse' | 'precheck' | 'coins' | 'scripts' | 'commit';
+
+/**
+ * What the chain reports as it works (metrics, logs). Called synchronously on the hot path:
+ * an observer must be cheap and must not throw.
+ */
+export interface ChainObserver {
+  stage?(stage: ChainStage, seconds: number): void;
+  connected?(block: { hash: string; height: number; txs: number; inputs: number; scriptsChecked: boolean }): void;
+  disconnected?(block: { hash: string; height: number }): void;
+  /** The active chain moved to another branch: `disconnected` blocks above height `fork` were undone. */
+  reorg?(r: { fork: number; disconnected: number }): void;
+}
+
 /** Verifies a block's script work; the default runs on this thread. */
 export type ScriptRunner = (work: readonly TxScriptWork[], flags: number) => Promise<ValidationResult>;
 
@@ -58,7 +73,10 @@ export interface ChainStateOptions {
   assumeValid?: Uint8Array | null;
   /** Where the chain says what it does (assumevalid decisions); default: nowhere. */
   log?: (message: string) => void;
+  observer?: ChainObserver;
 }
+
+const seconds = (since: number): number => (performance.now() - since) / 1000;
 
 /** Core's assumevalid depth: blocks with less than two weeks of work on top are always checked. */
 export const ASSUMEVALID_MIN_AGE = 60 * 60 * 24 * 7 * 2;
@@ -241,7 +259,10 @@ export class ChainState {
 
   /** Accept a block and, if its branch now has the most work, connect it. */
   async processBlock(raw: Uint8Array): Promise<ProcessResult> {
+    const observer = this.opts.observer;
+    let t = performance.now();
     const decoded = decodeBlock(raw);
+    observer?.stage?.('parse', seconds(t));
     if (!decoded.ok) {
       return { result: invalid('block-decode-failed', decoded.message), hash: '', duplicate: false, tip: this.tipInfo() };
     }
@@ -259,6 +280,7 @@ export class ChainState {
       if ((known.status & BLOCK_HAVE_DATA) !== 0) return done(VALID, true, known.height);
     }
 
+    t = performance.now();
     const parent = this.nodes.get(hashToHex(block.header.prevBlock));
     const checked = checkBlock(block, this.params);
     // Not remembered, as in Core (ProcessNewBlock returns before AcceptBlock indexes the block):
@@ -284,6 +306,8 @@ export class ChainState {
       if (contextual.mode === 'invalid') await this.markFailed(block, parent, BLOCK_FAILED_VALID);
       return done(contextual, false, height);
     }
+    observer?.stage?.('precheck', seconds(t));
+    t = performance.now();
 
     let node: BlockNode;
     try {
@@ -300,6 +324,7 @@ export class ChainState {
     } catch (err) {
       return done(internalError('store-write-failed', (err as Error).message), false, height);
     }
+    observer?.stage?.('commit', seconds(t));
 
     if (node.chainWork <= this.tip.chainWork) return done(VALID, false, height);
     const results = await this.activateBestChain(node, block);
@@ -363,13 +388,16 @@ export class ChainState {
     const results = new Map<string, ValidationResult>();
     while (target !== this.tip) {
       const fork = this.findFork(target);
+      let undone = 0;
       while (this.tip !== fork) {
         const r = await this.disconnectTip();
         if (r.mode !== 'valid') {
           results.set(this.tip.hex, r);
           return results;
         }
+        undone++;
       }
+      if (undone > 0) this.opts.observer?.reorg?.({ fork: fork.height, disconnected: undone });
       const path: BlockNode[] = [];
       for (let n: BlockNode | undefined = target; n !== undefined && n !== fork; n = n.prev) path.push(n);
       path.reverse();
@@ -434,6 +462,8 @@ export class ChainState {
     const height = node.height;
     const flags = getBlockScriptFlags(params.name, height, node.hash);
     const store = this.store;
+    const observer = this.opts.observer;
+    let t = performance.now();
     let connect;
     try {
       connect = connectBlockInputs(
@@ -455,6 +485,7 @@ export class ChainState {
     } catch (err) {
       return internalError('coin-read-failed', (err as Error).message);
     }
+    observer?.stage?.('coins', seconds(t));
     if (connect.result.mode !== 'valid') return connect.result;
     const assumed = this.assumedValid(node);
     if (assumed.skip !== this.skippingScripts && this.opts.log !== undefined) {
@@ -469,13 +500,16 @@ export class ChainState {
       this.scriptsSkipped++;
     } else {
       let scripts: ValidationResult;
+      t = performance.now();
       try {
         scripts = await this.runScripts(connect.scripts, flags);
       } catch (err) {
         return internalError('script-check-failed', (err as Error).message);
       }
+      observer?.stage?.('scripts', seconds(t));
       if (scripts.mode !== 'valid') return scripts;
     }
+    t = performance.now();
 
     node.status |= BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO;
     try {
@@ -491,6 +525,12 @@ export class ChainState {
       return internalError('store-write-failed', (err as Error).message);
     }
     this.active.push(node);
+    if (observer !== undefined) {
+      observer.stage?.('commit', seconds(t));
+      let inputs = 0;
+      for (let i = 1; i < block.txs.length; i++) inputs += block.txs[i]!.inputs.length;
+      observer.connected?.({ hash: node.hex, height, txs: block.txs.length, inputs, scriptsChecked: !assumed.skip });
+    }
     return VALID;
   }
 
@@ -536,6 +576,7 @@ export class ChainState {
       return internalError('store-write-failed', (err as Error).message);
     }
     this.active.pop();
+    this.opts.observer?.disconnected?.({ hash: node.hex, height: node.height });
     return VALID;
   }
 

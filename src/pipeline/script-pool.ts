@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { VALID, internalError, type ValidationResult } from '../consensus/validation.js';
 import { runScriptsSerial, scriptFailure, type TxScriptWork } from '../consensus/connect-block.js';
-import type { SignatureBackend } from '../script/signature.js';
+import { countingBackend, type SignatureBackend } from '../script/signature.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
 import { prepareBlock, splitTasks, type ScriptTask, type ScriptTaskResult } from './script-task.js';
@@ -35,13 +35,17 @@ export interface ScriptPoolStats {
   /** Attempts that failed for our own reasons and were retried. */
   retries: number;
   internalErrors: number;
+  /** Signatures verified (not answered by the cache), by kind. */
+  ecdsa: number;
+  schnorr: number;
 }
 
 export class ScriptPool {
   readonly threads: number;
-  readonly stats: ScriptPoolStats = { blocks: 0, inputs: 0, tasks: 0, retries: 0, internalErrors: 0 };
+  readonly stats: ScriptPoolStats = { blocks: 0, inputs: 0, tasks: 0, retries: 0, internalErrors: 0, ecdsa: 0, schnorr: 0 };
   private readonly pool: Piscina<ScriptTask, ScriptTaskResult> | undefined;
   readonly sigCache: SignatureCache | undefined;
+  private isClosed = false;
   /** The backend this pool verifies with (its name says what loaded). */
   backend: SignatureBackend | undefined;
 
@@ -65,7 +69,7 @@ export class ScriptPool {
   static async create(opts: ScriptPoolOptions = {}): Promise<ScriptPool> {
     const p = new ScriptPool(opts);
     // Loaded here too: it fails early and clearly if an optional backend is missing.
-    p.backend = await loadBackend(opts.crypto ?? 'noble');
+    p.backend = countingBackend(await loadBackend(opts.crypto ?? 'noble'), p.stats);
     if (p.pool !== undefined) {
       const empty = new SharedArrayBuffer(8);
       await Promise.all(Array.from({ length: p.threads }, () => p.pool!.run({ sab: empty, flags: 0, items: [] })));
@@ -108,6 +112,8 @@ export class ScriptPool {
         this.pool!.run(fault !== undefined && i === 0 ? { ...task, fault } : task).then(
           (r) => {
             inputs += r.inputs;
+            this.stats.ecdsa += r.ecdsa;
+            this.stats.schnorr += r.schnorr;
             if (!r.ok && failure === undefined) failure = r;
           },
           (err: unknown) => {
@@ -128,7 +134,23 @@ export class ScriptPool {
     return VALID;
   }
 
+  /** Piscina's utilization: the share of the pool's capacity spent running tasks since it started. */
+  get utilization(): number {
+    return this.pool?.utilization ?? 0;
+  }
+
+  /** Threads alive now (Piscina replaces a dead one). */
+  get liveThreads(): number {
+    return this.pool?.threads.length ?? 0;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
   async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
     await this.pool?.destroy();
   }
 }

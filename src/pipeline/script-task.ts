@@ -8,7 +8,7 @@ import { ByteWriter } from '../primitives/writer.js';
 import { decodeTransaction, type Transaction, type TxOut } from '../primitives/transaction.js';
 import type { ScriptError } from '../script/errors.js';
 import { PrecomputedTxData } from '../script/sighash.js';
-import { nobleBackend, type SignatureBackend } from '../script/signature.js';
+import { countingBackend, nobleBackend, type SignatureBackend, type SignatureCounts } from '../script/signature.js';
 import { verifyInput } from '../script/verify.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
@@ -31,9 +31,10 @@ export interface ScriptTask {
   readonly fault?: 'throw' | 'exit';
 }
 
+/** Every result says how many inputs the task checked and how many signatures it verified (cache misses). */
 export type ScriptTaskResult =
-  | { ok: true; inputs: number; aborted?: boolean }
-  | { ok: false; inputs: number; txIndex: number; inputIndex: number; error: ScriptError };
+  | { ok: true; inputs: number; ecdsa: number; schnorr: number; aborted?: boolean }
+  | { ok: false; inputs: number; ecdsa: number; schnorr: number; txIndex: number; inputIndex: number; error: ScriptError };
 
 export interface TxScriptSlice {
   txIndex: number;
@@ -107,7 +108,8 @@ function decodeSpent(bytes: Uint8Array): TxOut[] {
   return out;
 }
 
-let workerBackend: SignatureBackend = nobleBackend;
+const sigCounts: SignatureCounts = { ecdsa: 0, schnorr: 0 };
+let workerBackend: SignatureBackend = countingBackend(nobleBackend, sigCounts);
 let cache: { sab: SharedArrayBuffer; cache: SignatureCache } | undefined;
 
 /** What a worker thread is started with (Piscina's workerData). */
@@ -117,7 +119,7 @@ export interface ScriptWorkerData {
 
 /** Set this thread up: load its signature backend and warm it. */
 export async function configureScriptWorker(data: ScriptWorkerData | undefined): Promise<void> {
-  workerBackend = await loadBackend(data?.backend ?? 'noble');
+  workerBackend = countingBackend(await loadBackend(data?.backend ?? 'noble'), sigCounts);
   warmUp();
 }
 
@@ -134,6 +136,9 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
   const view = new Uint8Array(task.sab);
   const abort = new Int32Array(task.sab, 0, 1);
   let inputs = 0;
+  const ecdsa0 = sigCounts.ecdsa;
+  const schnorr0 = sigCounts.schnorr;
+  const sigs = (): { ecdsa: number; schnorr: number } => ({ ecdsa: sigCounts.ecdsa - ecdsa0, schnorr: sigCounts.schnorr - schnorr0 });
   const items = task.items;
   const sigCache = cacheFor(task.sigCache);
   const opts = sigCache === undefined ? { backend: workerBackend } : { backend: workerBackend, sigCache, sigCacheStore: false };
@@ -148,16 +153,16 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
     const tx = decoded.tx;
     const txdata = new PrecomputedTxData(tx, spent);
     for (let i = items[k + 5]!, end = items[k + 6]!; i < end; i++) {
-      if (Atomics.load(abort, 0) !== 0) return { ok: true, inputs, aborted: true };
+      if (Atomics.load(abort, 0) !== 0) return { ok: true, inputs, ...sigs(), aborted: true };
       const r = verifyInput(tx, i, spent, task.flags, { ...opts, txdata });
       inputs++;
       if (!r.ok) {
         Atomics.store(abort, 0, 1);
-        return { ok: false, inputs, txIndex, inputIndex: i, error: r.error };
+        return { ok: false, inputs, ...sigs(), txIndex, inputIndex: i, error: r.error };
       }
     }
   }
-  return { ok: true, inputs };
+  return { ok: true, inputs, ...sigs() };
 }
 
 /** Precompute noble's tables in this thread, so the first block does not pay for them. */

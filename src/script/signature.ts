@@ -215,3 +215,24 @@ function writeBig32(out: Uint8Array, offset: number, v: bigint): void {
     v >>= 8n;
   }
 }
+
+/** Signature verifications made through a backend, by kind. */
+export interface SignatureCounts {
+  ecdsa: number;
+  schnorr: number;
+}
+
+/** The same backend, counting its verifications into `counts` (for metrics). */
+export function countingBackend(inner: SignatureBackend, counts: SignatureCounts): SignatureBackend {
+  return {
+    name: inner.name,
+    verifyEcdsa(rs, msg32, pubkey) {
+      counts.ecdsa++;
+      return inner.verifyEcdsa(rs, msg32, pubkey);
+    },
+    verifySchnorr(sig64, msg32, xonly32) {
+      counts.schnorr++;
+      return inner.verifySchnorr(sig64, msg32, xonly32);
+    },
+  };
+}

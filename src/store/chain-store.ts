@@ -568,6 +568,28 @@ export class ChainStore implements CoinView {
     });
   }
 
+  /** Every source record (copies), in key order. */
+  sourceRecords(): Array<{ key: Uint8Array; value: Uint8Array }> {
+    this.assertOpen();
+    const out: Array<{ key: Uint8Array; value: Uint8Array }> = [];
+    try {
+      for (const { key, value } of this.sources.getRange({ snapshot: true })) {
+        out.push({ key: copyBytes(key), value: copyBytes(value.subarray(0, value.length)) });
+      }
+    } catch (err) {
+      throw wrapStoreError('reading source records', err);
+    }
+    return out;
+  }
+
+  removeSourceRecord(key: Uint8Array): Promise<void> {
+    if (key.length === 0 || key.length > 511) throw new RangeError('source key must be 1..511 bytes');
+    const k = copyBytes(key);
+    return this.write('removeSourceRecord', () => () => {
+      void this.sources.remove(k);
+    });
+  }
+
   /** Wait for pending commits and close the environment; later calls throw StoreError 'closed'. */
   async close(): Promise<void> {
     if (this.closed) return;
