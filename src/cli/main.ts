@@ -12,6 +12,9 @@ import { UsageError, parseHeight, parseNetwork, parseSpentFormat } from './io.js
 import { ScriptPool } from '../pipeline/script-pool.js';
 import { BACKEND_NAMES, isBackendName } from '../script/backends.js';
 import { hexToHash } from '../primitives/bytes.js';
+import { createLogger, isLogFormat, isLogLevel } from '../service/logger.js';
+import { serveCommand } from './serve-command.js';
+import { sourcesCommand, unbanCommand } from './sources-command.js';
 
 /** Run `fn` with a script pool of `--workers` threads (default: one per core). */
 async function withPool<T>(workers: string | undefined, crypto: string | undefined, fn: (pool: ScriptPool) => Promise<T>): Promise<T> {
@@ -99,6 +102,16 @@ async function run(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       assumevalid: { type: 'string' },
       crypto: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'queue-size': { type: 'string' },
+      rate: { type: 'string' },
+      burst: { type: 'string' },
+      'ban-score': { type: 'string' },
+      'ban-violations': { type: 'string' },
+      'ban-seconds': { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -149,6 +162,37 @@ async function run(argv: string[]): Promise<number> {
         out: values.out,
         json: values.json === true,
       });
+    }
+    case 'serve': {
+      const level = values['log-level'] ?? 'info';
+      const format = values['log-format'] ?? 'text';
+      if (!isLogLevel(level) || !isLogFormat(format)) throw new UsageError('bad --log-level or --log-format');
+      const crypto = values.crypto;
+      if (crypto !== undefined && !isBackendName(crypto)) throw new UsageError(`--crypto must be one of ${BACKEND_NAMES.join(', ')}`);
+      const assumeValid = parseAssumeValid(values.assumevalid);
+      return serveCommand({
+        datadir: needDatadir(values.datadir),
+        network: parseNetwork(values.network),
+        port: count(values.port, 'port', 8338),
+        host: values.host ?? '127.0.0.1',
+        ...(values.workers === undefined ? {} : { workers: count(values.workers, 'workers') }),
+        ...(crypto === undefined ? {} : { crypto }),
+        ...(assumeValid === undefined ? {} : { assumeValid }),
+        queueSize: count(values['queue-size'], 'queue-size', 64),
+        rate: count(values.rate, 'rate', 20),
+        burst: count(values.burst, 'burst', 40),
+        banScore: count(values['ban-score'], 'ban-score', 10),
+        banViolations: count(values['ban-violations'], 'ban-violations', 3),
+        banSeconds: count(values['ban-seconds'], 'ban-seconds', 86400),
+        logger: createLogger({ level, format }),
+      });
+    }
+    case 'sources':
+      return sourcesCommand(needDatadir(values.datadir), values.json === true);
+    case 'unban': {
+      const [source] = rest;
+      if (source === undefined) throw new UsageError('unban needs <source>');
+      return unbanCommand(needDatadir(values.datadir), source);
     }
     case 'tip':
       return tipCommand(needDatadir(values.datadir));

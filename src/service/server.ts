@@ -1,0 +1,329 @@
+// `vigil serve`: blocks come in over HTTP, wait in the bounded ingest queue, and go through the
+// chain one at a time. Every answer says what happened: 200 valid, 422 invalid (Core's reason),
+// 400 not a block, 403 banned source, 429 over its rate, 503 queue full or shutting down, 500
+// our own failure. A 2xx or 422 answer is sent only after the block was processed and its
+// source's score stored.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ChainState, ProcessResult } from '../chain/chain-state.js';
+import { MAX_BLOCK_SERIALIZED_SIZE } from '../consensus/consensus.js';
+import { hexToHash, toHex } from '../primitives/bytes.js';
+import type { ScriptPool } from '../pipeline/script-pool.js';
+import { VigilMetrics } from '../metrics/metrics.js';
+import { checkHealth, type HealthReport } from './health.js';
+import { IngestQueue, QueueClosedError } from './ingest-queue.js';
+import { silentLogger, type Logger } from './logger.js';
+import { RateLimiter } from './rate-limit.js';
+import { checkSourceName, outcomeOf, SourceBook, type ScorePolicy, type SourceOutcome } from './source-scores.js';
+
+export interface ServiceOptions {
+  chain: ChainState;
+  /** The pool the chain verifies scripts with (for health and metrics); undefined: main thread. */
+  pool?: ScriptPool;
+  /** Metrics to feed; the chain must have been opened with `metrics.chainObserver()` as its observer. */
+  metrics?: VigilMetrics;
+  logger?: Logger;
+  /** Blocks waiting or in flight, at most (default 64). */
+  queueSize?: number;
+  /** Bytes of blocks waiting or in flight, at most (default 256 MiB). */
+  queueBytes?: number;
+  /** Submissions per second per source, on average (default 20), and the largest burst (default 40). */
+  rate?: number;
+  burst?: number;
+  policy?: ScorePolicy;
+  /** Health turns `degraded` when the tip is older than this (seconds; default one day). */
+  maxTipAgeSeconds?: number;
+  /** Milliseconds since the epoch (tests move time). */
+  clock?: () => number;
+}
+
+interface Job {
+  raw: Uint8Array;
+  source: string;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The hex body of a block, at most: two digits a byte plus a little whitespace. */
+const MAX_HEX_BODY = MAX_BLOCK_SERIALIZED_SIZE * 2 + 2;
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        reject(new BodyTooLarge());
+        return;
+      }
+      parts.push(chunk);
+    });
+    req.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)));
+    req.on('error', reject);
+  });
+}
+
+export class VigilService {
+  readonly metrics: VigilMetrics;
+  readonly sources: SourceBook;
+  readonly limiter: RateLimiter;
+  readonly queue: IngestQueue<Job, ProcessResult>;
+  private readonly log: Logger;
+  private readonly chain: ChainState;
+  private readonly clock: () => number;
+  private server: Server | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: ServiceOptions) {
+    this.chain = opts.chain;
+    this.clock = opts.clock ?? Date.now;
+    this.log = opts.logger ?? silentLogger;
+    this.sources = new SourceBook(opts.chain.store, opts.policy, this.clock);
+    this.limiter = new RateLimiter({ rate: opts.rate ?? 20, burst: opts.burst ?? 40, clock: this.clock });
+    this.queue = new IngestQueue<Job, ProcessResult>((job) => this.processJob(job), (job) => job.raw.length, {
+      capacity: opts.queueSize ?? 64,
+      maxBytes: opts.queueBytes ?? 256 * 1024 * 1024,
+    });
+    const pool = opts.pool;
+    this.metrics = opts.metrics ?? new VigilMetrics();
+    this.metrics.bind({
+      utxoCount: () => this.chain.store.utxoCount(),
+      queueDepth: () => this.queue.depth,
+      sourceScores: () => this.sources.list(),
+      ...(pool === undefined
+        ? {}
+        : {
+            workerBusyRatio: () => pool.utilization,
+            signatures: () => pool.stats,
+            sigCacheHits: () => pool.sigCache?.hits ?? 0,
+          }),
+    });
+  }
+
+  /** Listen on `port` (0: any free port); resolves with the bound address. */
+  listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.log.error('request failed', { method: req.method, url: req.url, error: err as Error });
+        if (!res.headersSent) this.send(res, { status: 500, body: { error: 'internal-error' } });
+        else res.destroy();
+      });
+    });
+    // Slow or silent clients must not hold a block's worth of memory for long.
+    server.requestTimeout = 60_000;
+    server.headersTimeout = 20_000;
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  // ---- routing -------------------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://vigil');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (path === '/blocks') {
+      if (method !== 'POST') return this.send(res, { status: 405, body: { error: 'use POST' }, headers: { allow: 'POST' } });
+      return this.send(res, await this.submit(req), req);
+    }
+    if (method !== 'GET' && method !== 'HEAD') return this.send(res, { status: 405, body: { error: 'use GET' }, headers: { allow: 'GET, HEAD' } }, req);
+    if (path === '/tip') return this.send(res, { status: 200, body: this.tip() });
+    if (path === '/health') {
+      const h = this.health();
+      return this.send(res, { status: h.status === 'unhealthy' ? 503 : 200, body: h });
+    }
+    if (path === '/metrics') {
+      const text = await this.metrics.text();
+      res.writeHead(200, { 'content-type': this.metrics.contentType, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    if (path === '/sources') return this.send(res, { status: 200, body: { sources: this.sources.list() } });
+    const coin = /^\/coins\/([^/]+)\/([^/]+)$/.exec(path);
+    if (coin !== null) return this.send(res, this.coin(coin[1]!, coin[2]!));
+    return this.send(res, { status: 404, body: { error: 'not found' } });
+  }
+
+  private send(res: ServerResponse, a: Answer, unread?: IncomingMessage): void {
+    const body = JSON.stringify(a.body);
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...a.headers };
+    // An answer sent before the body was read ends the connection: the rest of the body is not wanted.
+    if (unread !== undefined && !unread.complete) {
+      headers.connection = 'close';
+      unread.resume();
+    }
+    if (this.closing !== undefined) headers.connection = 'close';
+    res.writeHead(a.status, headers);
+    res.end(body);
+  }
+
+  tip(): { hash: string; height: number; chainwork: string } {
+    const t = this.chain.tip;
+    return { hash: t.hex, height: t.height, chainwork: t.chainWork.toString(16).padStart(64, '0') };
+  }
+
+  health(): HealthReport {
+    return checkHealth({
+      chain: this.chain,
+      pool: this.opts.pool,
+      queue: { depth: this.queue.depth, capacity: this.queue.opts.capacity, closed: this.queue.isClosed },
+      maxTipAgeSeconds: this.opts.maxTipAgeSeconds ?? 86_400,
+      now: Math.floor(this.clock() / 1000),
+    });
+  }
+
+  private coin(txidHex: string, voutText: string): Answer {
+    if (!/^[0-9a-fA-F]{64}$/.test(txidHex)) return { status: 400, body: { error: 'txid must be 64 hex digits' } };
+    const vout = Number(voutText);
+    if (!/^\d{1,10}$/.test(voutText) || vout > 0xffffffff) return { status: 400, body: { error: 'vout must be an integer in 0..4294967295' } };
+    const c = this.chain.store.getCoin(hexToHash(txidHex), vout);
+    if (c === undefined) return { status: 404, body: { error: 'no such unspent output' } };
+    return {
+      status: 200,
+      body: { txid: txidHex.toLowerCase(), vout, value: c.value, scriptPubKey: toHex(c.scriptPubKey), height: c.height, coinbase: c.coinbase },
+    };
+  }
+
+  // ---- ingest --------------------------------------------------------------------------------------
+
+  private sourceOf(req: IncomingMessage): string | Answer {
+    const header = req.headers['x-vigil-source'];
+    const name = typeof header === 'string' ? header.trim() : (req.socket.remoteAddress ?? 'unknown');
+    const bad = checkSourceName(name);
+    return bad === undefined ? name : { status: 400, body: { error: `X-Vigil-Source: ${bad}` } };
+  }
+
+  private refuse(outcome: SourceOutcome | 'rate_limited' | 'banned' | 'queue_full' | 'too_large' | 'shutting_down', a: Answer): Answer {
+    this.metrics.submissions.inc({ outcome });
+    return a;
+  }
+
+  private async submit(req: IncomingMessage): Promise<Answer> {
+    if (this.closing !== undefined) return this.refuse('shutting_down', { status: 503, body: { error: 'shutting down' }, headers: { 'retry-after': '5' } });
+    const source = this.sourceOf(req);
+    if (typeof source !== 'string') return this.refuse('malformed', source);
+    const ban = this.sources.banRemaining(source);
+    if (ban > 0) {
+      const r = this.sources.get(source);
+      return this.refuse('banned', { status: 403, body: { error: 'source is banned', source, reason: r.banReason, retryAfterSeconds: Math.ceil(ban / 1000) } });
+    }
+    const take = this.limiter.take(source);
+    if (!take.ok) {
+      return this.refuse('rate_limited', {
+        status: 429,
+        body: { error: 'over the rate limit', source, retryAfterSeconds: take.retryAfterSeconds },
+        headers: { 'retry-after': String(take.retryAfterSeconds) },
+      });
+    }
+    const hex = (req.headers['content-type'] ?? '').toLowerCase().startsWith('text/plain');
+    let body: Buffer;
+    try {
+      body = await readBody(req, hex ? MAX_HEX_BODY : MAX_BLOCK_SERIALIZED_SIZE);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return this.refuse('too_large', { status: 413, body: { error: `a block is at most ${MAX_BLOCK_SERIALIZED_SIZE} bytes` } });
+      throw err;
+    }
+    let raw: Uint8Array = body;
+    if (hex) {
+      const text = body.toString('latin1').trim();
+      if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
+        await this.sources.record(source, 'malformed');
+        return this.refuse('malformed', { status: 400, body: { error: 'the body is not hex' } });
+      }
+      raw = Buffer.from(text, 'hex');
+    }
+    if (raw.length === 0) {
+      await this.sources.record(source, 'malformed');
+      return this.refuse('malformed', { status: 400, body: { error: 'empty body' } });
+    }
+    const pending = this.queue.offer({ raw, source });
+    if (pending === undefined) {
+      if (this.queue.isClosed) return this.refuse('shutting_down', { status: 503, body: { error: 'shutting down' }, headers: { 'retry-after': '5' } });
+      return this.refuse('queue_full', { status: 503, body: { error: 'the ingest queue is full', depth: this.queue.depth }, headers: { 'retry-after': '1' } });
+    }
+    let r: ProcessResult;
+    try {
+      r = await pending;
+    } catch (err) {
+      if (err instanceof QueueClosedError) return this.refuse('shutting_down', { status: 503, body: { error: 'shutting down before this block was processed' }, headers: { 'retry-after': '5' } });
+      throw err;
+    }
+    return this.answer(source, r);
+  }
+
+  /** Runs in queue order, one block at a time. */
+  private async processJob(job: Job): Promise<ProcessResult> {
+    const r = await this.chain.processBlock(job.raw);
+    this.metrics.blockResult(r.result);
+    return r;
+  }
+
+  private async answer(source: string, r: ProcessResult): Promise<Answer> {
+    const outcome = outcomeOf(r.result, r.duplicate);
+    const rec = await this.sources.record(source, outcome);
+    if (rec.bannedUntil > this.clock() && outcome !== 'valid' && outcome !== 'duplicate') {
+      this.log.warn('source banned', { source, score: rec.score, violations: rec.violations, reason: rec.banReason, until: new Date(rec.bannedUntil).toISOString() });
+    }
+    this.metrics.submissions.inc({ outcome });
+    const res = r.result;
+    const at = { hash: r.hash, ...(r.height === undefined ? {} : { height: r.height }) };
+    switch (res.mode) {
+      case 'valid':
+        this.log.debug('block accepted', { source, ...at, duplicate: r.duplicate, tip: r.tip.height });
+        return { status: 200, body: { valid: true, ...at, duplicate: r.duplicate, tip: r.tip } };
+      case 'error':
+        this.log.error('internal error on a block', { source, ...at, reason: res.reason, debug: res.debug });
+        return { status: 500, body: { valid: null, error: res.reason, ...at } };
+      default: {
+        const body: Record<string, unknown> = { valid: false, reason: res.reason, mode: res.mode, ...at };
+        if (res.debug !== undefined) body.debug = res.debug;
+        if (res.mode === 'invalid' && res.txIndex !== undefined) body.txIndex = res.txIndex;
+        if (res.mode === 'invalid' && res.inputIndex !== undefined) body.inputIndex = res.inputIndex;
+        if (outcome === 'malformed') return { status: 400, body: { error: 'the body is not a block', ...body } };
+        this.log.info('block rejected', { source, ...at, reason: res.reason, mode: res.mode });
+        return { status: 422, body };
+      }
+    }
+  }
+
+  // ---- shutdown ------------------------------------------------------------------------------------
+
+  /**
+   * Stop taking blocks, let the block in flight finish (the ones still queued are answered
+   * 503: never processed), answer what is pending, and close the listening socket. The
+   * caller closes the chain and the pool afterwards.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const server = this.server;
+      const closed = server === undefined ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
+      server?.closeIdleConnections();
+      const dropped = await this.queue.close();
+      if (dropped > 0) this.log.info('shutdown: queued blocks not processed', { dropped });
+      // Answers are written; connections still open are idle or mid-upload of a refused block.
+      setImmediate(() => server?.closeAllConnections());
+      await closed;
+    })();
+    return this.closing;
+  }
+}
