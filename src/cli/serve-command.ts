@@ -27,6 +27,11 @@ export interface ServeCommandOptions {
 
 export async function serveCommand(o: ServeCommandOptions): Promise<number> {
   const log = o.logger;
+  // Listen for signals before starting, so one that comes during start-up is not fatal.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   let running;
   try {
     running = await startService({
@@ -55,10 +60,7 @@ export async function serveCommand(o: ServeCommandOptions): Promise<number> {
   // One line on stdout for whoever started us (port 0 picks a free port).
   console.log(JSON.stringify({ listening: url, tip: { hash: chain.tip.hex, height: chain.tip.height } }));
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await signalled;
   log.info('shutting down', { signal });
   const force = (s: NodeJS.Signals): void => {
     log.warn('second signal: exiting now', { signal: s });

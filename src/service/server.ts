@@ -247,13 +247,13 @@ export class VigilService {
     if (hex) {
       const text = body.toString('latin1').trim();
       if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
-        await this.sources.record(source, 'malformed');
+        this.sources.record(source, 'malformed');
         return this.refuse('malformed', { status: 400, body: { error: 'the body is not hex' } });
       }
       raw = Buffer.from(text, 'hex');
     }
     if (raw.length === 0) {
-      await this.sources.record(source, 'malformed');
+      this.sources.record(source, 'malformed');
       return this.refuse('malformed', { status: 400, body: { error: 'empty body' } });
     }
     const pending = this.queue.offer({ raw, source });
@@ -278,9 +278,9 @@ export class VigilService {
     return r;
   }
 
-  private async answer(source: string, r: ProcessResult): Promise<Answer> {
+  private answer(source: string, r: ProcessResult): Answer {
     const outcome = outcomeOf(r.result, r.duplicate);
-    const rec = await this.sources.record(source, outcome);
+    const rec = this.sources.record(source, outcome);
     if (rec.bannedUntil > this.clock() && outcome !== 'valid' && outcome !== 'duplicate') {
       this.log.warn('source banned', { source, score: rec.score, violations: rec.violations, reason: rec.banReason, until: new Date(rec.bannedUntil).toISOString() });
     }
@@ -320,6 +320,8 @@ export class VigilService {
       server?.closeIdleConnections();
       const dropped = await this.queue.close();
       if (dropped > 0) this.log.info('shutdown: queued blocks not processed', { dropped });
+      await this.sources.flush();
+      if (this.sources.lastError !== undefined) this.log.error('source scores not saved', { error: this.sources.lastError });
       // Answers are written; connections still open are idle or mid-upload of a refused block.
       setImmediate(() => server?.closeAllConnections());
       await closed;

@@ -9,6 +9,8 @@ import type { ValidationResult } from '../consensus/validation.js';
 import type { ChainStore } from '../store/index.js';
 
 export const INITIAL_SCORE = 50;
+/** Milliseconds between commits of changed scores. */
+export const FLUSH_MS = 100;
 export const MAX_SCORE = 100;
 
 /** How a submission ended, for scoring. */
@@ -31,7 +33,7 @@ export const SCORE_DELTA: Readonly<Record<SourceOutcome, number>> = {
   invalid: -15, // breaks a consensus rule: the sender validated nothing, or attacks us
   mutated: -2, // bytes that do not match their header: possibly damage on the way
   malformed: -2, // not a block at all: likewise
-  unconnected: -1, // its parent is unknown to us: out of order, or a branch we never saw
+  unconnected: 0, // its parent is unknown to us: out of order is no offence (the rate limit bounds its cost)
   error: 0, // our own failure is never the source's fault
 };
 
@@ -93,6 +95,17 @@ function decode(bytes: Uint8Array): SourceRecord {
 }
 
 export class SourceBook {
+  /**
+   * Records changed but not yet committed. Scores are advisory, so they are written in one
+   * commit every FLUSH_MS rather than one durable commit per submission (a crash forgets at
+   * most that much scoring); reads see them first, so no update is lost.
+   */
+  private readonly pending = new Map<string, SourceRecord>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  /** The last failed flush (its records stay pending and are tried again). */
+  lastError: Error | undefined;
+
   constructor(
     private readonly store: ChainStore,
     readonly policy: ScorePolicy = DEFAULT_SCORE_POLICY,
@@ -100,6 +113,8 @@ export class SourceBook {
   ) {}
 
   private read(source: string): SourceRecord | undefined {
+    const p = this.pending.get(source);
+    if (p !== undefined) return { ...p };
     const raw = this.store.getSourceRecord(enc.encode(source));
     return raw === undefined ? undefined : decode(raw);
   }
@@ -119,7 +134,7 @@ export class SourceBook {
   }
 
   /** Record a submission's outcome; returns the updated record (banned when this one tipped it). */
-  async record(source: string, outcome: SourceOutcome): Promise<SourceRecord> {
+  record(source: string, outcome: SourceOutcome): SourceRecord {
     const now = this.clock();
     const r = this.get(source);
     if (outcome === 'error') return r;
@@ -139,14 +154,38 @@ export class SourceBook {
         r.banReason = reason;
       }
     }
-    await this.store.putSourceRecord(enc.encode(source), enc.encode(JSON.stringify(r)));
+    this.pending.set(source, { ...r });
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
     return r;
+  }
+
+  /** Commit every pending record (the service calls this before it closes the store). */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending];
+    // Puts issued together go into one LMDB transaction.
+    this.flushing = Promise.all(batch.map(([source, r]) => this.store.putSourceRecord(enc.encode(source), enc.encode(JSON.stringify(r))))).then(
+      () => {
+        for (const [source, r] of batch) if (this.pending.get(source) === r) this.pending.delete(source);
+        this.lastError = undefined;
+      },
+      (err: unknown) => {
+        this.lastError = err as Error;
+        this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
+      },
+    );
+    await this.flushing;
+    this.flushing = undefined;
   }
 
   /** Lift a ban; false when the source is unknown or not banned. */
   async unban(source: string): Promise<boolean> {
     const r = this.read(source);
     if (r === undefined || r.bannedUntil === 0 || r.bannedUntil <= this.clock()) return false;
+    this.pending.delete(source);
     await this.store.putSourceRecord(enc.encode(source), enc.encode(JSON.stringify(this.afterBan(r))));
     return true;
   }
@@ -156,13 +195,17 @@ export class SourceBook {
     return { ...r, score: Math.max(r.score, INITIAL_SCORE), violations: 0, bannedUntil: 0 };
   }
 
-  /** Every known source. */
+  /** Every known source (the pending changes included), in name order. */
   list(): SourceView[] {
     const now = this.clock();
-    return this.store.sourceRecords().map(({ key, value }) => {
-      let r = decode(value);
-      if (r.bannedUntil !== 0 && r.bannedUntil <= now) r = this.afterBan(r);
-      return { source: dec.decode(key), ...r, banned: r.bannedUntil > now };
-    });
+    const all = new Map<string, SourceRecord>();
+    for (const { key, value } of this.store.sourceRecords()) all.set(dec.decode(key), decode(value));
+    for (const [source, r] of this.pending) all.set(source, { ...r });
+    return [...all]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([source, rec]) => {
+        const r = rec.bannedUntil !== 0 && rec.bannedUntil <= now ? this.afterBan(rec) : rec;
+        return { source, ...r, banned: r.bannedUntil > now };
+      });
   }
 }
