@@ -64,7 +64,7 @@ export type { ValidationResult } from './consensus/validation.js';
 export type { Coin, CoinView } from './consensus/coins.js';
 
 export { ChainStore, StoreError, type BlockIndexEntry } from './store/index.js';
-export { ChainState, type ChainStateOptions, type ProcessResult, type BlockNode, type ScriptRunner } from './chain/chain-state.js';
+export { ChainState, type ChainStateOptions, type ProcessResult, type BlockNode, type ScriptRunner, type ChainObserver, type ChainStage } from './chain/chain-state.js';
 export { importBlocks, type ImportOptions, type ImportProgress, type ImportSummary } from './chain/importer.js';
 export { readBlocks, readBlocksAsync, BlockFileWriter, readXorKey, type BlockRecord, type BlockFileIssue } from './blockfile/index.js';
 export { generateChain, generateBlocks, ChainGenerator, type GenerateOptions, type GeneratedBlock } from './generate/index.js';
@@ -73,3 +73,12 @@ export { readSpentFile, readBcoinUndo, readFlorestaJson, readBtcdUtxoStore, type
 export { ScriptPool, type ScriptPoolOptions, type ScriptPoolStats } from './pipeline/script-pool.js';
 export { runScriptTask, prepareBlock, splitTasks, type ScriptTask, type ScriptTaskResult } from './pipeline/script-task.js';
 export { VERIFY_INPUTS_WORKER } from './pipeline/workers.js';
+
+export { VigilMetrics, type MetricSources } from './metrics/metrics.js';
+export { VigilService, type ServiceOptions } from './service/server.js';
+export { startService, type StartOptions, type RunningService } from './service/start.js';
+export { SourceBook, SCORE_DELTA, DEFAULT_SCORE_POLICY, type ScorePolicy, type SourceRecord, type SourceOutcome } from './service/source-scores.js';
+export { RateLimiter, type RateLimitOptions } from './service/rate-limit.js';
+export { IngestQueue, QueueClosedError } from './service/ingest-queue.js';
+export { checkHealth, type HealthReport, type HealthStatus } from './service/health.js';
+export { createLogger, silentLogger, type Logger, type LogLevel, type LogFormat } from './service/logger.js';

@@ -167,14 +167,16 @@ export class SourceBook {
     if (this.pending.size === 0) return;
     const batch = [...this.pending];
     // Puts issued together go into one LMDB transaction.
-    this.flushing = Promise.all(batch.map(([source, r]) => this.store.putSourceRecord(enc.encode(source), enc.encode(JSON.stringify(r))))).then(
+    this.flushing = Promise.resolve()
+      .then(() => Promise.all(batch.map(([source, r]) => this.store.putSourceRecord(enc.encode(source), enc.encode(JSON.stringify(r))))))
+      .then(
       () => {
         for (const [source, r] of batch) if (this.pending.get(source) === r) this.pending.delete(source);
         this.lastError = undefined;
       },
       (err: unknown) => {
+        // Kept pending; tried again with the next change or the next flush (a closed store stays failed).
         this.lastError = err as Error;
-        this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
       },
     );
     await this.flushing;

@@ -1,0 +1,263 @@
+// The service's parts on their own: the token bucket, the bounded ingest queue, source
+// scoring and bans on a real store, and the health verdicts.
+
+import { describe, it } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { RateLimiter } from '../src/service/rate-limit.js';
+import { IngestQueue, QueueClosedError } from '../src/service/ingest-queue.js';
+import { INITIAL_SCORE, SCORE_DELTA, SourceBook, checkSourceName, outcomeOf } from '../src/service/source-scores.js';
+import { createLogger } from '../src/service/logger.js';
+import { ChainStore } from '../src/store/index.js';
+import { internalError, invalid, mutated, VALID } from '../src/consensus/validation.js';
+import { checkHealth } from '../src/service/health.js';
+import type { ChainState } from '../src/chain/chain-state.js';
+import type { ScriptPool } from '../src/pipeline/script-pool.js';
+import { tempDir } from './helpers/regtest-chain.js';
+
+describe('RateLimiter (token bucket)', () => {
+  it('lets a burst through, then one token per 1/rate seconds', () => {
+    let now = 0;
+    const rl = new RateLimiter({ rate: 2, burst: 3, clock: () => now });
+    assert.deepEqual([rl.take('a'), rl.take('a'), rl.take('a')].map((r) => r.ok), [true, true, true]);
+    const refused = rl.take('a');
+    assert.deepEqual(refused, { ok: false, retryAfterSeconds: 1 });
+    now += 499;
+    assert.equal(rl.take('a').ok, false);
+    now += 1; // 500 ms: one token at 2/s
+    assert.equal(rl.take('a').ok, true);
+    assert.equal(rl.take('b').ok, true, 'each source has its own bucket');
+    now += 60_000;
+    assert.deepEqual([rl.take('a'), rl.take('a'), rl.take('a'), rl.take('a')].map((r) => r.ok), [true, true, true, false], 'refill stops at the burst');
+  });
+
+  it('says how long to wait when the rate is below one a second', () => {
+    const rl = new RateLimiter({ rate: 0.1, burst: 1, clock: () => 0 });
+    assert.equal(rl.take('a').ok, true);
+    assert.deepEqual(rl.take('a'), { ok: false, retryAfterSeconds: 10 });
+  });
+
+  it('keeps at most maxSources buckets, dropping the least recently used', () => {
+    const rl = new RateLimiter({ rate: 1, burst: 1, maxSources: 2, clock: () => 0 });
+    rl.take('a');
+    rl.take('b');
+    rl.take('a');
+    rl.take('c'); // evicts b
+    assert.equal(rl.size, 2);
+    assert.equal(rl.take('a').ok, false, 'a was kept (used recently)');
+    assert.equal(rl.take('b').ok, true, 'b was forgotten: a fresh bucket');
+  });
+
+  it('refuses a nonsense configuration', () => {
+    assert.throws(() => new RateLimiter({ rate: 0, burst: 1 }), RangeError);
+    assert.throws(() => new RateLimiter({ rate: 1, burst: 0 }), RangeError);
+  });
+});
+
+describe('IngestQueue', () => {
+  function gate(): { promise: Promise<void>; open: () => void } {
+    let open!: () => void;
+    const promise = new Promise<void>((r) => (open = r));
+    return { promise, open };
+  }
+
+  it('runs jobs one at a time in arrival order, and refuses beyond capacity', async () => {
+    const order: number[] = [];
+    const g = gate();
+    let running = 0;
+    const q = new IngestQueue<number, number>(
+      async (n) => {
+        running++;
+        assert.equal(running, 1, 'one job at a time');
+        await g.promise;
+        order.push(n);
+        running--;
+        return n * 10;
+      },
+      () => 1,
+      { capacity: 3, maxBytes: 100 },
+    );
+    const a = q.offer(1);
+    const b = q.offer(2);
+    const c = q.offer(3);
+    assert.equal(q.offer(4), undefined, 'full at capacity (in flight counts)');
+    assert.equal(q.depth, 3);
+    g.open();
+    assert.deepEqual(await Promise.all([a, b, c]), [10, 20, 30]);
+    assert.deepEqual(order, [1, 2, 3]);
+    assert.equal(q.depth, 0);
+    assert.equal(q.queuedBytes, 0);
+  });
+
+  it('is bounded in bytes, but always takes one job when empty', async () => {
+    const g = gate();
+    const q = new IngestQueue<number, number>(async (n) => (await g.promise, n), (n) => n, { capacity: 10, maxBytes: 100 });
+    const big = q.offer(500);
+    assert.notEqual(big, undefined, 'an empty queue takes even an oversized job');
+    assert.equal(q.offer(1), undefined, 'over the byte bound');
+    g.open();
+    assert.equal(await big, 500);
+    assert.notEqual(q.offer(60), undefined);
+    assert.notEqual(q.offer(40), undefined);
+  });
+
+  it('a failing job rejects its own promise only', async () => {
+    const q = new IngestQueue<number, number>(async (n) => {
+      if (n === 2) throw new Error('boom');
+      return n;
+    }, () => 1, { capacity: 5, maxBytes: 5 });
+    const r = await Promise.allSettled([q.offer(1)!, q.offer(2)!, q.offer(3)!]);
+    assert.deepEqual(r.map((x) => x.status), ['fulfilled', 'rejected', 'fulfilled']);
+  });
+
+  it('close lets the job in flight finish and drops the rest with QueueClosedError', async () => {
+    const g = gate();
+    const done: number[] = [];
+    const q = new IngestQueue<number, number>(async (n) => (await g.promise, done.push(n), n), () => 1, { capacity: 5, maxBytes: 5 });
+    const first = q.offer(1)!;
+    const second = q.offer(2)!;
+    const closing = q.close();
+    assert.equal(q.offer(3), undefined, 'closed: takes nothing');
+    g.open();
+    assert.equal(await closing, 1, 'one job dropped');
+    assert.equal(await first, 1);
+    await assert.rejects(second, QueueClosedError);
+    assert.deepEqual(done, [1], 'the dropped job never ran');
+  });
+});
+
+describe('SourceBook (scores and bans in the store)', () => {
+  async function withStore(fn: (store: ChainStore, dir: string) => Promise<void>): Promise<void> {
+    const tmp = tempDir('vigil-sources-');
+    const store = ChainStore.open(tmp.dir, { network: 'regtest' });
+    try {
+      await fn(store, tmp.dir);
+    } finally {
+      await store.close();
+      tmp.remove();
+    }
+  }
+
+  it('maps results to outcomes: our own errors are never the source’s', () => {
+    assert.equal(outcomeOf(VALID, false), 'valid');
+    assert.equal(outcomeOf(VALID, true), 'duplicate');
+    assert.equal(outcomeOf(invalid('bad-cb-amount'), false), 'invalid');
+    assert.equal(outcomeOf(invalid('prev-blk-not-found'), false), 'unconnected');
+    assert.equal(outcomeOf(invalid('block-decode-failed'), false), 'malformed');
+    assert.equal(outcomeOf(mutated('bad-txnmrklroot'), false), 'mutated');
+    assert.equal(outcomeOf(internalError('store-write-failed'), false), 'error');
+    assert.ok(SCORE_DELTA.invalid < SCORE_DELTA.mutated && SCORE_DELTA.mutated < 0 && SCORE_DELTA.valid > 0);
+  });
+
+  it('starts at 50, rises with valid blocks (at most 100), ignores our errors, bans after N violations', async () => {
+    await withStore(async (store) => {
+      let now = 1_000_000;
+      const book = new SourceBook(store, { banScore: 10, banViolations: 2, banSeconds: 60 }, () => now);
+      assert.equal(book.get('peer').score, INITIAL_SCORE);
+      for (let i = 0; i < 60; i++) book.record('peer', 'valid');
+      assert.equal(book.get('peer').score, 100);
+      book.record('peer', 'error');
+      assert.equal(book.get('peer').score, 100, 'internal errors never count');
+      book.record('peer', 'invalid');
+      assert.equal(book.banRemaining('peer'), 0);
+      const r = book.record('peer', 'invalid');
+      assert.equal(r.violations, 2);
+      assert.equal(book.banRemaining('peer'), 60_000);
+      assert.match(r.banReason ?? '', /2 consensus-invalid blocks/);
+      now += 60_000;
+      assert.equal(book.banRemaining('peer'), 0, 'the ban runs out');
+      assert.equal(book.get('peer').violations, 0, 'a second chance');
+    });
+  });
+
+  it('bans on a low score too, keeps bans across reopen, and unban lifts them', async () => {
+    const tmp = tempDir('vigil-sources-');
+    try {
+      let store = ChainStore.open(tmp.dir, { network: 'regtest' });
+      const book = new SourceBook(store, { banScore: 44, banViolations: 100, banSeconds: 3600 });
+      for (let i = 0; i < 3; i++) book.record('noisy', 'mutated');
+      assert.ok(book.banRemaining('noisy') > 0, 'score 44 bans');
+      await book.flush();
+      await store.close();
+
+      store = ChainStore.open(tmp.dir, { network: 'regtest' });
+      const again = new SourceBook(store);
+      const listed = again.list();
+      assert.deepEqual(listed.map((s) => [s.source, s.banned, s.mutated]), [['noisy', true, 3]]);
+      assert.equal(await again.unban('noisy'), true);
+      assert.equal(again.banRemaining('noisy'), 0);
+      assert.equal(await again.unban('noisy'), false, 'not banned any more');
+      assert.equal(await again.unban('stranger'), false, 'unknown');
+      await store.close();
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('keeps every update when many land before a commit', async () => {
+    await withStore(async (store) => {
+      const book = new SourceBook(store, { banScore: 0, banViolations: 1e9, banSeconds: 1 });
+      for (let i = 0; i < 500; i++) book.record(`s${i % 5}`, i % 2 === 0 ? 'valid' : 'duplicate');
+      await book.flush();
+      const fresh = new SourceBook(store).list();
+      assert.equal(fresh.reduce((n, s) => n + s.valid + s.duplicate, 0), 500);
+    });
+  });
+
+  it('checks source names', () => {
+    assert.equal(checkSourceName('peer-1.example:8333'), undefined);
+    assert.notEqual(checkSourceName(''), undefined);
+    assert.notEqual(checkSourceName('has space'), undefined);
+    assert.notEqual(checkSourceName('x'.repeat(201)), undefined);
+  });
+});
+
+describe('logger', () => {
+  it('writes JSON lines with levels, and filters below its level', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', format: 'json', stream: { write: (s: string) => (lines.push(s), true) }, now: () => new Date(0) });
+    log.debug('hidden');
+    log.child({ component: 'serve' }).warn('source banned', { source: 'x', bytes: new Uint8Array([1, 255]), work: 5n });
+    assert.equal(lines.length, 1);
+    assert.deepEqual(JSON.parse(lines[0]!), { time: '1970-01-01T00:00:00.000Z', level: 'warn', msg: 'source banned', component: 'serve', source: 'x', bytes: '01ff', work: '5' });
+    assert.equal(log.enabled('debug'), false);
+  });
+
+  it('writes key=value text for people', () => {
+    const lines: string[] = [];
+    const log = createLogger({ format: 'text', stream: { write: (s: string) => (lines.push(s), true) }, now: () => new Date(0) });
+    log.info('listening', { url: 'http://127.0.0.1:1', note: 'two words' });
+    assert.equal(lines[0], '1970-01-01T00:00:00.000Z INFO  listening url=http://127.0.0.1:1 note="two words"\n');
+  });
+});
+
+describe('checkHealth', () => {
+  const tip = { time: 1_000, height: 7, hex: 'ab' };
+  const chain = (store: { getTip(): unknown; utxoCount(): number }) => ({ store, tip }) as unknown as ChainState;
+  const okStore = { getTip: () => ({}), utxoCount: () => 3 };
+  const pool = (over: Partial<{ threads: number; liveThreads: number; closed: boolean }>) =>
+    ({ threads: 2, liveThreads: 2, closed: false, utilization: 0.5, stats: { retries: 0, internalErrors: 0 }, ...over }) as unknown as ScriptPool;
+  const base = { queue: { depth: 0, capacity: 4, closed: false }, maxTipAgeSeconds: 100, now: 1_050 };
+
+  it('healthy when every part is', () => {
+    const h = checkHealth({ ...base, chain: chain(okStore), pool: pool({}) });
+    assert.equal(h.status, 'healthy');
+    assert.deepEqual(Object.keys(h.components), ['store', 'workers', 'queue', 'tip']);
+  });
+
+  it('degraded: a lost worker thread, a full queue, an old tip', () => {
+    assert.equal(checkHealth({ ...base, chain: chain(okStore), pool: pool({ liveThreads: 1 }) }).components.workers.status, 'degraded');
+    const full = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), queue: { depth: 4, capacity: 4, closed: false } });
+    assert.deepEqual([full.status, full.components.queue.status], ['degraded', 'degraded']);
+    const old = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), now: 1_101 });
+    assert.deepEqual([old.status, old.components.tip.status], ['degraded', 'degraded']);
+  });
+
+  it('unhealthy: the store does not answer, the pool is closed, shutting down', () => {
+    const broken = { getTip: () => { throw new Error('MDB_PANIC'); }, utxoCount: () => 0 };
+    const h = checkHealth({ ...base, chain: chain(broken), pool: pool({}) });
+    assert.equal(h.status, 'unhealthy');
+    assert.match(h.components.store.detail, /MDB_PANIC/);
+    assert.equal(checkHealth({ ...base, chain: chain(okStore), pool: pool({ closed: true }) }).status, 'unhealthy');
+    assert.equal(checkHealth({ ...base, chain: chain(okStore), pool: pool({}), queue: { depth: 0, capacity: 4, closed: true } }).status, 'unhealthy');
+  });
+});
