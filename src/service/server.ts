@@ -322,9 +322,11 @@ export class VigilService {
       if (dropped > 0) this.log.info('shutdown: queued blocks not processed', { dropped });
       await this.sources.flush();
       if (this.sources.lastError !== undefined) this.log.error('source scores not saved', { error: this.sources.lastError });
-      // Answers are written; connections still open are idle or mid-upload of a refused block.
-      setImmediate(() => server?.closeAllConnections());
+      // Every answer is written and says `connection: close`; give slow readers a moment, then cut.
+      server?.closeIdleConnections();
+      const force = setTimeout(() => server?.closeAllConnections(), 2000).unref();
       await closed;
+      clearTimeout(force);
     })();
     return this.closing;
   }
