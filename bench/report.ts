@@ -96,6 +96,15 @@ export function consume(x: unknown): void {
   sink = x;
 }
 
+/** Told when each tinybench task of a suite has finished (the CLI's progress display). */
+export type TaskListener = (e: { readonly title: string; readonly task: string; readonly done: number; readonly total: number }) => void;
+let taskListener: TaskListener | undefined;
+
+/** Set (or with undefined, remove) the listener `runTasks` tells about finished tasks. */
+export function setTaskListener(listener: TaskListener | undefined): void {
+  taskListener = listener;
+}
+
 /** Run the tasks one after the other and collect a row per task. */
 export async function runTasks(
   title: string,
@@ -123,6 +132,12 @@ export async function runTasks(
       ...(beforeAll !== undefined && { beforeAll: () => beforeAll() }),
       ...(afterAll !== undefined && { afterAll: () => afterAll() }),
     });
+  }
+  const listener = taskListener;
+  if (listener !== undefined) {
+    let done = 0;
+    listener({ title, task: '', done, total: specs.length });
+    bench.addEventListener('cycle', (e) => listener({ title, task: e.task?.name ?? '', done: ++done, total: specs.length }));
   }
   const loadBefore = loadavg()[0] ?? 0;
   await bench.run();

@@ -1,21 +1,9 @@
 // Benchmark entry point: `node dist/bench/run.js [suite ...] [--time=ms] [--warmup=ms]`.
 // Runs every suite, or the ones named, prints a table per suite and writes bench/results/<suite>.json
-// and bench/results/<suite>.md.
+// and bench/results/<suite>.md. `vigil bench` runs the same suites with a progress display.
 
-import { batchSchnorrSuite } from './batch-schnorr.js';
-import { parseSuite } from './parse.js';
-import { printMachine, printReport, machineInfo, writeReport, type Suite, type SuiteOptions } from './report.js';
-import { sighashSuite } from './sighash.js';
-import { signaturesSuite } from './signatures.js';
-import { storeSuite } from './store.js';
-import { blocksSuite } from './blocks.js';
-import { importSuite } from './import.js';
-import { utxoSuite } from './utxo.js';
-
-const SUITES: readonly Suite[] = [signaturesSuite, batchSchnorrSuite, sighashSuite, parseSuite, storeSuite, utxoSuite, blocksSuite, importSuite];
-
-/** ~1 s per task keeps each tinybench suite under two minutes on a 2-core machine (blocks and import take longer: see their headers). */
-const DEFAULTS: SuiteOptions = { timeMs: 1000, warmupMs: 200 };
+import { DEFAULTS, SUITES, runSuites, selectSuites } from './suites.js';
+import type { Suite, SuiteOptions } from './report.js';
 
 function usage(): string {
   return `usage: node dist/bench/run.js [${SUITES.map((s) => s.name).join('|')} ...] [--time=ms] [--warmup=ms]`;
@@ -39,12 +27,7 @@ function parseArgs(argv: readonly string[]): { suites: Suite[]; opts: SuiteOptio
     }
   }
   if (timeMs <= 0) throw new Error('--time must be positive');
-  const suites = names.length === 0 ? [...SUITES] : names.map((n) => {
-    const s = SUITES.find((x) => x.name === n);
-    if (s === undefined) throw new Error(`unknown suite "${n}"\n${usage()}`);
-    return s;
-  });
-  return { suites, opts: { timeMs, warmupMs } };
+  return { suites: selectSuites(names), opts: { timeMs, warmupMs } };
 }
 
 async function main(): Promise<void> {
@@ -56,17 +39,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const machine = machineInfo();
-  printMachine(machine);
-  const started = performance.now();
-  for (const suite of parsed.suites) {
-    const t0 = performance.now();
-    const report = await suite.run(parsed.opts);
-    printReport(report);
-    const file = writeReport(report, machine);
-    console.log(`   wrote ${file} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  }
-  console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  await runSuites(parsed.suites, parsed.opts);
 }
 
 await main();

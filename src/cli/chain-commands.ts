@@ -3,39 +3,39 @@
 
 import { existsSync } from 'node:fs';
 import { toHex } from '../primitives/bytes.js';
-import { ChainState } from '../chain/chain-state.js';
-import { importBlocks, type ImportProgress } from '../chain/importer.js';
+import { ChainState, type ChainObserver } from '../chain/chain-state.js';
 import { generateChain } from '../generate/index.js';
 import type { NetworkName } from '../consensus/script-flags.js';
 import { ChainStore } from '../store/index.js';
 import { UsageError } from './io.js';
 import type { ScriptPool } from '../pipeline/script-pool.js';
 import type { TxScriptWork } from '../consensus/connect-block.js';
+import type { Logger } from '../service/logger.js';
+import { ConnectCounter, importWithProgress } from './import-progress.js';
+import { progressMode, type ProgressStream } from './progress.js';
 
-function progressLine(p: ImportProgress): string {
-  const s = p.elapsedMs / 1000;
-  const rate = s > 0 ? Math.round((p.accepted + p.known) / s) : 0;
-  return `height ${p.tipHeight}  read ${p.read}  accepted ${p.accepted}  known ${p.known}  rejected ${p.rejected}  waiting ${p.waiting}  ${rate} blocks/s  ${s.toFixed(1)} s`;
+export interface ImportCommandOptions {
+  path: string;
+  datadir: string;
+  network: NetworkName;
+  json: boolean;
+  quiet: boolean;
+  pool?: ScriptPool;
+  assumeValid?: Uint8Array | null;
+  logger: Logger;
+  /** Where progress goes (default stderr); tests hand in a fake terminal. */
+  stream?: ProgressStream;
 }
 
-export async function importCommand(
-  path: string,
-  datadir: string,
-  network: NetworkName,
-  json: boolean,
-  quiet: boolean,
-  pool?: ScriptPool,
-  assumeValid?: Uint8Array | null,
-): Promise<number> {
+export async function importCommand(opts: ImportCommandOptions): Promise<number> {
+  const { path, datadir, network, json, logger } = opts;
   if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);
-  const log = quiet || json ? undefined : (m: string): void => void process.stderr.write(m + '\n');
-  const chain = await openChain(datadir, network, pool, assumeValid, log);
+  const stream = opts.stream ?? process.stderr;
+  const counter = new ConnectCounter();
+  logger.debug('import starting', { path, datadir, network, workers: opts.pool?.threads });
+  const chain = await openChain(datadir, network, opts.pool, opts.assumeValid, (m) => logger.info(m), counter);
   try {
-    const summary = await importBlocks(chain, path, {
-      onProgress: (p) => {
-        if (!quiet && !json) process.stderr.write(progressLine(p) + '\n');
-      },
-    });
+    const { summary } = await importWithProgress(chain, path, counter, { mode: progressMode({ quiet: opts.quiet, json, stream }), stream });
     if (json) console.log(JSON.stringify(summary));
     else {
       console.log(`tip ${summary.tip.hash} height ${summary.tip.height}: ${summary.accepted} blocks accepted, ${summary.known} already known, ${summary.rejected} rejected in ${(summary.elapsedMs / 1000).toFixed(1)} s`);
@@ -43,19 +43,23 @@ export async function importCommand(
       for (const f of summary.failures) console.log(`  ${f.mode} ${f.hash}${f.height === undefined ? '' : ` (height ${f.height})`}: ${f.reason}`);
       for (const i of summary.fileIssues) console.log(`  file issue ${i.code} in ${i.file} at ${i.offset}: ${i.message}`);
     }
-    if (summary.stoppedOnError) return 2;
+    if (summary.stoppedOnError) {
+      logger.error('import stopped on an internal error; running it again resumes', { tip: summary.tip.height });
+      return 2;
+    }
     return summary.rejected > 0 ? 1 : 0;
   } finally {
     await chain.close();
   }
 }
 
-async function openChain(
+export async function openChain(
   datadir: string,
   network: NetworkName,
   pool?: ScriptPool,
   assumeValid?: Uint8Array | null,
   log?: (m: string) => void,
+  observer?: ChainObserver,
 ): Promise<ChainState> {
   try {
     return await ChainState.open(datadir, {
@@ -63,6 +67,7 @@ async function openChain(
       ...(pool === undefined ? {} : { runScripts: (w: readonly TxScriptWork[], f: number) => pool.verify(w, f) }),
       ...(assumeValid === undefined ? {} : { assumeValid }),
       ...(log === undefined ? {} : { log }),
+      ...(observer === undefined ? {} : { observer }),
     });
   } catch (err) {
     throw new UsageError((err as Error).message);

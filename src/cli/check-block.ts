@@ -1,5 +1,5 @@
-// `vigil check-block` and `vigil selftest`: stateless validation of blocks against the
-// outputs they spend, one JSON object per block.
+// `vigil check-block` and the first half of `vigil selftest`: stateless validation of blocks
+// against the outputs they spend, one JSON object per block.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,15 @@ const SELFTEST_BLOCKS: ReadonlyArray<{ block: string; spent: string; format: Spe
   { block: 'bcoin/testnet3/block1087400.raw', spent: 'bcoin/testnet3/block1087400-undo.raw', format: 'bcoin-undo', network: 'testnet3' },
 ];
 
-export async function selftest(json: boolean, pool?: ScriptPool): Promise<number> {
+export interface BundledBlocksResult {
+  valid: boolean;
+  blocks: CheckBlockOutput[];
+  inputs: number;
+  ms: number;
+}
+
+/** Validate the bundled real blocks; a line per block and a total unless `json`. */
+export async function checkBundledBlocks(json: boolean, pool?: ScriptPool): Promise<BundledBlocksResult> {
   const dir = fileURLToPath(new URL('../../../test/vectors/', import.meta.url));
   if (!existsSync(dir)) throw new UsageError('selftest needs the test vectors of a repository checkout (test/vectors/)');
   const outputs: CheckBlockOutput[] = [];
@@ -95,9 +103,8 @@ export async function selftest(json: boolean, pool?: ScriptPool): Promise<number
   const inputs = outputs.reduce((a, r) => a + r.inputs, 0);
   const ms = outputs.reduce((a, r) => a + r.ms, 0);
   const allValid = outputs.every((r) => r.valid);
-  if (json) console.log(JSON.stringify({ valid: allValid, blocks: outputs, inputs, ms: Math.round(ms) }));
-  else {
+  if (!json) {
     console.log(`\n${outputs.length} blocks, ${inputs} inputs validated in ${(ms / 1000).toFixed(1)} s with ${pool === undefined || pool.threads === 0 ? 'no worker threads' : `${pool.threads} worker threads`} (${Math.round(inputs / (ms / 1000))} inputs/s): ${allValid ? 'all valid' : 'FAILURES'}`);
   }
-  return allValid ? 0 : 1;
+  return { valid: allValid, blocks: outputs, inputs, ms: Math.round(ms) };
 }

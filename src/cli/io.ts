@@ -4,7 +4,6 @@
 import { readFileSync } from 'node:fs';
 import { decodeBlock, type Block } from '../primitives/block.js';
 import { PARAMS } from '../consensus/params.js';
-import { NETWORK_NAMES, type NetworkName } from '../consensus/script-flags.js';
 import { SPENT_FILE_FORMATS, readSpentFile, type SpentFileFormat, type SpentOutput } from '../spent/index.js';
 
 /** A problem with the command line or its files: reported on stderr with exit status 2. */
@@ -29,25 +28,12 @@ export function unframe(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
-export function parseNetwork(value: string | undefined): NetworkName {
-  const network = (value ?? 'main') as NetworkName;
-  if (!NETWORK_NAMES.includes(network)) throw new UsageError(`--network must be one of ${NETWORK_NAMES.join(', ')}`);
-  return network;
-}
-
 export function parseSpentFormat(value: string | undefined): SpentFileFormat {
   const format = value as SpentFileFormat | undefined;
   if (format === undefined || !SPENT_FILE_FORMATS.includes(format)) {
     throw new UsageError(`--spent-format must be one of ${SPENT_FILE_FORMATS.join(', ')}`);
   }
   return format;
-}
-
-export function parseHeight(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const height = Number(value);
-  if (!Number.isSafeInteger(height) || height < 0) throw new UsageError('--height must be a non-negative integer');
-  return height;
 }
 
 /**

@@ -1,0 +1,149 @@
+// The option table: precedence (flag, then VIGIL_* variable, then config file, then default),
+// bad values as usage errors that name where they came from, flags a command does not take,
+// and the README's copy of the table, which must equal the table itself.
+
+import { describe, it } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OPTIONS, parseCommandLine, readConfigFile, renderOptionsMarkdown, resolveOptions } from '../src/cli/config.js';
+import { UsageError } from '../src/cli/io.js';
+import { tempDir } from './helpers/regtest-chain.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+
+function withConfig<T>(doc: unknown, fn: (path: string) => T): T {
+  const tmp = tempDir('vigil-config-');
+  try {
+    const path = join(tmp.dir, 'vigil.json');
+    writeFileSync(path, typeof doc === 'string' ? doc : JSON.stringify(doc));
+    return fn(path);
+  } finally {
+    tmp.remove();
+  }
+}
+
+function usageError(fn: () => unknown, message: RegExp): void {
+  assert.throws(fn, (err: unknown) => err instanceof UsageError && message.test(err.message), `expected a usage error matching ${message}`);
+}
+
+describe('config: precedence flag > environment > file > default', () => {
+  const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveOptions('import', parseCommandLine(['import', 'blocks', ...argv]), env);
+
+  it('the default when nothing else is given', () => {
+    const o = resolve([]);
+    assert.equal(o.string('network'), 'main');
+    assert.equal(o.source('network'), 'default');
+    assert.equal(o.number('workers'), undefined, 'workers has no fixed default: one per core');
+    assert.equal(o.bool('quiet'), false);
+  });
+
+  it('a config file beats the default', () =>
+    withConfig({ network: 'regtest', workers: 1, quiet: true }, (path) => {
+      const o = resolve(['--config', path]);
+      assert.equal(o.string('network'), 'regtest');
+      assert.equal(o.source('network'), 'file');
+      assert.equal(o.number('workers'), 1);
+      assert.equal(o.bool('quiet'), true);
+    }));
+
+  it('VIGIL_CONFIG names the file too', () =>
+    withConfig({ network: 'signet' }, (path) => assert.equal(resolve([], { VIGIL_CONFIG: path }).string('network'), 'signet')));
+
+  it('the environment beats the file', () =>
+    withConfig({ network: 'regtest', workers: 1 }, (path) => {
+      const o = resolve(['--config', path], { VIGIL_NETWORK: 'testnet4', VIGIL_WORKERS: '3' });
+      assert.equal(o.string('network'), 'testnet4');
+      assert.equal(o.source('network'), 'env');
+      assert.equal(o.number('workers'), 3);
+    }));
+
+  it('the flag beats the environment and the file', () =>
+    withConfig({ network: 'regtest', quiet: true }, (path) => {
+      const o = resolve(['--config', path, '--network', 'signet', '--no-quiet'], { VIGIL_NETWORK: 'testnet4', VIGIL_QUIET: '1' });
+      assert.equal(o.string('network'), 'signet');
+      assert.equal(o.source('network'), 'flag');
+      assert.equal(o.bool('quiet'), false, '--no-quiet undoes the environment');
+    }));
+
+  it('--name=value and --name value read the same', () => {
+    assert.equal(resolve(['--workers=2']).number('workers'), 2);
+    assert.equal(resolve(['--workers', '2']).number('workers'), 2);
+  });
+
+  it('a command-specific default: generate makes regtest, selftest 300 blocks of 25 txs', () => {
+    assert.equal(resolveOptions('generate', parseCommandLine(['generate']), {}).string('network'), 'regtest');
+    const s = resolveOptions('selftest', parseCommandLine(['selftest']), {});
+    assert.equal(s.number('blocks'), 300);
+    assert.equal(s.number('txs'), 25);
+    assert.equal(resolveOptions('generate', parseCommandLine(['generate']), {}).number('txs'), 10);
+  });
+
+  it('the serve options have their stated defaults', () => {
+    const o = resolveOptions('serve', parseCommandLine(['serve']), {});
+    const got = Object.fromEntries(['port', 'queue-size', 'rate', 'burst', 'ban-score', 'ban-violations', 'ban-seconds'].map((n) => [n, o.number(n)]));
+    assert.deepEqual(got, { port: 8338, 'queue-size': 64, rate: 20, burst: 40, 'ban-score': 10, 'ban-violations': 3, 'ban-seconds': 86400 });
+    assert.equal(o.string('host'), '127.0.0.1');
+  });
+
+  it("another command's environment and file values are left alone", () =>
+    withConfig({ port: 9000, spent: 'x' }, (path) => {
+      const o = resolve(['--config', path], { VIGIL_PORT: 'not a number' });
+      assert.equal(o.number('port'), undefined);
+    }));
+});
+
+describe('config: bad values are usage errors naming their source', () => {
+  const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveOptions('import', parseCommandLine(['import', 'blocks', ...argv]), env);
+
+  it('a bad flag value names the flag', () => usageError(() => resolve(['--workers', 'many']), /^--workers must be a non-negative integer \(got "many"\)/));
+  it('a bad enum flag lists the values', () => usageError(() => resolve(['--network', 'moonnet']), /^--network must be one of main, testnet3/));
+  it('a bad environment value names the variable', () => usageError(() => resolve([], { VIGIL_WORKERS: '-1' }), /^VIGIL_WORKERS must be a non-negative integer/));
+  it('a bad environment boolean names the variable', () => usageError(() => resolve([], { VIGIL_QUIET: 'maybe' }), /^VIGIL_QUIET must be true or false/));
+  it('a bad assumevalid names its source', () => usageError(() => resolve([], { VIGIL_ASSUMEVALID: 'abc' }), /^VIGIL_ASSUMEVALID must be a block hash/));
+  it('an unknown key in the file names the key and the file', () =>
+    withConfig({ netwrok: 'main' }, (path) => usageError(() => readConfigFile(path), new RegExp(`^config file ${path}: unknown option "netwrok"`))));
+  it('a wrong type in the file names the key', () =>
+    withConfig({ workers: '2' }, (path) => usageError(() => readConfigFile(path), /: "workers" must be a non-negative integer$/)));
+  it('a bad enum value in the file names the key', () =>
+    withConfig({ 'log-level': 'loud' }, (path) => usageError(() => readConfigFile(path), /: "log-level" must be one of debug, info, warn, error$/)));
+  it('a file that is not a JSON object', () => withConfig('[1]', (path) => usageError(() => readConfigFile(path), /must hold a JSON object/)));
+  it('a file that is not JSON', () => withConfig('{ network: main', (path) => usageError(() => readConfigFile(path), /is not JSON/)));
+  it('a missing file', () => usageError(() => resolve(['--config', '/nonexistent/vigil.json']), /cannot read config file/));
+  it('an unknown flag', () => usageError(() => parseCommandLine(['import', '--fast']), /^unknown option --fast$/));
+  it('a flag the command does not take', () => usageError(() => resolve(['--port', '1']), /^import does not take --port/));
+  it('a flag without its value', () => usageError(() => parseCommandLine(['import', '--datadir']), /^--datadir needs a value/));
+
+  it('the CLI exits 2 and says which variable, or which file key, is wrong', () => {
+    const bad = spawnSync(process.execPath, [CLI, 'tip', '--datadir', '/nonexistent'], { env: { ...process.env, VIGIL_LOG_LEVEL: 'loud' }, encoding: 'utf8' });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /^vigil: VIGIL_LOG_LEVEL must be one of debug, info, warn, error \(got "loud"\)/);
+    withConfig({ 'log-levle': 'info' }, (path) => {
+      const r = spawnSync(process.execPath, [CLI, 'tip', '--config', path, '--datadir', '/nonexistent'], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /unknown option "log-levle"/);
+    });
+  });
+});
+
+describe('config: the table itself', () => {
+  it('every option has a kebab-case name and a VIGIL_ variable derived from it or prefixed', () => {
+    for (const o of OPTIONS) {
+      assert.match(o.name, /^[a-z]+(-[a-z]+)*$/);
+      assert.match(o.env, /^VIGIL_[A-Z_]+$/);
+      assert.equal(new Set(OPTIONS.map((x) => x.env)).size, OPTIONS.length, 'variables are unique');
+    }
+  });
+
+  it('the README holds exactly the generated options table', () => {
+    const readme = readFileSync(README, 'utf8');
+    const begin = readme.indexOf('<!-- options:begin -->');
+    const end = readme.indexOf('<!-- options:end -->');
+    assert.ok(begin >= 0 && end > begin, 'README.md marks the table with <!-- options:begin --> and <!-- options:end -->');
+    const section = readme.slice(begin + '<!-- options:begin -->'.length, end).trim() + '\n';
+    assert.equal(section, renderOptionsMarkdown(), `README.md's table is stale; it should read:\n${renderOptionsMarkdown()}`);
+  });
+});

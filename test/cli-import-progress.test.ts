@@ -1,0 +1,83 @@
+// `vigil import` as a user runs it, into a pipe: plain progress lines on stderr (no bar, no
+// control characters), none with --quiet or --json; and the selftest's regtest sync on a small
+// chain, with its figures set beside the targets.
+
+import { describe, it, before, after } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateChain } from '../src/generate/index.js';
+import { regtestSync } from '../src/cli/selftest-command.js';
+import { createLogger } from '../src/service/logger.js';
+import { tempDir } from './helpers/regtest-chain.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('vigil import: progress off a terminal', () => {
+  const tmp = tempDir('vigil-import-progress-');
+  const blocks = join(tmp.dir, 'blocks');
+  before(() => void generateChain({ blocks: 120, txsPerBlock: 3, seed: 'progress', outDir: blocks }));
+  after(() => tmp.remove());
+
+  it('plain progress lines on stderr, the result on stdout', async () => {
+    const r = await vigil(['import', blocks, '--datadir', join(tmp.dir, 'a'), '--network', 'regtest', '--workers', '0']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^tip [0-9a-f]{64} height 120: 120 blocks accepted, 1 already known, 0 rejected/);
+    const lines = r.stderr.trim().split('\n');
+    assert.ok(lines.length >= 1);
+    for (const l of lines) assert.match(l, /^import: \d+\/121 blocks \(\d+\.\d%\), [\d.,]+ blocks\/s, [\d.,]+ tx\/s, [\d.,]+ inputs\/s, (ETA|in) /);
+    assert.match(lines.at(-1)!, /^import: 121\/121 blocks \(100\.0%\), .* in \d+\.\d s, height 120, 1 known$/);
+    assert.doesNotMatch(r.stderr, /[\r\x1b]/, 'no terminal control characters in a pipe');
+  });
+
+  it('--quiet: nothing on stderr', async () => {
+    const r = await vigil(['import', blocks, '--datadir', join(tmp.dir, 'b'), '--network', 'regtest', '--workers', '0', '--quiet']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /height 120/);
+  });
+
+  it('--json (from VIGIL_JSON): the summary alone, no progress', async () => {
+    const r = await vigil(['import', blocks, '--datadir', join(tmp.dir, 'c'), '--workers', '0'], { VIGIL_JSON: '1', VIGIL_NETWORK: 'regtest' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const out = JSON.parse(r.stdout) as { accepted: number; tip: { height: number } };
+    assert.equal(out.tip.height, 120);
+    assert.equal(out.accepted, 120);
+  });
+
+  it('--log-level debug --log-format json: structured lines on stderr beside the progress', async () => {
+    const r = await vigil(['import', blocks, '--datadir', join(tmp.dir, 'a'), '--network', 'regtest', '--workers', '0', '--log-level', 'debug', '--log-format', 'json']);
+    assert.equal(r.status, 0, r.stderr);
+    const logs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; datadir?: string });
+    assert.ok(logs.some((l) => l.level === 'debug' && l.msg === 'import starting' && l.datadir === join(tmp.dir, 'a')), r.stderr);
+    assert.match(r.stdout, /0 blocks accepted, 121 already known/, 'the second run resumes: everything is known');
+  });
+});
+
+describe('selftest: the regtest sync', () => {
+  it('a small chain imports whole, measured past the coinbase-only blocks, beside the four targets', async () => {
+    const r = await regtestSync({ blocks: 110, txs: 4, seed: 'selftest-test', logger: createLogger({ level: 'error' }), mode: 'off', stream: process.stderr });
+    assert.equal(r.ok, true);
+    assert.equal(r.height, 110);
+    assert.equal(r.measuredFrom, 101);
+    assert.equal(r.blocks, 10, 'heights 101–110');
+    assert.ok(r.txs >= 10 * 4, `${r.txs} txs`);
+    assert.ok(r.inputs >= 10 * 4);
+    assert.ok(r.seconds > 0);
+    assert.deepEqual(r.targets.map((t) => t.label), ['blocks/s', 'tx/s', 'sync of 1,000 blocks (projected)', 'peak memory']);
+  });
+});
