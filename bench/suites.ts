@@ -10,8 +10,9 @@ import { storeSuite } from './store.js';
 import { blocksSuite } from './blocks.js';
 import { importSuite } from './import.js';
 import { utxoSuite } from './utxo.js';
+import { serviceSuite } from './service.js';
 
-export const SUITES: readonly Suite[] = [signaturesSuite, batchSchnorrSuite, sighashSuite, parseSuite, storeSuite, utxoSuite, blocksSuite, importSuite];
+export const SUITES: readonly Suite[] = [signaturesSuite, batchSchnorrSuite, sighashSuite, parseSuite, storeSuite, utxoSuite, blocksSuite, importSuite, serviceSuite];
 
 /** ~1 s per task keeps each tinybench suite under two minutes on a 2-core machine (blocks and import take longer: see their headers). */
 export const DEFAULTS: SuiteOptions = { timeMs: 1000, warmupMs: 200 };
