@@ -67,3 +67,11 @@ describe('help', { concurrency: 4 }, () => {
     assert.match(commandHelp('check-block'), /env VIGIL_NETWORK, default: main/);
   });
 });
+
+describe('bench help', () => {
+  it('names every benchmark suite', async () => {
+    const { SUITES } = await import('../bench/suites.js');
+    const text = commandHelp('bench');
+    for (const s of SUITES) assert.ok(text.includes(s.name), `bench help lists ${s.name}`);
+  });
+});

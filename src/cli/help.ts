@@ -59,7 +59,7 @@ export const COMMAND_HELP: Readonly<Record<CommandName, CommandHelp>> = {
     brief: 'run the benchmark suites',
     args: '[suite ...]',
     summary: 'Run the benchmark suites (all, or the ones named), print their tables and write bench/results/<suite>.json and .md.',
-    notes: ['Suites: signatures, batch-schnorr, sighash, parse, store, utxo, blocks, import. Needs a checkout with the dev dependencies installed.'],
+    notes: ['Suites: signatures, batch-schnorr, sighash, parse, store, utxo, blocks, import, service. Needs a checkout with the dev dependencies installed.'],
     example: 'vigil bench sighash parse --time 500',
   },
   serve: {
