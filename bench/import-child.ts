@@ -4,7 +4,7 @@
 // optionally learns extra headers first, imports a blocks directory with importBlocks, checks the
 // result and prints one ImportOutcome JSON line on stdout.
 
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks } from '../src/chain/importer.js';
@@ -54,7 +54,7 @@ export interface ImportOutcome {
   /** Largest 50 ms samples of /proc/self/status RssAnon (process memory) and RssFile (mapped files: LMDB), MB. */
   readonly sampledPeakRssAnonMB: number;
   readonly sampledPeakRssFileMB: number;
-  /** Size of the store's data.mdb after the import, MB. */
+  /** Size of the store after the import (data.mdb and the block and undo files beside it), MB. */
   readonly storeMB: number;
   /** CPU time of this process (all threads) during the import, ms. */
   readonly cpuMs: number;
@@ -73,6 +73,13 @@ function procStatus(): Record<string, number> {
     // not Linux: the RssAnon/RssFile figures stay 0
   }
   return out;
+}
+
+/** data.mdb plus the flat files of blocks and undo data under blocks/. */
+function storeBytes(dir: string): number {
+  const flat = join(dir, 'blocks');
+  const files = existsSync(flat) ? readdirSync(flat).map((f) => statSync(join(flat, f)).size) : [];
+  return statSync(join(dir, 'data.mdb')).size + files.reduce((a, b) => a + b, 0);
 }
 
 async function main(): Promise<void> {
@@ -164,7 +171,7 @@ async function main(): Promise<void> {
     sampledPeakArrayBuffersMB: peakArrayBuffers / 2 ** 20,
     sampledPeakRssAnonMB: peakAnon / 1024,
     sampledPeakRssFileMB: peakFile / 1024,
-    storeMB: statSync(join(job.storeDir, 'data.mdb')).size / 2 ** 20,
+    storeMB: storeBytes(job.storeDir) / 2 ** 20,
     cpuMs: (cpu.user + cpu.system) / 1000,
     poolStats: { ...pool.stats },
   };

@@ -486,7 +486,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
       TARGET_MEMORY_FLAT_MB,
       r10k.sampledPeakRssAnonMB,
       'MB',
-      `1,000 blocks: ${mb(r1000.sampledPeakRssAnonMB)}; peak ArrayBuffers ${mb(r1000.sampledPeakArrayBuffersMB)} → ${mb(r10k.sampledPeakArrayBuffersMB)} (importBlocks reads whole blk files: ${mb(dirMB(smallDir(1000)))} and ${mb(dirMB(smallDir(10_000)))} here)`,
+      `1,000 blocks: ${mb(r1000.sampledPeakRssAnonMB)}; peak ArrayBuffers ${mb(r1000.sampledPeakArrayBuffersMB)} → ${mb(r10k.sampledPeakArrayBuffersMB)} (importBlocks reads blk files a 1 MiB window at a time; the files: ${mb(dirMB(smallDir(1000)))} and ${mb(dirMB(smallDir(10_000)))} here)`,
       true,
     ),
   ];

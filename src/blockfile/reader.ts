@@ -2,8 +2,8 @@
 // with zero padding where Core preallocated, found by scanning for the magic as Core's
 // LoadExternalBlockFile does, so padding, garbage and a cut-short tail give reported issues.
 
-import { readFileSync, statSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, statSync, readdirSync } from 'node:fs';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { decodeBlock, HEADER_SIZE, type Block } from '../primitives/block.js';
 import { MAX_BLOCK_SERIALIZED_SIZE } from '../consensus/consensus.js';
@@ -57,8 +57,10 @@ export interface ReadBlocksOptions {
    * scan resumes one byte after the magic, as Core's LoadExternalBlockFile does.
    */
   check?: 'frame' | 'parse';
-  /** Yield views into the file's buffer instead of copies (each pins its whole file in memory). */
+  /** Yield views into the read buffer instead of copies (each pins its window, about a chunk). */
   views?: boolean;
+  /** Bytes read at a time (default 1 MiB); a record longer than that is read whole. */
+  chunkSize?: number;
   /** Called for each issue as it is found. */
   onIssue?: (issue: BlockFileIssue) => void;
   /** End the whole read at the first issue. */
@@ -101,14 +103,44 @@ function checkMagic(magic: Uint8Array): void {
 /** What scanning a file finds, in file order: a record or an issue. */
 export type BlockScanItem = { kind: 'record'; record: BlockRecord } | { kind: 'issue'; issue: BlockFileIssue };
 
+/** What a scan carries from one window of a file to the next (file offsets). */
+interface ScanState {
+  garbageStart: number;
+  /** One past the last non-zero garbage byte. */
+  garbageEnd: number;
+  /**
+   * After a record that runs past the end, the scan resumes inside it: what it meets there is
+   * the same problem, already reported, so it is not reported again as garbage.
+   */
+  quietUntil: number;
+}
+
+const newScanState = (): ScanState => ({ garbageStart: -1, garbageEnd: -1, quietUntil: -1 });
+
 /**
  * Scan one de-obfuscated file image for records. Zero bytes are padding; any other byte that does
  * not start a record is garbage, reported as one issue per run (a run ends at the next record or
  * at the end of the file; zeros inside it do not split it).
  */
 export function* scanBlockRecords(bytes: Uint8Array, file: string, opts: Pick<ReadBlocksOptions, 'magic' | 'check' | 'views'>): Generator<BlockScanItem> {
+  checkMagic(opts.magic);
+  yield* scanWindow(bytes, 0, true, file, opts, newScanState());
+}
+
+/**
+ * Scan the window of a file that starts at file offset `base`. Unless the window reaches the end of
+ * the file (`atEnd`), the scan stops where a record might continue past the window and returns that
+ * offset: the next window must start there, with `state` carried over. Returns -1 at the end.
+ */
+function* scanWindow(
+  bytes: Uint8Array,
+  base: number,
+  atEnd: boolean,
+  file: string,
+  opts: Pick<ReadBlocksOptions, 'magic' | 'check' | 'views'>,
+  st: ScanState,
+): Generator<BlockScanItem, number> {
   const { magic } = opts;
-  checkMagic(magic);
   const parse = opts.check === 'parse';
   const m0 = magic[0]!;
   const m1 = magic[1]!;
@@ -116,86 +148,86 @@ export function* scanBlockRecords(bytes: Uint8Array, file: string, opts: Pick<Re
   const m3 = magic[3]!;
   const len = bytes.length;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let garbageStart = -1;
-  let garbageEnd = -1; // one past the last non-zero garbage byte
-  // After a record that runs past the end, the scan resumes inside it: what it meets there is
-  // the same problem, already reported, so it is not reported again as garbage.
-  let quietUntil = -1;
 
   const flushGarbage = (): BlockScanItem | undefined => {
-    if (garbageStart < 0) return undefined;
+    if (st.garbageStart < 0) return undefined;
     const issue: BlockFileIssue = {
       code: 'garbage',
       file,
-      offset: garbageStart,
-      length: garbageEnd - garbageStart,
-      message: `${garbageEnd - garbageStart} bytes that are not a block record at offset ${garbageStart}`,
+      offset: st.garbageStart,
+      length: st.garbageEnd - st.garbageStart,
+      message: `${st.garbageEnd - st.garbageStart} bytes that are not a block record at offset ${st.garbageStart}`,
     };
-    garbageStart = garbageEnd = -1;
+    st.garbageStart = st.garbageEnd = -1;
     return { kind: 'issue', issue };
   };
   const markGarbage = (from: number, to: number): void => {
-    if (from < quietUntil) return;
-    if (garbageStart < 0) garbageStart = from;
-    garbageEnd = to;
+    if (from < st.quietUntil) return;
+    if (st.garbageStart < 0) st.garbageStart = from;
+    st.garbageEnd = to;
   };
 
-  let pos = 0;
-  while (pos < len) {
-    const b = bytes[pos]!;
+  // i indexes the window; pos = base + i is the file offset that issues and records report.
+  let i = 0;
+  while (i < len) {
+    const b = bytes[i]!;
     if (b === 0) {
-      pos++;
+      i++;
       continue;
     }
-    if (b !== m0 || pos + 4 > len || bytes[pos + 1] !== m1 || bytes[pos + 2] !== m2 || bytes[pos + 3] !== m3) {
-      if (b === m0 && pos + 4 > len && bytes.subarray(pos + 1).every((x, i) => x === magic[i + 1])) {
+    const pos = base + i;
+    if (b === m0 && i + 4 > len && !atEnd) return pos;
+    if (b !== m0 || i + 4 > len || bytes[i + 1] !== m1 || bytes[i + 2] !== m2 || bytes[i + 3] !== m3) {
+      if (b === m0 && i + 4 > len && bytes.subarray(i + 1).every((x, k) => x === magic[k + 1])) {
         // A magic cut short by the end of the file.
         const g = flushGarbage();
         if (g !== undefined) yield g;
-        yield { kind: 'issue', issue: truncated(file, pos, 0, `record header cut short: ${len - pos} of ${BLOCK_RECORD_HEADER_SIZE} bytes at offset ${pos}`) };
-        return;
+        yield { kind: 'issue', issue: truncated(file, pos, 0, `record header cut short: ${len - i} of ${BLOCK_RECORD_HEADER_SIZE} bytes at offset ${pos}`) };
+        return -1;
       }
       markGarbage(pos, pos + 1);
-      pos++;
+      i++;
       continue;
     }
     // A magic at pos.
-    if (pos + BLOCK_RECORD_HEADER_SIZE > len) {
+    if (i + BLOCK_RECORD_HEADER_SIZE > len) {
+      if (!atEnd) return pos;
       const g = flushGarbage();
       if (g !== undefined) yield g;
-      if (pos >= quietUntil) {
-        yield { kind: 'issue', issue: truncated(file, pos, 0, `record header cut short: ${len - pos} of ${BLOCK_RECORD_HEADER_SIZE} bytes at offset ${pos}`) };
+      if (pos >= st.quietUntil) {
+        yield { kind: 'issue', issue: truncated(file, pos, 0, `record header cut short: ${len - i} of ${BLOCK_RECORD_HEADER_SIZE} bytes at offset ${pos}`) };
       }
-      return;
+      return -1;
     }
-    const size = view.getUint32(pos + 4, true);
+    const size = view.getUint32(i + 4, true);
     if (size < HEADER_SIZE || size > MAX_BLOCK_SERIALIZED_SIZE) {
       // Not a record: reported, and its bytes join the garbage run around them.
-      if (pos >= quietUntil) {
+      if (pos >= st.quietUntil) {
         yield {
           kind: 'issue',
           issue: { code: 'bad-length', file, offset: pos, length: size, message: `record at offset ${pos} claims ${size} bytes, outside ${HEADER_SIZE}..${MAX_BLOCK_SERIALIZED_SIZE}` },
         };
       }
       markGarbage(pos, pos + 4);
-      pos++;
+      i++;
       continue;
     }
-    const start = pos + BLOCK_RECORD_HEADER_SIZE;
+    const start = i + BLOCK_RECORD_HEADER_SIZE;
     const end = start + size;
     if (end > len) {
+      if (!atEnd) return pos;
       const g = flushGarbage();
       if (g !== undefined) yield g;
-      if (pos >= quietUntil) {
+      if (pos >= st.quietUntil) {
         yield { kind: 'issue', issue: truncated(file, pos, size, `record at offset ${pos} claims ${size} bytes, the file holds ${len - start} more`) };
       }
       // Core resumes one byte after the magic: the length itself may be what is damaged.
-      quietUntil = Math.max(quietUntil, len);
-      pos++;
+      st.quietUntil = Math.max(st.quietUntil, base + len);
+      i++;
       continue;
     }
     const slice = bytes.subarray(start, end);
-    // A copy, unless views were asked for, so a kept record does not pin the file's buffer.
+    // A copy, unless views were asked for, so a kept record does not pin the window's buffer.
     const raw = opts.views ? slice : slice.slice();
     let block: Block | undefined;
     if (parse) {
@@ -203,22 +235,25 @@ export function* scanBlockRecords(bytes: Uint8Array, file: string, opts: Pick<Re
       if (!r.ok) {
         const g = flushGarbage();
         if (g !== undefined) yield g;
-        if (pos >= quietUntil) {
+        if (pos >= st.quietUntil) {
           yield { kind: 'issue', issue: { code: 'bad-block', file, offset: pos, length: size, message: `record at offset ${pos} is not a block: ${r.message}` } };
         }
-        quietUntil = Math.max(quietUntil, end);
-        pos++;
+        st.quietUntil = Math.max(st.quietUntil, base + end);
+        i++;
         continue;
       }
       block = r.block;
     }
     const g = flushGarbage();
     if (g !== undefined) yield g;
-    yield { kind: 'record', record: block === undefined ? { file, offset: start, raw } : { file, offset: start, raw, block } };
-    pos = end;
+    const offset = base + start;
+    yield { kind: 'record', record: block === undefined ? { file, offset, raw } : { file, offset, raw, block } };
+    i = end;
   }
+  if (!atEnd) return base + len;
   const g = flushGarbage();
   if (g !== undefined) yield g;
+  return -1;
 }
 
 function truncated(file: string, offset: number, length: number, message: string): BlockFileIssue {
@@ -227,23 +262,6 @@ function truncated(file: string, offset: number, length: number, message: string
 
 function newSummary(): ReadBlocksSummary {
   return { files: 0, records: 0, blockBytes: 0, issues: [], stopped: false };
-}
-
-/**
- * Feed one file image through the scanner, updating `summary`; returns false when the read must
- * stop (stopOnIssue).
- */
-function* scanInto(bytes: Uint8Array, file: string, opts: ReadBlocksOptions, summary: ReadBlocksSummary): Generator<BlockRecord, boolean> {
-  for (const item of scanBlockRecords(bytes, file, opts)) {
-    if (item.kind === 'record') {
-      summary.records++;
-      summary.blockBytes += item.record.raw.length;
-      yield item.record;
-    } else if (report(item.issue, opts, summary)) {
-      return false;
-    }
-  }
-  return true;
 }
 
 /** Record an issue; true when the read must stop. */
@@ -258,61 +276,194 @@ function readError(file: string, err: unknown): BlockFileIssue {
   return { code: 'read-error', file, offset: 0, length: 0, message: `cannot read ${basename(file)}: ${(err as Error).message}` };
 }
 
+/** Bytes read from a file at a time (a record longer than this is read whole). */
+const DEFAULT_CHUNK = 1 << 20;
+
+/**
+ * One file read window by window: what a window's scan found, the summary updated, and where the
+ * next window starts. Windows keep the memory a file costs to about two chunks, whatever its size.
+ */
+class FileScan {
+  private readonly state = newScanState();
+  /** File offset of `tail[0]`: the unscanned end of the last window. */
+  private base = 0;
+  private tail: Uint8Array = new Uint8Array(0);
+  /** How far the file has been read. */
+  readPos = 0;
+  done = false;
+
+  constructor(
+    readonly file: string,
+    readonly size: number,
+    private readonly opts: ReadBlocksOptions,
+    private readonly xorKey: Uint8Array | undefined,
+    private readonly chunk: number,
+  ) {}
+
+  /** Where the next read starts and how many bytes it takes (at least what the record at hand needs). */
+  nextRead(): { at: number; length: number } {
+    let need = this.chunk;
+    const t = this.tail;
+    if (t.length >= BLOCK_RECORD_HEADER_SIZE) {
+      const size = new DataView(t.buffer, t.byteOffset, t.length).getUint32(4, true);
+      if (size <= MAX_BLOCK_SERIALIZED_SIZE) need = Math.max(need, BLOCK_RECORD_HEADER_SIZE + size - t.length);
+    }
+    return { at: this.readPos, length: Math.min(need, this.size - this.readPos) };
+  }
+
+  /** Scan the bytes just read (at readPos); returns the window's records and whether the read must stop. */
+  take(bytes: Uint8Array, summary: ReadBlocksSummary): { records: BlockRecord[]; stop: boolean } {
+    xorInPlace(bytes, this.xorKey, this.readPos);
+    this.readPos += bytes.length;
+    let window: Uint8Array = bytes;
+    if (this.tail.length > 0) {
+      window = new Uint8Array(this.tail.length + bytes.length);
+      window.set(this.tail);
+      window.set(bytes, this.tail.length);
+    }
+    // A read that comes back empty: the file shrank since its size was taken.
+    const atEnd = this.readPos >= this.size || bytes.length === 0;
+    const records: BlockRecord[] = [];
+    const it = scanWindow(window, this.base, atEnd, this.file, this.opts, this.state);
+    for (;;) {
+      const r = it.next();
+      if (r.done === true) {
+        if (r.value < 0) {
+          this.done = true;
+          this.tail = new Uint8Array(0);
+        } else {
+          this.tail = window.subarray(r.value - this.base);
+          this.base = r.value;
+        }
+        return { records, stop: false };
+      }
+      const item = r.value;
+      if (item.kind === 'record') {
+        summary.records++;
+        summary.blockBytes += item.record.raw.length;
+        records.push(item.record);
+      } else if (report(item.issue, this.opts, summary)) {
+        return { records, stop: true };
+      }
+    }
+  }
+}
+
 /**
  * The block records of a blocks directory (blk*.dat in numeric order, xor.dat applied) or of one
- * file, one file in memory at a time. Problems in the data are reported (onIssue, and the
- * summary the generator returns), never thrown; a missing path or a bad option throws.
+ * file, read a window at a time. Problems in the data are reported (onIssue, and the summary the
+ * generator returns), never thrown; a missing path or a bad option throws.
  */
 export function* readBlocks(path: string, opts: ReadBlocksOptions): Generator<BlockRecord, ReadBlocksSummary> {
   checkMagic(opts.magic);
   const { files, xorKey } = resolveBlockFiles(path, opts.xorKey);
   const summary = newSummary();
+  const chunk = chunkSize(opts);
   for (const file of files) {
-    let bytes: Uint8Array;
+    let fd: number;
+    let scan: FileScan;
     try {
-      const buf = readFileSync(file);
-      bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      fd = openSync(file, 'r');
+      scan = new FileScan(file, fstatSync(fd).size, opts, xorKey, chunk);
     } catch (err) {
       if (report(readError(file, err), opts, summary)) return summary;
       continue;
     }
     summary.files++;
-    xorInPlace(bytes, xorKey, 0);
-    if (!(yield* scanInto(bytes, file, opts, summary))) return summary;
+    try {
+      while (!scan.done) {
+        const { at, length } = scan.nextRead();
+        let bytes: Uint8Array;
+        try {
+          bytes = readFully(fd, at, length);
+        } catch (err) {
+          if (report(readError(file, err), opts, summary)) return summary;
+          break;
+        }
+        const { records, stop } = scan.take(bytes, summary);
+        yield* records;
+        if (stop) return summary;
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
   return summary;
 }
 
 /**
- * readBlocks, reading the next file while the records of the current one are consumed.
- * Holds at most two files in memory.
+ * readBlocks, reading a file's next window while the records of the current one are consumed.
+ * Holds about two chunks of a file in memory (plus any record longer than that).
  */
 export async function* readBlocksAsync(path: string, opts: ReadBlocksOptions): AsyncGenerator<BlockRecord, ReadBlocksSummary> {
   checkMagic(opts.magic);
   const { files, xorKey } = resolveBlockFiles(path, opts.xorKey);
   const summary = newSummary();
-  const load = (file: string): Promise<Uint8Array | BlockFileIssue> =>
-    readFile(file).then(
-      (buf) => new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
-      (err: unknown) => readError(file, err),
-    );
-  let next = files.length > 0 ? load(files[0]!) : undefined;
-  for (let i = 0; i < files.length; i++) {
-    const file = files[i]!;
-    const got = await next!;
-    next = i + 1 < files.length ? load(files[i + 1]!) : undefined;
-    if (!(got instanceof Uint8Array)) {
-      if (report(got, opts, summary)) return summary;
+  const chunk = chunkSize(opts);
+  for (const file of files) {
+    let fh: FileHandle;
+    let scan: FileScan;
+    try {
+      fh = await openFile(file, 'r');
+    } catch (err) {
+      if (report(readError(file, err), opts, summary)) return summary;
       continue;
     }
-    summary.files++;
-    xorInPlace(got, xorKey, 0);
-    if (!(yield* scanInto(got, file, opts, summary))) {
-      await next; // settle the prefetch so no read is left dangling
-      return summary;
+    try {
+      try {
+        scan = new FileScan(file, (await fh.stat()).size, opts, xorKey, chunk);
+      } catch (err) {
+        if (report(readError(file, err), opts, summary)) return summary;
+        continue;
+      }
+      summary.files++;
+      const read = (r: { at: number; length: number }): Promise<Uint8Array | BlockFileIssue> => readFullyAsync(fh, r.at, r.length).catch((err: unknown) => readError(file, err));
+      let next = read(scan.nextRead());
+      while (!scan.done) {
+        const got = await next;
+        if (!(got instanceof Uint8Array)) {
+          if (report(got, opts, summary)) return summary;
+          break;
+        }
+        const { records, stop } = scan.take(got, summary);
+        // The next window is read while this one's records are consumed.
+        if (!scan.done && !stop) next = read(scan.nextRead());
+        yield* records;
+        if (stop) return summary;
+      }
+    } finally {
+      await fh.close();
     }
   }
   return summary;
+}
+
+function chunkSize(opts: ReadBlocksOptions): number {
+  const c = opts.chunkSize ?? DEFAULT_CHUNK;
+  if (!Number.isSafeInteger(c) || c < 1) throw new RangeError('chunkSize must be a positive integer');
+  return c;
+}
+
+function readFully(fd: number, at: number, length: number): Uint8Array {
+  const buf = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, at + done);
+    if (n === 0) return buf.subarray(0, done); // the file shrank: what is there is scanned
+    done += n;
+  }
+  return buf;
+}
+
+async function readFullyAsync(fh: FileHandle, at: number, length: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, at + done);
+    if (bytesRead === 0) return buf.subarray(0, done);
+    done += bytesRead;
+  }
+  return buf;
 }
 
 /** Read every record into memory: for tests and small directories only. */

@@ -35,6 +35,8 @@ export interface BlockNode extends ChainEntry {
   readonly header: BlockHeader;
   readonly chainWork: bigint;
   readonly prev: BlockNode | undefined;
+  /** Core's pskip: an ancestor further down (GetSkipHeight), so GetAncestor takes O(log n) steps. */
+  readonly skip: BlockNode | undefined;
   status: number;
   /** Median-time-past of this block (BIP113), computed on first use. */
   mtp?: number;
@@ -77,6 +79,34 @@ export interface ChainStateOptions {
 }
 
 const seconds = (since: number): number => (performance.now() - since) / 1000;
+
+/** Core's InvertLowestOne: n with its lowest set bit cleared. */
+const invertLowestOne = (n: number): number => n & (n - 1);
+
+/** Core's GetSkipHeight: where a block's skip pointer lands, chosen so that GetAncestor is O(log n). */
+function getSkipHeight(height: number): number {
+  if (height < 2) return 0;
+  return height & 1 ? invertLowestOne(invertLowestOne(height - 1)) + 1 : invertLowestOne(height);
+}
+
+/** Core's CBlockIndex::GetAncestor through the skip pointers. */
+function skipAncestor(node: BlockNode, height: number): BlockNode | undefined {
+  if (height > node.height || height < 0) return undefined;
+  let walk: BlockNode | undefined = node;
+  let heightWalk = node.height;
+  while (walk !== undefined && heightWalk > height) {
+    const heightSkip = getSkipHeight(heightWalk);
+    const heightSkipPrev = getSkipHeight(heightWalk - 1);
+    if (walk.skip !== undefined && (heightSkip === height || (heightSkip > height && !(heightSkipPrev < heightSkip - 2 && heightSkipPrev >= height)))) {
+      walk = walk.skip;
+      heightWalk = heightSkip;
+    } else {
+      walk = walk.prev;
+      heightWalk--;
+    }
+  }
+  return walk;
+}
 
 /** Core's assumevalid depth: blocks with less than two weeks of work on top are always checked. */
 export const ASSUMEVALID_MIN_AGE = 60 * 60 * 24 * 7 * 2;
@@ -137,9 +167,8 @@ export class ChainState {
         chainWork: getBlockProof(genesis.block.header.bits),
         status: BLOCK_HAVE_DATA | BLOCK_VALID_SCRIPTS,
       };
-      await this.store.putBlock(hash, this.params.genesisBlock, entry);
       // Genesis is the first tip; its coinbase is never spendable, so no coins change.
-      await this.store.applyBlock({ entry, spent: [], created: [], undo: [], tip: { hash, height: 0 } });
+      await this.store.applyBlock({ entry, block: this.params.genesisBlock, spent: [], created: [], undo: [], tip: { hash, height: 0 } });
       entries.push(entry);
     }
     entries.sort((a, b) => a.height - b.height);
@@ -155,7 +184,9 @@ export class ChainState {
   }
 
   private addNode(e: BlockIndexEntry): BlockNode {
-    const header = BlockHeader.read(new ByteReader(e.header));
+    // A copy: the entry's header is often a view into the whole block, which the index would
+    // otherwise keep alive for as long as the node lives (every block, for the whole run).
+    const header = BlockHeader.read(new ByteReader(e.header.slice(0, 80)));
     const prev = e.height === 0 ? undefined : this.nodes.get(hashToHex(header.prevBlock));
     const node: BlockNode = {
       hash: e.hash,
@@ -166,6 +197,7 @@ export class ChainState {
       bits: header.bits,
       chainWork: e.chainWork,
       prev,
+      skip: prev === undefined ? undefined : skipAncestor(prev, getSkipHeight(e.height)),
       status: e.status,
     };
     this.nodes.set(node.hex, node);
@@ -188,12 +220,10 @@ export class ChainState {
 
   /** Core's GetAncestor: the block at `height` on `node`'s branch. */
   ancestor(node: BlockNode, height: number): BlockNode | undefined {
-    let n: BlockNode | undefined = node;
-    while (n !== undefined && n.height > height) {
-      if (this.active[n.height] === n) return this.active[height];
-      n = n.prev;
-    }
-    return n;
+    if (height < 0 || height > node.height) return undefined;
+    // On the active chain the answer is an array read; off it, the skip pointers.
+    if (this.active[node.height] === node) return this.active[height];
+    return skipAncestor(node, height);
   }
 
   private mtp(node: BlockNode): number {
@@ -307,18 +337,26 @@ export class ChainState {
       return done(contextual, false, height);
     }
     observer?.stage?.('precheck', seconds(t));
-    t = performance.now();
 
+    const entry: BlockIndexEntry = {
+      hash: block.hash(),
+      header: block.header.toBytes(),
+      height,
+      chainWork: parent.chainWork + getBlockProof(block.header.bits),
+      status: BLOCK_HAVE_DATA,
+    };
+    if (parent === this.tip) {
+      // The block extends the tip (the common case): stored by the same transaction that
+      // connects it, one commit instead of two. Until then its entry is a header's (no data).
+      const node = this.nodes.get(hex) ?? this.addNode({ ...entry, status: 0 });
+      const results = await this.activateBestChain(node, block, raw);
+      return done(results.get(hex) ?? VALID, false, height);
+    }
+
+    t = performance.now();
     let node: BlockNode;
     try {
-      const entry: BlockIndexEntry = {
-        hash: block.hash(),
-        header: block.header.toBytes(),
-        height,
-        chainWork: parent.chainWork + getBlockProof(block.header.bits),
-        status: BLOCK_HAVE_DATA,
-      };
-      await this.store.putBlock(entry.hash, block.rawBytes() ?? block.toBytes(), entry);
+      await this.store.putBlock(entry.hash, raw, entry);
       node = this.nodes.get(hex) ?? this.addNode(entry);
       node.status |= BLOCK_HAVE_DATA;
     } catch (err) {
@@ -329,6 +367,22 @@ export class ChainState {
     if (node.chainWork <= this.tip.chainWork) return done(VALID, false, height);
     const results = await this.activateBestChain(node, block);
     return done(results.get(hex) ?? VALID, false, height);
+  }
+
+  /**
+   * Store the data of a block whose connection was tried before it was stored and did not
+   * commit (it failed, or the store refused it): Core's AcceptBlock has written it by then.
+   */
+  private async storeBlockData(node: BlockNode, raw: Uint8Array): Promise<ValidationResult> {
+    const t = performance.now();
+    try {
+      await this.store.putBlock(node.hash, raw, { hash: node.hash, header: node.header.toBytes(), height: node.height, chainWork: node.chainWork, status: node.status });
+    } catch (err) {
+      return internalError('store-write-failed', (err as Error).message);
+    }
+    node.status |= BLOCK_HAVE_DATA;
+    this.opts.observer?.stage?.('commit', seconds(t));
+    return VALID;
   }
 
   private async markFailed(block: Block, parent: BlockNode, flag: number): Promise<void> {
@@ -384,7 +438,7 @@ export class ChainState {
    * then connecting forward); when a block on the way fails, mark it and its descendants
    * and move to the best branch that is left. Returns each attempted block's result.
    */
-  private async activateBestChain(target: BlockNode, known?: Block): Promise<Map<string, ValidationResult>> {
+  private async activateBestChain(target: BlockNode, known?: Block, knownRaw?: Uint8Array): Promise<Map<string, ValidationResult>> {
     const results = new Map<string, ValidationResult>();
     while (target !== this.tip) {
       const fork = this.findFork(target);
@@ -403,8 +457,15 @@ export class ChainState {
       path.reverse();
       let failed = false;
       for (const node of path) {
-        const block = known !== undefined && hashToHex(known.hash()) === node.hex ? known : this.readBlock(node);
-        const r = block === undefined ? internalError('block-missing', `block ${node.hex} is not in the store`) : await this.connectTip(node, block);
+        const isKnown = known !== undefined && hashToHex(known.hash()) === node.hex;
+        const block = isKnown ? known : this.readBlock(node);
+        // A block not stored yet goes to the store with its connection.
+        const raw = isKnown && (node.status & BLOCK_HAVE_DATA) === 0 ? knownRaw : undefined;
+        let r = block === undefined ? internalError('block-missing', `block ${node.hex} is not in the store`) : await this.connectTip(node, block, raw);
+        if (raw !== undefined && r.mode !== 'valid') {
+          const stored = await this.storeBlockData(node, raw);
+          if (stored.mode !== 'valid' && r.mode !== 'error') r = stored;
+        }
         results.set(node.hex, r);
         if (r.mode === 'error') return results;
         if (r.mode !== 'valid') {
@@ -456,8 +517,11 @@ export class ChainState {
     return decoded.ok ? decoded.block : undefined;
   }
 
-  /** Core's ConnectTip: ConnectBlock on the UTXO set, then one store transaction. */
-  private async connectTip(node: BlockNode, block: Block): Promise<ValidationResult> {
+  /**
+   * Core's ConnectTip: ConnectBlock on the UTXO set, then one store transaction, which also
+   * stores the block when `raw` is given.
+   */
+  private async connectTip(node: BlockNode, block: Block, raw?: Uint8Array): Promise<ValidationResult> {
     const params = this.params;
     const height = node.height;
     const flags = getBlockScriptFlags(params.name, height, node.hash);
@@ -511,17 +575,19 @@ export class ChainState {
     }
     t = performance.now();
 
-    node.status |= BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO;
+    const before = node.status;
+    node.status |= BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO | (raw === undefined ? 0 : BLOCK_HAVE_DATA);
     try {
       await store.applyBlock({
         entry: { hash: node.hash, header: node.header.toBytes(), height, chainWork: node.chainWork, status: node.status },
+        ...(raw === undefined ? {} : { block: raw }),
         spent: connect.update.spent,
         created: connect.update.created,
         undo: connect.update.undo.map((c) => ({ value: c.value, scriptPubKey: c.scriptPubKey, height: c.height ?? 0, coinbase: c.coinbase ?? false })),
         tip: { hash: node.hash, height },
       });
     } catch (err) {
-      node.status &= ~(BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO);
+      node.status = before;
       return internalError('store-write-failed', (err as Error).message);
     }
     this.active.push(node);

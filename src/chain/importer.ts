@@ -114,7 +114,8 @@ export async function importBlocks(chain: ChainState, path: string, opts: Import
         }
         const parent = hashToHex(next.subarray(4, 36).slice().reverse());
         const list = waiting.get(parent) ?? [];
-        list.push(next);
+        // Records are views into the reader's window: a block that waits gets bytes of its own.
+        list.push(next.slice());
         waiting.set(parent, list);
         waitingBytes += next.length;
         waitingCount++;
@@ -144,7 +145,8 @@ export async function importBlocks(chain: ChainState, path: string, opts: Import
   // on the best header chain, which a block-by-block import would only learn at its end.
   if (chain.assumeValidEnabled) await acceptHeaders(chain, path);
 
-  const records = readBlocksAsync(path, { magic: chain.params.messageStart, onIssue: (i) => fileIssues.push(i) });
+  // Views, not copies: each record is processed (and the store takes what it keeps) before the next is read.
+  const records = readBlocksAsync(path, { magic: chain.params.messageStart, views: true, onIssue: (i) => fileIssues.push(i) });
   for await (const rec of records) {
     p.read++;
     // Resume fast: a block already stored is known from its header hash alone.

@@ -95,8 +95,66 @@ export function isUnspendable(script: Uint8Array): boolean {
   return (script.length > 0 && script[0] === OP.OP_RETURN) || script.length > MAX_SCRIPT_SIZE;
 }
 
-function key(txid: Uint8Array, vout: number): string {
-  return hashToHex(txid) + ':' + vout;
+/**
+ * Outpoints of one block, keyed by number rather than by a hex string (a string of each txid was
+ * most of connectBlockInputs' own time): 48 bits of the txid mixed with the vout pick a bucket,
+ * and the whole outpoint is compared within it. Txids are hashes, so buckets hold one entry unless
+ * someone grinds 48-bit prefixes, which costs them a hash search and us only a longer scan.
+ */
+class OutpointMap<T> {
+  private readonly buckets = new Map<number, Array<{ txid: Uint8Array; vout: number; value: T }>>();
+
+  private static slot(txid: Uint8Array, vout: number): number {
+    const hi = (txid[0]! | (txid[1]! << 8) | (txid[2]! << 16)) >>> 0;
+    const lo = (txid[3]! | (txid[4]! << 8) | (txid[5]! << 16)) >>> 0;
+    return hi * 0x1000000 + ((lo + Math.imul(vout, 0x9e3779b1)) & 0xffffff);
+  }
+
+  private find(list: Array<{ txid: Uint8Array; vout: number; value: T }> | undefined, txid: Uint8Array, vout: number): number {
+    if (list === undefined) return -1;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      if (e.vout === vout && equal32(e.txid, txid)) return i;
+    }
+    return -1;
+  }
+
+  get(txid: Uint8Array, vout: number): T | undefined {
+    const list = this.buckets.get(OutpointMap.slot(txid, vout));
+    const i = this.find(list, txid, vout);
+    return i < 0 ? undefined : list![i]!.value;
+  }
+
+  /** Removes and returns the entry. */
+  take(txid: Uint8Array, vout: number): T | undefined {
+    const slot = OutpointMap.slot(txid, vout);
+    const list = this.buckets.get(slot);
+    const i = this.find(list, txid, vout);
+    if (i < 0) return undefined;
+    const { value } = list![i]!;
+    if (list!.length === 1) this.buckets.delete(slot);
+    else list!.splice(i, 1);
+    return value;
+  }
+
+  set(txid: Uint8Array, vout: number, value: T): void {
+    const slot = OutpointMap.slot(txid, vout);
+    const list = this.buckets.get(slot);
+    const i = this.find(list, txid, vout);
+    if (i >= 0) list![i]!.value = value;
+    else if (list === undefined) this.buckets.set(slot, [{ txid, vout, value }]);
+    else list.push({ txid, vout, value });
+  }
+
+  /** Values in insertion order of their buckets. */
+  *values(): Generator<T> {
+    for (const list of this.buckets.values()) for (const e of list) yield e.value;
+  }
+}
+
+function equal32(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Every coin-dependent rule of ConnectBlock except the scripts themselves. */
@@ -122,8 +180,8 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
   }
 
   // Coins made by this block and not yet spent, and earlier coins this block already spent.
-  const made = new Map<string, { txid: Uint8Array; vout: number; coin: Coin }>();
-  const spentBefore = new Set<string>();
+  const made = new OutpointMap<{ txid: Uint8Array; vout: number; coin: Coin }>();
+  const spentBefore = new OutpointMap<true>();
 
   for (let i = 0; i < block.txs.length; i++) {
     const tx = block.txs[i]!;
@@ -133,18 +191,16 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
       spent = new Array(tx.inputs.length);
       for (let j = 0; j < tx.inputs.length; j++) {
         const { hash, index } = tx.inputs[j]!.prevout;
-        const k = key(hash, index);
-        const own = made.get(k);
+        const own = made.take(hash, index);
         if (own !== undefined) {
-          made.delete(k);
           spent[j] = own.coin;
           continue;
         }
-        const coin = spentBefore.has(k) ? undefined : source.fetch(hash, index, i, j);
+        const coin = spentBefore.get(hash, index) === true ? undefined : source.fetch(hash, index, i, j);
         if (coin === undefined) {
           return out(invalid('bad-txns-inputs-missingorspent', `CheckTxInputs: inputs missing/spent in transaction ${hashToHex(tx.txid())}`, i, j));
         }
-        spentBefore.add(k);
+        spentBefore.set(hash, index, true);
         spent[j] = coin;
         update.spent.push({ txid: hash, vout: index });
         update.undo.push(coin);
@@ -173,7 +229,7 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
     for (let o = 0; o < tx.outputs.length; o++) {
       const output = tx.outputs[o]!;
       if (isUnspendable(output.scriptPubKey)) continue;
-      made.set(key(txid, o), { txid, vout: o, coin: { value: output.value, scriptPubKey: output.scriptPubKey, height: ctx.height, coinbase: i === 0 } });
+      made.set(txid, o, { txid, vout: o, coin: { value: output.value, scriptPubKey: output.scriptPubKey, height: ctx.height, coinbase: i === 0 } });
     }
   }
 

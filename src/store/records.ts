@@ -10,7 +10,8 @@
 //   3 + 1..5 + 22 bytes. Core's script compression (P2PKH 25→21, P2SH 23→21, P2PK 35/67→33) is left
 //   out: it needs a type byte on every other script, and P2PK needs a point decompression (a
 //   square root mod p) on each read of the hot getCoin path.
-// undo (undo DB, key = block hash): the coins the block spent, in input order:
+// undo (a record in blocks/rev?????.dat; the undo DB maps the block hash to its position): the
+//   coins the block spent, in input order:
 //     VARINT(count) || count × (VARINT(height*2 + coinbase) || VARINT(CompressAmount(value))
 //                               || VARINT(script length) || script)
 // block index entry (index DB, key = block hash, 120 bytes):
@@ -21,8 +22,11 @@ import { decompressAmount } from '../primitives/compress.js';
 import type { Coin } from '../consensus/coins.js';
 import { StoreError } from './store-error.js';
 
-/** Bumped whenever a record layout above changes; a store of another version refuses to open. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped whenever a record layout above changes; a store of another version refuses to open.
+ * 2: raw blocks and undo records moved out of LMDB into flat files (flat-files.ts).
+ */
+export const SCHEMA_VERSION = 2;
 
 /** Status bits of a block-index entry (Core's BlockStatus, reduced to what vigil tracks). */
 export const BLOCK_HAVE_DATA = 1;
