@@ -72,7 +72,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'port', env: 'VIGIL_PORT', type: 'integer', min: 0, max: 65535, default: 8338, commands: ['serve'], description: 'HTTP port' },
   { name: 'host', env: 'VIGIL_HOST', type: 'string', default: '127.0.0.1', commands: ['serve'], description: 'address the HTTP server listens on' },
   { name: 'queue-size', env: 'VIGIL_QUEUE_SIZE', type: 'integer', min: 1, default: 64, commands: ['serve'], description: 'blocks waiting for validation before submissions are refused' },
-  { name: 'rate', env: 'VIGIL_RATE', type: 'number', min: 0, default: 20, commands: ['serve'], description: 'blocks per second accepted from one source' },
+  { name: 'rate', env: 'VIGIL_RATE', type: 'number', min: 0.001, default: 20, commands: ['serve'], description: 'blocks per second accepted from one source' },
   { name: 'burst', env: 'VIGIL_BURST', type: 'integer', min: 1, default: 40, commands: ['serve'], description: "size of a source's token bucket" },
   { name: 'ban-score', env: 'VIGIL_BAN_SCORE', type: 'number', default: 10, commands: ['serve'], description: 'score at or below which a source is banned' },
   { name: 'ban-violations', env: 'VIGIL_BAN_VIOLATIONS', type: 'integer', min: 1, default: 3, commands: ['serve'], description: 'consensus-invalid blocks from a source before it is banned' },
@@ -109,10 +109,11 @@ export function argText(spec: OptionSpec): string {
 
 function numberRule(spec: OptionSpec): string {
   const kind = spec.type === 'integer' ? 'integer' : 'number';
-  if (spec.min !== undefined && spec.max !== undefined) return `an ${kind} from ${spec.min} to ${spec.max}`;
+  const a = kind === 'integer' ? 'an' : 'a';
+  if (spec.min !== undefined && spec.max !== undefined) return `${a} ${kind} from ${spec.min} to ${spec.max}`;
   if (spec.min === 0) return `a non-negative ${kind}`;
-  if (spec.min !== undefined) return `an ${kind} of at least ${spec.min}`;
-  return `a${kind === 'integer' ? 'n' : ''} ${kind}`;
+  if (spec.min !== undefined) return `${a} ${kind} of at least ${spec.min}`;
+  return `${a} ${kind}`;
 }
 
 const TRUE = ['1', 'true', 'yes', 'on'];
