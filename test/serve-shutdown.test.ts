@@ -1,0 +1,49 @@
+// Graceful shutdown of the service, in process: the block in flight is finished and answered,
+// the ones still queued are answered 503 (never processed), and the store reopens on the tip
+// the answers promised.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { ChainState } from '../src/chain/chain-state.js';
+import { hashToHex } from '../src/primitives/bytes.js';
+import { startService } from '../src/service/start.js';
+import { branch, tempDir } from './helpers/regtest-chain.js';
+
+async function post(url: string, raw: Uint8Array): Promise<{ status: number; body: { valid?: boolean; height?: number } }> {
+  const res = await fetch(`${url}/blocks`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-vigil-source': 'one' }, body: raw });
+  return { status: res.status, body: (await res.json()) as { valid?: boolean; height?: number } };
+}
+
+test('shutdown finishes the block in flight, answers the queued ones 503, and keeps the tip', { timeout: 120_000 }, async () => {
+  const blocks = branch('serve-shutdown', 106, 6);
+  const tmp = tempDir('vigil-serve-shutdown-');
+  try {
+    const s = await startService({ datadir: tmp.dir, network: 'regtest', port: 0, workers: 1, rate: 1e6, burst: 1e6 });
+    const url = `http://127.0.0.1:${s.address.port}`;
+    for (const b of blocks.slice(0, 104)) assert.equal((await post(url, b.raw)).status, 200);
+
+    // Block 105 (with transactions to check) goes in flight; 106 waits behind it.
+    const inFlight = post(url, blocks[104]!.raw);
+    while (s.service.queue.depth < 1) await new Promise((r) => setTimeout(r, 1));
+    const queued = post(url, blocks[105]!.raw);
+    while (s.service.queue.depth < 2) await new Promise((r) => setTimeout(r, 1));
+    const closing = s.close();
+
+    const a = await inFlight;
+    assert.deepEqual([a.status, a.body.valid, a.body.height], [200, true, 105], 'the block in flight is finished');
+    const b = await queued;
+    assert.equal(b.status, 503, 'the queued block is refused: it was never processed');
+    await closing;
+    await assert.rejects(fetch(`${url}/tip`), 'the port is closed');
+
+    const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
+    try {
+      assert.equal(chain.tip.height, 105);
+      assert.equal(chain.tip.hex, hashToHex(blocks[104]!.block.hash()));
+    } finally {
+      await chain.close();
+    }
+  } finally {
+    tmp.remove();
+  }
+});
