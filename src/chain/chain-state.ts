@@ -16,6 +16,7 @@ import { getBlockProof, getNextWorkRequired } from '../consensus/pow.js';
 import { getBlockScriptFlags, type NetworkName } from '../consensus/script-flags.js';
 import { enforceBIP30 } from '../consensus/validate-block.js';
 import { internalError, invalid, VALID, type ValidationResult } from '../consensus/validation.js';
+import { acquireDirLock } from '../store/dir-lock.js';
 import {
   BLOCK_FAILED_CHILD,
   BLOCK_FAILED_VALID,
@@ -133,6 +134,8 @@ export class ChainState {
   private skippingScripts = false;
   /** Blocks whose scripts assumevalid skipped. */
   scriptsSkipped = 0;
+  /** Releases the directory's writer lock (taken by open). */
+  private releaseLock: () => void = () => {};
 
   private constructor(
     readonly store: ChainStore,
@@ -147,10 +150,19 @@ export class ChainState {
 
   /** Open (or create, starting from genesis) the chain state in `dir`. */
   static async open(dir: string, opts: ChainStateOptions): Promise<ChainState> {
-    const store = ChainStore.open(dir, opts.noSync === undefined ? { network: opts.network } : { network: opts.network, noSync: opts.noSync });
-    const chain = new ChainState(store, getParams(opts.network), opts);
-    await chain.load();
-    return chain;
+    const release = acquireDirLock(dir);
+    let store: ChainStore | undefined;
+    try {
+      store = ChainStore.open(dir, opts.noSync === undefined ? { network: opts.network } : { network: opts.network, noSync: opts.noSync });
+      const chain = new ChainState(store, getParams(opts.network), opts);
+      chain.releaseLock = release;
+      await chain.load();
+      return chain;
+    } catch (err) {
+      await store?.close().catch(() => {});
+      release();
+      throw err;
+    }
   }
 
   private async load(): Promise<void> {
@@ -651,6 +663,11 @@ export class ChainState {
   }
 
   async close(): Promise<void> {
-    await this.store.close();
+    try {
+      await this.store.close();
+    } finally {
+      this.releaseLock();
+      this.releaseLock = () => {};
+    }
   }
 }

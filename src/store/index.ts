@@ -24,3 +24,4 @@ export {
   type TipRecord,
 } from './records.js';
 export { StoreError, type StoreErrorCode } from './store-error.js';
+export { acquireDirLock, LOCK_FILE } from './dir-lock.js';

@@ -9,8 +9,9 @@
  * - `inconsistent`: a write would break the store's invariants (a spent coin missing, a block
  *   applied on the wrong tip); the transaction was rolled back and nothing changed.
  * - `closed`: the store was used after close().
+ * - `locked`: another live process writes this directory.
  */
-export type StoreErrorCode = 'open' | 'wrong-network' | 'wrong-schema' | 'io' | 'corrupt' | 'inconsistent' | 'closed';
+export type StoreErrorCode = 'open' | 'wrong-network' | 'wrong-schema' | 'io' | 'corrupt' | 'inconsistent' | 'closed' | 'locked';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
