@@ -71,7 +71,7 @@ export { generateChain, generateBlocks, ChainGenerator, type GenerateOptions, ty
 
 export { readSpentFile, readBcoinUndo, readFlorestaJson, readBtcdUtxoStore, type SpentOutput } from './spent/index.js';
 export { ScriptPool, type ScriptPoolOptions, type ScriptPoolStats } from './pipeline/script-pool.js';
-export { runScriptTask, prepareBlock, splitTasks, type ScriptTask, type ScriptTaskResult } from './pipeline/script-task.js';
+export { runScriptTask, prepareBlock, scriptTask, chunkSizes, type ScriptTask, type ScriptTaskResult } from './pipeline/script-task.js';
 export { VERIFY_INPUTS_WORKER } from './pipeline/workers.js';
 
 export { VigilMetrics, type MetricSources } from './metrics/metrics.js';

@@ -12,7 +12,7 @@ import { getBlockScriptFlags } from '../src/consensus/script-flags.js';
 import { runScriptsSerial, type TxScriptWork } from '../src/consensus/connect-block.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
 import { verifyTransaction } from '../src/script/verify-tx.js';
-import { prepareBlock, splitTasks, ITEM_FIELDS } from '../src/pipeline/script-task.js';
+import { chunkRecords, chunkSizes, prepareBlock, runScriptTask, scriptTask } from '../src/pipeline/script-task.js';
 import { readVector } from './helpers/vectors.js';
 import { corruptScriptSigSignature, withInput } from './helpers/alter-block.js';
 
@@ -89,16 +89,53 @@ test('pool: a worker failure on every attempt is an internal error', async () =>
   }
 });
 
-test('tasks: a transaction larger than a task is split into input ranges', () => {
-  const { work, flags } = load();
+test('tasks: a transaction larger than a chunk is split into input ranges', () => {
+  const { work } = load();
   const big = work.reduce((a, b) => (b.tx.inputs.length > a.tx.inputs.length ? b : a));
-  const prepared = prepareBlock([big]);
+  const prepared = prepareBlock([big], { threads: 2, maxChunk: 4 });
   const n = big.tx.inputs.length;
-  const tasks = splitTasks(prepared, flags, 4);
-  assert.equal(tasks.length, Math.ceil(n / 4));
-  let covered = 0;
-  for (const t of tasks) for (let k = 0; k < t.items.length; k += ITEM_FIELDS) covered += t.items[k + 6]! - t.items[k + 5]!;
-  assert.equal(covered, n);
+  assert.ok(n > 4, `${n} inputs`);
+  const sizes = chunkSizes(n, { threads: 2, maxChunk: 4 });
+  assert.equal(prepared.chunks, sizes.length);
+  // Ranges in order, without a gap or an overlap, each chunk of its planned size.
+  let next = 0;
+  for (let c = 0; c < prepared.chunks; c++) {
+    let inChunk = 0;
+    for (const [txIndex, , , , , from, end] of chunkRecords(prepared, c)) {
+      assert.equal(txIndex, big.txIndex);
+      assert.equal(from, next);
+      next = end!;
+      inChunk += end! - from!;
+    }
+    assert.equal(inChunk, sizes[c]);
+  }
+  assert.equal(next, n);
+});
+
+test('tasks: chunks shrink to single inputs toward the end of a block', () => {
+  const sizes = chunkSizes(10_000, { threads: 2, maxChunk: 32 });
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 10_000);
+  assert.equal(sizes[0], 32);
+  assert.deepEqual(sizes.slice(-8), [1, 1, 1, 1, 1, 1, 1, 1]);
+  for (let i = 1; i < sizes.length; i++) assert.ok(sizes[i]! <= sizes[i - 1]!, 'never growing');
+  assert.deepEqual(chunkSizes(0, { threads: 2, maxChunk: 32 }), []);
+});
+
+test('tasks: two claimers sharing one buffer check every input once, and a reused buffer starts afresh', async () => {
+  const { work, flags } = load();
+  const some = work.slice(0, 80);
+  const total = some.reduce((n, w) => n + w.tx.inputs.length, 0);
+  const first = prepareBlock(some, { threads: 2, maxChunk: 8 });
+  const task = scriptTask(first, flags, 1);
+  // Claimed in turn on one thread: the first takes everything, the second finds nothing left.
+  const a = runScriptTask(task);
+  const b = runScriptTask(task);
+  assert.deepEqual([a.ok, a.inputs, b.ok, b.inputs], [true, total, true, 0]);
+  // The same buffer for a smaller block: header reset, nothing of the first block's decode reused.
+  const again = prepareBlock(some.slice(40), { threads: 2, maxChunk: 8 }, first.sab);
+  assert.equal(again.sab, first.sab);
+  const c = runScriptTask(scriptTask(again, flags, 2));
+  assert.deepEqual([c.ok, c.inputs], [true, some.slice(40).reduce((n, w) => n + w.tx.inputs.length, 0)]);
 });
 
 test('pool: signatures verified mempool-style are cache hits when the block connects', async () => {

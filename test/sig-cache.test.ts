@@ -107,6 +107,24 @@ test('only successes are cached; sigCacheStore: false reads without storing', ()
   assert.equal(cache.hits, 0);
 });
 
+test('a read-only check against a cache nothing was stored in skips the lookup; once one entry is stored it looks again', () => {
+  const { ecdsa, schnorr } = sampleTxs();
+  const { flags } = loadTaprootBlock();
+  const cache = SignatureCache.create(MiB);
+  assert.equal(cache.isEmpty, true);
+  for (const { tx, spent, txdata } of [ecdsa[0]!, schnorr[0]!]) {
+    assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache, sigCacheStore: false }), { ok: true });
+  }
+  assert.equal(cache.lookups, 0, 'no key hashed for a cache that cannot hit');
+  // A storing pass (mempool-style) still looks up and fills an empty cache.
+  const { tx, spent, txdata } = ecdsa[0]!;
+  assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache }), { ok: true });
+  assert.equal(cache.isEmpty, false);
+  assert.equal(cache.lookups, tx.inputs.length);
+  assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache, sigCacheStore: false }), { ok: true });
+  assert.equal(cache.hits, tx.inputs.length, 'read-only checks hit once the cache holds their entries');
+});
+
 test('bounded: adding 20x its capacity keeps the size fixed, recent keys found, no false hits', () => {
   const cache = SignatureCache.create(64 * 1024);
   const bytes = cache.shared.byteLength;

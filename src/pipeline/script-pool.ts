@@ -1,7 +1,8 @@
 // The worker pool that verifies a block's input scripts on every core (Piscina). A block's
-// checks go out as many small tasks over one SharedArrayBuffer; the first failure aborts the
-// rest; a worker that throws or dies is an internal error for that attempt, never a verdict on
-// the block: Piscina replaces the thread and the block is tried again.
+// checks are copied into one SharedArrayBuffer (kept and reused while it is big enough) and
+// every thread gets one task that claims chunks of inputs from it until none is left; the first
+// failure aborts the rest; a worker that throws or dies is an internal error for that attempt,
+// never a verdict on the block: Piscina replaces the thread and the block is tried again.
 
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -10,13 +11,22 @@ import { runScriptsSerial, scriptFailure, type TxScriptWork } from '../consensus
 import { countingBackend, type SignatureBackend } from '../script/signature.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
-import { prepareBlock, splitTasks, type ScriptTask, type ScriptTaskResult } from './script-task.js';
+import { abortTask, prepareBlock, scriptTask, type ScriptTask, type ScriptTaskResult } from './script-task.js';
 import { VERIFY_INPUTS_WORKER } from './workers.js';
+
+/**
+ * Inputs per chunk at most. Claiming a chunk is one atomic add; 32 inputs are ~1.5 ms of
+ * libsecp256k1 work or ~35 ms of noble, and chunks shrink to one input at the end anyway.
+ */
+const DEFAULT_MAX_CHUNK = 32;
+
+/** What verify() answers once its caller has withdrawn the block (not a verdict on it). */
+const ABORTED: ValidationResult = Object.freeze(internalError('script-check-aborted', 'the caller no longer needs this answer'));
 
 export interface ScriptPoolOptions {
   /** Worker threads; 0 verifies on the calling thread. Default: one per core. */
   threads?: number;
-  /** Inputs per task at most (default: a block's inputs over 8 tasks per thread, 8..256). */
+  /** Inputs per claimed chunk at most (default 32); chunks shrink to one input toward a block's end. */
   maxChunk?: number;
   /** Attempts per block when workers fail (default 2). */
   attempts?: number;
@@ -31,6 +41,7 @@ export interface ScriptPoolOptions {
 export interface ScriptPoolStats {
   blocks: number;
   inputs: number;
+  /** Chunks of inputs the blocks were cut into (each claimed by one thread). */
   tasks: number;
   /** Attempts that failed for our own reasons and were retried. */
   retries: number;
@@ -46,6 +57,10 @@ export class ScriptPool {
   private readonly pool: Piscina<ScriptTask, ScriptTaskResult> | undefined;
   readonly sigCache: SignatureCache | undefined;
   private isClosed = false;
+  /** The block buffer, reused by the next block while no attempt holds it and it is big enough. */
+  private buffer: SharedArrayBuffer | undefined;
+  private bufferBusy = false;
+  private generation = 0;
   /** The backend this pool verifies with (its name says what loaded). */
   backend: SignatureBackend | undefined;
 
@@ -71,20 +86,33 @@ export class ScriptPool {
     // Loaded here too: it fails early and clearly if an optional backend is missing.
     p.backend = countingBackend(await loadBackend(opts.crypto ?? 'noble'), p.stats);
     if (p.pool !== undefined) {
-      const empty = new SharedArrayBuffer(8);
-      await Promise.all(Array.from({ length: p.threads }, () => p.pool!.run({ sab: empty, flags: 0, items: [] })));
+      const empty = scriptTask(prepareBlock([], { threads: 1, maxChunk: 1 }), 0, -1);
+      await Promise.all(Array.from({ length: p.threads }, () => p.pool!.run(empty)));
     }
     return p;
   }
 
-  /** Verify every input of a block's script work; a ScriptRunner for ChainState. */
-  async verify(work: readonly TxScriptWork[], flags: number): Promise<ValidationResult> {
+  /**
+   * Verify every input of a block's script work; a ScriptRunner for ChainState and
+   * validateBlockAsync. When `signal` fires the threads stop within one input and the answer
+   * (then an 'error' result, never retried) is not about the block.
+   */
+  async verify(work: readonly TxScriptWork[], flags: number, signal?: AbortSignal): Promise<ValidationResult> {
     this.stats.blocks++;
-    if (this.pool === undefined) return runScriptsSerial(work, flags, this.backend, this.sigCache);
+    if (this.pool === undefined) {
+      // Let a caller that started this early (validateBlockAsync) finish its own checks first:
+      // then a block they fail costs no script work on this thread.
+      await null;
+      if (signal?.aborted === true) return ABORTED;
+      return runScriptsSerial(work, flags, this.backend, this.sigCache);
+    }
     const attempts = this.opts.attempts ?? 2;
+    const withdrawn = (): boolean => signal?.aborted === true;
     let last: ValidationResult = VALID;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      last = await this.attempt(work, flags, attempt === 0 ? this.opts.faultInjection : undefined);
+      if (withdrawn()) return ABORTED;
+      last = await this.attempt(work, flags, attempt === 0 ? this.opts.faultInjection : undefined, signal);
+      if (withdrawn()) return ABORTED;
       if (last.mode !== 'error') return last;
       this.stats.retries++;
     }
@@ -93,22 +121,37 @@ export class ScriptPool {
     return last;
   }
 
-  private async attempt(work: readonly TxScriptWork[], flags: number, fault?: 'throw' | 'exit'): Promise<ValidationResult> {
-    const prepared = prepareBlock(work);
+  private async attempt(work: readonly TxScriptWork[], flags: number, fault: 'throw' | 'exit' | undefined, signal: AbortSignal | undefined): Promise<ValidationResult> {
+    // Another verify() may still hold the pool's buffer (calls can overlap): then this block gets its own.
+    const reuse = this.bufferBusy ? undefined : this.buffer;
+    const prepared = prepareBlock(work, { threads: this.threads, maxChunk: this.opts.maxChunk ?? DEFAULT_MAX_CHUNK }, reuse);
     if (prepared.inputs === 0) return VALID;
-    const perTask = Math.ceil(prepared.inputs / (this.threads * 8));
-    const chunk = Math.max(8, Math.min(this.opts.maxChunk ?? 256, perTask));
-    const sigCache = this.sigCache?.shared;
-    const tasks = splitTasks(prepared, flags, chunk).map((t) => (sigCache === undefined ? t : { ...t, sigCache }));
-    this.stats.tasks += tasks.length;
+    // Grow-only: a bigger buffer made for this block replaces the kept one.
+    const holds = !this.bufferBusy;
+    if (holds) {
+      this.buffer = prepared.sab;
+      this.bufferBusy = true;
+    }
+    const stop = (): void => abortTask(prepared.sab);
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      return await this.run(prepared.sab, scriptTask(prepared, flags, this.generation++, this.sigCache?.shared), prepared.chunks, work, fault);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      // Every task has settled (run awaits them all): no thread reads the buffer any more.
+      if (holds) this.bufferBusy = false;
+    }
+  }
+
+  private async run(sab: SharedArrayBuffer, task: ScriptTask, chunks: number, work: readonly TxScriptWork[], fault?: 'throw' | 'exit'): Promise<ValidationResult> {
+    this.stats.tasks += chunks;
     // Cancellation goes through the buffer's abort flag only: aborting a running Piscina task
-    // terminates its thread, while a queued task that sees the flag returns in microseconds.
-    const abortFlag = new Int32Array(prepared.sab, 0, 1);
+    // terminates its thread, while a thread that sees the flag returns within one input.
     let failure: Extract<ScriptTaskResult, { ok: false }> | undefined;
     let crash: unknown;
     let inputs = 0;
     await Promise.all(
-      tasks.map((task, i) =>
+      Array.from({ length: Math.min(this.threads, chunks) }, (_, i) =>
         this.pool!.run(fault !== undefined && i === 0 ? { ...task, fault } : task).then(
           (r) => {
             inputs += r.inputs;
@@ -119,7 +162,7 @@ export class ScriptPool {
           (err: unknown) => {
             crash ??= err;
             // Stop the others: this attempt is lost anyway.
-            Atomics.store(abortFlag, 0, 1);
+            abortTask(sab);
           },
         ),
       ),

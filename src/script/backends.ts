@@ -15,7 +15,7 @@
 
 import { createRequire } from 'node:module';
 import { fromHex } from '../primitives/bytes.js';
-import { CURVE_ORDER, nobleBackend, type EcdsaRS, type SignatureBackend } from './signature.js';
+import { CURVE_ORDER, isHighS, isZero256, negateS, nobleBackend, type EcdsaRS, type SignatureBackend } from './signature.js';
 
 export type BackendName = 'noble' | 'libsecp256k1';
 export const BACKEND_NAMES: readonly BackendName[] = Object.freeze(['noble', 'libsecp256k1'] as const);
@@ -106,6 +106,15 @@ function writeBig256(dv: DataView, offset: number, v: bigint): void {
   dv.setBigUint64(offset + 24, BigInt.asUintN(64, v));
 }
 
+/** parseDerLaxCompact's r || s into `out` with s made low; false if r or s is zero (never verifies). */
+function copyCompactLowS(out: Uint8Array, rs64: Uint8Array): boolean {
+  if (rs64.length !== 64 || isZero256(rs64, 0) || isZero256(rs64, 32)) return false;
+  out.set(rs64);
+  // As writeCompactLowS: secp256k1_ecdsa_verify accepts only low S.
+  if (isHighS(out)) negateS(out);
+  return true;
+}
+
 function isKeyShape(pubkey: Uint8Array): boolean {
   return pubkey.length === 33 || pubkey.length === 65;
 }
@@ -157,21 +166,22 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
   const sigView = new DataView(sig.buffer);
 
   let verifyEcdsa: (rs: EcdsaRS, msg32: Uint8Array, pubkey: Uint8Array) => boolean;
+  let verifyEcdsaCompact: (rs64: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array) => boolean;
   if (native !== undefined) {
-    verifyEcdsa = (rs, msg32, pubkey) => {
-      if (msg32.length !== 32 || !isKeyShape(pubkey) || !writeCompactLowS(sigView, rs)) return false;
+    const call = (msg32: Uint8Array, pubkey: Uint8Array): boolean => {
       try {
         return native.ecdsaVerify(sig, msg32, pubkey) === true;
       } catch {
         return false; // a key libsecp256k1's ec_pubkey_parse refuses
       }
     };
+    verifyEcdsa = (rs, msg32, pubkey) => msg32.length === 32 && isKeyShape(pubkey) && writeCompactLowS(sigView, rs) && call(msg32, pubkey);
+    verifyEcdsaCompact = (rs64, msg32, pubkey) => msg32.length === 32 && isKeyShape(pubkey) && copyCompactLowS(sig, rs64) && call(msg32, pubkey);
   } else if (wasm !== undefined) {
-    verifyEcdsa = (rs, msg32, pubkey) => {
-      if (msg32.length !== 32 || !isKeyShape(pubkey) || !writeCompactLowS(sigView, rs)) return false;
-      // Never let the wasm throw (see verifyWasmSafe): a key it cannot parse is refused here.
-      return verifyWasmSafe(() => wasm.isPoint(pubkey) && wasm.verify(msg32, pubkey, sig, false));
-    };
+    // Never let the wasm throw (see verifyWasmSafe): a key it cannot parse is refused here.
+    const call = (msg32: Uint8Array, pubkey: Uint8Array): boolean => verifyWasmSafe(() => wasm.isPoint(pubkey) && wasm.verify(msg32, pubkey, sig, false));
+    verifyEcdsa = (rs, msg32, pubkey) => msg32.length === 32 && isKeyShape(pubkey) && writeCompactLowS(sigView, rs) && call(msg32, pubkey);
+    verifyEcdsaCompact = (rs64, msg32, pubkey) => msg32.length === 32 && isKeyShape(pubkey) && copyCompactLowS(sig, rs64) && call(msg32, pubkey);
   } else {
     throw new Error('makeLibsecpBackend needs at least one build of libsecp256k1');
   }
@@ -199,6 +209,7 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
     ecdsa,
     schnorr,
     verifyEcdsa,
+    verifyEcdsaCompact,
     verifySchnorr,
   });
 }

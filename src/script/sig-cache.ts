@@ -155,6 +155,11 @@ export class SignatureCache {
     Atomics.add(this.counters, STORES, 1n);
   }
 
+  /** True while nothing was ever stored (no lookup can hit). */
+  get isEmpty(): boolean {
+    return Atomics.load(this.counters, STORES) === 0n;
+  }
+
   /** Lookups and hits by every thread sharing the cache. */
   get lookups(): number {
     return Number(Atomics.load(this.counters, LOOKUPS));

@@ -1,9 +1,9 @@
 // Signature hashes: legacy (Core's SignatureHash with CTransactionSignatureSerializer),
 // BIP143 (witness v0) and BIP341/342 (taproot), with per-transaction precomputed hashes.
 
-import { createHash } from 'node:crypto';
 import { ByteWriter } from '../primitives/writer.js';
 import { hash256, sha256, taggedHasher } from '../primitives/hash.js';
+import { Preimage, varBytesSize } from './preimage.js';
 import type { Transaction, TxOut } from '../primitives/transaction.js';
 import { OP } from './opcodes.js';
 import { ScriptCursor } from './script.js';
@@ -22,6 +22,15 @@ const UINT256_ONE = (() => {
   one[0] = 1;
   return one;
 })();
+
+/**
+ * Two buffers, so that a per-transaction hash computed on first use in the middle of a
+ * signature's preimage never writes over it. Per-transaction hashes are one-shot hashes of one
+ * buffer, not a Hash object fed per input: createHash's fixed cost was most of it for the
+ * typical transaction of a few inputs.
+ */
+const txPreimage = new Preimage();
+const sigPreimage = new Preimage();
 
 /**
  * Hashes shared by every input of one transaction (Core's PrecomputedTransactionData).
@@ -50,34 +59,29 @@ export class PrecomputedTxData {
 
   get prevoutsSha(): Uint8Array {
     if (this._prevouts === undefined) {
-      const h = createHash('sha256');
-      const idx = new Uint8Array(4);
-      const dv = new DataView(idx.buffer);
-      for (const input of this.tx.inputs) {
-        h.update(input.prevout.hash);
-        dv.setUint32(0, input.prevout.index, true);
-        h.update(idx);
-      }
-      this._prevouts = h.digest();
+      const w = txPreimage.reset(36 * this.tx.inputs.length);
+      for (const input of this.tx.inputs) w.bytes(input.prevout.hash).u32(input.prevout.index);
+      this._prevouts = w.sha256();
     }
     return this._prevouts;
   }
 
   get sequencesSha(): Uint8Array {
     if (this._sequences === undefined) {
-      const buf = new Uint8Array(4 * this.tx.inputs.length);
-      const dv = new DataView(buf.buffer);
-      this.tx.inputs.forEach((input, i) => dv.setUint32(4 * i, input.sequence, true));
-      this._sequences = sha256(buf);
+      const w = txPreimage.reset(4 * this.tx.inputs.length);
+      for (const input of this.tx.inputs) w.u32(input.sequence);
+      this._sequences = w.sha256();
     }
     return this._sequences;
   }
 
   get outputsSha(): Uint8Array {
     if (this._outputs === undefined) {
-      const w = new ByteWriter(64 * this.tx.outputs.length + 16);
+      let size = 0;
+      for (const out of this.tx.outputs) size += 8 + varBytesSize(out.scriptPubKey.length);
+      const w = txPreimage.reset(size);
       for (const out of this.tx.outputs) w.i64(out.value).varBytes(out.scriptPubKey);
-      this._outputs = sha256(w.finish());
+      this._outputs = w.sha256();
     }
     return this._outputs;
   }
@@ -101,18 +105,22 @@ export class PrecomputedTxData {
 
   get spentAmountsSha(): Uint8Array {
     if (this._amounts === undefined) {
-      const w = new ByteWriter(8 * this.tx.inputs.length);
-      for (const out of this.spentOutputsOrThrow()) w.i64(out.value);
-      this._amounts = sha256(w.finish());
+      const spent = this.spentOutputsOrThrow();
+      const w = txPreimage.reset(8 * spent.length);
+      for (const out of spent) w.i64(out.value);
+      this._amounts = w.sha256();
     }
     return this._amounts;
   }
 
   get spentScriptsSha(): Uint8Array {
     if (this._scripts === undefined) {
-      const w = new ByteWriter(40 * this.tx.inputs.length);
-      for (const out of this.spentOutputsOrThrow()) w.varBytes(out.scriptPubKey);
-      this._scripts = sha256(w.finish());
+      const spent = this.spentOutputsOrThrow();
+      let size = 0;
+      for (const out of spent) size += varBytesSize(out.scriptPubKey.length);
+      const w = txPreimage.reset(size);
+      for (const out of spent) w.varBytes(out.scriptPubKey);
+      this._scripts = w.sha256();
     }
     return this._scripts;
   }
@@ -132,9 +140,12 @@ export function signatureHashLegacy(scriptCode: Uint8Array, tx: Transaction, nIn
   const hashNone = base === SIGHASH_NONE;
   if (hashSingle && nIn >= tx.outputs.length) return UINT256_ONE;
 
-  const w = new ByteWriter(256 + scriptCode.length);
-  w.i32(tx.version);
   const nInputs = anyoneCanPay ? 1 : tx.inputs.length;
+  const nOutputs = hashNone ? 0 : hashSingle ? nIn + 1 : tx.outputs.length;
+  let size = 4 + 9 + 9 + 4 + 4 + varBytesSize(scriptCode.length) + 41 * nInputs;
+  for (let o = 0; o < nOutputs; o++) size += 8 + varBytesSize(tx.outputs[o]!.scriptPubKey.length);
+  const w = sigPreimage.reset(size);
+  w.i32(tx.version);
   w.compactSize(nInputs);
   for (let i = 0; i < nInputs; i++) {
     const inputIndex = anyoneCanPay ? nIn : i;
@@ -144,7 +155,6 @@ export function signatureHashLegacy(scriptCode: Uint8Array, tx: Transaction, nIn
     else writeScriptCodeWithoutSeparators(w, scriptCode);
     w.u32(inputIndex !== nIn && (hashSingle || hashNone) ? 0 : input.sequence);
   }
-  const nOutputs = hashNone ? 0 : hashSingle ? nIn + 1 : tx.outputs.length;
   w.compactSize(nOutputs);
   for (let o = 0; o < nOutputs; o++) {
     if (hashSingle && o !== nIn) {
@@ -156,7 +166,7 @@ export function signatureHashLegacy(scriptCode: Uint8Array, tx: Transaction, nIn
   }
   w.u32(tx.locktime);
   w.i32(hashType);
-  return hash256(w.finish());
+  return w.hash256();
 }
 
 /**
@@ -164,7 +174,7 @@ export function signatureHashLegacy(scriptCode: Uint8Array, tx: Transaction, nIn
  * OP_CODESEPARATOR removed, but the length prefix counts from the raw size, and a
  * parse failure stops the copy where Core's iterator stopped.
  */
-function writeScriptCodeWithoutSeparators(w: ByteWriter, script: Uint8Array): void {
+function writeScriptCodeWithoutSeparators(w: Preimage, script: Uint8Array): void {
   const c = new ScriptCursor(script);
   let separators = 0;
   while (c.next()) if (c.op === OP.OP_CODESEPARATOR) separators++;
@@ -206,13 +216,14 @@ export function signatureHashWitnessV0(
     hashOutputs = hash256(new ByteWriter(9 + out.scriptPubKey.length).i64(out.value).varBytes(out.scriptPubKey).finish());
   }
   const input = tx.inputs[nIn]!;
-  const w = new ByteWriter(160 + scriptCode.length);
+  // Every per-transaction hash is fetched above, before the preimage is begun.
+  const w = sigPreimage.reset(156 + varBytesSize(scriptCode.length));
   w.i32(tx.version).bytes(hashPrevouts).bytes(hashSequence);
   w.bytes(input.prevout.hash).u32(input.prevout.index);
   w.varBytes(scriptCode);
   w.i64(amount).u32(input.sequence);
   w.bytes(hashOutputs).u32(tx.locktime).i32(hashType);
-  return hash256(w.finish());
+  return w.hash256();
 }
 
 const ZERO32 = new Uint8Array(32);
@@ -246,7 +257,7 @@ export function signatureHashTaproot(
   if (spent === undefined) return undefined;
   const tapscript = exec.tapleafHash !== undefined;
 
-  const w = new ByteWriter(256);
+  const w = sigPreimage.reset(320 + varBytesSize(spent[nIn]?.scriptPubKey.length ?? 0));
   w.u8(0); // epoch
   w.u8(hashType);
   w.i32(tx.version).u32(tx.locktime);
@@ -273,5 +284,5 @@ export function signatureHashTaproot(
   if (tapscript) {
     w.bytes(exec.tapleafHash!).u8(0).u32(exec.codeSeparatorPos ?? 0xffffffff);
   }
-  return taggedHasher('TapSighash').update(w.finish()).digest();
+  return taggedHasher('TapSighash').update(w.written()).digest();
 }
