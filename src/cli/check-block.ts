@@ -45,7 +45,7 @@ export async function checkBlockFile(args: CheckBlockArgs): Promise<CheckBlockOu
   try {
     const opts = { network: args.network, checkPow: args.checkPow, ...(args.height === undefined ? {} : { height: args.height }) };
     const pool = args.pool;
-    report = pool === undefined ? validateBlock(raw, spent, opts) : await validateBlockAsync(raw, spent, { ...opts, runScripts: (w, f) => pool.verify(w, f) });
+    report = pool === undefined ? validateBlock(raw, spent, opts) : await validateBlockAsync(raw, spent, { ...opts, runScripts: (w, f, s) => pool.verify(w, f, s) });
   } catch (err) {
     if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
     throw err;
