@@ -11,6 +11,7 @@ import { ChainState } from '../src/chain/chain-state.js';
 import { VALID } from '../src/consensus/validation.js';
 import { ChainGenerator, type GeneratedBlock } from '../src/generate/index.js';
 import { VigilMetrics } from '../src/metrics/metrics.js';
+import { ScriptPool } from '../src/pipeline/script-pool.js';
 import { startService } from '../src/service/start.js';
 import { check, consume, machineInfo, printMachine, printReport, rowFromSamples, runTasks, target, writeReport, type Row, type Suite, type SuiteOptions, type SuiteReport } from './report.js';
 import { TARGET_BLOCKS_PER_SEC } from './targets.js';
@@ -72,7 +73,6 @@ async function feedHttp(blocks: readonly GeneratedBlock[], workers: number): Pro
 
 /** The same 2-thread pool path without HTTP, for the HTTP row's reference. */
 async function feedPool(blocks: readonly GeneratedBlock[], workers: number): Promise<number> {
-  const { ScriptPool } = await import('../src/pipeline/script-pool.js');
   const pool = await ScriptPool.create({ threads: workers });
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-service-'));
   const chain = await ChainState.open(dir, { network: 'regtest', noSync: true, runScripts: (w, f) => pool.verify(w, f) });

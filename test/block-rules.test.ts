@@ -7,14 +7,13 @@
 import { describe, it, before } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { validateBlock, type BlockReport } from '../src/consensus/validate-block.js';
-import type { NetworkName } from '../src/consensus/script-flags.js';
 import { getLegacySigOpCount } from '../src/consensus/sigops.js';
 import { Block, blockMerkleRoot } from '../src/primitives/block.js';
 import { equalBytes, hashToHex } from '../src/primitives/bytes.js';
 import { MAX_MONEY } from '../src/primitives/amount.js';
 import type { Transaction } from '../src/primitives/transaction.js';
 import { compactSizeLength } from '../src/primitives/writer.js';
-import { readSpentFile, type SpentOutput } from '../src/spent/index.js';
+import type { SpentOutput } from '../src/spent/index.js';
 import {
   alterTx,
   corruptScriptSigSignature,
@@ -23,40 +22,18 @@ import {
   findInBlockSpend,
   flattenSpent,
   rebuildBlock,
-  spentByTx,
   withInput,
   withOutput,
 } from './helpers/alter-block.js';
-import { loadRealBlock, REAL_BLOCKS, realBlockBytes } from './helpers/real-blocks.js';
-import { readVector } from './helpers/vectors.js';
+import { loadBlockFixture, type BlockFixture } from './helpers/real-blocks.js';
 
-interface Fixture {
-  file: string;
-  network: NetworkName;
-  height: number;
-  raw: Uint8Array;
-  block: Block;
-  spent: SpentOutput[];
-  /** Spent outputs per transaction ([] for the coinbase). */
-  perTx: SpentOutput[][];
-}
 
-function loadFixture(file: string): Fixture {
-  const v = REAL_BLOCKS.find((b) => b.file === file);
-  if (v === undefined || v.spent === undefined) throw new Error(`no real block with spent outputs: ${file}`);
-  const block = loadRealBlock(v);
-  const r = readSpentFile(readVector(...v.spent.file.split('/')), v.spent.format, block);
-  if (!r.ok) throw new Error(`${v.spent.file}: ${r.code} ${r.message}`);
-  const network = v.network === 'mainnet' ? 'main' : 'testnet3';
-  return { file, network, height: v.height, raw: realBlockBytes(v), block, spent: r.outputs, perTx: spentByTx(block, r.outputs) };
-}
-
-let A: Fixture; // mainnet 300025: pre-segwit, bcoin undo (no coin heights)
-let F: Fixture; // mainnet 866342: segwit, Floresta JSON (coin heights, coinbase flags, BIP68 times)
+let A: BlockFixture; // mainnet 300025: pre-segwit, bcoin undo (no coin heights)
+let F: BlockFixture; // mainnet 866342: segwit, Floresta JSON (coin heights, coinbase flags, BIP68 times)
 
 before(() => {
-  A = loadFixture('bcoin/mainnet/block300025.raw');
-  F = loadFixture('floresta/block_866342.raw');
+  A = loadBlockFixture('bcoin/mainnet/block300025.raw');
+  F = loadBlockFixture('floresta/block_866342.raw');
 });
 
 interface Expected {
@@ -68,7 +45,7 @@ interface Expected {
 
 /** Validate an altered block from its serialization, as a peer would send it. */
 function check(
-  f: Fixture,
+  f: BlockFixture,
   block: Block,
   spent: readonly SpentOutput[] = f.spent,
   opts: { checkPow?: boolean; height?: number } = {},

@@ -6,37 +6,18 @@
 
 import { describe, it, before, after } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { rebuildBlock, withOutput } from './helpers/alter-block.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 import { loadRealBlock, REAL_BLOCKS, type RealBlockVector } from './helpers/real-blocks.js';
 import { readVector, vectorPath } from './helpers/vectors.js';
 import { readSpentFile } from '../src/spent/index.js';
 
 /** dist/test/ → dist/src/cli/main.js */
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Run the CLI without blocking the event loop, so tests in a concurrent suite overlap. */
-function vigil(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const vigil = (...args: string[]): Promise<CliRun> => runCli(args);
 
 interface CheckBlockJson {
   valid: boolean;
@@ -53,7 +34,7 @@ interface CheckBlockJson {
   ms: number;
 }
 
-function parseJson(run: Run): CheckBlockJson {
+function parseJson(run: CliRun): CheckBlockJson {
   const lines = run.stdout.trim().split('\n');
   assert.equal(lines.length, 1, `one JSON line, got: ${run.stdout}\nstderr: ${run.stderr}`);
   return JSON.parse(lines[0]!) as CheckBlockJson;

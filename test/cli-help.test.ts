@@ -3,24 +3,11 @@
 
 import { describe, it } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { COMMAND_NAMES, commandOptions, OPTIONS } from '../src/cli/config.js';
 import { commandHelp } from '../src/cli/help.js';
+import { runCli, type CliRun } from './helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-function vigil(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const vigil = (...args: string[]): Promise<CliRun> => runCli(args);
 
 describe('help', { concurrency: 4 }, () => {
   it('vigil --help lists every command, exit 0', async () => {

@@ -4,27 +4,13 @@
 
 import { describe, it, before, after } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateChain } from '../src/generate/index.js';
 import { regtestSync } from '../src/cli/selftest-command.js';
 import { createLogger } from '../src/service/logger.js';
+import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/regtest-chain.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 describe('vigil import: progress off a terminal', () => {
   const tmp = tempDir('vigil-import-progress-');
@@ -33,7 +19,7 @@ describe('vigil import: progress off a terminal', () => {
   after(() => tmp.remove());
 
   it('plain progress lines on stderr, the result on stdout', async () => {
-    const r = await vigil(['import', blocks, '--datadir', join(tmp.dir, 'a'), '--network', 'regtest', '--workers', '0']);
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'a'), '--network', 'regtest', '--workers', '0']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^tip [0-9a-f]{64} height 120: 120 blocks accepted, 1 already known, 0 rejected/);
     const lines = r.stderr.trim().split('\n');
@@ -44,14 +30,14 @@ describe('vigil import: progress off a terminal', () => {
   });
 
   it('--quiet: nothing on stderr', async () => {
-    const r = await vigil(['import', blocks, '--datadir', join(tmp.dir, 'b'), '--network', 'regtest', '--workers', '0', '--quiet']);
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'b'), '--network', 'regtest', '--workers', '0', '--quiet']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
     assert.match(r.stdout, /height 120/);
   });
 
   it('--json (from VIGIL_JSON): the summary alone, no progress', async () => {
-    const r = await vigil(['import', blocks, '--datadir', join(tmp.dir, 'c'), '--workers', '0'], { VIGIL_JSON: '1', VIGIL_NETWORK: 'regtest' });
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'c'), '--workers', '0'], { VIGIL_JSON: '1', VIGIL_NETWORK: 'regtest' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
     const out = JSON.parse(r.stdout) as { accepted: number; tip: { height: number } };
@@ -60,7 +46,7 @@ describe('vigil import: progress off a terminal', () => {
   });
 
   it('--log-level debug --log-format json: structured lines on stderr beside the progress', async () => {
-    const r = await vigil(['import', blocks, '--datadir', join(tmp.dir, 'a'), '--network', 'regtest', '--workers', '0', '--log-level', 'debug', '--log-format', 'json']);
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'a'), '--network', 'regtest', '--workers', '0', '--log-level', 'debug', '--log-format', 'json']);
     assert.equal(r.status, 0, r.stderr);
     const logs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; datadir?: string });
     assert.ok(logs.some((l) => l.level === 'debug' && l.msg === 'import starting' && l.datadir === join(tmp.dir, 'a')), r.stderr);

@@ -12,36 +12,19 @@ import type { TxScriptWork } from '../src/consensus/connect-block.js';
 import { VALID, type ValidationResult } from '../src/consensus/validation.js';
 import type { Block } from '../src/primitives/block.js';
 import { hashToHex } from '../src/primitives/bytes.js';
-import { readSpentFile, type SpentOutput } from '../src/spent/index.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
-import { corruptScriptSigSignature, findInBlockSpend, flattenSpent, rebuildBlock, spentByTx, withInput } from './helpers/alter-block.js';
-import { loadRealBlock, REAL_BLOCKS, realBlockBytes } from './helpers/real-blocks.js';
-import { readVector } from './helpers/vectors.js';
+import { corruptScriptSigSignature, findInBlockSpend, flattenSpent, rebuildBlock, withInput } from './helpers/alter-block.js';
+import { loadBlockFixture, type BlockFixture } from './helpers/real-blocks.js';
 
-interface Fixture {
-  raw: Uint8Array;
-  block: Block;
-  spent: SpentOutput[];
-  perTx: SpentOutput[][];
-}
 
-function loadFixture(file: string): Fixture {
-  const v = REAL_BLOCKS.find((b) => b.file === file);
-  if (v === undefined || v.spent === undefined) throw new Error(`no real block with spent outputs: ${file}`);
-  const block = loadRealBlock(v);
-  const r = readSpentFile(readVector(...v.spent.file.split('/')), v.spent.format, block);
-  if (!r.ok) throw new Error(`${v.spent.file}: ${r.code} ${r.message}`);
-  return { raw: realBlockBytes(v), block, spent: r.outputs, perTx: spentByTx(block, r.outputs) };
-}
-
-let A: Fixture; // mainnet 300025: 1,427 inputs, legacy scripts
-let F: Fixture; // mainnet 866342: segwit and taproot, in-block spends
+let A: BlockFixture; // mainnet 300025: 1,427 inputs, legacy scripts
+let F: BlockFixture; // mainnet 866342: segwit and taproot, in-block spends
 let pool: ScriptPool;
 let serialPool: ScriptPool;
 
 before(async () => {
-  A = loadFixture('bcoin/mainnet/block300025.raw');
-  F = loadFixture('floresta/block_866342.raw');
+  A = loadBlockFixture('bcoin/mainnet/block300025.raw');
+  F = loadBlockFixture('floresta/block_866342.raw');
   pool = await ScriptPool.create({ threads: 2, sigCache: null });
   serialPool = await ScriptPool.create({ threads: 0, sigCache: null });
 });

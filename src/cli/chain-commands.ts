@@ -74,12 +74,16 @@ export async function openChain(
   }
 }
 
+/** The network of the chain state in `datadir`; a usage error when there is none. */
+export function existingNetwork(datadir: string): NetworkName {
+  const network = existsSync(datadir) ? ChainStore.readNetwork(datadir) : undefined;
+  if (network === undefined) throw new UsageError(`no chain state at ${datadir}`);
+  return network;
+}
+
 /** Open an existing store read-only in spirit: its network comes from the store itself. */
 async function openExisting(datadir: string): Promise<ChainState> {
-  if (!existsSync(datadir)) throw new UsageError(`no chain state at ${datadir}`);
-  const network = ChainStore.readNetwork(datadir);
-  if (network === undefined) throw new UsageError(`no chain state at ${datadir}`);
-  return openChain(datadir, network);
+  return openChain(datadir, existingNetwork(datadir));
 }
 
 export async function tipCommand(datadir: string): Promise<number> {

@@ -2,16 +2,13 @@
 // They open the store itself, never the chain, so they run beside a live `vigil serve`
 // (LMDB allows several processes); the service reads ban records on every submission.
 
-import { existsSync } from 'node:fs';
 import { ChainStore } from '../store/index.js';
 import { SourceBook, checkSourceName, type SourceView } from '../service/source-scores.js';
 import { UsageError } from './io.js';
+import { existingNetwork } from './chain-commands.js';
 
 function openStore(datadir: string): ChainStore {
-  if (!existsSync(datadir)) throw new UsageError(`no chain state at ${datadir}`);
-  const network = ChainStore.readNetwork(datadir);
-  if (network === undefined) throw new UsageError(`no chain state at ${datadir}`);
-  return ChainStore.open(datadir, { network });
+  return ChainStore.open(datadir, { network: existingNetwork(datadir) });
 }
 
 function line(s: SourceView): string {

@@ -103,33 +103,24 @@ export class VigilMetrics {
       scripts: this.stageDuration.labels('scripts'),
       commit: this.stageDuration.labels('commit'),
     };
-    this.queueDepth = new Gauge({
-      name: 'vigil_ingest_queue_depth',
-      help: 'Blocks waiting in the ingest queue or being processed',
-      registers,
-      collect() {
-        const d = self.sources.queueDepth?.();
-        if (d !== undefined) this.set(d);
-      },
-    });
-    this.workerBusy = new Gauge({
-      name: 'vigil_worker_busy_ratio',
-      help: "Share of the script pool's thread capacity spent running tasks (Piscina's utilization)",
-      registers,
-      collect() {
-        const r = self.sources.workerBusyRatio?.();
-        if (r !== undefined) this.set(r);
-      },
-    });
-    this.utxoCount = new Gauge({
-      name: 'vigil_utxo_count',
-      help: 'Unspent transaction outputs in the UTXO set',
-      registers,
-      collect() {
-        const n = self.sources.utxoCount?.();
-        if (n !== undefined) this.set(n);
-      },
-    });
+    /** A gauge set from `read` whenever Prometheus scrapes (left alone when nothing is bound). */
+    const scraped = (name: string, help: string, read: () => number | undefined): Gauge =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const v = read();
+          if (v !== undefined) this.set(v);
+        },
+      });
+    this.queueDepth = scraped('vigil_ingest_queue_depth', 'Blocks waiting in the ingest queue or being processed', () => self.sources.queueDepth?.());
+    this.workerBusy = scraped(
+      'vigil_worker_busy_ratio',
+      "Share of the script pool's thread capacity spent running tasks (Piscina's utilization)",
+      () => self.sources.workerBusyRatio?.(),
+    );
+    this.utxoCount = scraped('vigil_utxo_count', 'Unspent transaction outputs in the UTXO set', () => self.sources.utxoCount?.());
     this.reorgs = new Counter({ name: 'vigil_reorgs_total', help: 'Reorganisations: the active chain moved to another branch', registers });
     this.blocksDisconnected = new Counter({ name: 'vigil_blocks_disconnected_total', help: 'Blocks disconnected by reorganisations', registers });
     const sourceScore = new Gauge({

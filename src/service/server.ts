@@ -222,10 +222,10 @@ export class VigilService {
     if (this.closing !== undefined) return this.refuse('shutting_down', { status: 503, body: { error: 'shutting down' }, headers: { 'retry-after': '5' } });
     const source = this.sourceOf(req);
     if (typeof source !== 'string') return this.refuse('malformed', source);
-    const ban = this.sources.banRemaining(source);
-    if (ban > 0) {
-      const r = this.sources.get(source);
-      return this.refuse('banned', { status: 403, body: { error: 'source is banned', source, reason: r.banReason, retryAfterSeconds: Math.ceil(ban / 1000) } });
+    const rec = this.sources.get(source);
+    if (rec.bannedUntil !== 0) {
+      const retryAfterSeconds = Math.ceil((rec.bannedUntil - this.clock()) / 1000);
+      return this.refuse('banned', { status: 403, body: { error: 'source is banned', source, reason: rec.banReason, retryAfterSeconds } });
     }
     const take = this.limiter.take(source);
     if (!take.ok) {

@@ -123,7 +123,7 @@ export class SourceBook {
   get(source: string): SourceRecord {
     const now = this.clock();
     const r = this.read(source) ?? fresh(now);
-    return r.bannedUntil !== 0 && r.bannedUntil <= now ? this.afterBan(r) : r;
+    return this.current(r, now);
   }
 
   /** Milliseconds left on the source's ban, or 0. */
@@ -192,6 +192,11 @@ export class SourceBook {
     return true;
   }
 
+  /** The record as it stands at `now`: a ban that ran out is lifted. */
+  private current(r: SourceRecord, now: number): SourceRecord {
+    return r.bannedUntil !== 0 && r.bannedUntil <= now ? this.afterBan(r) : r;
+  }
+
   /** A ban ends with a second chance: the starting score and no violations, the counts kept. */
   private afterBan(r: SourceRecord): SourceRecord {
     return { ...r, score: Math.max(r.score, INITIAL_SCORE), violations: 0, bannedUntil: 0 };
@@ -206,7 +211,7 @@ export class SourceBook {
     return [...all]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([source, rec]) => {
-        const r = rec.bannedUntil !== 0 && rec.bannedUntil <= now ? this.afterBan(rec) : rec;
+        const r = this.current(rec, now);
         return { source, ...r, banned: r.bannedUntil > now };
       });
   }

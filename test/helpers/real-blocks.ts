@@ -11,6 +11,8 @@ import {
   SCRIPT_VERIFY_TAPROOT,
   SCRIPT_VERIFY_WITNESS,
 } from '../../src/script/flags.js';
+import { readSpentFile, type SpentOutput } from '../../src/spent/index.js';
+import { spentByTx } from './alter-block.js';
 import { readVector } from './vectors.js';
 
 export type Network = 'mainnet' | 'testnet3';
@@ -132,4 +134,26 @@ export function blockScriptFlags(network: Network, height: number, hash?: string
   if (height >= a.csv) flags |= SCRIPT_VERIFY_CHECKSEQUENCEVERIFY;
   if (height >= a.segwit) flags |= SCRIPT_VERIFY_NULLDUMMY;
   return flags;
+}
+
+/** A real block with the outputs its inputs spend, read from its spent-output vector. */
+export interface BlockFixture {
+  file: string;
+  network: 'main' | 'testnet3';
+  height: number;
+  raw: Uint8Array;
+  block: Block;
+  spent: SpentOutput[];
+  /** Spent outputs per transaction ([] for the coinbase). */
+  perTx: SpentOutput[][];
+}
+
+export function loadBlockFixture(file: string): BlockFixture {
+  const v = REAL_BLOCKS.find((b) => b.file === file);
+  if (v === undefined || v.spent === undefined) throw new Error(`no real block with spent outputs: ${file}`);
+  const block = loadRealBlock(v);
+  const r = readSpentFile(readVector(...v.spent.file.split('/')), v.spent.format, block);
+  if (!r.ok) throw new Error(`${v.spent.file}: ${r.code} ${r.message}`);
+  const network = v.network === 'mainnet' ? 'main' : 'testnet3';
+  return { file, network, height: v.height, raw: realBlockBytes(v), block, spent: r.outputs, perTx: spentByTx(block, r.outputs) };
 }

@@ -2,9 +2,9 @@
 // says: its first stdout line (the URL), its exit, and Prometheus text.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { CLI } from './cli.js';
 
-export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export { CLI };
 
 export interface ServeProcess {
   child: ChildProcess;
