@@ -30,7 +30,7 @@ import {
 } from '../src/store/index.js';
 import { decodeIndexEntry, encodeIndexEntry, writeVarInt, varIntLength } from '../src/store/records.js';
 import { FlatFileSeq } from '../src/store/flat-files.js';
-import { outpointKeyHex, referenceDigest, syntheticChain } from './helpers/store-chain.js';
+import { outpointKeyHex, referenceDigest, syntheticChain, type SyntheticBlock } from './helpers/store-chain.js';
 import { CRASH_CHAIN } from './helpers/store-crash-params.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
@@ -427,44 +427,152 @@ test('a directory that is not an LMDB store fails to open with StoreError open; 
   assert.throws(() => ChainStore.readNetwork(dir), (e: unknown) => e instanceof StoreError && e.code === 'open');
 });
 
+// ---- write-back ------------------------------------------------------------------------------
+
+/** Everything a reader can ask the store about `chain`'s blocks and coins. */
+function storeView(store: ChainStore, chain: SyntheticBlock[]) {
+  const blocks = chain.map((b) => b.apply.entry.hash);
+  const outpoints = chain.flatMap((b) => [...b.apply.spent, ...b.apply.created.map(({ txid, vout }) => ({ txid, vout }))]);
+  return {
+    digest: toHex(store.utxoDigest()),
+    count: store.utxoCount(),
+    tip: store.getTip(),
+    index: blocks.map((h) => store.getIndex(h)),
+    undo: blocks.map((h) => store.getUndo(h)?.map(plain)),
+    raw: blocks.map((h) => (store.getBlock(h) === undefined ? undefined : toHex(store.getBlock(h)!))),
+    coins: outpoints.map((o) => plain(store.getCoin(o.txid, o.vout))),
+    has: outpoints.map((o) => store.hasCoin(o.txid, o.vout)),
+    indexEntries: [...store.indexEntries()].map((e) => toHex(e.hash)).sort(),
+  };
+}
+
+test('write-back: reads see held blocks as a store that commits each block does; flush, limit, revert and close commit them', async (t) => {
+  const chain = syntheticChain(31, 24, 30, 40).map((b, h) => ({ ...b, apply: { ...b.apply, block: script(100 + h, h) } }));
+  const direct = ChainStore.open(tempDir(t), { network: 'regtest' });
+  const dir = tempDir(t);
+  let held = ChainStore.open(dir, { network: 'regtest' });
+  await held.setWriteBack(1 << 30);
+  for (const [h, b] of chain.entries()) {
+    await direct.applyBlock(b.apply);
+    await held.applyBlock(b.apply);
+    assert.equal(held.unflushedBlocks, h + 1);
+    if (h % 5 === 0) assert.deepEqual(storeView(held, chain), storeView(direct, chain), `after block ${h}`);
+  }
+  assert.deepEqual(storeView(held, chain), storeView(direct, chain));
+  await held.flush();
+  assert.equal(held.unflushedBlocks, 0);
+  assert.deepEqual(storeView(held, chain), storeView(direct, chain));
+
+  // Reverting flushes first, then commits directly; both stores agree all the way down.
+  for (let h = 23; h >= 12; h--) {
+    await direct.revertBlock(chain[h]!.revert);
+    await held.revertBlock(chain[h]!.revert);
+  }
+  assert.deepEqual(storeView(held, chain), storeView(direct, chain));
+
+  // A small limit: a flush whenever the held changes pass it, before the block that would add more.
+  await held.setWriteBack(16 * 1024);
+  let most = 0;
+  for (let h = 12; h < 24; h++) {
+    await direct.applyBlock(chain[h]!.apply);
+    await held.applyBlock(chain[h]!.apply);
+    most = Math.max(most, held.unflushedBlocks);
+  }
+  assert.ok(most >= 1 && most < 12, `held at most ${most} blocks`);
+  assert.deepEqual(storeView(held, chain), storeView(direct, chain));
+
+  // Close commits what is held; the reopened store is the same.
+  await held.close();
+  held = ChainStore.open(dir, { network: 'regtest' });
+  assert.deepEqual(storeView(held, chain), storeView(direct, chain));
+  assert.equal(toHex(held.utxoDigest()), chain[23]!.digest);
+  await Promise.all([held.close(), direct.close()]);
+});
+
+test('write-back: a refused block changes nothing held; a coinbase output over a held spend is written back', async (t) => {
+  const chain = syntheticChain(32, 8, 30, 40);
+  const store = ChainStore.open(tempDir(t), { network: 'regtest' });
+  await store.setWriteBack(1 << 30);
+  for (const b of chain.slice(0, 7)) await store.applyBlock(b.apply);
+  const before = storeView(store, chain);
+  const isInconsistent = (e: unknown) => e instanceof StoreError && e.code === 'inconsistent';
+  const next = chain[7]!;
+  await assert.rejects(store.applyBlock({ ...next.apply, spent: [...next.apply.spent, { txid: txid(999), vout: 3 }] }), isInconsistent);
+  await assert.rejects(store.applyBlock(chain[6]!.apply), isInconsistent);
+  assert.deepEqual(storeView(store, chain), before);
+  await store.applyBlock(next.apply);
+  assert.equal(toHex(store.utxoDigest()), next.digest);
+  assert.equal(store.utxoCount(), next.coinCount);
+
+  // BIP30's duplicate coinbases: a coinbase output may land on an outpoint whose coin was spent
+  // while held. The coin must be written over, not forgotten as if it had never reached LMDB.
+  await store.flush();
+  const [victim] = next.apply.created;
+  const extra = syntheticChain(32, 10, 30, 40)[8]!;
+  const spendIt = { ...extra.apply, spent: [{ txid: victim!.txid, vout: victim!.vout }], created: [], undo: [victim!.coin] };
+  await store.applyBlock(spendIt);
+  assert.equal(store.getCoin(victim!.txid, victim!.vout), undefined);
+  const again = syntheticChain(32, 10, 30, 40)[9]!;
+  const reborn = { ...victim!, coin: { ...victim!.coin, coinbase: true, height: 9 } };
+  await store.applyBlock({ ...again.apply, spent: [], created: [reborn], undo: [] });
+  await store.flush();
+  assert.deepEqual(plain(store.getCoin(victim!.txid, victim!.vout)), plain(reborn.coin));
+  assert.equal(store.utxoCount(), next.coinCount);
+  // And over a coin LMDB holds: created again (overwriting it) and spent while held, the coin
+  // must be deleted from LMDB, not dropped as if it had been new.
+  const later = syntheticChain(32, 12, 30, 40);
+  const twice = { ...reborn, coin: { ...reborn.coin, height: 10 } };
+  await store.applyBlock({ ...later[10]!.apply, spent: [], created: [twice], undo: [] });
+  assert.equal(store.utxoCount(), next.coinCount);
+  await store.applyBlock({ ...later[11]!.apply, spent: [{ txid: victim!.txid, vout: victim!.vout }], created: [], undo: [twice.coin] });
+  await store.flush();
+  assert.equal(store.getCoin(victim!.txid, victim!.vout), undefined);
+  assert.equal(store.utxoCount(), next.coinCount - 1);
+  await store.close();
+});
+
 // ---- crash atomicity ---------------------------------------------------------------------------
 
 const CHILD = new URL('./helpers/store-crash-child.js', import.meta.url);
 const KILLS = 16;
 
-test(`crash atomicity: ${KILLS} SIGKILLs mid-commit leave the old tip or the new one with its exact coin set`, async (t) => {
-  const dir = tempDir(t);
-  const chain = syntheticChain(CRASH_CHAIN.seed, CRASH_CHAIN.blocks, CRASH_CHAIN.spends, CRASH_CHAIN.creates);
-  const heights: number[] = [];
-  for (let i = 0; i < KILLS; i++) {
-    const child = fork(CHILD, [dir, String(CRASH_CHAIN.seed), String(CRASH_CHAIN.blocks)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
-    // Let it commit a few blocks, then kill it at a point that varies from run to run.
-    await new Promise<void>((resolve, reject) => {
-      let seen = 0;
-      child.on('message', (m: { ready?: boolean; commits?: number }) => {
-        if (m.commits !== undefined && ++seen === 1 + (i % 3)) {
-          setTimeout(() => resolve(), (i * 7) % 23);
-        }
+for (const writeBack of [0, 48 * 1024]) {
+  const mode = writeBack === 0 ? 'a commit per block' : `write-back flushing every ~${writeBack / 1024} KiB`;
+  test(`crash atomicity (${mode}): ${KILLS} SIGKILLs mid-commit leave the old tip or the new one with its exact coin set`, async (t) => {
+    const dir = tempDir(t);
+    const chain = syntheticChain(CRASH_CHAIN.seed, CRASH_CHAIN.blocks, CRASH_CHAIN.spends, CRASH_CHAIN.creates);
+    const heights: number[] = [];
+    for (let i = 0; i < KILLS; i++) {
+      const args = [dir, String(CRASH_CHAIN.seed), String(CRASH_CHAIN.blocks), ...(writeBack === 0 ? [] : [String(writeBack)])];
+      const child = fork(CHILD, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+      // Let it commit a few blocks, then kill it at a point that varies from run to run.
+      await new Promise<void>((resolve, reject) => {
+        let seen = 0;
+        child.on('message', (m: { ready?: boolean; commits?: number }) => {
+          if (m.commits !== undefined && ++seen === 1 + (i % 3)) {
+            setTimeout(() => resolve(), (i * 7) % 23);
+          }
+        });
+        child.on('exit', () => reject(new Error('crash child exited before it was killed')));
       });
-      child.on('exit', () => reject(new Error('crash child exited before it was killed')));
-    });
-    child.kill('SIGKILL');
-    assert.equal(await exited, 'SIGKILL');
+      child.kill('SIGKILL');
+      assert.equal(await exited, 'SIGKILL');
 
-    const store = ChainStore.open(dir, { network: 'regtest' });
-    const tip = store.getTip();
-    assert.notEqual(tip, undefined, `kill ${i}: no tip`);
-    const want = chain[tip!.height]!;
-    assert.equal(toHex(tip!.hash), toHex(want.apply.entry.hash), `kill ${i}: tip hash at ${tip!.height}`);
-    assert.equal(toHex(store.utxoDigest()), want.digest, `kill ${i}: coin set at tip ${tip!.height}`);
-    assert.equal(store.utxoCount(), want.coinCount);
-    assert.equal(store.getIndex(tip!.hash)!.status & BLOCK_HAVE_UNDO, BLOCK_HAVE_UNDO);
-    assert.equal(store.getUndo(tip!.hash)!.length, want.apply.undo.length);
-    heights.push(tip!.height);
-    await store.close();
-  }
-  t.diagnostic(`tips after the kills: ${heights.join(",")}`);
-  // The kills landed at different points of the chain.
-  assert.ok(new Set(heights).size > 3, `tips after the kills: ${heights.join(',')}`);
-});
+      const store = ChainStore.open(dir, { network: 'regtest' });
+      const tip = store.getTip();
+      assert.notEqual(tip, undefined, `kill ${i}: no tip`);
+      const want = chain[tip!.height]!;
+      assert.equal(toHex(tip!.hash), toHex(want.apply.entry.hash), `kill ${i}: tip hash at ${tip!.height}`);
+      assert.equal(toHex(store.utxoDigest()), want.digest, `kill ${i}: coin set at tip ${tip!.height}`);
+      assert.equal(store.utxoCount(), want.coinCount);
+      assert.equal(store.getIndex(tip!.hash)!.status & BLOCK_HAVE_UNDO, BLOCK_HAVE_UNDO);
+      assert.equal(store.getUndo(tip!.hash)!.length, want.apply.undo.length);
+      heights.push(tip!.height);
+      await store.close();
+    }
+    t.diagnostic(`tips after the kills: ${heights.join(",")}`);
+    // The kills landed at different points of the chain.
+    assert.ok(new Set(heights).size > 3, `tips after the kills: ${heights.join(',')}`);
+  });
+}

@@ -2,7 +2,7 @@
 // index, connect the branch with the most work, reorganise through undo data, and keep
 // every tip change to one store transaction so a crash leaves the old tip or the new one.
 
-import { decodeBlock, type Block } from '../primitives/block.js';
+import { adoptBlockHashes, decodeBlock, type Block } from '../primitives/block.js';
 import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import { hashToHex } from '../primitives/bytes.js';
@@ -299,8 +299,11 @@ export class ChainState {
     return { skip: true, why: `ancestor of assumevalid block ${av.hex} on the best header chain, ${seconds / 86400n} days of work deep` };
   }
 
-  /** Accept a block and, if its branch now has the most work, connect it. */
-  async processBlock(raw: Uint8Array): Promise<ProcessResult> {
+  /**
+   * Accept a block and, if its branch now has the most work, connect it. `hashes`: what
+   * computeBlockHashes gave for these bytes on another thread (the import's look-ahead).
+   */
+  async processBlock(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
     const observer = this.opts.observer;
     let t = performance.now();
     const decoded = decodeBlock(raw);
@@ -309,6 +312,7 @@ export class ChainState {
       return { result: invalid('block-decode-failed', decoded.message), hash: '', duplicate: false, tip: this.tipInfo() };
     }
     const block = decoded.block;
+    if (hashes !== undefined) adoptBlockHashes(block, hashes);
     const hex = hashToHex(block.hash());
     const done = (result: ValidationResult, duplicate = false, height?: number): ProcessResult => {
       const r: ProcessResult = { result, hash: hex, duplicate, tip: this.tipInfo() };

@@ -8,6 +8,7 @@ import { readBlocksAsync, type BlockFileIssue } from '../blockfile/reader.js';
 import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import type { ChainState, ProcessResult } from './chain-state.js';
+import { BlockHasher, type HashedBlock } from '../pipeline/block-hasher.js';
 
 export interface ImportProgress {
   /** Records read from the files so far. */
@@ -39,7 +40,23 @@ export interface ImportOptions {
   progressMs?: number;
   /** Most bytes of out-of-order blocks held while they wait for a parent (default 512 MiB). */
   maxWaitingBytes?: number;
+  /**
+   * Core's dbcache: bytes of UTXO and block-index changes held in memory between store commits
+   * (default DEFAULT_IMPORT_CACHE_BYTES); 0 commits every block. An import killed or crashed
+   * resumes from the last commit.
+   */
+  cacheBytes?: number;
+  /** Hash the next blocks on a worker thread while this one connects blocks (default true). */
+  lookAhead?: boolean;
 }
+
+/** Look-ahead batches: up to this many bytes or blocks each, and this many in flight besides the one being connected. */
+const LOOK_AHEAD_BATCH_BYTES = 1 << 20;
+const LOOK_AHEAD_BATCH_BLOCKS = 256;
+const LOOK_AHEAD_BATCHES = 2;
+
+/** The import's default write-back limit (ImportOptions.cacheBytes). */
+export const DEFAULT_IMPORT_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** Read every record's header and add the valid ones to the index, parents before children. */
 async function acceptHeaders(chain: ChainState, path: string): Promise<void> {
@@ -74,6 +91,28 @@ async function acceptHeaders(chain: ChainState, path: string): Promise<void> {
 
 /** Import every block record under `path` (a blocks directory or one blk file). */
 export async function importBlocks(chain: ChainState, path: string, opts: ImportOptions = {}): Promise<ImportSummary> {
+  const cacheBytes = opts.cacheBytes ?? DEFAULT_IMPORT_CACHE_BYTES;
+  if (cacheBytes === 0) return importAll(chain, path, opts);
+  await chain.store.setWriteBack(cacheBytes);
+  let summary: ImportSummary | undefined;
+  try {
+    summary = await importAll(chain, path, opts);
+  } finally {
+    // Flushes what is held; on failure the store keeps its last commit and the import resumes from it.
+    const flushed = chain.store.setWriteBack(0).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    const err = await flushed;
+    if (err !== undefined && summary !== undefined) {
+      summary.failures.push({ hash: summary.tip.hash, height: summary.tip.height, mode: 'error', reason: `store-write-failed: ${err.message}` });
+      summary.stoppedOnError = true;
+    }
+  }
+  return summary;
+}
+
+async function importAll(chain: ChainState, path: string, opts: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
   const fileIssues: BlockFileIssue[] = [];
   const failures: ImportSummary['failures'] = [];
@@ -99,11 +138,11 @@ export async function importBlocks(chain: ChainState, path: string, opts: Import
   };
 
   /** Process one block and then every waiting block it unblocks; false on an internal error. */
-  const process = async (raw: Uint8Array): Promise<boolean> => {
+  const process = async (raw: Uint8Array, hashes: Uint8Array | undefined): Promise<boolean> => {
     const queue = [raw];
     while (queue.length > 0) {
       const next = queue.shift()!;
-      const r: ProcessResult = await chain.processBlock(next);
+      const r: ProcessResult = await chain.processBlock(next, next === raw ? hashes : undefined);
       if (r.result.mode === 'valid') {
         if (r.duplicate) p.known++;
         else p.accepted++;
@@ -145,18 +184,52 @@ export async function importBlocks(chain: ChainState, path: string, opts: Import
   // on the best header chain, which a block-by-block import would only learn at its end.
   if (chain.assumeValidEnabled) await acceptHeaders(chain, path);
 
-  // Views, not copies: each record is processed (and the store takes what it keeps) before the next is read.
-  const records = readBlocksAsync(path, { magic: chain.params.messageStart, views: true, onIssue: (i) => fileIssues.push(i) });
-  for await (const rec of records) {
-    p.read++;
-    // Resume fast: a block already stored is known from its header hash alone.
-    const known = chain.getNode(hashToHex(hash256(rec.raw.subarray(0, 80))));
+  /** One block read from the files: known already (resume fast, from its header hash alone) or processed. */
+  const handle = async (raw: Uint8Array, hashes: Uint8Array | undefined): Promise<boolean> => {
+    const known = chain.getNode(hashToHex(hashes?.subarray(0, 32) ?? hash256(raw.subarray(0, 80))));
     if (known !== undefined && known.status !== 0 && !waiting.has(known.hex)) {
       p.known++;
       report();
-      continue;
+      return true;
     }
-    if (!(await process(rec.raw))) return summary(true);
+    return process(raw, hashes);
+  };
+
+  // Look-ahead: records are read in batches that a worker hashes while the batches before them
+  // are checked and connected here, at most LOOK_AHEAD_BATCHES ahead.
+  const hasher = opts.lookAhead === false ? undefined : BlockHasher.start();
+  const inFlight: Array<Promise<HashedBlock[]>> = [];
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  const send = (): void => {
+    if (batch.length === 0) return;
+    inFlight.push(hasher!.hash(batch));
+    batch = [];
+    batchBytes = 0;
+  };
+  const connectNext = async (): Promise<boolean> => {
+    for (const b of await inFlight.shift()!) if (!(await handle(b.raw, b.hashes))) return false;
+    return true;
+  };
+  try {
+    // Views, not copies: a record is processed or copied (into a look-ahead batch) before the next is read.
+    const records = readBlocksAsync(path, { magic: chain.params.messageStart, views: true, onIssue: (i) => fileIssues.push(i) });
+    for await (const rec of records) {
+      p.read++;
+      if (hasher === undefined) {
+        if (!(await handle(rec.raw, undefined))) return summary(true);
+        continue;
+      }
+      batch.push(rec.raw);
+      batchBytes += rec.raw.length;
+      if (batchBytes < LOOK_AHEAD_BATCH_BYTES && batch.length < LOOK_AHEAD_BATCH_BLOCKS) continue;
+      send();
+      while (inFlight.length > LOOK_AHEAD_BATCHES) if (!(await connectNext())) return summary(true);
+    }
+    send();
+    while (inFlight.length > 0) if (!(await connectNext())) return summary(true);
+    return summary(false);
+  } finally {
+    await hasher?.close();
   }
-  return summary(false);
 }

@@ -22,6 +22,8 @@ export interface ImportCommandOptions {
   quiet: boolean;
   pool?: ScriptPool;
   assumeValid?: Uint8Array | null;
+  /** Bytes of changes held between commits (ImportOptions.cacheBytes). */
+  cacheBytes?: number;
   logger: Logger;
   /** Where progress goes (default stderr); tests hand in a fake terminal. */
   stream?: ProgressStream;
@@ -35,7 +37,11 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
   logger.debug('import starting', { path, datadir, network, workers: opts.pool?.threads });
   const chain = await openChain(datadir, network, opts.pool, opts.assumeValid, (m) => logger.info(m), counter);
   try {
-    const { summary } = await importWithProgress(chain, path, counter, { mode: progressMode({ quiet: opts.quiet, json, stream }), stream });
+    const { summary } = await importWithProgress(chain, path, counter, {
+      mode: progressMode({ quiet: opts.quiet, json, stream }),
+      stream,
+      ...(opts.cacheBytes === undefined ? {} : { cacheBytes: opts.cacheBytes }),
+    });
     if (json) console.log(JSON.stringify(summary));
     else {
       console.log(`tip ${summary.tip.hash} height ${summary.tip.height}: ${summary.accepted} blocks accepted, ${summary.known} already known, ${summary.rejected} rejected in ${(summary.elapsedMs / 1000).toFixed(1)} s`);

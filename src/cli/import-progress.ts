@@ -75,6 +75,8 @@ export interface ImportWithProgressOptions {
   label?: string;
   /** Heights at which to note the time and counts (the selftest measures past the coinbase-only blocks). */
   markHeights?: readonly number[];
+  /** ImportOptions.cacheBytes. */
+  cacheBytes?: number;
 }
 
 /**
@@ -118,6 +120,7 @@ export async function importWithProgress(chain: ChainState, path: string, counte
   });
   try {
     const summary = await importBlocks(chain, path, {
+      ...(opts.cacheBytes === undefined ? {} : { cacheBytes: opts.cacheBytes }),
       // Frequent reports are cheap (a time check per block); the display throttles itself.
       progressMs: opts.mode === 'tty' ? 100 : 500,
       onProgress: (p) => {

@@ -98,7 +98,17 @@ async function dispatch(parsed: ParsedArgs, o: ResolvedOptions, logger: Logger):
       const datadir = o.require('datadir');
       const av = assumeValid(o);
       return withPool(o, (pool) =>
-        importCommand({ path, datadir, network: network(), json, quiet: o.bool('quiet'), pool, logger, ...(av === undefined ? {} : { assumeValid: av }) }),
+        importCommand({
+          path,
+          datadir,
+          network: network(),
+          json,
+          quiet: o.bool('quiet'),
+          pool,
+          logger,
+          cacheBytes: o.requireNumber('dbcache') * 1024 * 1024,
+          ...(av === undefined ? {} : { assumeValid: av }),
+        }),
       );
     }
     case 'generate':

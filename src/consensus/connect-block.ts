@@ -5,6 +5,7 @@
 
 import { moneyRange } from '../primitives/amount.js';
 import { hashToHex } from '../primitives/bytes.js';
+import { OutpointMap } from '../primitives/outpoint-map.js';
 import type { Block } from '../primitives/block.js';
 import type { Transaction, TxOut } from '../primitives/transaction.js';
 import { MAX_SCRIPT_SIZE } from '../script/interpreter.js';
@@ -93,68 +94,6 @@ export function getBlockSubsidy(height: number, halvingInterval: number): number
 /** Core's CScript::IsUnspendable: such outputs never enter the UTXO set. */
 export function isUnspendable(script: Uint8Array): boolean {
   return (script.length > 0 && script[0] === OP.OP_RETURN) || script.length > MAX_SCRIPT_SIZE;
-}
-
-/**
- * Outpoints of one block, keyed by number rather than by a hex string (a string of each txid was
- * most of connectBlockInputs' own time): 48 bits of the txid mixed with the vout pick a bucket,
- * and the whole outpoint is compared within it. Txids are hashes, so buckets hold one entry unless
- * someone grinds 48-bit prefixes, which costs them a hash search and us only a longer scan.
- */
-class OutpointMap<T> {
-  private readonly buckets = new Map<number, Array<{ txid: Uint8Array; vout: number; value: T }>>();
-
-  private static slot(txid: Uint8Array, vout: number): number {
-    const hi = (txid[0]! | (txid[1]! << 8) | (txid[2]! << 16)) >>> 0;
-    const lo = (txid[3]! | (txid[4]! << 8) | (txid[5]! << 16)) >>> 0;
-    return hi * 0x1000000 + ((lo + Math.imul(vout, 0x9e3779b1)) & 0xffffff);
-  }
-
-  private find(list: Array<{ txid: Uint8Array; vout: number; value: T }> | undefined, txid: Uint8Array, vout: number): number {
-    if (list === undefined) return -1;
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i]!;
-      if (e.vout === vout && equal32(e.txid, txid)) return i;
-    }
-    return -1;
-  }
-
-  get(txid: Uint8Array, vout: number): T | undefined {
-    const list = this.buckets.get(OutpointMap.slot(txid, vout));
-    const i = this.find(list, txid, vout);
-    return i < 0 ? undefined : list![i]!.value;
-  }
-
-  /** Removes and returns the entry. */
-  take(txid: Uint8Array, vout: number): T | undefined {
-    const slot = OutpointMap.slot(txid, vout);
-    const list = this.buckets.get(slot);
-    const i = this.find(list, txid, vout);
-    if (i < 0) return undefined;
-    const { value } = list![i]!;
-    if (list!.length === 1) this.buckets.delete(slot);
-    else list!.splice(i, 1);
-    return value;
-  }
-
-  set(txid: Uint8Array, vout: number, value: T): void {
-    const slot = OutpointMap.slot(txid, vout);
-    const list = this.buckets.get(slot);
-    const i = this.find(list, txid, vout);
-    if (i >= 0) list![i]!.value = value;
-    else if (list === undefined) this.buckets.set(slot, [{ txid, vout, value }]);
-    else list.push({ txid, vout, value });
-  }
-
-  /** Values in insertion order of their buckets. */
-  *values(): Generator<T> {
-    for (const list of this.buckets.values()) for (const e of list) yield e.value;
-  }
-}
-
-function equal32(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Every coin-dependent rule of ConnectBlock except the scripts themselves. */

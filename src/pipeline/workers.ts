@@ -3,3 +3,6 @@
 
 /** dist/src/pipeline/ → dist/workers/verify-inputs.js */
 export const VERIFY_INPUTS_WORKER = new URL('../../workers/verify-inputs.js', import.meta.url);
+
+/** dist/src/pipeline/ → dist/workers/block-hashes.js */
+export const BLOCK_HASHES_WORKER = new URL('../../workers/block-hashes.js', import.meta.url);

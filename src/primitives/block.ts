@@ -27,6 +27,11 @@ export class BlockHeader {
     return this._hash;
   }
 
+  /** Take a hash computed elsewhere from these same bytes (see adoptBlockHashes). */
+  adoptHash(hash: Uint8Array): void {
+    this._hash = hash;
+  }
+
   toBytes(): Uint8Array {
     if (this.raw !== undefined) return this.raw;
     const w = new ByteWriter(HEADER_SIZE);
@@ -51,6 +56,10 @@ export class BlockHeader {
 }
 
 export class Block {
+  /** Merkle roots, once computed or adopted (see blockMerkleRoot). */
+  merkle: MerkleResult | undefined;
+  witnessMerkle: MerkleResult | undefined;
+
   constructor(
     readonly header: BlockHeader,
     readonly txs: readonly Transaction[],
@@ -148,13 +157,54 @@ function equal32(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Core's BlockMerkleRoot. */
 export function blockMerkleRoot(block: Block): MerkleResult {
-  return computeMerkleRoot(block.txs.map((tx) => tx.txid()));
+  block.merkle ??= computeMerkleRoot(block.txs.map((tx) => tx.txid()));
+  return block.merkle;
 }
 
 /** Core's BlockWitnessMerkleRoot: the coinbase's wtxid counts as zero. */
 export function blockWitnessMerkleRoot(block: Block): MerkleResult {
-  const leaves = block.txs.map((tx, i) => (i === 0 ? new Uint8Array(32) : tx.wtxid()));
-  return computeMerkleRoot(leaves);
+  block.witnessMerkle ??= computeMerkleRoot(block.txs.map((tx, i) => (i === 0 ? new Uint8Array(32) : tx.wtxid())));
+  return block.witnessMerkle;
+}
+
+/**
+ * Every hash a block's checks need, in one buffer, so another thread can compute them ahead of
+ * time: the block hash, the merkle root and its mutation flag, the witness merkle root and its
+ * flag, then each transaction's txid and wtxid (32 + 33 + 33 + 64 × transactions bytes).
+ */
+export function computeBlockHashes(block: Block): Uint8Array {
+  const n = block.txs.length;
+  const out = new Uint8Array(98 + 64 * n);
+  out.set(block.hash(), 0);
+  const merkle = blockMerkleRoot(block);
+  out.set(merkle.root, 32);
+  out[64] = merkle.mutated ? 1 : 0;
+  const witness = blockWitnessMerkleRoot(block);
+  out.set(witness.root, 65);
+  out[97] = witness.mutated ? 1 : 0;
+  for (let i = 0; i < n; i++) {
+    const tx = block.txs[i]!;
+    out.set(tx.txid(), 98 + 64 * i);
+    out.set(tx.wtxid(), 98 + 64 * i + 32);
+  }
+  return out;
+}
+
+/**
+ * Give a block decoded from the same bytes the hashes computeBlockHashes found for them, so
+ * nothing is hashed again here. False (and nothing adopted) when the buffer does not fit the block.
+ */
+export function adoptBlockHashes(block: Block, hashes: Uint8Array): boolean {
+  const n = block.txs.length;
+  if (hashes.length !== 98 + 64 * n) return false;
+  block.header.adoptHash(hashes.subarray(0, 32));
+  block.merkle = { root: hashes.subarray(32, 64), mutated: hashes[64] === 1 };
+  block.witnessMerkle = { root: hashes.subarray(65, 97), mutated: hashes[97] === 1 };
+  for (let i = 0; i < n; i++) {
+    const at = 98 + 64 * i;
+    block.txs[i]!.adoptHashes(hashes.subarray(at, at + 32), hashes.subarray(at + 32, at + 64));
+  }
+  return true;
 }
 
 export const MINIMUM_WITNESS_COMMITMENT = 38;

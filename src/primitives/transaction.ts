@@ -96,6 +96,12 @@ export class Transaction {
     return this._wtxid;
   }
 
+  /** Take the txid and wtxid computed elsewhere from this transaction's bytes (see adoptBlockHashes). */
+  adoptHashes(txid: Uint8Array, wtxid: Uint8Array): void {
+    this._txid = txid;
+    this._wtxid = wtxid;
+  }
+
   /** The encoding this transaction was parsed from, if any (a view, not a copy). */
   rawBytes(): Uint8Array | undefined {
     return this._spans?.raw;

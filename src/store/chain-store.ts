@@ -52,7 +52,8 @@ import {
   type BlockIndexEntry,
   type TipRecord,
 } from './records.js';
-import { checkHash, checkVout, commitCause, describeKey, prepareCoinOps, type CoinOp } from './coin-ops.js';
+import { checkHash, checkVout, commitCause, encodeCreated, prepareCoinOps, type CoinOp } from './coin-ops.js';
+import { byteKey, PendingWrites } from './write-back.js';
 import { StoreError, wrapStoreError } from './store-error.js';
 import { decodeFlatFilePos, encodeFlatFilePos, FlatFileSeq, type FlatFileCursor } from './flat-files.js';
 
@@ -165,6 +166,10 @@ export class ChainStore implements CoinView {
   /** Raw blocks and undo records; opened after the meta check, which says where they end. */
   private blockFiles!: FlatFileSeq;
   private undoFiles!: FlatFileSeq;
+  /** Write-back state while setWriteBack is on (see write-back.ts); undefined: every write commits. */
+  private pending: PendingWrites | undefined;
+  /** Flush when the pending state holds more than this many bytes. */
+  private writeBackBytes = 0;
 
   private constructor(dir: string, network: NetworkName, root: RootDatabase, noSync: boolean) {
     this.dir = dir;
@@ -299,8 +304,13 @@ export class ChainStore implements CoinView {
     return out;
   }
 
-  /** After appending to the flat files: when durable, their bytes reach the disk before the commit that points at them. */
+  /**
+   * After appending to the flat files: their bytes are written out (appends are gathered in memory)
+   * and, when durable, reach the disk before the commit that points at them.
+   */
   private async syncFlatFiles(): Promise<void> {
+    this.blockFiles.writeOut();
+    this.undoFiles.writeOut();
     if (this.noSync) return;
     await Promise.all([this.blockFiles.sync(), this.undoFiles.sync()]);
   }
@@ -334,18 +344,81 @@ export class ChainStore implements CoinView {
    * synchronous transaction (it would split the batch) after open().
    */
   private write(what: string, prepare: () => (() => void) | Promise<() => void>): Promise<void> {
-    this.assertOpen();
-    const run = this.tail.then(async () => {
-      this.assertOpen();
+    return this.enqueue(async () => {
       const writes = await prepare();
-      try {
-        await this.root.batch(writes);
-      } catch (err) {
-        throw wrapStoreError(what, await commitCause(err));
-      }
+      await this.commit(what, writes);
+    });
+  }
+
+  /** Run `step` when the writes queued before it are done (see write()). */
+  private enqueue(step: () => Promise<void> | void): Promise<void> {
+    this.assertOpen();
+    const run = this.tail.then(() => {
+      this.assertOpen();
+      return step();
     });
     this.tail = run.catch(() => {});
     return run;
+  }
+
+  /** One lmdb-js batch: ONE LMDB transaction (see write()). */
+  private async commit(what: string, writes: () => void): Promise<void> {
+    try {
+      await this.root.batch(writes);
+    } catch (err) {
+      throw wrapStoreError(what, await commitCause(err));
+    }
+  }
+
+  // ---- write-back ------------------------------------------------------------------------------------
+
+  /**
+   * Turn write-back on, holding up to `maxBytes` of changes in memory between flushes, or off
+   * (`maxBytes` 0: what is pending is flushed first). While it is on, applyBlock, putBlock and
+   * putIndex change memory and resolve at once; reads see those changes; one transaction writes
+   * them all when the limit is reached, at flush() and at close(). A crash loses the blocks
+   * connected since the last flush and leaves the tip of that flush (Core's dbcache: an import
+   * then resumes from there). revertBlock flushes first. Source records and named meta values
+   * are written through either way.
+   */
+  setWriteBack(maxBytes: number): Promise<void> {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`write-back limit ${maxBytes} is not a byte count`);
+    return this.enqueue(async () => {
+      if (maxBytes > 0) {
+        this.pending ??= new PendingWrites();
+        this.writeBackBytes = maxBytes;
+        return;
+      }
+      await this.flushPending();
+      this.pending = undefined;
+    });
+  }
+
+  /** Commit what write-back holds (nothing to do when it is off or empty). */
+  flush(): Promise<void> {
+    return this.enqueue(() => this.flushPending());
+  }
+
+  /** Blocks connected and not yet flushed. */
+  get unflushedBlocks(): number {
+    return this.pending?.blocksApplied ?? 0;
+  }
+
+  /** Inside a queued step: write the pending state in one transaction; on failure it stays pending. */
+  private async flushPending(): Promise<void> {
+    const p = this.pending;
+    if (p === undefined || p.empty) return;
+    const ops = p.coinOps();
+    await this.syncFlatFiles();
+    await this.commit(`flush of ${p.blocksApplied} blocks`, () => {
+      this.writeCoinOps(ops);
+      for (const r of p.blocks.values()) this.blocks.put(r.key, r.value);
+      for (const r of p.undo.values()) this.undo.put(r.key, r.value);
+      for (const r of p.index.values()) this.index.put(r.key, r.value);
+      if (p.tip !== undefined) this.meta.put(META_TIP, p.tip);
+      if (p.flatFiles !== undefined) this.meta.put(META_FLAT_FILES, p.flatFiles);
+    });
+    this.pending = new PendingWrites();
   }
 
   // ---- coins -----------------------------------------------------------------------------------
@@ -356,6 +429,9 @@ export class ChainStore implements CoinView {
     checkVout(vout);
     this.coinKey.set(txid);
     this.coinKeyView.setUint32(32, vout, true);
+    const pending = this.pending?.coin(txid, vout);
+    // A pending record is the store's own and never changes: the coin may view it.
+    if (pending !== undefined) return pending === null ? undefined : decodeCoin(pending, false);
     let buf: Buffer | undefined;
     try {
       buf = this.coins.getBinaryFast(this.coinKey);
@@ -371,6 +447,8 @@ export class ChainStore implements CoinView {
     checkVout(vout);
     this.coinKey.set(txid);
     this.coinKeyView.setUint32(32, vout, true);
+    const pending = this.pending?.coin(txid, vout);
+    if (pending !== undefined) return pending !== null;
     try {
       return this.coins.getBinaryFast(this.coinKey) !== undefined;
     } catch (err) {
@@ -381,7 +459,7 @@ export class ChainStore implements CoinView {
   /** Number of unspent outputs (LMDB keeps the count in the B-tree's stats: O(1)). */
   utxoCount(): number {
     this.assertOpen();
-    return entryCount(this.coins);
+    return entryCount(this.coins) + (this.pending?.countDelta ?? 0);
   }
 
   /**
@@ -395,8 +473,7 @@ export class ChainStore implements CoinView {
     const stageView = new DataView(stage.buffer);
     let pos = 0;
     try {
-      for (const { key, value } of this.coins.getRange({ snapshot: true })) {
-        const record = value.subarray(0, value.length);
+      for (const { key, record } of this.coinRecords()) {
         const need = 36 + 4 + record.length;
         if (pos + need > DIGEST_CHUNK) {
           h.update(stage.subarray(0, pos));
@@ -421,17 +498,41 @@ export class ChainStore implements CoinView {
     return new Uint8Array(h.digest());
   }
 
+  /** Every coin in key order: LMDB's, with write-back's pending changes merged in. */
+  private *coinRecords(): Generator<{ key: Uint8Array; record: Uint8Array }> {
+    const pending = this.pending?.coinOps() ?? [];
+    let i = 0;
+    for (const { key, value } of this.coins.getRange({ snapshot: true })) {
+      for (; i < pending.length && Buffer.compare(pending[i]!.key, key) < 0; i++) {
+        const v = pending[i]!.value;
+        if (v !== undefined) yield { key: pending[i]!.key, record: v };
+      }
+      if (i < pending.length && Buffer.compare(pending[i]!.key, key) === 0) {
+        const v = pending[i++]!.value;
+        if (v !== undefined) yield { key, record: v };
+        continue;
+      }
+      yield { key, record: value.subarray(0, value.length) };
+    }
+    for (; i < pending.length; i++) {
+      const v = pending[i]!.value;
+      if (v !== undefined) yield { key: pending[i]!.key, record: v };
+    }
+  }
+
   // ---- tip, index, blocks, undo -------------------------------------------------------------------
 
   getTip(): TipRecord | undefined {
     this.assertOpen();
-    const rec = this.readMeta(META_TIP);
+    const rec = this.pending?.tip ?? this.readMeta(META_TIP);
     return rec === undefined ? undefined : decodeTip(rec);
   }
 
   getIndex(hash: Uint8Array): BlockIndexEntry | undefined {
     this.assertOpen();
     checkHash(hash, 'block hash');
+    const pending = this.pending?.index.get(byteKey(hash));
+    if (pending !== undefined) return decodeIndexEntry(hash, pending.value);
     let buf: Buffer | undefined;
     try {
       buf = this.index.getBinaryFast(hash);
@@ -444,13 +545,22 @@ export class ChainStore implements CoinView {
   putIndex(entry: BlockIndexEntry): Promise<void> {
     const record = encodeIndexEntry(entry);
     const key = copyBytes(entry.hash);
-    return this.write('putIndex', () => () => {
-      this.index.put(key, record);
+    return this.enqueue(async () => {
+      if (this.pending !== undefined) this.pending.setRecord(this.pending.index, key, record);
+      else await this.commit('putIndex', () => void this.index.put(key, record));
     });
   }
 
-  /** Every block-index entry, in hash order (chain management loads them all at start). */
+  /** Every block-index entry, in hash order then those write-back holds (chain management loads them all at start). */
   *indexEntries(): Generator<BlockIndexEntry> {
+    const pending = this.pending?.index;
+    for (const entry of this.storedIndexEntries()) {
+      if (pending === undefined || !pending.has(byteKey(entry.hash))) yield entry;
+    }
+    for (const r of pending?.values() ?? []) yield decodeIndexEntry(r.key, r.value);
+  }
+
+  private *storedIndexEntries(): Generator<BlockIndexEntry> {
     this.assertOpen();
     let it: Iterator<{ key: Uint8Array; value: Uint8Array }>;
     try {
@@ -480,7 +590,7 @@ export class ChainStore implements CoinView {
   getBlock(hash: Uint8Array): Uint8Array | undefined {
     this.assertOpen();
     checkHash(hash, 'block hash');
-    const pos = this.readCopy(this.blocks, hash, 'getBlock');
+    const pos = this.pending?.blocks.get(byteKey(hash))?.value ?? this.readCopy(this.blocks, hash, 'getBlock');
     return pos === undefined ? undefined : this.blockFiles.read(decodeFlatFilePos(pos));
   }
 
@@ -494,20 +604,27 @@ export class ChainStore implements CoinView {
     // Appended now, so the caller's bytes need no copy; see appendNow.
     const pos = encodeFlatFilePos(this.blockFiles.append(raw));
     const files = this.flatFilesRecord();
-    return this.write('putBlock', async () => {
+    return this.enqueue(async () => {
+      const p = this.pending;
+      if (p !== undefined) {
+        p.setRecord(p.blocks, key, pos);
+        p.setRecord(p.index, key, record);
+        p.flatFiles = files;
+        return;
+      }
       await this.syncFlatFiles();
-      return () => {
+      await this.commit('putBlock', () => {
         this.blocks.put(key, pos);
         this.index.put(key, record);
         this.meta.put(META_FLAT_FILES, files);
-      };
+      });
     });
   }
 
   getUndo(hash: Uint8Array): Coin[] | undefined {
     this.assertOpen();
     checkHash(hash, 'block hash');
-    const pos = this.readCopy(this.undo, hash, 'getUndo');
+    const pos = this.pending?.undo.get(byteKey(hash))?.value ?? this.readCopy(this.undo, hash, 'getUndo');
     return pos === undefined ? undefined : decodeUndo(this.undoFiles.read(decodeFlatFilePos(pos)));
   }
 
@@ -524,7 +641,9 @@ export class ChainStore implements CoinView {
     const what = `applyBlock ${hashToHex(u.entry.hash)}`;
     checkIndexEntry(u.entry);
     if (!equalBytes(u.tip.hash, u.entry.hash) || u.tip.height !== u.entry.height) throw new Error(`${what}: the new tip must be the block itself`);
-    const ops = prepareCoinOps(u.spent, u.created, what);
+    // Encoded and checked now, so nothing can throw half-way through queuing the writes.
+    const ops = this.pending === undefined ? prepareCoinOps(u.spent, u.created, what) : undefined;
+    const created = ops === undefined ? encodeCreated(u.created, u.spent) : undefined;
     const undoRecord = encodeUndo(u.undo);
     const status = u.entry.status | BLOCK_HAVE_UNDO | (u.block === undefined ? 0 : BLOCK_HAVE_DATA);
     const indexRecord = encodeIndexEntry({ ...u.entry, status: status >>> 0 });
@@ -536,28 +655,50 @@ export class ChainStore implements CoinView {
     const blockPos = u.block === undefined ? undefined : encodeFlatFilePos(this.blockFiles.append(u.block));
     const undoPos = encodeFlatFilePos(this.undoFiles.append(undoRecord));
     const files = this.flatFilesRecord();
-    return this.write(what, async () => {
+    return this.enqueue(async () => {
+      // Write-back full: flush BEFORE this block, so a failed flush leaves it unapplied.
+      if (this.pending !== undefined && this.pending.bytes >= this.writeBackBytes) await this.flushPending();
       const cur = this.getTip();
       if (cur !== undefined && (!equalBytes(cur.hash, prevHash) || cur.height + 1 !== height)) {
         throw new StoreError('inconsistent', `${what}: its parent is ${hashToHex(prevHash)} at ${height - 1}, the store's tip is ${hashToHex(cur.hash)} at ${cur.height}`);
       }
       // Every spent coin must be there (~2 µs a read): a missing one means the caller's view and the
       // store disagree, and writing its undo record would make revertBlock restore a coin that never was.
-      for (const op of ops) {
-        if (op.value === undefined && !this.hasKey(op.key)) {
-          throw new StoreError('inconsistent', `${what}: spent coin ${describeKey(op.key)} is not in the store`);
-        }
+      for (const o of u.spent) {
+        if (!this.hasCoin(o.txid, o.vout)) throw new StoreError('inconsistent', `${what}: spent coin ${hashToHex(o.txid)}:${o.vout} is not in the store`);
       }
+      const p = this.pending;
+      if (p !== undefined) {
+        const records = created ?? encodeCreated(u.created, u.spent);
+        for (const o of u.spent) p.spend(o.txid, o.vout);
+        const inStore = (txid: Uint8Array, vout: number): boolean => this.storeHasCoin(txid, vout);
+        u.created.forEach((c, i) => p.add(c.txid, c.vout, records[i]!, c.coin.coinbase, inStore));
+        if (blockPos !== undefined) p.setRecord(p.blocks, key, blockPos);
+        p.setRecord(p.undo, key, undoPos);
+        p.setRecord(p.index, key, indexRecord);
+        p.tip = tipRecord;
+        p.flatFiles = files;
+        p.blocksApplied++;
+        return;
+      }
+      const writes = ops ?? prepareCoinOps(u.spent, u.created, what);
       await this.syncFlatFiles();
-      return () => {
-        this.writeCoinOps(ops);
+      await this.commit(what, () => {
+        this.writeCoinOps(writes);
         if (blockPos !== undefined) this.blocks.put(key, blockPos);
         this.undo.put(key, undoPos);
         this.index.put(key, indexRecord);
         this.meta.put(META_TIP, tipRecord);
         this.meta.put(META_FLAT_FILES, files);
-      };
+      });
     });
+  }
+
+  /** Whether LMDB holds a coin, write-back's pending changes aside. */
+  private storeHasCoin(txid: Uint8Array, vout: number): boolean {
+    this.coinKey.set(txid);
+    this.coinKeyView.setUint32(32, vout, true);
+    return this.hasKey(this.coinKey);
   }
 
   /**
@@ -576,7 +717,9 @@ export class ChainStore implements CoinView {
     const indexRecord = encodeIndexEntry({ ...u.entry, status: (u.entry.status & ~BLOCK_HAVE_UNDO) >>> 0 });
     const tipRecord = encodeTip(u.tip);
     const key = copyBytes(u.entry.hash);
-    return this.write(what, () => {
+    return this.write(what, async () => {
+      // Disconnecting is rare (a reorganisation): write-back is flushed, then the block is undone directly.
+      await this.flushPending();
       const cur = this.getTip();
       if (cur === undefined || !equalBytes(cur.hash, key)) {
         throw new StoreError('inconsistent', `${what}: the block is not the store's tip (${cur === undefined ? 'none' : hashToHex(cur.hash)})`);
@@ -666,8 +809,21 @@ export class ChainStore implements CoinView {
   /** Wait for pending commits and close the environment; later calls throw StoreError 'closed'. */
   async close(): Promise<void> {
     if (this.closed) return;
+    let flushError: unknown;
+    if (this.pending !== undefined) await this.flush().catch((err: unknown) => (flushError = err));
     this.closed = true;
     await this.tail;
+    if (flushError !== undefined) {
+      for (const files of [this.blockFiles, this.undoFiles]) {
+        try {
+          files.close();
+        } catch {
+          // the flush failure is the one to report
+        }
+      }
+      await this.root.close().catch(() => {});
+      throw flushError;
+    }
     try {
       this.blockFiles.close();
       this.undoFiles.close();

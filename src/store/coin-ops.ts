@@ -20,7 +20,12 @@ export interface CoinOp {
   hi: number;
 }
 
-function compareOps(a: CoinOp, b: CoinOp): number {
+/** A key's first 6 bytes as a number: most comparisons end there. */
+export function keyHi(key: Uint8Array): number {
+  return ((((key[0]! * 256 + key[1]!) * 256 + key[2]!) * 256 + key[3]!) * 256 + key[4]!) * 256 + key[5]!;
+}
+
+export function compareOps(a: CoinOp, b: CoinOp): number {
   return a.hi - b.hi || Buffer.compare(a.key, b.key);
 }
 
@@ -44,14 +49,29 @@ export function prepareCoinOps(deletes: readonly OutPoint[], puts: readonly OutP
     const key = keys.subarray(36 * i, 36 * i + 36);
     key.set(item.txid);
     view.setUint32(36 * i + 32, item.vout, true);
-    const hi = ((((key[0]! * 256 + key[1]!) * 256 + key[2]!) * 256 + key[3]!) * 256 + key[4]!) * 256 + key[5]!;
-    ops[i] = { key, value: i < deletes.length ? undefined : encodeCoin((item as OutPointCoin).coin), hi };
+    ops[i] = { key, value: i < deletes.length ? undefined : encodeCoin((item as OutPointCoin).coin), hi: keyHi(key) };
   }
   ops.sort(compareOps);
   for (let i = 1; i < n; i++) {
     if (compareOps(ops[i - 1]!, ops[i]!) === 0) throw new Error(`${what}: outpoint ${describeKey(ops[i]!.key)} is listed twice`);
   }
   return ops;
+}
+
+/**
+ * The coin records of a block's created coins, in order, for write-back (which needs no sorted
+ * batch); every outpoint, spent ones included, is checked as prepareCoinOps checks it.
+ */
+export function encodeCreated(puts: readonly OutPointCoin[], deletes: readonly OutPoint[]): Uint8Array[] {
+  for (const d of deletes) {
+    checkHash(d.txid, 'txid');
+    checkVout(d.vout);
+  }
+  return puts.map((p) => {
+    checkHash(p.txid, 'txid');
+    checkVout(p.vout);
+    return encodeCoin(p.coin);
+  });
 }
 
 export function describeKey(key: Uint8Array): string {

@@ -226,13 +226,15 @@ export function encodeCoin(coin: Coin): Uint8Array {
 
 /**
  * Decode a coins-DB record. `record` may be LMDB's shared read buffer: the script is copied, so
- * the returned coin stays intact after the next read.
+ * the returned coin stays intact after the next read (`copy` false: a view, for records that
+ * never change).
  */
-export function decodeCoin(record: Uint8Array): Coin {
+export function decodeCoin(record: Uint8Array, copy = true): Coin {
   at = 0;
   const code = readVarInt(record, 'coin');
   const value = readAmount(record, 'coin');
-  return { height: Math.floor(code / 2), coinbase: code % 2 === 1, value, scriptPubKey: copyBytes(record, at) };
+  const scriptPubKey = copy ? copyBytes(record, at) : record.subarray(at);
+  return { height: Math.floor(code / 2), coinbase: code % 2 === 1, value, scriptPubKey };
 }
 
 // ---- undo ------------------------------------------------------------------------------------

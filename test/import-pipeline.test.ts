@@ -1,0 +1,130 @@
+// The import's pipeline: look-ahead hashing on a worker thread and the store's write-back. An
+// import through a reorganisation and an invalid block ends digest-exact whichever of them is
+// on; the worker's hashes are the main thread's, and a dead worker only costs speed.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChainState } from '../src/chain/chain-state.js';
+import { importBlocks, type ImportOptions } from '../src/chain/importer.js';
+import { getParams } from '../src/consensus/params.js';
+import { BlockHasher } from '../src/pipeline/block-hasher.js';
+import { adoptBlockHashes, computeBlockHashes, decodeBlock } from '../src/primitives/block.js';
+import { hashToHex, toHex } from '../src/primitives/bytes.js';
+import { corruptSignature, rebuildBlock, withInput } from './helpers/alter-block.js';
+import { REAL_BLOCKS, realBlockBytes } from './helpers/real-blocks.js';
+import { branch, remine, tempDir } from './helpers/regtest-chain.js';
+
+/** Blocks in blk-file framing (magic, length, bytes), as Core writes them. */
+function blkFile(raws: readonly Uint8Array[]): Uint8Array {
+  const magic = getParams('regtest').messageStart;
+  const parts: Uint8Array[] = [];
+  for (const raw of raws) {
+    const head = new Uint8Array(8);
+    head.set(magic);
+    new DataView(head.buffer).setUint32(4, raw.length, true);
+    parts.push(head, raw);
+  }
+  return Buffer.concat(parts);
+}
+
+test('import: look-ahead hashing and write-back end digest-exact with a plain import, through a reorganisation and an invalid block', async () => {
+  // A: 130 blocks. B: the same first 125, then its own up to 134, of which 134 carries a corrupted signature.
+  const a = branch('pipeline', 130, 3);
+  const b = branch('pipeline', 134, 3, { height: 126, tag: 'branch-b' });
+  const last = b[133]!;
+  const spender = last.block.txs.findIndex((tx, i) => i > 0 && tx.inputs[0]!.witness.length === 2);
+  assert.ok(spender > 0, 'block 134 has a segwit v0 spend');
+  const bad = remine(
+    rebuildBlock(
+      last.block,
+      last.block.txs.map((tx, i) => (i === spender ? withInput(tx, 0, { witness: [corruptSignature(tx.inputs[0]!.witness[0]!), tx.inputs[0]!.witness[1]!] }) : tx)),
+    ),
+  );
+  const tmp = tempDir('vigil-pipeline-');
+  try {
+    const file = join(tmp.dir, 'blk00000.dat');
+    writeFileSync(file, blkFile([...a.map((x) => x.raw), ...b.slice(125, 133).map((x) => x.raw), bad.toBytes()]));
+
+    const runs: Array<{ name: string; opts: ImportOptions }> = [
+      { name: 'a commit per block, hashed here', opts: { cacheBytes: 0, lookAhead: false } },
+      { name: 'defaults (write-back, look-ahead)', opts: {} },
+      { name: 'write-back flushing every ~32 KiB, look-ahead', opts: { cacheBytes: 32 * 1024 } },
+    ];
+    const results: Array<{ tip: string; height: number; digest: string; accepted: number; rejected: number; reasons: string[] }> = [];
+    for (const [i, run] of runs.entries()) {
+      const datadir = join(tmp.dir, `store-${i}`);
+      let chain = await ChainState.open(datadir, { network: 'regtest' });
+      const s = await importBlocks(chain, file, run.opts);
+      assert.equal(s.stoppedOnError, false, run.name);
+      assert.equal(chain.store.unflushedBlocks, 0, `${run.name}: everything is committed at the end`);
+      await chain.close();
+      // What counts is what the store holds once reopened.
+      chain = await ChainState.open(datadir, { network: 'regtest' });
+      results.push({
+        tip: chain.tip.hex,
+        height: chain.tip.height,
+        digest: toHex(chain.utxoDigest()),
+        accepted: s.accepted,
+        rejected: s.rejected,
+        reasons: s.failures.map((f) => f.reason),
+      });
+      await chain.close();
+    }
+    const [plain, ...others] = results;
+    assert.equal(plain!.height, 133, 'on B, below its invalid block');
+    assert.equal(plain!.tip, hashToHex(b[132]!.hash));
+    assert.equal(plain!.rejected, 1);
+    assert.match(plain!.reasons[0]!, /^block-script-verify-flag-failed/);
+    for (const [i, r] of others.entries()) assert.deepEqual(r, plain, runs[i + 1]!.name);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('look-ahead: the worker hashes real blocks as the main thread does; bytes that do not parse get none', async () => {
+  const raws = REAL_BLOCKS.map(realBlockBytes);
+  const hasher = BlockHasher.start();
+  try {
+    const garbage = new Uint8Array([1, 2, 3]);
+    const hashed = await hasher.hash([...raws, garbage]);
+    assert.equal(hashed.length, raws.length + 1);
+    for (const [i, raw] of raws.entries()) {
+      const block = decodeBlock(raw);
+      assert.ok(block.ok);
+      const mine = computeBlockHashes(block.block);
+      assert.equal(toHex(hashed[i]!.raw), toHex(raw), `${REAL_BLOCKS[i]!.file}: the bytes come back unchanged`);
+      assert.equal(toHex(hashed[i]!.hashes!), toHex(mine), REAL_BLOCKS[i]!.file);
+      // Adopted, they give the block the same hashes without hashing again.
+      const again = decodeBlock(raw);
+      assert.ok(again.ok && adoptBlockHashes(again.block, hashed[i]!.hashes!));
+      assert.equal(toHex(again.block.hash()), toHex(block.block.hash()));
+      assert.equal(toHex(again.block.txs.at(-1)!.wtxid()), toHex(block.block.txs.at(-1)!.wtxid()));
+      // Hashes of another block do not fit this one and are refused.
+      const other = hashed[(i + 1) % raws.length]!.hashes!;
+      if (other.length !== mine.length) {
+        const fresh = decodeBlock(raw);
+        assert.ok(fresh.ok);
+        assert.equal(adoptBlockHashes(fresh.block, other), false);
+        assert.equal(toHex(fresh.block.hash()), toHex(block.block.hash()));
+      }
+    }
+    assert.equal(hashed[raws.length]!.hashes, undefined);
+  } finally {
+    await hasher.close();
+  }
+});
+
+test('look-ahead: when its worker is gone, blocks come back unhashed and are hashed on the main thread', async () => {
+  const hasher = BlockHasher.start();
+  const raw = realBlockBytes(REAL_BLOCKS[0]!);
+  assert.notEqual((await hasher.hash([raw]))[0]!.hashes, undefined);
+  // The worker stops while a batch is out: that batch comes back unhashed, and so does every later one.
+  const out = hasher.hash(Array.from({ length: 40 }, () => raw));
+  await hasher.close();
+  for (const h of await out) assert.equal(h.hashes, undefined);
+  const after = await hasher.hash([raw]);
+  assert.equal(after[0]!.hashes, undefined);
+  assert.equal(toHex(after[0]!.raw), toHex(raw));
+});

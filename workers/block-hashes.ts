@@ -1,0 +1,8 @@
+// Worker entry for look-ahead hashing: no logic here, it hands each batch to src/pipeline.
+import { parentPort } from 'node:worker_threads';
+import { hashBlockBatch, type HashBatch } from '../src/pipeline/block-hasher.js';
+
+parentPort?.on('message', (batch: HashBatch) => {
+  const r = hashBlockBatch(batch);
+  parentPort?.postMessage(r, [r.hashes.buffer as ArrayBuffer, r.ends.buffer as ArrayBuffer]);
+});
