@@ -106,11 +106,11 @@ async function main(): Promise<void> {
   let started = 0;
   let firstBlockAt = -1;
   const processBlock = chain.processBlock.bind(chain);
-  chain.processBlock = async (raw) => {
+  chain.processBlock = async (raw, hashes) => {
     const t = performance.now();
     if (firstBlockAt < 0) firstBlockAt = t - started;
     const before = chain.scriptsSkipped;
-    const r = await processBlock(raw);
+    const r = await processBlock(raw, hashes);
     const end = performance.now();
     if (r.result.mode === 'valid' && !r.duplicate) {
       heights.push(r.height ?? -1);
@@ -138,7 +138,8 @@ async function main(): Promise<void> {
   const sampler = setInterval(sample, 50);
   const cpu0 = process.cpuUsage();
   started = performance.now();
-  const summary = await importBlocks(chain, job.blocksDir);
+  // As `vigil import` runs it: look-ahead hashing on the pool's threads.
+  const summary = await importBlocks(chain, job.blocksDir, { lookAhead: pool.threads > 0 ? pool.hashBlocks : true });
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);

@@ -38,7 +38,13 @@ const THREADS = 2;
 /** Core's assumevalid depth on regtest: two weeks of 10-minute blocks. */
 const ASSUMEVALID_DEPTH = 2016;
 
-const SMALL = { seed: 'vigil-bench-import-small', txsPerBlock: 25, blocks: 10_000, lengths: [300, 1000, 10_000] } as const;
+/**
+ * TAIL headers (no blocks) go on top of the 10,000 blocks: learnt before an import with
+ * assumevalid = block 10,000, they put every block more than 2,016 blocks of work deep, so
+ * the 1,000- and 10,000-block imports skip the scripts of all their blocks (the same work a
+ * block, at two chain lengths: what "flat memory" compares).
+ */
+const SMALL = { seed: 'vigil-bench-import-small', txsPerBlock: 25, blocks: 10_000, lengths: [300, 1000, 10_000], tail: 2100 } as const;
 /**
  * Blocks 1..100 hold only coinbases (maturity); from 101 on every block has ≥ 2,000 inputs (the
  * generator fans the first mature coinbase out inside block 101). HEAVY of them are timed: at ~2,500 signature checks a block,
@@ -55,6 +61,8 @@ interface ChainMeta {
   readonly smallInputs: number[];
   /** Tip hash (display hex) of each small chain length. */
   readonly smallTips: Record<string, string>;
+  /** The last of the small chain's headers-only tail. */
+  readonly smallTailTip: string;
   readonly mainTxs: number[];
   readonly mainInputs: number[];
   readonly mainPrefixTip: string;
@@ -116,17 +124,24 @@ function chains(dir: string): { meta: ChainMeta; cached: boolean } {
   const smallInputs = [0];
   const smallTips: Record<string, string> = {};
   for (const { w } of writers) w.append(params.genesisBlock);
+  const smallHeaders = new Uint8Array(80 * (SMALL.blocks + SMALL.tail));
+  let smallLast: GeneratedBlock | undefined;
   for (let h = 1; h <= SMALL.blocks; h++) {
     const b = small.next();
     const c = blockCounts(b);
     smallTxs.push(c.txs);
     smallInputs.push(c.inputs);
+    smallHeaders.set(b.raw.subarray(0, 80), 80 * (h - 1));
     for (const { n, w } of writers) {
       if (h <= n) w.append(b.raw);
       if (h === n) smallTips[n] = hashToHex(b.hash);
     }
+    smallLast = b;
   }
   for (const { w } of writers) w.close();
+  const smallTail = tailHeaders(smallLast!.hash, smallLast!.block.header.time, SMALL.tail);
+  smallHeaders.set(smallTail.bytes, 80 * SMALL.blocks);
+  writeFileSync(join(dir, 'small-headers.bin'), smallHeaders);
 
   // Mainnet-like: the prefix (set-up), the heavy blocks (timed), and every header with a tail.
   const main = new ChainGenerator({ blocks: MAINNET.prefix + MAINNET.heavy, txsPerBlock: MAINNET.txsPerBlock, inputsPerTx: MAINNET.inputsPerTx, seed: MAINNET.seed });
@@ -167,6 +182,7 @@ function chains(dir: string): { meta: ChainMeta; cached: boolean } {
     smallTxs,
     smallInputs,
     smallTips,
+    smallTailTip: hashToHex(smallTail.tip),
     mainTxs,
     mainInputs,
     mainPrefixTip: prefixTip,
@@ -390,8 +406,32 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
     false,
   );
   rows.push(row3.row, row3a.row, row3b.row);
+  // 3b. Every block skipped, at 1,000 and at 10,000 blocks: the same work a block, so speed and memory compare.
+  const smallHeadersFile = join(cacheDir, 'small-headers.bin');
+  const allSkipped = async (n: number): Promise<ImportOutcome> => {
+    const o = await run(`small ${n.toLocaleString('en-US')} av on, all skipped`, job(smallDir(n), `s${n}-skip`, { assumeValid: meta.smallTips['10000']!, headersFile: smallHeadersFile, expectHeight: n, expectTip: meta.smallTips[String(n)]! }));
+    check(o.scriptsSkipped === n, `small ${n}, assumevalid = block 10,000 with ${SMALL.tail.toLocaleString('en-US')} headers above it known: every block's scripts skipped (skipped ${o.scriptsSkipped})`);
+    return o;
+  };
+  const rSkip1k = await allSkipped(1000);
+  const rSkip10k = await allSkipped(10_000);
+  const skipRow = (n: number, o: ImportOutcome) =>
+    importRow(
+      `small profile, ${n.toLocaleString('en-US')} blocks, assumevalid on, every block's scripts skipped, noSync`,
+      o,
+      meta.smallTxs,
+      meta.smallInputs,
+      0,
+      o.accepted,
+      `assumevalid = block 10,000, its ${SMALL.tail.toLocaleString('en-US')} successors' headers learnt first; peak RSS ${mb(o.maxRssMB)}; the headers-first pass before the first block (${secs(o.headersMs)}) not included; ${secs(o.ms)} in all`,
+      false,
+    );
+  const row4a = skipRow(1000, rSkip1k);
+  const row4b = skipRow(10_000, rSkip10k);
+  rows.push(row4a.row, row4b.row);
   checks.push(
     `each import reaches the generated tip (hash and height) with every block accepted, none rejected, no script task retried; small chains of 300, 1,000 and 10,000 blocks are prefixes of one generated chain (${SMALL.txsPerBlock} tx a block from height 101, blocks 1–100 coinbase only)`,
+    `assumevalid = block 10,000 with the ${SMALL.tail.toLocaleString('en-US')} headers above it learnt before the import: the 1,000- and 10,000-block imports skipped the scripts of every block`,
     `assumevalid = the 10,000-block tip skipped the scripts of exactly blocks 1–${skippedCount} (Core: only blocks more than ${ASSUMEVALID_DEPTH} blocks of work below the best header) and checked the rest`,
   );
 
@@ -450,11 +490,15 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
       `at the end RSS ${mb(o.rssAtEndMB)}, JS heap ${mb(o.heapUsedAtEndMB)}; store ${mb(o.storeMB)}; block files ${mb(filesMB)}`,
   });
   rows.push(
+    memRow('memory: small profile, 1,000 blocks, assumevalid on, all skipped', rSkip1k, 1000, dirMB(smallDir(1000))),
+    memRow('memory: small profile, 10,000 blocks, assumevalid on, all skipped', rSkip10k, 10_000, dirMB(smallDir(10_000))),
     memRow('memory: small profile, 1,000 blocks, assumevalid off (the noble 1,000-block run)', r1000, 1000, dirMB(smallDir(1000))),
     memRow('memory: small profile, 10,000 blocks, assumevalid = tip (the 10,000-block run)', r10k, 10_000, dirMB(smallDir(10_000))),
   );
+  const memSkip1k = rSkip1k.maxRssMB;
+  const memSkip10k = rSkip10k.maxRssMB;
 
-  const skipRate = row3a.row.opsPerSec;
+  const skipRate = row4b.row.opsPerSec;
   const coresAfter = await probeCores();
   const loadAfter = loadavg()[0] ?? 0;
   const targets = [
@@ -476,11 +520,25 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
       `durable: ${(r300.ms / 300).toFixed(1)} ms a block over the first 300 blocks against ${(sameNoSync.wallMs / 300).toFixed(1)} ms for the same blocks with noSync`,
       true,
     ),
-    target('small profile, assumevalid on: blocks whose scripts are skipped', TARGET_SMALL_ASSUMEVALID_BLOCKS_PER_SEC, skipRate, 'blocks/s', `whole 10,000-block import with the headers pass and the 2,016 checked blocks: ${formatCount(row3.row.opsPerSec)} blocks/s`),
-    target('memory, 1,000 blocks', TARGET_MEMORY_1000_MB, mem1k, 'MB', 'peak RSS of the whole process', true),
+    target(
+      'small profile, assumevalid on: 10,000 blocks, every one skipped',
+      TARGET_SMALL_ASSUMEVALID_BLOCKS_PER_SEC,
+      skipRate,
+      'blocks/s',
+      `1,000 blocks: ${formatCount(row4a.row.opsPerSec)} blocks/s; assumevalid = the 10,000-block tip: its ${skippedCount.toLocaleString('en-US')} skipped blocks ${formatCount(row3a.row.opsPerSec)} blocks/s, the whole import with the 2,016 checked blocks ${formatCount(row3.row.opsPerSec)} blocks/s`,
+    ),
+    target('memory, 1,000 blocks', TARGET_MEMORY_1000_MB, mem1k, 'MB', 'peak RSS of the whole process, assumevalid off (scripts checked)', true),
     target('memory, 1,000 blocks, tighter bound', TARGET_MEMORY_FLAT_MB, mem1k, 'MB', undefined, true),
-    target('memory, 10,000 blocks', TARGET_MEMORY_FLAT_MB, mem10k, 'MB', undefined, true),
-    target('memory flat from 1,000 to 10,000 blocks: peak RSS ratio', FLAT_GROWTH, mem10k / mem1k, '×', `${mb(mem1k)} → ${mb(mem10k)}`, true),
+    target('memory, 10,000 blocks, assumevalid on, all skipped', TARGET_MEMORY_FLAT_MB, memSkip10k, 'MB', undefined, true),
+    target('memory, 10,000 blocks, assumevalid = tip (2,016 blocks checked at the end)', TARGET_MEMORY_FLAT_MB, mem10k, 'MB', undefined, true),
+    target(
+      'memory flat from 1,000 to 10,000 blocks (assumevalid on, all skipped): peak RSS ratio',
+      FLAT_GROWTH,
+      memSkip10k / memSkip1k,
+      '×',
+      `${mb(memSkip1k)} → ${mb(memSkip10k)}; across different work (1,000 blocks with scripts checked → 10,000 with assumevalid = tip): ${mb(mem1k)} → ${mb(mem10k)}, ${(mem10k / mem1k).toFixed(2)}×`,
+      true,
+    ),
     target(
       'memory, 10,000 blocks, anonymous RSS only (without mapped files: LMDB, node)',
       TARGET_MEMORY_FLAT_MB,

@@ -10,6 +10,7 @@ import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks, type ImportOptions } from '../src/chain/importer.js';
 import { getParams } from '../src/consensus/params.js';
 import { BlockHasher } from '../src/pipeline/block-hasher.js';
+import { ScriptPool } from '../src/pipeline/script-pool.js';
 import { adoptBlockHashes, computeBlockHashes, decodeBlock } from '../src/primitives/block.js';
 import { hashToHex, toHex } from '../src/primitives/bytes.js';
 import { corruptSignature, rebuildBlock, withInput } from './helpers/alter-block.js';
@@ -43,6 +44,7 @@ test('import: look-ahead hashing and write-back end digest-exact with a plain im
     ),
   );
   const tmp = tempDir('vigil-pipeline-');
+  const pool = await ScriptPool.create({ threads: 2 });
   try {
     const file = join(tmp.dir, 'blk00000.dat');
     writeFileSync(file, blkFile([...a.map((x) => x.raw), ...b.slice(125, 133).map((x) => x.raw), bad.toBytes()]));
@@ -51,6 +53,7 @@ test('import: look-ahead hashing and write-back end digest-exact with a plain im
       { name: 'a commit per block, hashed here', opts: { cacheBytes: 0, lookAhead: false } },
       { name: 'defaults (write-back, look-ahead)', opts: {} },
       { name: 'write-back flushing every ~32 KiB, look-ahead', opts: { cacheBytes: 32 * 1024 } },
+      { name: "look-ahead on a ScriptPool's threads", opts: { cacheBytes: 256 * 1024, lookAhead: pool.hashBlocks } },
     ];
     const results: Array<{ tip: string; height: number; digest: string; accepted: number; rejected: number; reasons: string[] }> = [];
     for (const [i, run] of runs.entries()) {
@@ -79,52 +82,71 @@ test('import: look-ahead hashing and write-back end digest-exact with a plain im
     assert.match(plain!.reasons[0]!, /^block-script-verify-flag-failed/);
     for (const [i, r] of others.entries()) assert.deepEqual(r, plain, runs[i + 1]!.name);
   } finally {
+    await pool.close();
     tmp.remove();
   }
 });
 
-test('look-ahead: the worker hashes real blocks as the main thread does; bytes that do not parse get none', async () => {
-  const raws = REAL_BLOCKS.map(realBlockBytes);
-  const hasher = BlockHasher.start();
-  try {
-    const garbage = new Uint8Array([1, 2, 3]);
-    const hashed = await hasher.hash([...raws, garbage]);
-    assert.equal(hashed.length, raws.length + 1);
-    for (const [i, raw] of raws.entries()) {
-      const block = decodeBlock(raw);
-      assert.ok(block.ok);
-      const mine = computeBlockHashes(block.block);
-      assert.equal(toHex(hashed[i]!.raw), toHex(raw), `${REAL_BLOCKS[i]!.file}: the bytes come back unchanged`);
-      assert.equal(toHex(hashed[i]!.hashes!), toHex(mine), REAL_BLOCKS[i]!.file);
-      // Adopted, they give the block the same hashes without hashing again.
-      const again = decodeBlock(raw);
-      assert.ok(again.ok && adoptBlockHashes(again.block, hashed[i]!.hashes!));
-      assert.equal(toHex(again.block.hash()), toHex(block.block.hash()));
-      assert.equal(toHex(again.block.txs.at(-1)!.wtxid()), toHex(block.block.txs.at(-1)!.wtxid()));
-      // Hashes of another block do not fit this one and are refused.
-      const other = hashed[(i + 1) % raws.length]!.hashes!;
-      if (other.length !== mine.length) {
-        const fresh = decodeBlock(raw);
-        assert.ok(fresh.ok);
-        assert.equal(adoptBlockHashes(fresh.block, other), false);
-        assert.equal(toHex(fresh.block.hash()), toHex(block.block.hash()));
+for (const where of ['a worker of its own', "a ScriptPool's threads"] as const) {
+  test(`look-ahead on ${where}: real blocks hash as on the main thread; bytes that do not parse get none`, async () => {
+    const raws = REAL_BLOCKS.map(realBlockBytes);
+    const pool = where === 'a worker of its own' ? undefined : await ScriptPool.create({ threads: 2 });
+    const hasher = pool === undefined ? BlockHasher.start() : BlockHasher.using(pool.hashBlocks);
+    try {
+      const garbage = new Uint8Array([1, 2, 3]);
+      const batch = await hasher.hash([...raws, garbage]);
+      const hashed = batch.blocks;
+      assert.equal(hashed.length, raws.length + 1);
+      for (const [i, raw] of raws.entries()) {
+        const block = decodeBlock(raw);
+        assert.ok(block.ok);
+        const mine = computeBlockHashes(block.block);
+        assert.equal(toHex(hashed[i]!.raw), toHex(raw), `${REAL_BLOCKS[i]!.file}: the bytes come back unchanged`);
+        assert.equal(toHex(hashed[i]!.hashes!), toHex(mine), REAL_BLOCKS[i]!.file);
+        // Adopted, they give the block the same hashes without hashing again.
+        const again = decodeBlock(raw);
+        assert.ok(again.ok && adoptBlockHashes(again.block, hashed[i]!.hashes!));
+        assert.equal(toHex(again.block.hash()), toHex(block.block.hash()));
+        assert.equal(toHex(again.block.txs.at(-1)!.wtxid()), toHex(block.block.txs.at(-1)!.wtxid()));
+        // Hashes of another block do not fit this one and are refused.
+        const other = hashed[(i + 1) % raws.length]!.hashes!;
+        if (other.length !== mine.length) {
+          const fresh = decodeBlock(raw);
+          assert.ok(fresh.ok);
+          assert.equal(adoptBlockHashes(fresh.block, other), false);
+          assert.equal(toHex(fresh.block.hash()), toHex(block.block.hash()));
+        }
       }
+      assert.equal(hashed[raws.length]!.hashes, undefined);
+      // Released, the slot serves the next batch (the same size or smaller): no new buffer.
+      batch.release();
+      const made = hasher.slotsMade;
+      const reversed = [...raws].reverse();
+      const next = await hasher.hash(reversed);
+      assert.equal(hasher.slotsMade, made, 'the released slot was reused');
+      for (const [i, raw] of reversed.entries()) {
+        const block = decodeBlock(raw);
+        assert.ok(block.ok);
+        assert.equal(toHex(next.blocks[i]!.raw), toHex(raw));
+        assert.equal(toHex(next.blocks[i]!.hashes!), toHex(computeBlockHashes(block.block)));
+      }
+      next.release();
+    } finally {
+      await hasher.close();
+      await pool?.close();
     }
-    assert.equal(hashed[raws.length]!.hashes, undefined);
-  } finally {
-    await hasher.close();
-  }
-});
+  });
+}
 
 test('look-ahead: when its worker is gone, blocks come back unhashed and are hashed on the main thread', async () => {
   const hasher = BlockHasher.start();
   const raw = realBlockBytes(REAL_BLOCKS[0]!);
-  assert.notEqual((await hasher.hash([raw]))[0]!.hashes, undefined);
+  assert.notEqual((await hasher.hash([raw])).blocks[0]!.hashes, undefined);
   // The worker stops while a batch is out: that batch comes back unhashed, and so does every later one.
   const out = hasher.hash(Array.from({ length: 40 }, () => raw));
   await hasher.close();
-  for (const h of await out) assert.equal(h.hashes, undefined);
-  const after = await hasher.hash([raw]);
+  for (const h of (await out).blocks) assert.equal(h.hashes, undefined);
+  const after = (await hasher.hash([raw])).blocks;
   assert.equal(after[0]!.hashes, undefined);
   assert.equal(toHex(after[0]!.raw), toHex(raw));
 });

@@ -3,6 +3,6 @@ import { parentPort } from 'node:worker_threads';
 import { hashBlockBatch, type HashBatch } from '../src/pipeline/block-hasher.js';
 
 parentPort?.on('message', (batch: HashBatch) => {
-  const r = hashBlockBatch(batch);
-  parentPort?.postMessage(r, [r.hashes.buffer as ArrayBuffer, r.ends.buffer as ArrayBuffer]);
+  const ends = hashBlockBatch(batch);
+  parentPort?.postMessage(ends, [ends.buffer]);
 });

@@ -201,7 +201,8 @@ export class ChainState {
     const header = BlockHeader.read(new ByteReader(e.header.slice(0, 80)));
     const prev = e.height === 0 ? undefined : this.nodes.get(hashToHex(header.prevBlock));
     const node: BlockNode = {
-      hash: e.hash,
+      // A copy too: a hash computed ahead of time is a view into its whole batch's results.
+      hash: e.hash.slice(),
       hex: hashToHex(e.hash),
       header,
       height: e.height,

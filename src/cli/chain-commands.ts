@@ -41,6 +41,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
       mode: progressMode({ quiet: opts.quiet, json, stream }),
       stream,
       ...(opts.cacheBytes === undefined ? {} : { cacheBytes: opts.cacheBytes }),
+      ...(opts.pool === undefined ? {} : { pool: opts.pool }),
     });
     if (json) console.log(JSON.stringify(summary));
     else {

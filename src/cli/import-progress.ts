@@ -7,6 +7,7 @@ import { resolveBlockFiles, BLOCK_RECORD_HEADER_SIZE } from '../blockfile/reader
 import { xorInPlace } from '../blockfile/xor.js';
 import { MAX_BLOCK_SERIALIZED_SIZE } from '../consensus/consensus.js';
 import { importBlocks, type ImportSummary } from '../chain/importer.js';
+import type { ScriptPool } from '../pipeline/script-pool.js';
 import type { ChainObserver, ChainState } from '../chain/chain-state.js';
 import { Progress, type ProgressMode, type ProgressStream } from './progress.js';
 
@@ -77,6 +78,8 @@ export interface ImportWithProgressOptions {
   markHeights?: readonly number[];
   /** ImportOptions.cacheBytes. */
   cacheBytes?: number;
+  /** Whose threads hash ahead (ImportOptions.lookAhead): the pool's when it has threads, else a worker of its own. */
+  pool?: ScriptPool;
 }
 
 /**
@@ -121,6 +124,7 @@ export async function importWithProgress(chain: ChainState, path: string, counte
   try {
     const summary = await importBlocks(chain, path, {
       ...(opts.cacheBytes === undefined ? {} : { cacheBytes: opts.cacheBytes }),
+      lookAhead: opts.pool !== undefined && opts.pool.threads > 0 ? opts.pool.hashBlocks : true,
       // Frequent reports are cheap (a time check per block); the display throttles itself.
       progressMs: opts.mode === 'tty' ? 100 : 500,
       onProgress: (p) => {

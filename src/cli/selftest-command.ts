@@ -106,7 +106,7 @@ export async function regtestSync(opts: RegtestSyncOptions): Promise<RegtestSync
     let run;
     const t0 = performance.now();
     try {
-      run = await importWithProgress(chain, blocksDir, counter, { mode: opts.mode, stream: opts.stream, label: 'regtest import' });
+      run = await importWithProgress(chain, blocksDir, counter, { mode: opts.mode, stream: opts.stream, label: 'regtest import', ...(opts.pool === undefined ? {} : { pool: opts.pool }) });
     } finally {
       await chain.close();
     }

@@ -1,6 +1,9 @@
 // Where the compiled worker entry files live. Everything ships compiled to dist/, so the
 // same relative URL resolves from tests, the CLI and an installed package alike.
 
+/** Young-generation limit of our worker threads, MiB (see ScriptPool). */
+export const WORKER_YOUNG_GENERATION_MB = 8;
+
 /** dist/src/pipeline/ → dist/workers/verify-inputs.js */
 export const VERIFY_INPUTS_WORKER = new URL('../../workers/verify-inputs.js', import.meta.url);
 
