@@ -56,6 +56,8 @@ export interface ImportOutcome {
   readonly sampledPeakRssFileMB: number;
   /** Size of the store after the import (data.mdb and the block and undo files beside it), MB. */
   readonly storeMB: number;
+  /** RSS, JS heap and ArrayBuffers (MB) when every 1,000th accepted block is done: growth with the chain, start-up aside. */
+  readonly memAt: Array<{ blocks: number; rssMB: number; heapMB: number; arrayBuffersMB: number }>;
   /** CPU time of this process (all threads) during the import, ms. */
   readonly cpuMs: number;
   readonly poolStats: ScriptPool['stats'];
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
   }
 
   const heights: number[] = [];
+  const memAt: ImportOutcome['memAt'] = [];
   const blockMs: number[] = [];
   const doneAt: number[] = [];
   const skipped: boolean[] = [];
@@ -113,6 +116,10 @@ async function main(): Promise<void> {
     const r = await processBlock(raw, hashes);
     const end = performance.now();
     if (r.result.mode === 'valid' && !r.duplicate) {
+      if ((heights.length + 1) % 1000 === 0) {
+        const m = process.memoryUsage();
+        memAt.push({ blocks: heights.length + 1, rssMB: m.rss / 2 ** 20, heapMB: m.heapUsed / 2 ** 20, arrayBuffersMB: m.arrayBuffers / 2 ** 20 });
+      }
       heights.push(r.height ?? -1);
       blockMs.push(end - t);
       doneAt.push(end - started);
@@ -173,6 +180,7 @@ async function main(): Promise<void> {
     sampledPeakRssAnonMB: peakAnon / 1024,
     sampledPeakRssFileMB: peakFile / 1024,
     storeMB: storeBytes(job.storeDir) / 2 ** 20,
+    memAt,
     cpuMs: (cpu.user + cpu.system) / 1000,
     poolStats: { ...pool.stats },
   };

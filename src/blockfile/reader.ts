@@ -57,7 +57,10 @@ export interface ReadBlocksOptions {
    * scan resumes one byte after the magic, as Core's LoadExternalBlockFile does.
    */
   check?: 'frame' | 'parse';
-  /** Yield views into the read buffer instead of copies (each pins its window, about a chunk). */
+  /**
+   * Yield views into the read buffers instead of copies. The buffers are reused: a view is
+   * valid only until the next record is asked for (copy what is kept).
+   */
   views?: boolean;
   /** Bytes read at a time (default 1 MiB); a record longer than that is read whole. */
   chunkSize?: number;
@@ -291,6 +294,14 @@ class FileScan {
   /** How far the file has been read. */
   readPos = 0;
   done = false;
+  /**
+   * Buffers reused window after window, two of each kind: a window's records (views) and its
+   * unscanned tail stay intact while the next window is read and joined to that tail. A fresh
+   * buffer a window made ~2 MiB of garbage per MiB read, which held RSS up until a full GC.
+   */
+  private readonly readBufs: Uint8Array[] = [];
+  private readonly joinBufs: Uint8Array[] = [];
+  private windows = 0;
 
   constructor(
     readonly file: string,
@@ -299,6 +310,11 @@ class FileScan {
     private readonly xorKey: Uint8Array | undefined,
     private readonly chunk: number,
   ) {}
+
+  /** The buffer the next read goes into (`length` bytes of a reused one). */
+  readBuffer(length: number): Uint8Array {
+    return reuse(this.readBufs, this.windows & 1, length);
+  }
 
   /** Where the next read starts and how many bytes it takes (at least what the record at hand needs). */
   nextRead(): { at: number; length: number } {
@@ -317,10 +333,11 @@ class FileScan {
     this.readPos += bytes.length;
     let window: Uint8Array = bytes;
     if (this.tail.length > 0) {
-      window = new Uint8Array(this.tail.length + bytes.length);
+      window = reuse(this.joinBufs, this.windows & 1, this.tail.length + bytes.length);
       window.set(this.tail);
       window.set(bytes, this.tail.length);
     }
+    this.windows++;
     // A read that comes back empty: the file shrank since its size was taken.
     const atEnd = this.readPos >= this.size || bytes.length === 0;
     const records: BlockRecord[] = [];
@@ -375,7 +392,7 @@ export function* readBlocks(path: string, opts: ReadBlocksOptions): Generator<Bl
         const { at, length } = scan.nextRead();
         let bytes: Uint8Array;
         try {
-          bytes = readFully(fd, at, length);
+          bytes = readFully(fd, at, length, scan.readBuffer(length));
         } catch (err) {
           if (report(readError(file, err), opts, summary)) return summary;
           break;
@@ -417,7 +434,7 @@ export async function* readBlocksAsync(path: string, opts: ReadBlocksOptions): A
         continue;
       }
       summary.files++;
-      const read = (r: { at: number; length: number }): Promise<Uint8Array | BlockFileIssue> => readFullyAsync(fh, r.at, r.length).catch((err: unknown) => readError(file, err));
+      const read = (r: { at: number; length: number }): Promise<Uint8Array | BlockFileIssue> => readFullyAsync(fh, r.at, r.length, scan.readBuffer(r.length)).catch((err: unknown) => readError(file, err));
       let next = read(scan.nextRead());
       while (!scan.done) {
         const got = await next;
@@ -444,8 +461,17 @@ function chunkSize(opts: ReadBlocksOptions): number {
   return c;
 }
 
-function readFully(fd: number, at: number, length: number): Uint8Array {
-  const buf = new Uint8Array(length);
+/** `length` bytes of the reusable buffer `bufs[i]`, grown (to at least a chunk) when too small. */
+function reuse(bufs: Uint8Array[], i: number, length: number): Uint8Array {
+  let b = bufs[i];
+  if (b === undefined || b.length < length) {
+    b = new Uint8Array(Math.max(length, b?.length ?? 0));
+    bufs[i] = b;
+  }
+  return b.subarray(0, length);
+}
+
+function readFully(fd: number, at: number, length: number, buf: Uint8Array): Uint8Array {
   let done = 0;
   while (done < length) {
     const n = readSync(fd, buf, done, length - done, at + done);
@@ -455,8 +481,7 @@ function readFully(fd: number, at: number, length: number): Uint8Array {
   return buf;
 }
 
-async function readFullyAsync(fh: FileHandle, at: number, length: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(length);
+async function readFullyAsync(fh: FileHandle, at: number, length: number, buf: Uint8Array): Promise<Uint8Array> {
   let done = 0;
   while (done < length) {
     const { bytesRead } = await fh.read(buf, done, length - done, at + done);
@@ -469,7 +494,8 @@ async function readFullyAsync(fh: FileHandle, at: number, length: number): Promi
 /** Read every record into memory: for tests and small directories only. */
 export function readAllBlocks(path: string, opts: ReadBlocksOptions): { records: BlockRecord[]; summary: ReadBlocksSummary } {
   const records: BlockRecord[] = [];
-  const it = readBlocks(path, opts);
+  // Copies whatever was asked: every record is kept, and views would not outlast the next one.
+  const it = readBlocks(path, { ...opts, views: false });
   for (;;) {
     const r = it.next();
     if (r.done) return { records, summary: r.value };

@@ -216,6 +216,9 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
   // are checked and connected here, at most LOOK_AHEAD_BATCHES ahead. (Its worker was started
   // before the headers pass, so it is ready by the first batch.)
   const inFlight: Array<Promise<HashedBatch>> = [];
+  // A record is a view the reader reuses at the next one: it is copied into the batch being
+  // gathered (a buffer reused batch after batch: hash() copies the batch into its slot at once).
+  let staging = new Uint8Array(LOOK_AHEAD_BATCH_BYTES);
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
   const send = (): void => {
@@ -223,6 +226,14 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
     inFlight.push(hasher!.hash(batch));
     batch = [];
     batchBytes = 0;
+  };
+  const stage = (raw: Uint8Array): void => {
+    if (batchBytes + raw.length > staging.length) send();
+    if (raw.length > staging.length) staging = new Uint8Array(raw.length);
+    const view = staging.subarray(batchBytes, batchBytes + raw.length);
+    view.set(raw);
+    batch.push(view);
+    batchBytes += raw.length;
   };
   const connectNext = async (): Promise<boolean> => {
     const batch = await inFlight.shift()!;
@@ -235,7 +246,7 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
     }
   };
   try {
-    // Views, not copies: a record is processed or copied (into a look-ahead batch) before the next is read.
+    // Views, not copies: a record is processed, or copied into a look-ahead batch, before the next is asked for.
     const records = readBlocksAsync(path, { magic: chain.params.messageStart, views: true, onIssue: (i) => fileIssues.push(i) });
     for await (const rec of records) {
       p.read++;
@@ -243,10 +254,8 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
         if (!(await handle(rec.raw, undefined))) return summary(true);
         continue;
       }
-      batch.push(rec.raw);
-      batchBytes += rec.raw.length;
-      if (batchBytes < LOOK_AHEAD_BATCH_BYTES && batch.length < LOOK_AHEAD_BATCH_BLOCKS) continue;
-      send();
+      stage(rec.raw); // sends the batch first when this record would overflow it
+      if (batchBytes >= LOOK_AHEAD_BATCH_BYTES || batch.length >= LOOK_AHEAD_BATCH_BLOCKS) send();
       while (inFlight.length > LOOK_AHEAD_BATCHES) if (!(await connectNext())) return summary(true);
     }
     send();
