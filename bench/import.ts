@@ -487,7 +487,8 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
     detail:
       `peak RSS ${mb(o.maxRssMB)} (getrusage); 50 ms samples peak at RSS ${mb(o.sampledPeakRssMB)} = anonymous ${mb(o.sampledPeakRssAnonMB)} + file-backed ${mb(o.sampledPeakRssFileMB)} (LMDB's map, node's binary); ` +
       `main-thread peaks: JS heap ${mb(o.sampledPeakHeapMB)}, ArrayBuffers ${mb(o.sampledPeakArrayBuffersMB)}; ` +
-      `at the end RSS ${mb(o.rssAtEndMB)}, JS heap ${mb(o.heapUsedAtEndMB)}; store ${mb(o.storeMB)}; block files ${mb(filesMB)}`,
+      `at the end RSS ${mb(o.rssAtEndMB)}, JS heap ${mb(o.heapUsedAtEndMB)}; store ${mb(o.storeMB)}; block files ${mb(filesMB)}` +
+      (o.memAt.length > 1 ? `; RSS after each 1,000 blocks: ${o.memAt.map((m) => m.rssMB.toFixed(0)).join(', ')} MB` : ''),
   });
   rows.push(
     memRow('memory: small profile, 1,000 blocks, assumevalid on, all skipped', rSkip1k, 1000, dirMB(smallDir(1000))),
@@ -536,7 +537,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
       FLAT_GROWTH,
       memSkip10k / memSkip1k,
       '×',
-      `${mb(memSkip1k)} → ${mb(memSkip10k)}; across different work (1,000 blocks with scripts checked → 10,000 with assumevalid = tip): ${mb(mem1k)} → ${mb(mem10k)}, ${(mem10k / mem1k).toFixed(2)}×`,
+      `${mb(memSkip1k)} → ${mb(memSkip10k)}; within the 10,000-block process, RSS after block 1,000 → its peak: ${mb(rSkip10k.memAt[0]?.rssMB ?? NaN)} → ${mb(memSkip10k)}; across different work (1,000 blocks with scripts checked → 10,000 with assumevalid = tip): ${mb(mem1k)} → ${mb(mem10k)}, ${(mem10k / mem1k).toFixed(2)}×`,
       true,
     ),
     target(
