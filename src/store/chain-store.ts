@@ -634,7 +634,9 @@ export class ChainStore implements CoinView {
    * Connect a block in ONE write transaction: spent coins out, created coins in, the undo record, the
    * index entry (BLOCK_HAVE_UNDO set), the new tip, and the raw block when `u.block` is given. A crash at any instant leaves the old tip and
    * its coins or the new ones. Throws StoreError 'inconsistent' (and writes nothing) when the store's
-   * tip is not the block's parent or a spent coin is missing.
+   * tip is not the block's parent or a spent coin is missing. An outpoint listed twice is the caller's
+   * bug: it throws at once without write-back; with write-back on the lists are trusted to be distinct
+   * (connectBlockInputs makes them so), which saves a set a block on the import's hot path.
    */
   applyBlock(u: ApplyBlockUpdate): Promise<void> {
     this.assertOpen();
