@@ -102,20 +102,19 @@ export async function importBlocks(chain: ChainState, path: string, opts: Import
   const cacheBytes = opts.cacheBytes ?? DEFAULT_IMPORT_CACHE_BYTES;
   if (cacheBytes === 0) return importAll(chain, path, opts);
   await chain.store.setWriteBack(cacheBytes);
-  let summary: ImportSummary | undefined;
+  let summary: ImportSummary;
   try {
     summary = await importAll(chain, path, opts);
-  } finally {
-    // Flushes what is held; on failure the store keeps its last commit and the import resumes from it.
-    const flushed = chain.store.setWriteBack(0).then(
-      () => undefined,
-      (err: unknown) => err as Error,
-    );
-    const err = await flushed;
-    if (err !== undefined && summary !== undefined) {
-      summary.failures.push({ hash: summary.tip.hash, height: summary.tip.height, mode: 'error', reason: `store-write-failed: ${err.message}` });
-      summary.stoppedOnError = true;
-    }
+  } catch (err) {
+    await chain.store.setWriteBack(0).catch(() => {}); // the import's own error is the one to report
+    throw err;
+  }
+  // Flush what is held; on failure the store keeps its last commit and the import resumes from it.
+  try {
+    await chain.store.setWriteBack(0);
+  } catch (err) {
+    summary.failures.push({ hash: summary.tip.hash, height: summary.tip.height, mode: 'error', reason: `store-write-failed: ${(err as Error).message}` });
+    summary.stoppedOnError = true;
   }
   return summary;
 }

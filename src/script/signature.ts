@@ -52,6 +52,19 @@ const ZERO_RS: EcdsaRS = Object.freeze({ r: 0n, s: 0n });
  * r = s = 0 (a signature that never verifies) when a value overflows the curve order.
  */
 export function parseDerLax(der: Uint8Array): EcdsaRS | undefined {
+  const parts = readLaxSequence(der);
+  if (parts === undefined) return undefined;
+  const [rPart, sPart] = parts;
+  const r = laxValue(der, rPart.start, rPart.length);
+  const s = laxValue(der, sPart.start, sPart.length);
+  if (r === undefined || s === undefined || r >= CURVE_ORDER || s >= CURVE_ORDER) return ZERO_RS;
+  return { r, s };
+}
+
+type LaxInteger = { start: number; length: number; end: number };
+
+/** The sequence header and the two integers of a lax DER signature (trailing bytes ignored, as Core does). */
+function readLaxSequence(der: Uint8Array): [LaxInteger, LaxInteger] | undefined {
   const len = der.length;
   let pos = 0;
   if (pos === len || der[pos] !== 0x30) return undefined;
@@ -63,18 +76,13 @@ export function parseDerLax(der: Uint8Array): EcdsaRS | undefined {
     if (lenbyte > len - pos) return undefined;
     pos += lenbyte;
   }
-  const rPart = readLaxInteger(der, pos);
-  if (rPart === undefined) return undefined;
-  pos = rPart.end;
-  const sPart = readLaxInteger(der, pos);
-  if (sPart === undefined) return undefined;
-  const r = laxValue(der, rPart.start, rPart.length);
-  const s = laxValue(der, sPart.start, sPart.length);
-  if (r === undefined || s === undefined || r >= CURVE_ORDER || s >= CURVE_ORDER) return ZERO_RS;
-  return { r, s };
+  const r = readLaxInteger(der, pos);
+  if (r === undefined) return undefined;
+  const s = readLaxInteger(der, r.end);
+  return s === undefined ? undefined : [r, s];
 }
 
-function readLaxInteger(der: Uint8Array, pos: number): { start: number; length: number; end: number } | undefined {
+function readLaxInteger(der: Uint8Array, pos: number): LaxInteger | undefined {
   const len = der.length;
   if (pos === len || der[pos] !== 0x02) return undefined;
   pos++;
@@ -140,21 +148,9 @@ export function compare256(a: Uint8Array, at: number, b: Uint8Array): number {
  * bigints (and turning them back into bytes for libsecp256k1) was ~2 µs of ~60 µs per input.
  */
 export function parseDerLaxCompact(der: Uint8Array, out: Uint8Array): boolean {
-  const len = der.length;
-  let pos = 0;
-  if (pos === len || der[pos] !== 0x30) return false;
-  pos++;
-  if (pos === len) return false;
-  let lenbyte = der[pos++]!;
-  if (lenbyte & 0x80) {
-    lenbyte -= 0x80;
-    if (lenbyte > len - pos) return false;
-    pos += lenbyte;
-  }
-  const rPart = readLaxInteger(der, pos);
-  if (rPart === undefined) return false;
-  const sPart = readLaxInteger(der, rPart.end);
-  if (sPart === undefined) return false;
+  const parts = readLaxSequence(der);
+  if (parts === undefined) return false;
+  const [rPart, sPart] = parts;
   out.fill(0, 0, 64);
   if (!copyLax(der, rPart.start, rPart.length, out, 0) || !copyLax(der, sPart.start, sPart.length, out, 32) || compare256(out, 0, ORDER_BYTES) >= 0 || compare256(out, 32, ORDER_BYTES) >= 0) {
     out.fill(0, 0, 64);

@@ -445,15 +445,9 @@ export class ChainStore implements CoinView {
     this.assertOpen();
     if (txid.length !== 32) throw new TypeError('txid must be 32 bytes');
     checkVout(vout);
-    this.coinKey.set(txid);
-    this.coinKeyView.setUint32(32, vout, true);
     const pending = this.pending?.coin(txid, vout);
     if (pending !== undefined) return pending !== null;
-    try {
-      return this.coins.getBinaryFast(this.coinKey) !== undefined;
-    } catch (err) {
-      throw wrapStoreError('hasCoin', err);
-    }
+    return this.storeHasCoin(txid, vout);
   }
 
   /** Number of unspent outputs (LMDB keeps the count in the B-tree's stats: O(1)). */
@@ -700,7 +694,11 @@ export class ChainStore implements CoinView {
   private storeHasCoin(txid: Uint8Array, vout: number): boolean {
     this.coinKey.set(txid);
     this.coinKeyView.setUint32(32, vout, true);
-    return this.hasKey(this.coinKey);
+    try {
+      return this.coins.getBinaryFast(this.coinKey) !== undefined;
+    } catch (err) {
+      throw wrapStoreError('hasCoin', err);
+    }
   }
 
   /**
@@ -733,14 +731,6 @@ export class ChainStore implements CoinView {
         this.meta.put(META_TIP, tipRecord);
       };
     });
-  }
-
-  private hasKey(key: Uint8Array): boolean {
-    try {
-      return this.coins.getBinaryFast(key) !== undefined;
-    } catch (err) {
-      throw wrapStoreError('reading a spent coin', err);
-    }
   }
 
   /** Queue the sorted coin writes (inside a batch: each call only appends an instruction). */

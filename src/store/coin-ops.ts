@@ -74,7 +74,7 @@ export function encodeCreated(puts: readonly OutPointCoin[], deletes: readonly O
   });
 }
 
-export function describeKey(key: Uint8Array): string {
+function describeKey(key: Uint8Array): string {
   return `${hashToHex(key.subarray(0, 32))}:${new DataView(key.buffer, key.byteOffset + 32, 4).getUint32(0, true)}`;
 }
 
