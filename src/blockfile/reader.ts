@@ -465,7 +465,9 @@ function chunkSize(opts: ReadBlocksOptions): number {
 function reuse(bufs: Uint8Array[], i: number, length: number): Uint8Array {
   let b = bufs[i];
   if (b === undefined || b.length < length) {
-    b = new Uint8Array(Math.max(length, b?.length ?? 0));
+    // A power of two: a join is a window plus a tail of varying length, and a buffer of exactly
+    // the last length would be outgrown again (and thrown away) nearly every window.
+    b = new Uint8Array(2 ** Math.ceil(Math.log2(Math.max(length, 1))));
     bufs[i] = b;
   }
   return b.subarray(0, length);
