@@ -140,6 +140,17 @@ test('coin and undo codecs round-trip (property)', () => {
     fc.property(fc.array(coinArb, { maxLength: 20 }), (cs) => assert.deepEqual(decodeUndo(encodeUndo(cs)).map(plain), cs.map(plain))),
     { numRuns: 200 },
   );
+  // Into a reused scratch buffer: the same bytes when it fits (a view of it), a fresh buffer when not.
+  const scratch = new Uint8Array(256);
+  fc.assert(
+    fc.property(fc.array(coinArb, { maxLength: 20 }), (cs) => {
+      const fresh = encodeUndo(cs);
+      const got = encodeUndo(cs, scratch);
+      assert.deepEqual(got, fresh);
+      assert.equal(got.buffer === scratch.buffer, fresh.length <= scratch.length);
+    }),
+    { numRuns: 200 },
+  );
 });
 
 test('block-index records keep the header, height, status and 256-bit chain work', () => {

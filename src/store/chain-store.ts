@@ -158,6 +158,8 @@ export class ChainStore implements CoinView {
   private readonly sources: Database<Uint8Array, Uint8Array>;
   /** getCoin's key, reused: LMDB copies the key before the call returns. */
   private readonly coinKey = new Uint8Array(36);
+  /** Where applyBlock encodes undo records: each is copied into the rev file's buffer at once. */
+  private readonly undoScratch = new Uint8Array(64 * 1024);
   private readonly coinKeyView = new DataView(this.coinKey.buffer);
   private closed = false;
   /** The last queued write (see write()); its failure is the caller's, not the next write's. */
@@ -640,7 +642,7 @@ export class ChainStore implements CoinView {
     // Encoded and checked now, so nothing can throw half-way through queuing the writes.
     const ops = this.pending === undefined ? prepareCoinOps(u.spent, u.created, what) : undefined;
     const created = ops === undefined ? encodeCreated(u.created, u.spent) : undefined;
-    const undoRecord = encodeUndo(u.undo);
+    const undoRecord = encodeUndo(u.undo, this.undoScratch);
     const status = u.entry.status | BLOCK_HAVE_UNDO | (u.block === undefined ? 0 : BLOCK_HAVE_DATA);
     const indexRecord = encodeIndexEntry({ ...u.entry, status: status >>> 0 });
     const tipRecord = encodeTip(u.tip);

@@ -239,8 +239,12 @@ export function decodeCoin(record: Uint8Array, copy = true): Coin {
 
 // ---- undo ------------------------------------------------------------------------------------
 
-/** The undo record of a block: the coins its inputs spent, in input order. */
-export function encodeUndo(coins: readonly Coin[]): Uint8Array {
+/**
+ * The undo record of a block: the coins its inputs spent, in input order. With `scratch`, the
+ * record is written into it when it fits and the view returned is valid until its next use (the
+ * store appends the record to a rev file at once, so each block need not leave a buffer behind).
+ */
+export function encodeUndo(coins: readonly Coin[], scratch?: Uint8Array): Uint8Array {
   const codes = new Array<number>(coins.length);
   const amounts = new Array<number | bigint>(coins.length);
   let size = varIntLength(coins.length);
@@ -254,7 +258,7 @@ export function encodeUndo(coins: readonly Coin[]): Uint8Array {
     const len = coin.scriptPubKey.length;
     size += varIntLength(code) + amountLength(amount) + varIntLength(len) + len;
   }
-  const out = new Uint8Array(size);
+  const out = scratch !== undefined && scratch.length >= size ? scratch.subarray(0, size) : new Uint8Array(size);
   let pos = writeVarInt(out, 0, coins.length);
   for (let i = 0; i < coins.length; i++) {
     const script = coins[i]!.scriptPubKey;
