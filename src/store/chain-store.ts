@@ -420,7 +420,7 @@ export class ChainStore implements CoinView {
       if (p.tip !== undefined) this.meta.put(META_TIP, p.tip);
       if (p.flatFiles !== undefined) this.meta.put(META_FLAT_FILES, p.flatFiles);
     });
-    this.pending = new PendingWrites();
+    p.reset();
   }
 
   // ---- coins -----------------------------------------------------------------------------------
@@ -432,8 +432,8 @@ export class ChainStore implements CoinView {
     this.coinKey.set(txid);
     this.coinKeyView.setUint32(32, vout, true);
     const pending = this.pending?.coin(txid, vout);
-    // A pending record is the store's own and never changes: the coin may view it.
-    if (pending !== undefined) return pending === null ? undefined : decodeCoin(pending, false);
+    // Copied: write-back reuses its memory after each flush.
+    if (pending !== undefined) return pending === null ? undefined : decodeCoin(pending);
     let buf: Buffer | undefined;
     try {
       buf = this.coins.getBinaryFast(this.coinKey);
@@ -736,7 +736,7 @@ export class ChainStore implements CoinView {
   }
 
   /** Queue the sorted coin writes (inside a batch: each call only appends an instruction). */
-  private writeCoinOps(ops: readonly CoinOp[]): void {
+  private writeCoinOps(ops: ReadonlyArray<{ key: Uint8Array; value: Uint8Array | undefined }>): void {
     for (const op of ops) {
       if (op.value !== undefined) void this.coins.put(op.key, op.value);
       else void this.coins.remove(op.key);

@@ -8,18 +8,7 @@
 // reads through it (chain-store.ts).
 
 import { hashToHex } from '../primitives/bytes.js';
-import { OutpointMap } from '../primitives/outpoint-map.js';
-import { compareOps, keyHi, type CoinOp } from './coin-ops.js';
-
-/** A coin change waiting for the flush. */
-interface PendingCoin {
-  /** The 36-byte outpoint key (its first 32 bytes are the txid the map compares). */
-  readonly key: Uint8Array;
-  /** The coin record to write; undefined: delete the coin from LMDB. */
-  value: Uint8Array | undefined;
-  /** The coin is not in LMDB (created since the last flush): spending it just forgets it. */
-  fresh: boolean;
-}
+import { CoinTable } from './coin-table.js';
 
 /** A keyed record waiting for the flush (index entries, block and undo positions). */
 interface PendingRecord {
@@ -28,8 +17,8 @@ interface PendingRecord {
 }
 
 /**
- * Rough bytes of the objects behind one pending entry (map slot, entry objects, the views of its
- * key and value, a string key for records); the bytes themselves are in the slabs.
+ * Rough bytes of the objects behind one pending record (map slot, entry object, the views of its
+ * key and value, its string key); the bytes themselves are in the slabs.
  */
 const ENTRY_OVERHEAD = 300;
 
@@ -42,31 +31,56 @@ export function byteKey(bytes: Uint8Array): string {
 }
 
 export class PendingWrites {
-  private readonly coins = new OutpointMap<PendingCoin>();
-  readonly index = new Map<string, PendingRecord>();
-  readonly blocks = new Map<string, PendingRecord>();
-  readonly undo = new Map<string, PendingRecord>();
+  /** Coins, in typed arrays (see coin-table.ts); kept, memory and all, from one flush to the next. */
+  private readonly coins = new CoinTable();
+  index = new Map<string, PendingRecord>();
+  blocks = new Map<string, PendingRecord>();
+  undo = new Map<string, PendingRecord>();
   tip: Uint8Array | undefined;
   flatFiles: Uint8Array | undefined;
   /** Coins added minus coins removed, relative to LMDB. */
   countDelta = 0;
   /**
-   * Memory held, bytes: every slab in full (a slab is freed only by the flush: one live coin
-   * keeps its slab, so counting live bytes alone undercounted 4.8-fold) plus the entries' objects.
+   * Memory of the records, bytes: every slab in full (a slab is freed only by the flush: one live
+   * record keeps its slab, so counting live bytes alone undercounted 4.8-fold, measured when coins
+   * lived here too) plus the entries' objects.
    */
-  bytes = 0;
+  private recordBytes = 0;
   /** Blocks connected since the last flush. */
   blocksApplied = 0;
-  /** Coin keys and records are cut from shared slabs: one ArrayBuffer each cost ~0.25 µs and ~150 bytes more. */
+  /** Record keys and values are cut from shared slabs: one ArrayBuffer each cost ~0.25 µs and ~150 bytes more. */
   private slab = new Uint8Array(0);
   private slabUsed = 0;
+
+  /** Memory held, bytes: the coin table's and the records'. */
+  get bytes(): number {
+    return this.coins.bytes + this.recordBytes;
+  }
+
+  /**
+   * Forget everything (after a flush wrote it), keeping the coin table's memory. Records handed
+   * out by coin() before are no longer valid: readers copy them.
+   */
+  reset(): void {
+    this.coins.clear();
+    this.index = new Map();
+    this.blocks = new Map();
+    this.undo = new Map();
+    this.tip = undefined;
+    this.flatFiles = undefined;
+    this.countDelta = 0;
+    this.recordBytes = 0;
+    this.blocksApplied = 0;
+    this.slab = new Uint8Array(0);
+    this.slabUsed = 0;
+  }
 
   /** `n` bytes cut from the current slab (a new one when it is full). */
   private cut(n: number): Uint8Array {
     if (this.slabUsed + n > this.slab.length) {
       this.slab = new Uint8Array(SLAB_BYTES);
       this.slabUsed = 0;
-      this.bytes += SLAB_BYTES;
+      this.recordBytes += SLAB_BYTES;
     }
     const out = this.slab.subarray(this.slabUsed, this.slabUsed + n);
     this.slabUsed += n;
@@ -76,7 +90,7 @@ export class PendingWrites {
   /** Bytes copied into a slab (small ones; a large one keeps its own buffer). */
   private keep(value: Uint8Array): Uint8Array {
     if (value.length > SLAB_BYTES / 16) {
-      this.bytes += value.length;
+      this.recordBytes += value.length;
       return value;
     }
     const out = this.cut(value.length);
@@ -84,45 +98,25 @@ export class PendingWrites {
     return out;
   }
 
-  private newKey(txid: Uint8Array, vout: number): Uint8Array {
-    const key = this.cut(36);
-    key.set(txid.length === 32 ? txid : txid.subarray(0, 32));
-    key[32] = vout & 0xff;
-    key[33] = (vout >>> 8) & 0xff;
-    key[34] = (vout >>> 16) & 0xff;
-    key[35] = vout >>> 24;
-    return key;
-  }
-
   get empty(): boolean {
     return this.coins.size === 0 && this.index.size === 0 && this.blocks.size === 0 && this.undo.size === 0 && this.tip === undefined && this.flatFiles === undefined;
   }
 
   /**
-   * The pending state of a coin: a record (created since the flush), null (spent since the
-   * flush), or undefined when LMDB has the answer.
+   * The pending state of a coin: a record (created since the flush; valid until reset(), so copy
+   * what is kept), null (spent since the flush), or undefined when LMDB has the answer.
    */
   coin(txid: Uint8Array, vout: number): Uint8Array | null | undefined {
-    const p = this.coins.get(txid, vout);
-    return p === undefined ? undefined : (p.value ?? null);
+    return this.coins.get(txid, vout);
   }
 
   /** Spend a coin that exists (the caller checked, with coin() and then LMDB). */
   spend(txid: Uint8Array, vout: number): void {
-    const p = this.coins.get(txid, vout);
-    if (p === undefined) {
-      // Keyed by its own copy of the outpoint: the caller's txid may view a whole block.
-      const key = this.newKey(txid, vout);
-      this.coins.set(key, vout, { key, value: undefined, fresh: false });
-      this.bytes += ENTRY_OVERHEAD;
-    } else if (p.value === undefined) {
-      throw new Error(`write-back: coin ${hashToHex(txid)}:${vout} is spent twice`);
-    } else if (p.fresh) {
-      this.coins.take(txid, vout);
-      this.bytes -= ENTRY_OVERHEAD;
-    } else {
-      p.value = undefined;
-    }
+    const state = this.coins.state(txid, vout);
+    if (state === 'spent') throw new Error(`write-back: coin ${hashToHex(txid)}:${vout} is spent twice`);
+    // A fresh coin was never written: forgetting it is the whole spend.
+    if (state === 'fresh') this.coins.remove(txid, vout);
+    else this.coins.set(txid, vout, undefined, false);
     this.countDelta--;
   }
 
@@ -132,16 +126,14 @@ export class PendingWrites {
    * Any other new coin cannot be in the set already (its txid commits to the coins it spends).
    */
   add(txid: Uint8Array, vout: number, value: Uint8Array, mayExist: boolean, inStore: (txid: Uint8Array, vout: number) => boolean): void {
-    const p = this.coins.get(txid, vout);
-    if (p !== undefined) {
-      if (p.value === undefined) this.countDelta++;
-      p.value = this.keep(value);
+    const state = this.coins.state(txid, vout);
+    if (state !== 'absent') {
+      if (state === 'spent') this.countDelta++;
+      this.coins.set(txid, vout, value, false);
       return;
     }
     const existed = mayExist && inStore(txid, vout);
-    const key = this.newKey(txid, vout);
-    this.coins.set(key, vout, { key, value: this.keep(value), fresh: !existed });
-    this.bytes += ENTRY_OVERHEAD;
+    this.coins.set(txid, vout, value, !existed);
     if (!existed) this.countDelta++;
   }
 
@@ -149,14 +141,12 @@ export class PendingWrites {
   setRecord(map: Map<string, PendingRecord>, key: Uint8Array, value: Uint8Array): void {
     const k = byteKey(key);
     const old = map.get(k);
-    if (old === undefined) this.bytes += ENTRY_OVERHEAD;
+    if (old === undefined) this.recordBytes += ENTRY_OVERHEAD;
     map.set(k, { key: old?.key ?? this.keep(key), value: this.keep(value) });
   }
 
-  /** The coin writes in key order (LMDB then walks its B-tree one way). */
-  coinOps(): CoinOp[] {
-    const ops: CoinOp[] = [];
-    for (const p of this.coins.values()) ops.push({ key: p.key, value: p.value, hi: keyHi(p.key) });
-    return ops.sort(compareOps);
+  /** The coin writes in key order (LMDB then walks its B-tree one way); views valid until reset(). */
+  coinOps(): Array<{ key: Uint8Array; value: Uint8Array | undefined }> {
+    return this.coins.sorted();
   }
 }

@@ -1,0 +1,130 @@
+// Write-back's coin table against a plain Map model: random sets, deletions and removals through
+// growth and clear(), with prefix-sharing txids so probe runs and key order are exercised.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import { CoinTable } from '../src/store/coin-table.js';
+
+type Model = Map<string, { record: Uint8Array | undefined; fresh: boolean }>;
+
+function keyOf(txid: Uint8Array, vout: number): string {
+  const k = new Uint8Array(36);
+  k.set(txid);
+  new DataView(k.buffer).setUint32(32, vout, true);
+  return Buffer.from(k).toString('hex');
+}
+
+function check(table: CoinTable, model: Model, txids: Uint8Array[]): void {
+  assert.equal(table.size, model.size);
+  for (const txid of txids) {
+    for (let vout = 0; vout < 3; vout++) {
+      const m = model.get(keyOf(txid, vout));
+      const got = table.get(txid, vout);
+      if (m === undefined) {
+        assert.equal(got, undefined);
+        assert.equal(table.state(txid, vout), 'absent');
+      } else if (m.record === undefined) {
+        assert.equal(got, null);
+        assert.equal(table.state(txid, vout), 'spent');
+      } else {
+        assert.deepEqual(got, m.record);
+        assert.equal(table.state(txid, vout), m.fresh ? 'fresh' : 'held');
+      }
+    }
+  }
+  const sorted = table.sorted();
+  const want = [...model.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  assert.deepEqual(
+    sorted.map((o) => [Buffer.from(o.key).toString('hex'), o.value === undefined ? undefined : Buffer.from(o.value).toString('hex')]),
+    want.map(([k, v]) => [k, v.record === undefined ? undefined : Buffer.from(v.record).toString('hex')]),
+  );
+}
+
+test('CoinTable agrees with a Map through sets, spends, removals, growth and clear()', () => {
+  const op = fc.record({
+    kind: fc.constantFrom('set', 'set', 'spend', 'remove', 'clear'),
+    tx: fc.nat(),
+    vout: fc.integer({ min: 0, max: 2 }),
+    record: fc.uint8Array({ maxLength: 40 }),
+    fresh: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 6000 }), fc.array(op, { maxLength: 400 }), (nTx, ops) => {
+      // Txids sharing their first 8 bytes in pairs: equal hash inputs but for the salt's mixing.
+      const txids = Array.from({ length: Math.min(nTx, 64) }, (_, i) => {
+        const t = new Uint8Array(32).fill(i >> 1);
+        t[31] = i;
+        return t;
+      });
+      const table = new CoinTable();
+      const model: Model = new Map();
+      for (const o of ops) {
+        const txid = txids[o.tx % txids.length]!;
+        const k = keyOf(txid, o.vout);
+        if (o.kind === 'clear') {
+          table.clear();
+          model.clear();
+        } else if (o.kind === 'set') {
+          const had = model.get(k);
+          table.set(txid, o.vout, o.record, o.fresh);
+          model.set(k, { record: o.record.slice(), fresh: had === undefined ? o.fresh : had.fresh });
+        } else if (o.kind === 'spend') {
+          const had = model.get(k);
+          table.set(txid, o.vout, undefined, o.fresh);
+          model.set(k, { record: undefined, fresh: had === undefined ? o.fresh : had.fresh });
+        } else {
+          table.remove(txid, o.vout);
+          model.delete(k);
+        }
+      }
+      check(table, model, txids);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('CoinTable holds 100,000 coins through its growth, removes half, and is reused after clear()', () => {
+  const table = new CoinTable();
+  const txid = new Uint8Array(32);
+  const view = new DataView(txid.buffer);
+  const rec = (i: number): Uint8Array => new Uint8Array([i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff, 7, 7]);
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 100_000; i++) {
+      view.setUint32(0, i * 2654435761, true);
+      view.setUint32(28, i, true);
+      table.set(txid, i % 5, rec(i), true);
+    }
+    assert.equal(table.size, 100_000);
+    for (let i = 0; i < 100_000; i += 2) {
+      view.setUint32(0, i * 2654435761, true);
+      view.setUint32(28, i, true);
+      table.remove(txid, i % 5);
+    }
+    assert.equal(table.size, 50_000);
+    for (let i = 0; i < 100_000; i++) {
+      view.setUint32(0, i * 2654435761, true);
+      view.setUint32(28, i, true);
+      const got = table.get(txid, i % 5);
+      if (i % 2 === 0) assert.equal(got, undefined, `coin ${i} was removed`);
+      else assert.deepEqual(got, rec(i), `coin ${i}`);
+    }
+    const sorted = table.sorted();
+    assert.equal(sorted.length, 50_000);
+    for (let i = 1; i < sorted.length; i++) assert.ok(Buffer.compare(sorted[i - 1]!.key, sorted[i]!.key) < 0);
+    table.clear();
+    assert.equal(table.size, 0);
+    assert.equal(table.bytes, 0);
+  }
+});
+
+test('a record handed out by get() keeps its bytes when the coin is set again', () => {
+  const table = new CoinTable();
+  const txid = new Uint8Array(32).fill(9);
+  table.set(txid, 0, new Uint8Array([1, 2, 3]), true);
+  const first = table.get(txid, 0)!;
+  table.set(txid, 0, new Uint8Array([4, 5, 6, 7]), false);
+  assert.deepEqual(first, new Uint8Array([1, 2, 3]));
+  assert.deepEqual(table.get(txid, 0), new Uint8Array([4, 5, 6, 7]));
+  assert.equal(table.state(txid, 0), 'fresh');
+});
