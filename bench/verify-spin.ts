@@ -1,14 +1,15 @@
-// A worker thread of the blocks suite (bench/blocks.ts): verifies fixed signatures with noble for a
-// set time once the main thread says go, so that N of them at once measure what N threads of bare
-// signature checks reach on this machine (the reference for the pool's parallel figures).
+// A worker thread of the blocks suite (bench/blocks.ts): verifies fixed signatures with one backend
+// for a set time once the main thread says go, so that N of them at once measure what N threads of
+// bare signature checks reach on this machine (the reference for the pool's parallel figures).
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { nobleBackend } from '../src/script/signature.js';
+import { loadBackend, type BackendName } from '../src/script/backends.js';
 import { checkFixed, fixedSignatures, SET_SIZE } from './fixed-sigs.js';
 
-const { kind, ms, control } = workerData as { kind: 'ecdsa' | 'schnorr'; ms: number; control: SharedArrayBuffer };
+const { kind, ms, control, crypto } = workerData as { kind: 'ecdsa' | 'schnorr'; ms: number; control: SharedArrayBuffer; crypto: BackendName };
+const backend = await loadBackend(crypto);
 const f = fixedSignatures();
-checkFixed(f, nobleBackend);
+checkFixed(f, backend);
 const flag = new Int32Array(control);
 parentPort!.postMessage({ ready: true });
 while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0, 1000);
@@ -20,10 +21,10 @@ do {
   for (let j = 0; j < 8; j++, n++) {
     if (kind === 'ecdsa') {
       const c = f.ecdsa[n & (SET_SIZE - 1)]!;
-      ok = nobleBackend.verifyEcdsa(c.rs, c.msg, c.pubkey) && ok;
+      ok = backend.verifyEcdsa(c.rs, c.msg, c.pubkey) && ok;
     } else {
       const c = f.schnorr[n & (SET_SIZE - 1)]!;
-      ok = nobleBackend.verifySchnorr(c.sig, c.msg, c.xonly) && ok;
+      ok = backend.verifySchnorr(c.sig, c.msg, c.xonly) && ok;
     }
   }
   elapsed = performance.now() - t0;
