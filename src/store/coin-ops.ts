@@ -20,9 +20,9 @@ export interface CoinOp {
   hi: number;
 }
 
-/** A key's first 6 bytes as a number: most comparisons end there. */
-export function keyHi(key: Uint8Array): number {
-  return ((((key[0]! * 256 + key[1]!) * 256 + key[2]!) * 256 + key[3]!) * 256 + key[4]!) * 256 + key[5]!;
+/** A key's first 6 bytes (from `at`) as a number: most comparisons end there. */
+export function keyHi(key: Uint8Array, at = 0): number {
+  return ((((key[at]! * 256 + key[at + 1]!) * 256 + key[at + 2]!) * 256 + key[at + 3]!) * 256 + key[at + 4]!) * 256 + key[at + 5]!;
 }
 
 export function compareOps(a: CoinOp, b: CoinOp): number {

@@ -7,6 +7,7 @@
 // memory is reused from one flush to the next.
 
 import { randomFillSync } from 'node:crypto';
+import { keyHi } from './coin-ops.js';
 
 /** An entry's `len` when the coin is to be deleted from LMDB (spent since the flush). */
 const SPENT = -1;
@@ -59,8 +60,9 @@ export class CoinTable {
    * it is spent (to be deleted from LMDB), undefined when the table does not hold it.
    */
   get(txid: Uint8Array, vout: number): Uint8Array | null | undefined {
-    const e = this.find(txid, vout);
-    if (e < 0) return undefined;
+    const slot = this.slotOf(txid, vout);
+    if (slot < 0) return undefined;
+    const e = this.slots[slot]! - 1;
     const n = this.len[e]!;
     if (n === SPENT) return null;
     const at = this.off[e]! + 36;
@@ -69,10 +71,8 @@ export class CoinTable {
 
   /** What the table holds of the coin: nothing, a deletion, or a record (fresh or not). */
   state(txid: Uint8Array, vout: number): 'absent' | 'spent' | 'fresh' | 'held' {
-    const e = this.find(txid, vout);
-    if (e < 0) return 'absent';
-    if (this.len[e] === SPENT) return 'spent';
-    return this.fresh[e] === 1 ? 'fresh' : 'held';
+    const slot = this.slotOf(txid, vout);
+    return slot < 0 ? 'absent' : this.stateAt(slot);
   }
 
   /**
@@ -80,37 +80,58 @@ export class CoinTable {
    * `fresh` is kept as it was for a coin already held; given for a new one.
    */
   set(txid: Uint8Array, vout: number, record: Uint8Array | undefined, fresh: boolean): void {
-    const e = this.find(txid, vout);
-    if (e < 0) {
-      this.insert(txid, vout, record, fresh);
-    } else if (record === undefined) {
-      this.len[e] = SPENT;
-    } else {
-      // A new copy of key and record (get() reads the record right after its key): a record once
-      // handed out never changes. clear() reclaims the old copy's space.
-      const o = this.reserve(36 + record.length);
-      this.arena.copyWithin(o, this.off[e]!, this.off[e]! + 36);
-      this.arena.set(record, o + 36);
-      this.off[e] = o;
-      this.len[e] = record.length;
-    }
+    const slot = this.slotOf(txid, vout);
+    if (slot < 0) this.insert(txid, vout, record, fresh);
+    else this.setAt(slot, record);
   }
 
   /** Remove the coin from the table altogether (a fresh coin spent: LMDB never hears of it). */
   remove(txid: Uint8Array, vout: number): void {
+    const slot = this.slotOf(txid, vout);
+    if (slot >= 0) this.removeAt(slot);
+  }
+
+  // One look-up, then the change: write-back's spend and add go through these, so a coin is
+  // hashed and probed for once. A slot is valid until the next insert (which may rehash).
+
+  /** The slot holding the outpoint, or -1. */
+  slotOf(txid: Uint8Array, vout: number): number {
     const h = this.hashOf(txid, vout);
-    let i = h & this.mask;
-    for (;;) {
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const s = this.slots[i]!;
-      if (s === 0) return;
-      if (this.hash[s - 1] === h && this.matches(s - 1, txid, vout)) break;
-      i = (i + 1) & this.mask;
+      if (s === 0) return -1;
+      if (this.hash[s - 1] === h && this.matches(s - 1, txid, vout)) return i;
     }
-    this.len[this.slots[i]! - 1] = GONE;
+  }
+
+  stateAt(slot: number): 'spent' | 'fresh' | 'held' {
+    const e = this.slots[slot]! - 1;
+    if (this.len[e] === SPENT) return 'spent';
+    return this.fresh[e] === 1 ? 'fresh' : 'held';
+  }
+
+  /** A held coin's new record, or undefined: delete it from LMDB. Its fresh flag stays. */
+  setAt(slot: number, record: Uint8Array | undefined): void {
+    const e = this.slots[slot]! - 1;
+    if (record === undefined) {
+      this.len[e] = SPENT;
+      return;
+    }
+    // A new copy of key and record (get() reads the record right after its key): a record once
+    // handed out never changes. clear() reclaims the old copy's space.
+    const o = this.reserve(36 + record.length);
+    this.arena.copyWithin(o, this.off[e]!, this.off[e]! + 36);
+    this.arena.set(record, o + 36);
+    this.off[e] = o;
+    this.len[e] = record.length;
+  }
+
+  removeAt(slot: number): void {
+    this.len[this.slots[slot]! - 1] = GONE;
     this.size--;
     // Backward-shift deletion: pull later members of the probe run into the hole.
-    let hole = i;
-    let j = i;
+    let hole = slot;
+    let j = slot;
     for (;;) {
       j = (j + 1) & this.mask;
       const s = this.slots[j]!;
@@ -126,6 +147,31 @@ export class CoinTable {
     this.slots[hole] = 0;
   }
 
+  /** Add an outpoint the table does not hold (slotOf said -1). */
+  insert(txid: Uint8Array, vout: number, record: Uint8Array | undefined, fresh: boolean): void {
+    if (this.entries >= this.off.length) this.growEntries();
+    if ((this.size + 1) * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    const e = this.entries++;
+    const n = record === undefined ? 0 : record.length;
+    const o = this.reserve(36 + n);
+    const a = this.arena;
+    a.set(txid.length === 32 ? txid : txid.subarray(0, 32), o);
+    a[o + 32] = vout & 0xff;
+    a[o + 33] = (vout >>> 8) & 0xff;
+    a[o + 34] = (vout >>> 16) & 0xff;
+    a[o + 35] = vout >>> 24;
+    if (record !== undefined) a.set(record, o + 36);
+    const h = this.hashOf(txid, vout);
+    this.off[e] = o;
+    this.len[e] = record === undefined ? SPENT : n;
+    this.hash[e] = h;
+    this.fresh[e] = fresh ? 1 : 0;
+    let i = h & this.mask;
+    while (this.slots[i] !== 0) i = (i + 1) & this.mask;
+    this.slots[i] = e + 1;
+    this.size++;
+  }
+
   /**
    * Every entry in key order: its 36-byte key and its record (undefined: delete). The views are
    * valid until clear().
@@ -137,8 +183,7 @@ export class CoinTable {
     for (let e = 0; e < this.entries; e++) {
       if (this.len[e] === GONE) continue;
       ids.push(e);
-      const o = this.off[e]!;
-      hi[e] = ((((a[o]! * 256 + a[o + 1]!) * 256 + a[o + 2]!) * 256 + a[o + 3]!) * 256 + a[o + 4]!) * 256 + a[o + 5]!;
+      hi[e] = keyHi(a, this.off[e]!);
     }
     ids.sort((x, y) => hi[x]! - hi[y]! || compareKeys(a, this.off[x]!, this.off[y]!));
     return ids.map((e) => {
@@ -167,16 +212,6 @@ export class CoinTable {
     return (a[o + 32]! | (a[o + 33]! << 8) | (a[o + 34]! << 16) | (a[o + 35]! << 24)) >>> 0 === vout;
   }
 
-  /** The entry holding the outpoint, or -1. */
-  private find(txid: Uint8Array, vout: number): number {
-    const h = this.hashOf(txid, vout);
-    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      const s = this.slots[i]!;
-      if (s === 0) return -1;
-      if (this.hash[s - 1] === h && this.matches(s - 1, txid, vout)) return s - 1;
-    }
-  }
-
   /** `n` bytes at the arena's end (grown, by copying, when full); their offset. */
   private reserve(n: number): number {
     if (this.used + n > this.arena.length) {
@@ -189,29 +224,6 @@ export class CoinTable {
     return at;
   }
 
-  private insert(txid: Uint8Array, vout: number, record: Uint8Array | undefined, fresh: boolean): void {
-    if (this.entries >= this.off.length) this.growEntries();
-    if ((this.size + 1) * 2 > this.slots.length) this.rehash(this.slots.length * 2);
-    const e = this.entries++;
-    const n = record === undefined ? 0 : record.length;
-    const o = this.reserve(36 + n);
-    const a = this.arena;
-    a.set(txid.length === 32 ? txid : txid.subarray(0, 32), o);
-    a[o + 32] = vout & 0xff;
-    a[o + 33] = (vout >>> 8) & 0xff;
-    a[o + 34] = (vout >>> 16) & 0xff;
-    a[o + 35] = vout >>> 24;
-    if (record !== undefined) a.set(record, o + 36);
-    const h = this.hashOf(txid, vout);
-    this.off[e] = o;
-    this.len[e] = record === undefined ? SPENT : n;
-    this.hash[e] = h;
-    this.fresh[e] = fresh ? 1 : 0;
-    let i = h & this.mask;
-    while (this.slots[i] !== 0) i = (i + 1) & this.mask;
-    this.slots[i] = e + 1;
-    this.size++;
-  }
 
   private growEntries(): void {
     const cap = this.off.length * 2;

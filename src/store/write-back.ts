@@ -112,11 +112,16 @@ export class PendingWrites {
 
   /** Spend a coin that exists (the caller checked, with coin() and then LMDB). */
   spend(txid: Uint8Array, vout: number): void {
-    const state = this.coins.state(txid, vout);
-    if (state === 'spent') throw new Error(`write-back: coin ${hashToHex(txid)}:${vout} is spent twice`);
-    // A fresh coin was never written: forgetting it is the whole spend.
-    if (state === 'fresh') this.coins.remove(txid, vout);
-    else this.coins.set(txid, vout, undefined, false);
+    const slot = this.coins.slotOf(txid, vout);
+    if (slot < 0) {
+      this.coins.insert(txid, vout, undefined, false);
+    } else {
+      const state = this.coins.stateAt(slot);
+      if (state === 'spent') throw new Error(`write-back: coin ${hashToHex(txid)}:${vout} is spent twice`);
+      // A fresh coin was never written: forgetting it is the whole spend.
+      if (state === 'fresh') this.coins.removeAt(slot);
+      else this.coins.setAt(slot, undefined);
+    }
     this.countDelta--;
   }
 
@@ -126,14 +131,14 @@ export class PendingWrites {
    * Any other new coin cannot be in the set already (its txid commits to the coins it spends).
    */
   add(txid: Uint8Array, vout: number, value: Uint8Array, mayExist: boolean, inStore: (txid: Uint8Array, vout: number) => boolean): void {
-    const state = this.coins.state(txid, vout);
-    if (state !== 'absent') {
-      if (state === 'spent') this.countDelta++;
-      this.coins.set(txid, vout, value, false);
+    const slot = this.coins.slotOf(txid, vout);
+    if (slot >= 0) {
+      if (this.coins.stateAt(slot) === 'spent') this.countDelta++;
+      this.coins.setAt(slot, value);
       return;
     }
     const existed = mayExist && inStore(txid, vout);
-    this.coins.set(txid, vout, value, !existed);
+    this.coins.insert(txid, vout, value, !existed);
     if (!existed) this.countDelta++;
   }
 
