@@ -25,10 +25,12 @@ export function getSigOpCount(script: Uint8Array, accurate: boolean): number {
   return n;
 }
 
+const NO_PUSH = new Uint8Array(0);
+
 /** The last item a push-only scriptSig leaves (empty after OP_N); undefined if not push-only. */
 function lastPush(scriptSig: Uint8Array): Uint8Array | undefined {
   const c = new ScriptCursor(scriptSig);
-  let data: Uint8Array = new Uint8Array(0);
+  let data: Uint8Array = NO_PUSH;
   while (c.pc < scriptSig.length) {
     if (!c.next()) return undefined;
     if (c.op > OP.OP_16) return undefined;

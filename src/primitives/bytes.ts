@@ -26,7 +26,9 @@ export function fromHex(hex: string): Uint8Array {
 
 /** Display order of a 256-bit hash (txid, block hash): the byte-reversed digest as hex. */
 export function hashToHex(hash: Uint8Array): string {
-  return toHex(reverseBytes(hash));
+  let out = '';
+  for (let i = hash.length - 1; i >= 0; i--) out += HEX_BYTE[hash[i]!]!;
+  return out;
 }
 
 export function hexToHash(hex: string): Uint8Array {

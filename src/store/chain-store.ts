@@ -36,6 +36,7 @@ import type { Coin, CoinView } from '../consensus/coins.js';
 import { getParams } from '../consensus/params.js';
 import { NETWORK_NAMES, type NetworkName } from '../consensus/script-flags.js';
 import { equalBytes, hashToHex } from '../primitives/bytes.js';
+import { ByteSlab } from '../primitives/slab.js';
 import {
   BLOCK_HAVE_DATA,
   BLOCK_HAVE_UNDO,
@@ -161,6 +162,8 @@ export class ChainStore implements CoinView {
   /** Where applyBlock encodes undo records: each is copied into the rev file's buffer at once. */
   private readonly undoScratch = new Uint8Array(64 * 1024);
   private readonly coinKeyView = new DataView(this.coinKey.buffer);
+  /** Where getCoin copies scripts: a block's look-ups share a few 8 KiB buffers instead of one each. */
+  private readonly scriptSlab = new ByteSlab();
   private closed = false;
   /** The last queued write (see write()); its failure is the caller's, not the next write's. */
   private tail: Promise<void> = Promise.resolve();
@@ -425,6 +428,7 @@ export class ChainStore implements CoinView {
 
   // ---- coins -----------------------------------------------------------------------------------
 
+  /** The coin at an outpoint; its script is the caller's to keep (a view of a shared 8 KiB buffer). */
   getCoin(txid: Uint8Array, vout: number): Coin | undefined {
     this.assertOpen();
     if (txid.length !== 32) throw new TypeError('txid must be 32 bytes');
@@ -433,14 +437,14 @@ export class ChainStore implements CoinView {
     this.coinKeyView.setUint32(32, vout, true);
     const pending = this.pending?.coin(txid, vout);
     // Copied: write-back reuses its memory after each flush.
-    if (pending !== undefined) return pending === null ? undefined : decodeCoin(pending);
+    if (pending !== undefined) return pending === null ? undefined : decodeCoin(pending, this.scriptSlab);
     let buf: Buffer | undefined;
     try {
       buf = this.coins.getBinaryFast(this.coinKey);
     } catch (err) {
       throw wrapStoreError('getCoin', err);
     }
-    return buf === undefined ? undefined : decodeCoin(buf.subarray(0, buf.length));
+    return buf === undefined ? undefined : decodeCoin(buf.subarray(0, buf.length), this.scriptSlab);
   }
 
   hasCoin(txid: Uint8Array, vout: number): boolean {

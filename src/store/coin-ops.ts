@@ -2,7 +2,7 @@
 // and error unwrapping the store's write paths share.
 
 import type { OutPoint, OutPointCoin } from './chain-store.js';
-import { encodeCoin } from './records.js';
+import { encodeCoins } from './records.js';
 import { hashToHex } from '../primitives/bytes.js';
 
 export function checkHash(hash: Uint8Array, what: string): void {
@@ -42,6 +42,7 @@ export function prepareCoinOps(deletes: readonly OutPoint[], puts: readonly OutP
   const keys = new Uint8Array(36 * n);
   const view = new DataView(keys.buffer);
   const ops = new Array<CoinOp>(n);
+  const records = encodeCoins(puts.map((p) => p.coin));
   for (let i = 0; i < n; i++) {
     const item = i < deletes.length ? deletes[i]! : puts[i - deletes.length]!;
     checkHash(item.txid, 'txid');
@@ -49,7 +50,7 @@ export function prepareCoinOps(deletes: readonly OutPoint[], puts: readonly OutP
     const key = keys.subarray(36 * i, 36 * i + 36);
     key.set(item.txid);
     view.setUint32(36 * i + 32, item.vout, true);
-    ops[i] = { key, value: i < deletes.length ? undefined : encodeCoin((item as OutPointCoin).coin), hi: keyHi(key) };
+    ops[i] = { key, value: i < deletes.length ? undefined : records[i - deletes.length]!, hi: keyHi(key) };
   }
   ops.sort(compareOps);
   for (let i = 1; i < n; i++) {
@@ -67,11 +68,11 @@ export function encodeCreated(puts: readonly OutPointCoin[], deletes: readonly O
     checkHash(d.txid, 'txid');
     checkVout(d.vout);
   }
-  return puts.map((p) => {
+  for (const p of puts) {
     checkHash(p.txid, 'txid');
     checkVout(p.vout);
-    return encodeCoin(p.coin);
-  });
+  }
+  return encodeCoins(puts.map((p) => p.coin));
 }
 
 function describeKey(key: Uint8Array): string {

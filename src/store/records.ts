@@ -21,6 +21,7 @@
 import { decompressAmount } from '../primitives/compress.js';
 import type { Coin } from '../consensus/coins.js';
 import { StoreError } from './store-error.js';
+import type { ByteSlab } from '../primitives/slab.js';
 
 /**
  * Bumped whenever a record layout above changes; a store of another version refuses to open.
@@ -214,26 +215,51 @@ function checkCoin(coin: Coin): void {
 
 /** The coins-DB record of `coin` (see the layout at the top of this file). */
 export function encodeCoin(coin: Coin): Uint8Array {
-  checkCoin(coin);
-  const code = coin.height * 2 + (coin.coinbase ? 1 : 0);
-  const amount = compressAmount(coin.value);
-  const out = new Uint8Array(varIntLength(code) + amountLength(amount) + coin.scriptPubKey.length);
-  let pos = writeVarInt(out, 0, code);
-  pos = writeAmount(out, pos, amount);
-  out.set(coin.scriptPubKey, pos);
+  const out = encodeCoins([coin])[0];
+  if (out === undefined) throw new Error('encodeCoins lost a record');
   return out;
 }
 
 /**
- * Decode a coins-DB record. `record` may be LMDB's shared read buffer: the script is copied, so
- * the returned coin stays intact after the next read (`copy` false: a view, for records that
- * never change).
+ * The records of several coins, each a view of ONE buffer (a block's created coins: one
+ * ArrayBuffer a block instead of one a coin).
  */
-export function decodeCoin(record: Uint8Array, copy = true): Coin {
+export function encodeCoins(coins: readonly Coin[]): Uint8Array[] {
+  const codes = new Array<number>(coins.length);
+  const amounts = new Array<number | bigint>(coins.length);
+  let size = 0;
+  for (let i = 0; i < coins.length; i++) {
+    const coin = coins[i]!;
+    checkCoin(coin);
+    codes[i] = coin.height * 2 + (coin.coinbase ? 1 : 0);
+    const amount = compressAmount(coin.value);
+    amounts[i] = amount;
+    size += varIntLength(codes[i]!) + amountLength(amount) + coin.scriptPubKey.length;
+  }
+  const buf = new Uint8Array(size);
+  const out = new Array<Uint8Array>(coins.length);
+  let pos = 0;
+  for (let i = 0; i < coins.length; i++) {
+    const start = pos;
+    const script = coins[i]!.scriptPubKey;
+    pos = writeVarInt(buf, pos, codes[i]!);
+    pos = writeAmount(buf, pos, amounts[i]!);
+    buf.set(script, pos);
+    pos += script.length;
+    out[i] = buf.subarray(start, pos);
+  }
+  return out;
+}
+
+/**
+ * The coin in a record. Its script is copied (`copy` true, or into `copy`'s slabs), or a view of
+ * `record` when `copy` is false.
+ */
+export function decodeCoin(record: Uint8Array, copy: boolean | ByteSlab = true): Coin {
   at = 0;
   const code = readVarInt(record, 'coin');
   const value = readAmount(record, 'coin');
-  const scriptPubKey = copy ? copyBytes(record, at) : record.subarray(at);
+  const scriptPubKey = copy === false ? record.subarray(at) : copy === true ? copyBytes(record, at) : copy.copy(record.subarray(at));
   return { height: Math.floor(code / 2), coinbase: code % 2 === 1, value, scriptPubKey };
 }
 
