@@ -163,3 +163,36 @@ test('CoinTable stays exact when hundreds of outpoints share one hash (long prob
     }
   });
 });
+
+test('CoinTable keeps records exact across its 1 MiB chunks, one bigger than a chunk included, and after clear()', () => {
+  const table = new CoinTable();
+  const model = new Map<string, Uint8Array>();
+  const txid = (i: number): Uint8Array => {
+    const t = new Uint8Array(32);
+    new DataView(t.buffer).setUint32(0, i * 2654435761);
+    new DataView(t.buffer).setUint32(28, i);
+    return t;
+  };
+  const record = (i: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, k) => (i + k) & 0xff);
+  for (let round = 0; round < 2; round++) {
+    // ~3 MiB of 10,000-byte records (a chunk holds 104 of them, the rest of it left unused), one
+    // record of 1.5 MiB among them, then records moved by set() into later chunks.
+    for (let i = 0; i < 300; i++) {
+      const r = record(i + round, i === 150 ? 1.5 * 2 ** 20 : 10_000);
+      table.set(txid(i), 0, r, true);
+      model.set(keyOf(txid(i), 0), r);
+    }
+    for (let i = 0; i < 300; i += 3) {
+      const r = record(i * 7 + round, 20);
+      table.set(txid(i), 0, r, false);
+      model.set(keyOf(txid(i), 0), r);
+    }
+    for (let i = 0; i < 300; i++) assert.deepEqual(table.get(txid(i), 0), model.get(keyOf(txid(i), 0)));
+    const sorted = table.sorted();
+    assert.equal(sorted.length, 300);
+    for (const { key, value } of sorted) assert.deepEqual(value, model.get(Buffer.from(key).toString('hex')));
+    table.clear();
+    model.clear();
+    assert.equal(table.get(txid(0), 0), undefined);
+  }
+});

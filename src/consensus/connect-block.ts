@@ -119,8 +119,14 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
   }
 
   // Coins made by this block and not yet spent, and earlier coins this block already spent.
-  const made = new OutpointMap<{ txid: Uint8Array; vout: number; coin: Coin }>();
-  const spentBefore = new OutpointMap<true>();
+  let nIn = 0;
+  let nOut = 0;
+  for (const tx of block.txs) {
+    nIn += tx.inputs.length;
+    nOut += tx.outputs.length;
+  }
+  const made = new OutpointMap<{ txid: Uint8Array; vout: number; coin: Coin }>(nOut);
+  const spentBefore = new OutpointMap<true>(nIn);
 
   for (let i = 0; i < block.txs.length; i++) {
     const tx = block.txs[i]!;

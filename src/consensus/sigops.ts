@@ -8,11 +8,17 @@ import { OP, decodeOpN } from '../script/opcodes.js';
 import { ScriptCursor, getWitnessProgram, isPayToScriptHash } from '../script/script.js';
 import { WITNESS_SCALE_FACTOR } from './consensus.js';
 
+/**
+ * One cursor for every count and lastPush (none runs inside another): a block has a script to count
+ * for every input and output. It holds on to the last script read, a view, until the next count.
+ */
+const cursor = new ScriptCursor(new Uint8Array(0));
+
 /** CScript::GetSigOpCount(fAccurate): multisig counts its key number only when accurate. */
 export function getSigOpCount(script: Uint8Array, accurate: boolean): number {
   let n = 0;
   let last: number = OP.OP_INVALIDOPCODE;
-  const c = new ScriptCursor(script);
+  const c = cursor.reset(script);
   while (c.pc < script.length) {
     if (!c.next()) break;
     const op = c.op;
@@ -29,7 +35,7 @@ const NO_PUSH = new Uint8Array(0);
 
 /** The last item a push-only scriptSig leaves (empty after OP_N); undefined if not push-only. */
 function lastPush(scriptSig: Uint8Array): Uint8Array | undefined {
-  const c = new ScriptCursor(scriptSig);
+  const c = cursor.reset(scriptSig);
   let data: Uint8Array = NO_PUSH;
   while (c.pc < scriptSig.length) {
     if (!c.next()) return undefined;

@@ -1,12 +1,12 @@
 // Write-back's coins: an open-addressing hash table in typed arrays, keyed by outpoint, with the
-// keys and coin records in one byte arena. A Map of objects cost ~300 bytes and five or six heap
-// objects a coin; those objects lived until the flush, so V8 promoted them all to its old
+// keys and coin records in an arena of byte chunks. A Map of objects cost ~300 bytes and five or
+// six heap objects a coin; those objects lived until the flush, so V8 promoted them all to its old
 // generation, where they stayed as garbage after each flush until the next full collection
 // (measured on the 10,000-block import: 42 MB of the 108 MB that survived young collections).
 // Here a coin costs its 36-byte key, its record and ~24 bytes of table, no heap object, and the
 // memory is reused from one flush to the next.
 
-import { randomFillSync } from 'node:crypto';
+import { outpointHash, removeFromProbeRun } from '../primitives/outpoint-map.js';
 import { keyHi } from './coin-ops.js';
 
 /** An entry's `len` when the coin is to be deleted from LMDB (spent since the flush). */
@@ -15,10 +15,15 @@ const SPENT = -1;
 const GONE = -2;
 
 const MIN_SLOTS = 1 << 12;
-const MIN_ARENA = 1 << 16;
-
-/** Deterministic hashing would let a miner grind txids into one probe run; the salt stops that. */
-const SALT = randomFillSync(new Uint32Array(2));
+/**
+ * The arena is a list of 1 MiB chunks, never copied to grow: a doubling arena left every smaller
+ * copy (8 MiB of them, below an 8 MiB write-back limit) as garbage that V8 frees only in a full
+ * collection. An entry's `off` is chunk << CHUNK_BITS | position; no key and record straddle two
+ * chunks, and one bigger than a chunk gets a chunk its size.
+ */
+const CHUNK_BITS = 20;
+const CHUNK = 1 << CHUNK_BITS;
+const POS_MASK = CHUNK - 1;
 
 export class CoinTable {
   /** Slot → entry index + 1 (0: empty); linear probing, kept at most half full. */
@@ -33,7 +38,11 @@ export class CoinTable {
   /** ... and 1 when the coin is not in LMDB (Core's FRESH: spending it just forgets it). */
   private fresh = new Uint8Array(MIN_SLOTS / 2);
   private entries = 0;
-  private arena = new Uint8Array(MIN_ARENA);
+  private readonly chunks: Uint8Array[] = [];
+  /** The chunk being filled (-1: none yet since clear()) and the next free position in it. */
+  private chunk = -1;
+  private pos = 0;
+  /** Bytes reserved in the chunks since clear(). */
   private used = 0;
   /** Entries in the table (GONE ones excluded). */
   size = 0;
@@ -41,7 +50,8 @@ export class CoinTable {
   /**
    * Bytes in use: keys and records (old copies included until clear()), 13 bytes an entry and
    * two 4-byte slots a live one. What stays allocated is at most about twice the most ever in
-   * use, since the arrays grow by doubling and clear() keeps them.
+   * use for the entry arrays and slots, which grow by doubling, and one chunk more for the keys
+   * and records; clear() keeps it all.
    */
   get bytes(): number {
     return this.used + this.entries * 13 + this.size * 8;
@@ -51,6 +61,8 @@ export class CoinTable {
   clear(): void {
     this.slots.fill(0);
     this.entries = 0;
+    this.chunk = -1;
+    this.pos = 0;
     this.used = 0;
     this.size = 0;
   }
@@ -65,8 +77,9 @@ export class CoinTable {
     const e = this.slots[slot]! - 1;
     const n = this.len[e]!;
     if (n === SPENT) return null;
-    const at = this.off[e]! + 36;
-    return this.arena.subarray(at, at + n);
+    const o = this.off[e]!;
+    const at = (o & POS_MASK) + 36;
+    return this.chunks[o >>> CHUNK_BITS]!.subarray(at, at + n);
   }
 
   /** What the table holds of the coin: nothing, a deletion, or a record (fresh or not). */
@@ -96,7 +109,7 @@ export class CoinTable {
 
   /** The slot holding the outpoint, or -1. */
   slotOf(txid: Uint8Array, vout: number): number {
-    const h = this.hashOf(txid, vout);
+    const h = outpointHash(txid, vout);
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const s = this.slots[i]!;
       if (s === 0) return -1;
@@ -119,9 +132,13 @@ export class CoinTable {
     }
     // A new copy of key and record (get() reads the record right after its key): a record once
     // handed out never changes. clear() reclaims the old copy's space.
+    const old = this.off[e]!;
     const o = this.reserve(36 + record.length);
-    this.arena.copyWithin(o, this.off[e]!, this.off[e]! + 36);
-    this.arena.set(record, o + 36);
+    const c = this.chunks[o >>> CHUNK_BITS]!;
+    const p = o & POS_MASK;
+    const from = old & POS_MASK;
+    c.set(this.chunks[old >>> CHUNK_BITS]!.subarray(from, from + 36), p);
+    c.set(record, p + 36);
     this.off[e] = o;
     this.len[e] = record.length;
   }
@@ -129,22 +146,7 @@ export class CoinTable {
   removeAt(slot: number): void {
     this.len[this.slots[slot]! - 1] = GONE;
     this.size--;
-    // Backward-shift deletion: pull later members of the probe run into the hole.
-    let hole = slot;
-    let j = slot;
-    for (;;) {
-      j = (j + 1) & this.mask;
-      const s = this.slots[j]!;
-      if (s === 0) break;
-      const home = this.hash[s - 1]! & this.mask;
-      // Move the entry at j into the hole unless its home lies cyclically in (hole, j].
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
-        this.slots[hole] = s;
-        hole = j;
-      }
-    }
-    this.slots[hole] = 0;
+    removeFromProbeRun(this.slots, this.mask, this.hash, slot);
   }
 
   /** Add an outpoint the table does not hold (slotOf said -1). */
@@ -154,14 +156,15 @@ export class CoinTable {
     const e = this.entries++;
     const n = record === undefined ? 0 : record.length;
     const o = this.reserve(36 + n);
-    const a = this.arena;
-    a.set(txid.length === 32 ? txid : txid.subarray(0, 32), o);
-    a[o + 32] = vout & 0xff;
-    a[o + 33] = (vout >>> 8) & 0xff;
-    a[o + 34] = (vout >>> 16) & 0xff;
-    a[o + 35] = vout >>> 24;
-    if (record !== undefined) a.set(record, o + 36);
-    const h = this.hashOf(txid, vout);
+    const a = this.chunks[o >>> CHUNK_BITS]!;
+    const p = o & POS_MASK;
+    a.set(txid.length === 32 ? txid : txid.subarray(0, 32), p);
+    a[p + 32] = vout & 0xff;
+    a[p + 33] = (vout >>> 8) & 0xff;
+    a[p + 34] = (vout >>> 16) & 0xff;
+    a[p + 35] = vout >>> 24;
+    if (record !== undefined) a.set(record, p + 36);
+    const h = outpointHash(txid, vout);
     this.off[e] = o;
     this.len[e] = record === undefined ? SPENT : n;
     this.hash[e] = h;
@@ -179,51 +182,47 @@ export class CoinTable {
   sorted(): Array<{ key: Uint8Array; value: Uint8Array | undefined }> {
     const ids: number[] = [];
     const hi = new Float64Array(this.entries);
-    const a = this.arena;
+    const keys = new Array<Uint8Array>(this.entries);
     for (let e = 0; e < this.entries; e++) {
       if (this.len[e] === GONE) continue;
       ids.push(e);
-      hi[e] = keyHi(a, this.off[e]!);
-    }
-    ids.sort((x, y) => hi[x]! - hi[y]! || compareKeys(a, this.off[x]!, this.off[y]!));
-    return ids.map((e) => {
       const o = this.off[e]!;
+      const p = o & POS_MASK;
+      const key = this.chunks[o >>> CHUNK_BITS]!.subarray(p, p + 36);
+      keys[e] = key;
+      hi[e] = keyHi(key);
+    }
+    ids.sort((x, y) => hi[x]! - hi[y]! || Buffer.compare(keys[x]!, keys[y]!));
+    return ids.map((e) => {
+      const key = keys[e]!;
       const n = this.len[e]!;
-      return { key: a.subarray(o, o + 36), value: n === SPENT ? undefined : a.subarray(o + 36, o + 36 + n) };
+      return { key, value: n === SPENT ? undefined : new Uint8Array(key.buffer, key.byteOffset + 36, n) };
     });
   }
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  private hashOf(txid: Uint8Array, vout: number): number {
-    const w0 = (txid[0]! | (txid[1]! << 8) | (txid[2]! << 16) | (txid[3]! << 24)) ^ SALT[0]!;
-    const w1 = (txid[4]! | (txid[5]! << 8) | (txid[6]! << 16) | (txid[7]! << 24)) ^ SALT[1]!;
-    let h = Math.imul(w0, 0x9e3779b1) ^ Math.imul(w1 ^ vout, 0x85ebca77);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0xc2b2ae3d);
-    h ^= h >>> 13;
-    return h >>> 0;
-  }
-
   private matches(e: number, txid: Uint8Array, vout: number): boolean {
-    const a = this.arena;
-    const o = this.off[e]!;
+    const off = this.off[e]!;
+    const a = this.chunks[off >>> CHUNK_BITS]!;
+    const o = off & POS_MASK;
     for (let i = 0; i < 32; i++) if (a[o + i] !== txid[i]) return false;
     return (a[o + 32]! | (a[o + 33]! << 8) | (a[o + 34]! << 16) | (a[o + 35]! << 24)) >>> 0 === vout;
   }
 
-  /** `n` bytes at the arena's end (grown, by copying, when full); their offset. */
+  /** `n` bytes in the current chunk, or at the start of the next; their `off`. */
   private reserve(n: number): number {
-    if (this.used + n > this.arena.length) {
-      const grown = new Uint8Array(Math.max(this.arena.length * 2, this.used + n));
-      grown.set(this.arena.subarray(0, this.used));
-      this.arena = grown;
+    if (this.chunk < 0 || this.pos + n > CHUNK) {
+      this.chunk++;
+      const c = this.chunks[this.chunk];
+      if (c === undefined || c.length < n) this.chunks[this.chunk] = new Uint8Array(Math.max(CHUNK, n));
+      this.pos = 0;
     }
-    const at = this.used;
+    const off = this.chunk * CHUNK + this.pos;
+    this.pos += n;
     this.used += n;
-    return at;
+    return off;
   }
-
 
   private growEntries(): void {
     const cap = this.off.length * 2;
@@ -248,12 +247,4 @@ export class CoinTable {
       this.slots[i] = e + 1;
     }
   }
-}
-
-function compareKeys(a: Uint8Array, x: number, y: number): number {
-  for (let i = 0; i < 36; i++) {
-    const d = a[x + i]! - a[y + i]!;
-    if (d !== 0) return d;
-  }
-  return 0;
 }
