@@ -54,7 +54,7 @@ import {
   type TipRecord,
 } from './records.js';
 import { checkHash, checkVout, commitCause, encodeCreated, prepareCoinOps, type CoinOp } from './coin-ops.js';
-import { byteKey, PendingWrites } from './write-back.js';
+import { BLOCK_POS_RECORD, INDEX_RECORD, PendingWrites, UNDO_POS_RECORD } from './write-back.js';
 import { StoreError, wrapStoreError } from './store-error.js';
 import { decodeFlatFilePos, encodeFlatFilePos, FlatFileSeq, type FlatFileCursor } from './flat-files.js';
 
@@ -417,9 +417,8 @@ export class ChainStore implements CoinView {
     await this.syncFlatFiles();
     await this.commit(`flush of ${p.blocksApplied} blocks`, () => {
       this.writeCoinOps(ops);
-      for (const r of p.blocks.values()) this.blocks.put(r.key, r.value);
-      for (const r of p.undo.values()) this.undo.put(r.key, r.value);
-      for (const r of p.index.values()) this.index.put(r.key, r.value);
+      const dbs = [this.index, this.blocks, this.undo] as const;
+      for (const r of p.recordOps()) dbs[r.kind].put(r.hash, r.value);
       if (p.tip !== undefined) this.meta.put(META_TIP, p.tip);
       if (p.flatFiles !== undefined) this.meta.put(META_FLAT_FILES, p.flatFiles);
     });
@@ -531,8 +530,8 @@ export class ChainStore implements CoinView {
   getIndex(hash: Uint8Array): BlockIndexEntry | undefined {
     this.assertOpen();
     checkHash(hash, 'block hash');
-    const pending = this.pending?.index.get(byteKey(hash));
-    if (pending !== undefined) return decodeIndexEntry(hash, pending.value);
+    const pending = this.pending?.record(INDEX_RECORD, hash);
+    if (pending !== undefined) return decodeIndexEntry(hash, pending);
     let buf: Buffer | undefined;
     try {
       buf = this.index.getBinaryFast(hash);
@@ -546,18 +545,21 @@ export class ChainStore implements CoinView {
     const record = encodeIndexEntry(entry);
     const key = copyBytes(entry.hash);
     return this.enqueue(async () => {
-      if (this.pending !== undefined) this.pending.setRecord(this.pending.index, key, record);
+      if (this.pending !== undefined) this.pending.setRecord(INDEX_RECORD, key, record);
       else await this.commit('putIndex', () => void this.index.put(key, record));
     });
   }
 
   /** Every block-index entry, in hash order then those write-back holds (chain management loads them all at start). */
-  *indexEntries(): Generator<BlockIndexEntry> {
-    const pending = this.pending?.index;
-    for (const entry of this.storedIndexEntries()) {
-      if (pending === undefined || !pending.has(byteKey(entry.hash))) yield entry;
-    }
-    for (const r of pending?.values() ?? []) yield decodeIndexEntry(r.key, r.value);
+  indexEntries(): Generator<BlockIndexEntry> {
+    // Write-back's entries as they are now, decoded: its memory is reused after a flush.
+    const held = this.pending?.recordOps(INDEX_RECORD).map((r) => decodeIndexEntry(r.hash, r.value)) ?? [];
+    const heldHex = new Set(held.map((e) => hashToHex(e.hash)));
+    const stored = this.storedIndexEntries();
+    return (function* () {
+      for (const entry of stored) if (!heldHex.has(hashToHex(entry.hash))) yield entry;
+      yield* held;
+    })();
   }
 
   private *storedIndexEntries(): Generator<BlockIndexEntry> {
@@ -590,7 +592,7 @@ export class ChainStore implements CoinView {
   getBlock(hash: Uint8Array): Uint8Array | undefined {
     this.assertOpen();
     checkHash(hash, 'block hash');
-    const pos = this.pending?.blocks.get(byteKey(hash))?.value ?? this.readCopy(this.blocks, hash, 'getBlock');
+    const pos = this.pending?.record(BLOCK_POS_RECORD, hash) ?? this.readCopy(this.blocks, hash, 'getBlock');
     return pos === undefined ? undefined : this.blockFiles.read(decodeFlatFilePos(pos));
   }
 
@@ -607,8 +609,8 @@ export class ChainStore implements CoinView {
     return this.enqueue(async () => {
       const p = this.pending;
       if (p !== undefined) {
-        p.setRecord(p.blocks, key, pos);
-        p.setRecord(p.index, key, record);
+        p.setRecord(BLOCK_POS_RECORD, key, pos);
+        p.setRecord(INDEX_RECORD, key, record);
         p.flatFiles = files;
         return;
       }
@@ -624,7 +626,7 @@ export class ChainStore implements CoinView {
   getUndo(hash: Uint8Array): Coin[] | undefined {
     this.assertOpen();
     checkHash(hash, 'block hash');
-    const pos = this.pending?.undo.get(byteKey(hash))?.value ?? this.readCopy(this.undo, hash, 'getUndo');
+    const pos = this.pending?.record(UNDO_POS_RECORD, hash) ?? this.readCopy(this.undo, hash, 'getUndo');
     return pos === undefined ? undefined : decodeUndo(this.undoFiles.read(decodeFlatFilePos(pos)));
   }
 
@@ -675,9 +677,9 @@ export class ChainStore implements CoinView {
         for (const o of u.spent) p.spend(o.txid, o.vout);
         const inStore = (txid: Uint8Array, vout: number): boolean => this.storeHasCoin(txid, vout);
         u.created.forEach((c, i) => p.add(c.txid, c.vout, records[i]!, c.coin.coinbase, inStore));
-        if (blockPos !== undefined) p.setRecord(p.blocks, key, blockPos);
-        p.setRecord(p.undo, key, undoPos);
-        p.setRecord(p.index, key, indexRecord);
+        if (blockPos !== undefined) p.setRecord(BLOCK_POS_RECORD, key, blockPos);
+        p.setRecord(UNDO_POS_RECORD, key, undoPos);
+        p.setRecord(INDEX_RECORD, key, indexRecord);
         p.tip = tipRecord;
         p.flatFiles = files;
         p.blocksApplied++;
