@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { toHex } from '../src/primitives/bytes.js';
+import { hash256 } from '../src/primitives/hash.js';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks } from '../src/chain/importer.js';
 import type { GeneratedBlock } from '../src/generate/index.js';
@@ -43,6 +44,15 @@ test('btcd blocks1-256.dat imports on mainnet from genesis, and again as all kno
     assert.equal(first.rejected, 0);
     assert.equal(chain.tip.height, 255);
     assert.equal(chain.tip.hex, '00000000d0a75c861fabf9ff7b92022f60e4afeed9331fe5aa073d8e4706fe3c');
+    // Every index node keeps its own header: it hashes to the node's hash and names its parent.
+    for (let h = 1; h <= 255; h++) {
+      const node = chain.atHeight(h)!;
+      assert.equal(toHex(hash256(node.headerBytes)), toHex(node.hash), `header bytes at height ${h}`);
+      const header = node.header;
+      assert.equal(toHex(header.prevBlock), toHex(node.prev!.hash), `prevBlock at height ${h}`);
+      assert.equal(toHex(header.toBytes()), toHex(node.headerBytes));
+      assert.deepEqual([header.time, header.bits], [node.time, node.bits]);
+    }
     const digest = toHex(chain.utxoDigest());
     const again = await importBlocks(chain, vectorPath('btcd', 'blocks1-256.dat'));
     assert.equal(again.known, 255);

@@ -6,6 +6,7 @@ import { adoptBlockHashes, decodeBlock, type Block } from '../primitives/block.j
 import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import { hashToHex } from '../primitives/bytes.js';
+import { ByteSlab } from '../primitives/slab.js';
 import type { SignatureBackend } from '../script/signature.js';
 import { checkBlock, checkBlockHeader, contextualCheckBlock, contextualCheckBlockHeader } from '../consensus/check-block.js';
 import { getMedianTimePast, type ChainEntry } from '../consensus/chain-time.js';
@@ -33,7 +34,10 @@ const FAILED = BLOCK_FAILED_VALID | BLOCK_FAILED_CHILD;
 export interface BlockNode extends ChainEntry {
   readonly hash: Uint8Array;
   readonly hex: string;
+  /** The header, decoded anew on each read (the index keeps only its 80 bytes). */
   readonly header: BlockHeader;
+  /** The header's 80 bytes (a view: copy before changing). */
+  readonly headerBytes: Uint8Array;
   readonly chainWork: bigint;
   readonly prev: BlockNode | undefined;
   /** Core's pskip: an ancestor further down (GetSkipHeight), so GetAncestor takes O(log n) steps. */
@@ -122,8 +126,41 @@ export interface ProcessResult {
   tip: { hash: string; height: number };
 }
 
+/**
+ * A node of the block index. Its header's 80 bytes sit just before its hash in one of the index's
+ * slabs: no ArrayBuffer and no decoded header a node. Measured on 12,100 headers: ~990 bytes of
+ * heap and buffers a node when each node held its own copies and a decoded header.
+ */
+class IndexNode implements BlockNode {
+  mtp?: number;
+
+  constructor(
+    readonly hash: Uint8Array,
+    readonly hex: string,
+    readonly height: number,
+    readonly time: number,
+    readonly bits: number,
+    readonly chainWork: bigint,
+    readonly prev: BlockNode | undefined,
+    readonly skip: BlockNode | undefined,
+    public status: number,
+  ) {}
+
+  get headerBytes(): Uint8Array {
+    return new Uint8Array(this.hash.buffer, this.hash.byteOffset - 80, 80);
+  }
+
+  get header(): BlockHeader {
+    const header = BlockHeader.read(new ByteReader(this.headerBytes));
+    header.adoptHash(this.hash);
+    return header;
+  }
+}
+
 export class ChainState {
   private readonly nodes = new Map<string, BlockNode>();
+  /** Every node's header and hash (see IndexNode). */
+  private readonly indexBytes = new ByteSlab(64 * 1024);
   /** The active chain by height (Core's CChain). */
   private readonly active: BlockNode[] = [];
   private readonly runScripts: ScriptRunner;
@@ -196,23 +233,25 @@ export class ChainState {
   }
 
   private addNode(e: BlockIndexEntry): BlockNode {
-    // A copy: the entry's header is often a view into the whole block, which the index would
-    // otherwise keep alive for as long as the node lives (every block, for the whole run).
-    const header = BlockHeader.read(new ByteReader(e.header.slice(0, 80)));
-    const prev = e.height === 0 ? undefined : this.nodes.get(hashToHex(header.prevBlock));
-    const node: BlockNode = {
-      // A copy too: a hash computed ahead of time is a view into its whole batch's results.
-      hash: e.hash.slice(),
-      hex: hashToHex(e.hash),
-      header,
-      height: e.height,
-      time: header.time,
-      bits: header.bits,
-      chainWork: e.chainWork,
+    // Copies, header then hash, into the index's slabs: the entry's header is often a view into
+    // the whole block and its hash one into a batch's results, which the index would otherwise
+    // keep alive for as long as the node lives (every block, for the whole run).
+    const bytes = this.indexBytes.cut(80 + 32);
+    bytes.set(e.header.subarray(0, 80));
+    bytes.set(e.hash, 80);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, 80);
+    const prev = e.height === 0 ? undefined : this.nodes.get(hashToHex(bytes.subarray(4, 36)));
+    const node = new IndexNode(
+      bytes.subarray(80),
+      hashToHex(e.hash),
+      e.height,
+      view.getUint32(68, true),
+      view.getUint32(72, true),
+      e.chainWork,
       prev,
-      skip: prev === undefined ? undefined : skipAncestor(prev, getSkipHeight(e.height)),
-      status: e.status,
-    };
+      prev === undefined ? undefined : skipAncestor(prev, getSkipHeight(e.height)),
+      e.status,
+    );
     this.nodes.set(node.hex, node);
     if ((node.status & FAILED) === 0 && (this.bestHeader === undefined || node.chainWork > this.bestHeader.chainWork)) this.bestHeader = node;
     return node;
@@ -393,7 +432,7 @@ export class ChainState {
   private async storeBlockData(node: BlockNode, raw: Uint8Array): Promise<ValidationResult> {
     const t = performance.now();
     try {
-      await this.store.putBlock(node.hash, raw, { hash: node.hash, header: node.header.toBytes(), height: node.height, chainWork: node.chainWork, status: node.status });
+      await this.store.putBlock(node.hash, raw, { hash: node.hash, header: node.headerBytes, height: node.height, chainWork: node.chainWork, status: node.status });
     } catch (err) {
       return internalError('store-write-failed', (err as Error).message);
     }
@@ -427,7 +466,7 @@ export class ChainState {
 
   private async putStatus(node: BlockNode): Promise<void> {
     try {
-      await this.store.putIndex({ hash: node.hash, header: node.header.toBytes(), height: node.height, chainWork: node.chainWork, status: node.status });
+      await this.store.putIndex({ hash: node.hash, header: node.headerBytes, height: node.height, chainWork: node.chainWork, status: node.status });
     } catch {
       // As above: the status is a cache of a verdict that can be computed again.
     }
@@ -596,7 +635,7 @@ export class ChainState {
     node.status |= BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO | (raw === undefined ? 0 : BLOCK_HAVE_DATA);
     try {
       await store.applyBlock({
-        entry: { hash: node.hash, header: node.header.toBytes(), height, chainWork: node.chainWork, status: node.status },
+        entry: { hash: node.hash, header: node.headerBytes, height, chainWork: node.chainWork, status: node.status },
         ...(raw === undefined ? {} : { block: raw }),
         spent: connect.update.spent,
         created: connect.update.created,
@@ -649,7 +688,7 @@ export class ChainState {
     node.status &= ~BLOCK_HAVE_UNDO;
     try {
       await this.store.revertBlock({
-        entry: { hash: node.hash, header: node.header.toBytes(), height: node.height, chainWork: node.chainWork, status: node.status },
+        entry: { hash: node.hash, header: node.headerBytes, height: node.height, chainWork: node.chainWork, status: node.status },
         removed,
         restored,
         tip: { hash: prev.hash, height: prev.height },
