@@ -17,6 +17,7 @@ import { TEST_BACKENDS } from './helpers/backends.js';
 import { fromHex } from '../src/primitives/bytes.js';
 import { BACKEND_NAMES, getLoadedBackend, loadBackend, type LibsecpBackend } from '../src/script/backends.js';
 import { CURVE_ORDER, nobleBackend, normalizePubKey, type EcdsaRS, type SignatureBackend } from '../src/script/signature.js';
+import { checkTapTweakNoble } from '../src/script/taproot.js';
 
 const N = CURVE_ORDER;
 const P = secp256k1.Point.Fp.ORDER;
@@ -226,6 +227,44 @@ for (const { tag, backend } of others) {
     }
     assert.equal(backend.verifySchnorr(sig, msg, schnorr.getPublicKey(key)), true);
     assert.equal(backend.verifyEcdsa(ec.rs, ec.msg, ec.key), true);
+  });
+
+  test(`${tag} CheckTapTweak agrees with noble's: valid tweaks, wrong parity or key, keys off the curve, tweaks not below n`, () => {
+    const check = backend.checkTapTweak;
+    assert.ok(check !== undefined, 'libsecp256k1 checks tap tweaks itself');
+    const offX = big32(5n); // x = 5: x^3 + 7 is not a square mod p
+    for (let seed = 1; seed <= 24; seed++) {
+      const internal = schnorr.getPublicKey(sk(seed));
+      const tweak = seed === 1 ? new Uint8Array(32) : big32((BigInt(seed) * 0x1234567890abcdefn) % N);
+      const t = BigInt('0x' + Buffer.from(tweak).toString('hex'));
+      const lifted = secp256k1.Point.fromBytes(Uint8Array.of(0x02, ...internal));
+      const q = (t === 0n ? lifted : lifted.add(secp256k1.Point.BASE.multiply(t))).toAffine();
+      const out = big32(q.x);
+      const parity = Number(q.y & 1n);
+      const flipped = out.slice();
+      flipped[31]! ^= 1;
+      const cases: Array<[string, Uint8Array, Uint8Array, Uint8Array, number, boolean]> = [
+        ['valid', internal, tweak, out, parity, true],
+        ['wrong parity', internal, tweak, out, 1 - parity, false],
+        ['another output key', internal, tweak, flipped, parity, false],
+        ['internal key off the curve', offX, tweak, out, parity, false],
+        ['output key off the curve', internal, tweak, offX, parity, false],
+        ['tweak = n', internal, big32(N), out, parity, false],
+        ['tweak above n', internal, big32(N + BigInt(seed)), out, parity, false],
+        ['parity 2', internal, tweak, out, 2, false],
+        ['short key', internal.subarray(1), tweak, out, parity, false],
+      ];
+      for (const [what, p, t, o, y, want] of cases) {
+        assert.equal(check(p, t, o, y), want, `${what} (seed ${seed})`);
+        if (what !== 'parity 2' && what !== 'short key') assert.equal(checkTapTweakNoble(p, t, o, y), want, `noble: ${what} (seed ${seed})`);
+      }
+    }
+    // Thousands of keys off the curve, then a valid check: nothing leaks inside the wasm.
+    const internal = schnorr.getPublicKey(sk(3));
+    const tweak = big32(77n);
+    const q = secp256k1.Point.fromBytes(Uint8Array.of(0x02, ...internal)).add(secp256k1.Point.BASE.multiply(77n)).toAffine();
+    for (let i = 0; i < 5000; i++) assert.equal(check(offX, tweak, big32(q.x), 0), false);
+    assert.equal(check(internal, tweak, big32(q.x), Number(q.y & 1n)), true);
   });
 
   test(`${tag} random junk never throws`, () => {

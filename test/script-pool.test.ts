@@ -15,6 +15,8 @@ import { verifyTransaction } from '../src/script/verify-tx.js';
 import { chunkRecords, chunkSizes, prepareBlock, runScriptTask, scriptTask } from '../src/pipeline/script-task.js';
 import { readVector } from './helpers/vectors.js';
 import { corruptScriptSigSignature, withInput } from './helpers/alter-block.js';
+import { isKeyPathSpend, loadTaprootBlock } from './helpers/taproot-block.js';
+import { nobleBackend } from '../src/script/signature.js';
 
 function load(): { block: Block; work: TxScriptWork[]; flags: number } {
   const decoded = decodeBlock(readVector('bcoin', 'mainnet', 'block300025.raw'));
@@ -155,5 +157,70 @@ test('pool: signatures verified mempool-style are cache hits when the block conn
     assert.ok(cache.hits - before >= signatures, `${cache.hits - before} hits for ${signatures} signatures`);
   } finally {
     await pool.close();
+  }
+});
+
+// ---- BIP340 checks in batches (noble) -----------------------------------------------------------
+
+/** The first `n` transactions of block 866342 whose every input is a taproot key-path spend. */
+function keyPathWork(n: number): TxScriptWork[] {
+  const { txs } = loadTaprootBlock();
+  const out: TxScriptWork[] = [];
+  for (const t of txs) {
+    if (out.length === n) break;
+    if (t.tx.inputs.every((input, i) => isKeyPathSpend(input, t.spent[i]!))) out.push({ txIndex: t.txIndex, tx: t.tx, spent: t.spent as TxOut[] });
+  }
+  return out;
+}
+
+/** The work with input `input` of transaction `txIndex` given a new witness. */
+function withWitness(work: readonly TxScriptWork[], txIndex: number, input: number, witness: Uint8Array[]): TxScriptWork[] {
+  return work.map((w) => (w.txIndex === txIndex ? { ...w, tx: withInput(w.tx, input, { witness }) } : w));
+}
+
+test('noble batches BIP340 checks when connecting a block; a bad signature is named as single checks name it, before a later failure', async () => {
+  const { flags } = loadTaprootBlock();
+  const work = keyPathWork(80);
+  const inputs = work.reduce((n, w) => n + w.tx.inputs.length, 0);
+  assert.ok(inputs >= 80, `${inputs} key-path inputs`);
+  const target = work[30]!;
+  const sig = target.tx.inputs[0]!.witness[0]!.slice();
+  sig[40]! ^= 0x10;
+  const badSig = withWitness(work, target.txIndex, 0, [sig]);
+  // A later transaction fails too, differently: a key-path spend with no witness at all.
+  const later = work[60]!;
+  const twoFailures = withWitness(badSig, later.txIndex, 0, []);
+  const schnorrFailure = { mode: 'invalid', txIndex: target.txIndex, inputIndex: 0, reason: 'block-script-verify-flag-failed (Invalid Schnorr signature)' };
+
+  // On this thread: batched (noble) and one by one (a backend that does not batch) agree.
+  const single = { ...nobleBackend, batchSchnorr: false };
+  assert.deepEqual(runScriptsSerial(work, flags), { mode: 'valid' });
+  for (const altered of [badSig, twoFailures]) {
+    const batched = runScriptsSerial(altered, flags);
+    assert.deepEqual(batched, runScriptsSerial(altered, flags, single));
+    assert.equal(batched.mode === 'invalid' && batched.reason, schnorrFailure.reason);
+    assert.equal(batched.mode === 'invalid' && batched.txIndex, target.txIndex);
+  }
+
+  // One worker claims every chunk in order: the same answers, and every signature counted once.
+  const one = await ScriptPool.create({ threads: 1 });
+  try {
+    assert.deepEqual(await one.verify(work, flags), { mode: 'valid' });
+    assert.equal(one.stats.schnorr, inputs, 'batched signatures are counted');
+    for (const altered of [badSig, twoFailures]) {
+      const r = await one.verify(altered, flags);
+      assert.equal(r.mode === 'invalid' && `${r.txIndex}/${r.inputIndex} ${r.reason}`, `${target.txIndex}/0 ${schnorrFailure.reason}`);
+    }
+  } finally {
+    await one.close();
+  }
+  // Two workers: the bad signature is found and named, whichever thread holds it.
+  const two = await ScriptPool.create({ threads: 2 });
+  try {
+    assert.deepEqual(await two.verify(work, flags), { mode: 'valid' });
+    const r = await two.verify(badSig, flags);
+    assert.equal(r.mode === 'invalid' && `${r.txIndex}/${r.inputIndex} ${r.reason}`, `${target.txIndex}/0 ${schnorrFailure.reason}`);
+  } finally {
+    await two.close();
   }
 });

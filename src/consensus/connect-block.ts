@@ -12,9 +12,10 @@ import { MAX_SCRIPT_SIZE } from '../script/interpreter.js';
 import { OP } from '../script/opcodes.js';
 import { scriptErrorString, type ScriptError } from '../script/errors.js';
 import { PrecomputedTxData } from '../script/sighash.js';
-import type { SignatureBackend } from '../script/signature.js';
+import { nobleBackend, type SignatureBackend } from '../script/signature.js';
 import type { SignatureCache } from '../script/sig-cache.js';
-import { verifyInput } from '../script/verify.js';
+import { verifyInput, type VerifyOptions } from '../script/verify.js';
+import { SchnorrBatch, batchesSchnorr } from '../script/batch-schnorr.js';
 import type { Coin } from './coins.js';
 import { MAX_BLOCK_SIGOPS_COST } from './consensus.js';
 import { getTransactionSigOpCost } from './sigops.js';
@@ -210,16 +211,41 @@ export function scriptFailure(txIndex: number, inputIndex: number, error: Script
   );
 }
 
-/** Run the script checks on this thread; the first failure decides. */
+/**
+ * Run the script checks on this thread; the first failure decides. With noble's Schnorr, BIP340
+ * checks are verified in batches (see batchesSchnorr). The answer is the one checking them one by
+ * one gives: when an input fails, the checks recorded before its failure are settled first, and a
+ * bad one among them (the earliest) is the failure, as it would have been, SCHNORR_SIG and all.
+ */
 export function runScriptsSerial(work: readonly TxScriptWork[], flags: number, backend?: SignatureBackend, sigCache?: SignatureCache): ValidationResult {
+  const batch = batchesSchnorr(backend ?? nobleBackend) ? new SchnorrBatch(backend === undefined ? {} : { backend }) : undefined;
   // Connecting a block reads the signature cache but does not fill it (as Core does).
-  const opts = { ...(backend === undefined ? {} : { backend }), ...(sigCache === undefined ? {} : { sigCache, sigCacheStore: false }) };
+  const opts: VerifyOptions = {
+    ...(backend === undefined ? {} : { backend }),
+    ...(sigCache === undefined ? {} : { sigCache, sigCacheStore: false }),
+    ...(batch === undefined ? {} : { schnorrBatch: batch }),
+  };
+  const byIndex = new Map<number, Transaction>();
+  const settle = (): ValidationResult => {
+    const b = batch!.verify();
+    if (b.ok) return VALID;
+    return scriptFailure(b.txIndex!, b.inputIndex, b.error, byIndex.get(b.txIndex!)!);
+  };
   for (const w of work) {
-    const txdata = new PrecomputedTxData(w.tx, w.spent);
+    opts.txdata = new PrecomputedTxData(w.tx, w.spent);
+    opts.txIndex = w.txIndex;
+    if (batch !== undefined) byIndex.set(w.txIndex, w.tx);
     for (let j = 0; j < w.tx.inputs.length; j++) {
-      const r = verifyInput(w.tx, j, w.spent, flags, { ...opts, txdata });
-      if (!r.ok) return scriptFailure(w.txIndex, j, r.error, w.tx);
+      const r = verifyInput(w.tx, j, w.spent, flags, opts);
+      if (!r.ok) {
+        const earlier = batch === undefined || batch.size === 0 ? VALID : settle();
+        return earlier.mode !== 'valid' ? earlier : scriptFailure(w.txIndex, j, r.error, w.tx);
+      }
+      if (batch !== undefined && batch.size >= batch.maxBatch) {
+        const settled = settle();
+        if (settled.mode !== 'valid') return settled;
+      }
     }
   }
-  return VALID;
+  return batch === undefined || batch.size === 0 ? VALID : settle();
 }

@@ -19,6 +19,7 @@ import { verifyInput, type VerifyOptions } from '../script/verify.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { SchnorrBatch, batchesSchnorr } from '../script/batch-schnorr.js';
 
 /** Header words (int32): the abort flag and the claim cursor, then padding. */
 const ABORT = 0;
@@ -212,6 +213,8 @@ function decodeSpent(bytes: Uint8Array): TxOut[] {
 
 const sigCounts: SignatureCounts = { ecdsa: 0, schnorr: 0 };
 let workerBackend: SignatureBackend = countingBackend(nobleBackend, sigCounts);
+/** Whether this thread batches its BIP340 checks (batchesSchnorr: when its Schnorr is noble's). */
+let batchSchnorr = true;
 let cache: { sab: SharedArrayBuffer; cache: SignatureCache } | undefined;
 
 /**
@@ -227,7 +230,9 @@ export interface ScriptWorkerData {
 
 /** Set this thread up: load its signature backend and warm it. */
 export async function configureScriptWorker(data: ScriptWorkerData | undefined): Promise<void> {
-  workerBackend = countingBackend(await loadBackend(data?.backend ?? 'noble'), sigCounts);
+  const backend = await loadBackend(data?.backend ?? 'noble');
+  workerBackend = countingBackend(backend, sigCounts);
+  batchSchnorr = batchesSchnorr(backend);
   warmUp();
 }
 
@@ -249,7 +254,11 @@ function txAt(task: ScriptTask, view: Uint8Array, records: Int32Array, k: number
   return current;
 }
 
-/** Run one thread's share of a block: claim chunks and verify their inputs until none is left, a failure, or an abort. */
+/**
+ * Run one thread's share of a block: claim chunks and verify their inputs until none is left, a
+ * failure, or an abort. BIP340 checks may be batched (see runScriptsSerial for why the answer is
+ * the one single checks give): a batch is verified when full, when an input fails, and at the end.
+ */
 export function runScriptTask(task: ScriptTask): ScriptTaskResult {
   if (task.fault === 'throw') throw new Error('injected worker failure');
   if (task.fault === 'exit') process.exit(70);
@@ -262,25 +271,43 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
   const schnorr0 = sigCounts.schnorr;
   const sigs = (): { ecdsa: number; schnorr: number } => ({ ecdsa: sigCounts.ecdsa - ecdsa0, schnorr: sigCounts.schnorr - schnorr0 });
   const sigCache = cacheFor(task.sigCache);
+  // Its single checks (when a batch fails) and its batches are counted into sigCounts too.
+  const batch = batchSchnorr ? new SchnorrBatch({ backend: workerBackend }) : undefined;
   // One options object per task, its txdata swapped per transaction: no allocation per input.
   const opts: VerifyOptions = sigCache === undefined ? { backend: workerBackend } : { backend: workerBackend, sigCache, sigCacheStore: false };
+  if (batch !== undefined) opts.schnorrBatch = batch;
+  const failed = (txIndex: number, inputIndex: number, error: ScriptError): ScriptTaskResult => {
+    Atomics.store(header, ABORT, 1);
+    return { ok: false, inputs, ...sigs(), txIndex, inputIndex, error };
+  };
+  /** Verify what the batch holds; the failure it finds, if any. */
+  const settle = (): ScriptTaskResult | undefined => {
+    if (batch === undefined || batch.size === 0) return undefined;
+    const b = batch.verify();
+    return b.ok ? undefined : failed(b.txIndex!, b.inputIndex, b.error);
+  };
   for (let c = Atomics.add(header, CURSOR, 1); c < task.chunks; c = Atomics.add(header, CURSOR, 1)) {
     for (let r = starts[c]!, end = starts[c + 1]!; r < end; r++) {
       const k = r * ITEM_FIELDS;
       const { tx, spent, txdata } = txAt(task, view, records, k);
       opts.txdata = txdata;
+      opts.txIndex = records[k]!;
       for (let i = records[k + 5]!, last = records[k + 6]!; i < last; i++) {
-        if (Atomics.load(header, ABORT) !== 0) return { ok: true, inputs, ...sigs(), aborted: true };
+        if (Atomics.load(header, ABORT) !== 0) {
+          batch?.clear();
+          return { ok: true, inputs, ...sigs(), aborted: true };
+        }
         const v = verifyInput(tx, i, spent, task.flags, opts);
         inputs++;
-        if (!v.ok) {
-          Atomics.store(header, ABORT, 1);
-          return { ok: false, inputs, ...sigs(), txIndex: records[k]!, inputIndex: i, error: v.error };
+        if (!v.ok) return settle() ?? failed(records[k]!, i, v.error);
+        if (batch !== undefined && batch.size >= batch.maxBatch) {
+          const bad = settle();
+          if (bad !== undefined) return bad;
         }
       }
     }
   }
-  return { ok: true, inputs, ...sigs() };
+  return settle() ?? { ok: true, inputs, ...sigs() };
 }
 
 /** Precompute noble's tables in this thread, so the first block does not pay for them. */

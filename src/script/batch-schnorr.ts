@@ -185,6 +185,11 @@ export interface SchnorrBatchOptions {
   readonly backend?: SignatureBackend;
 }
 
+/** Whether connecting a block batches this backend's BIP340 checks (SignatureBackend.batchSchnorr). */
+export function batchesSchnorr(backend: SignatureBackend): boolean {
+  return backend.batchSchnorr === true;
+}
+
 /**
  * Schnorr checks deferred by the signature checker (VerifyOptions.schnorrBatch), verified
  * together by verify(). Until verify() returns ok, the inputs that recorded checks here are not
@@ -244,7 +249,8 @@ export class SchnorrBatch {
     this.items = [];
     for (let start = 0; start < items.length; start += this.maxBatch) {
       const chunk = items.slice(start, start + this.maxBatch);
-      if (!verifySchnorrBatch(chunk)) {
+      const verifiedTogether = verifySchnorrBatch(chunk);
+      if (!verifiedTogether) {
         for (let j = 0; j < chunk.length; j++) {
           const it = chunk[j]!;
           if (!this.backend.verifySchnorr(it.sig64, it.msg32, it.pub32)) {
@@ -254,6 +260,8 @@ export class SchnorrBatch {
         // Every one verified alone: the backend is the reference, so the batch stands.
       }
       for (const it of chunk) if (it.cache !== undefined && it.cacheKey !== undefined) it.cache.add(it.cacheKey);
+      // Checked one by one above, the backend counted them itself.
+      if (this.backend.counts !== undefined && verifiedTogether) this.backend.counts.schnorr += chunk.length;
     }
     return { ok: true, verified: items.length };
   }

@@ -18,7 +18,7 @@ import {
   isPushOnly,
   pushData,
 } from './script.js';
-import { SigVersion, checkPubKeyEncoding, checkSignatureEncoding } from './signature.js';
+import { SigVersion, checkPubKeyEncoding, checkSignatureEncoding, type SignatureBackend } from './signature.js';
 import {
   ANNEX_TAG,
   TAPROOT_CONTROL_BASE_SIZE,
@@ -56,6 +56,8 @@ export interface SignatureChecker {
   checkSchnorrSignature(sig: Uint8Array, pubkey: Uint8Array, sigversion: SigVersion, exec: ExecData): void;
   checkLockTime(lockTime: number): boolean;
   checkSequence(sequence: number): boolean;
+  /** The signature backend, when there is one: taproot's commitment check runs on it too. */
+  readonly backend?: SignatureBackend;
 }
 
 const FALSE = new Uint8Array(0);
@@ -748,7 +750,7 @@ function verifyWitnessProgram(
     }
     const leafVersion = control[0]! & TAPROOT_LEAF_MASK;
     const leafHash = tapLeafHash(leafVersion, script);
-    if (!verifyTaprootCommitment(control, program, leafHash)) fail('WITNESS_PROGRAM_MISMATCH');
+    if (!verifyTaprootCommitment(control, program, leafHash, checker.backend)) fail('WITNESS_PROGRAM_MISMATCH');
     exec.tapleafHash = leafHash;
     if (leafVersion === TAPROOT_LEAF_TAPSCRIPT) {
       exec.validationWeightLeft = witnessSerializedSize(witness) + VALIDATION_WEIGHT_OFFSET;

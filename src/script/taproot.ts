@@ -5,6 +5,7 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { taggedHash, taggedHasher } from '../primitives/hash.js';
 import { compareBytes } from '../primitives/bytes.js';
 import { ByteWriter } from '../primitives/writer.js';
+import type { SignatureBackend } from './signature.js';
 
 export const TAPROOT_LEAF_MASK = 0xfe;
 export const TAPROOT_LEAF_TAPSCRIPT = 0xc0;
@@ -61,9 +62,13 @@ function liftX(x: Uint8Array): ReturnType<typeof schnorr.utils.lift_x> | undefin
  * or undefined when P is not a valid x coordinate or the tweak is out of range.
  */
 export function tweakPublicKey(internalKey: Uint8Array, merkleRoot?: Uint8Array): { outputKey: Uint8Array; parity: 0 | 1 } | undefined {
+  return tweakBy(internalKey, tapTweakHash(internalKey, merkleRoot));
+}
+
+function tweakBy(internalKey: Uint8Array, tweak: Uint8Array): { outputKey: Uint8Array; parity: 0 | 1 } | undefined {
   const p = liftX(internalKey);
   if (p === undefined) return undefined;
-  const t = bytesToBig(tapTweakHash(internalKey, merkleRoot));
+  const t = bytesToBig(tweak);
   if (t >= N) return undefined;
   // Public data: the variable-time multiply is safe here and about twice as fast.
   const q = t === 0n ? p : p.add(Point.BASE.multiplyUnsafe(t));
@@ -94,12 +99,23 @@ export function tweakSecretKey(secretKey: Uint8Array, merkleRoot?: Uint8Array): 
   return out;
 }
 
-/** Core's VerifyTaprootCommitment: the control block's key and path tweak to the program. */
-export function verifyTaprootCommitment(control: Uint8Array, program: Uint8Array, leafHash: Uint8Array): boolean {
+/**
+ * Core's VerifyTaprootCommitment: the control block's key and path tweak to the program. The
+ * check itself is the backend's when it has one (libsecp256k1's tweak_add_check, as Core), else
+ * noble's arithmetic here.
+ */
+export function verifyTaprootCommitment(control: Uint8Array, program: Uint8Array, leafHash: Uint8Array, backend?: SignatureBackend): boolean {
   const internalKey = control.subarray(1, TAPROOT_CONTROL_BASE_SIZE);
   const root = computeTaprootMerkleRoot(control, leafHash);
-  const tweaked = tweakPublicKey(internalKey, root);
+  const tweak = tapTweakHash(internalKey, root);
+  if (backend?.checkTapTweak !== undefined) return backend.checkTapTweak(internalKey, tweak, program, control[0]! & 1);
+  return checkTapTweakNoble(internalKey, tweak, program, control[0]! & 1);
+}
+
+/** CheckTapTweak in noble: P + t·G computed, its x and parity compared. */
+export function checkTapTweakNoble(internalKey: Uint8Array, tweak: Uint8Array, outputKey: Uint8Array, parity: number): boolean {
+  const tweaked = tweakBy(internalKey, tweak);
   if (tweaked === undefined) return false;
-  if (tweaked.parity !== (control[0]! & 1)) return false;
-  return compareBytes(tweaked.outputKey, program) === 0;
+  if (tweaked.parity !== parity) return false;
+  return compareBytes(tweaked.outputKey, outputKey) === 0;
 }
