@@ -15,7 +15,7 @@ import { PrecomputedTxData } from '../script/sighash.js';
 import { nobleBackend, type SignatureBackend } from '../script/signature.js';
 import type { SignatureCache } from '../script/sig-cache.js';
 import { verifyInput, type VerifyOptions } from '../script/verify.js';
-import { SchnorrBatch, batchesSchnorr } from '../script/batch-schnorr.js';
+import { BLOCK_SCHNORR_BATCH, SchnorrBatch, batchesSchnorr } from '../script/batch-schnorr.js';
 import type { Coin } from './coins.js';
 import { MAX_BLOCK_SIGOPS_COST } from './consensus.js';
 import { getTransactionSigOpCost } from './sigops.js';
@@ -218,7 +218,7 @@ export function scriptFailure(txIndex: number, inputIndex: number, error: Script
  * bad one among them (the earliest) is the failure, as it would have been, SCHNORR_SIG and all.
  */
 export function runScriptsSerial(work: readonly TxScriptWork[], flags: number, backend?: SignatureBackend, sigCache?: SignatureCache): ValidationResult {
-  const batch = batchesSchnorr(backend ?? nobleBackend) ? new SchnorrBatch(backend === undefined ? {} : { backend }) : undefined;
+  const batch = batchesSchnorr(backend ?? nobleBackend) ? new SchnorrBatch({ maxBatch: BLOCK_SCHNORR_BATCH, ...(backend === undefined ? {} : { backend }) }) : undefined;
   // Connecting a block reads the signature cache but does not fill it (as Core does).
   const opts: VerifyOptions = {
     ...(backend === undefined ? {} : { backend }),

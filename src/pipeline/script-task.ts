@@ -19,7 +19,7 @@ import { verifyInput, type VerifyOptions } from '../script/verify.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
-import { SchnorrBatch, batchesSchnorr } from '../script/batch-schnorr.js';
+import { BLOCK_SCHNORR_BATCH, SchnorrBatch, batchesSchnorr } from '../script/batch-schnorr.js';
 
 /** Header words (int32): the abort flag and the claim cursor, then padding. */
 const ABORT = 0;
@@ -272,7 +272,7 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
   const sigs = (): { ecdsa: number; schnorr: number } => ({ ecdsa: sigCounts.ecdsa - ecdsa0, schnorr: sigCounts.schnorr - schnorr0 });
   const sigCache = cacheFor(task.sigCache);
   // Its single checks (when a batch fails) and its batches are counted into sigCounts too.
-  const batch = batchSchnorr ? new SchnorrBatch({ backend: workerBackend }) : undefined;
+  const batch = batchSchnorr ? new SchnorrBatch({ backend: workerBackend, maxBatch: BLOCK_SCHNORR_BATCH }) : undefined;
   // One options object per task, its txdata swapped per transaction: no allocation per input.
   const opts: VerifyOptions = sigCache === undefined ? { backend: workerBackend } : { backend: workerBackend, sigCache, sigCacheStore: false };
   if (batch !== undefined) opts.schnorrBatch = batch;
