@@ -7,22 +7,16 @@
 export class ByteSlab {
   private slab = new Uint8Array(0);
   private used = 0;
-  /** Bytes of the slabs and own buffers handed out since the last reset() (what they hold in memory). */
-  allocated = 0;
 
   /** `slabBytes`: the size of each slab; a request over a quarter of it gets a buffer of its own. */
   constructor(private readonly slabBytes = 8192) {}
 
   /** A new zeroed `n`-byte view. */
   cut(n: number): Uint8Array {
-    if (n > this.slabBytes >>> 2) {
-      this.allocated += n;
-      return new Uint8Array(n);
-    }
+    if (n > this.slabBytes >>> 2) return new Uint8Array(n);
     if (this.used + n > this.slab.length) {
       this.slab = new Uint8Array(this.slabBytes);
       this.used = 0;
-      this.allocated += this.slabBytes;
     }
     const out = this.slab.subarray(this.used, this.used + n);
     this.used += n;
@@ -34,12 +28,5 @@ export class ByteSlab {
     const out = this.cut(bytes.length);
     out.set(bytes);
     return out;
-  }
-
-  /** Start a fresh slab on the next cut; views handed out stay valid (their slabs live on with them). */
-  reset(): void {
-    this.slab = new Uint8Array(0);
-    this.used = 0;
-    this.allocated = 0;
   }
 }

@@ -215,9 +215,27 @@ function checkCoin(coin: Coin): void {
 
 /** The coins-DB record of `coin` (see the layout at the top of this file). */
 export function encodeCoin(coin: Coin): Uint8Array {
-  const out = encodeCoins([coin])[0];
-  if (out === undefined) throw new Error('encodeCoins lost a record');
-  return out;
+  return encodeCoins([coin])[0]!;
+}
+
+/**
+ * Each coin checked, with its height-and-coinbase code and compressed amount, and the bytes both
+ * take (the first pass of encodeCoins and encodeUndo, which size their buffer before writing).
+ */
+function coinHeads(coins: readonly Coin[]): { codes: number[]; amounts: Array<number | bigint>; headBytes: number } {
+  const codes = new Array<number>(coins.length);
+  const amounts = new Array<number | bigint>(coins.length);
+  let headBytes = 0;
+  for (let i = 0; i < coins.length; i++) {
+    const coin = coins[i]!;
+    checkCoin(coin);
+    const code = coin.height * 2 + (coin.coinbase ? 1 : 0);
+    const amount = compressAmount(coin.value);
+    codes[i] = code;
+    amounts[i] = amount;
+    headBytes += varIntLength(code) + amountLength(amount);
+  }
+  return { codes, amounts, headBytes };
 }
 
 /**
@@ -225,17 +243,9 @@ export function encodeCoin(coin: Coin): Uint8Array {
  * ArrayBuffer a block instead of one a coin).
  */
 export function encodeCoins(coins: readonly Coin[]): Uint8Array[] {
-  const codes = new Array<number>(coins.length);
-  const amounts = new Array<number | bigint>(coins.length);
-  let size = 0;
-  for (let i = 0; i < coins.length; i++) {
-    const coin = coins[i]!;
-    checkCoin(coin);
-    codes[i] = coin.height * 2 + (coin.coinbase ? 1 : 0);
-    const amount = compressAmount(coin.value);
-    amounts[i] = amount;
-    size += varIntLength(codes[i]!) + amountLength(amount) + coin.scriptPubKey.length;
-  }
+  const { codes, amounts, headBytes } = coinHeads(coins);
+  let size = headBytes;
+  for (const coin of coins) size += coin.scriptPubKey.length;
   const buf = new Uint8Array(size);
   const out = new Array<Uint8Array>(coins.length);
   let pos = 0;
@@ -252,14 +262,14 @@ export function encodeCoins(coins: readonly Coin[]): Uint8Array[] {
 }
 
 /**
- * The coin in a record. Its script is copied (`copy` true, or into `copy`'s slabs), or a view of
- * `record` when `copy` is false.
+ * Decode a coins-DB record. `record` may be LMDB's shared read buffer: the script is copied (into
+ * `slab` when given), so the returned coin stays intact after the next read.
  */
-export function decodeCoin(record: Uint8Array, copy: boolean | ByteSlab = true): Coin {
+export function decodeCoin(record: Uint8Array, slab?: ByteSlab): Coin {
   at = 0;
   const code = readVarInt(record, 'coin');
   const value = readAmount(record, 'coin');
-  const scriptPubKey = copy === false ? record.subarray(at) : copy === true ? copyBytes(record, at) : copy.copy(record.subarray(at));
+  const scriptPubKey = slab === undefined ? copyBytes(record, at) : slab.copy(record.subarray(at));
   return { height: Math.floor(code / 2), coinbase: code % 2 === 1, value, scriptPubKey };
 }
 
@@ -271,19 +281,9 @@ export function decodeCoin(record: Uint8Array, copy: boolean | ByteSlab = true):
  * store appends the record to a rev file at once, so each block need not leave a buffer behind).
  */
 export function encodeUndo(coins: readonly Coin[], scratch?: Uint8Array): Uint8Array {
-  const codes = new Array<number>(coins.length);
-  const amounts = new Array<number | bigint>(coins.length);
-  let size = varIntLength(coins.length);
-  for (let i = 0; i < coins.length; i++) {
-    const coin = coins[i]!;
-    checkCoin(coin);
-    const code = coin.height * 2 + (coin.coinbase ? 1 : 0);
-    const amount = compressAmount(coin.value);
-    codes[i] = code;
-    amounts[i] = amount;
-    const len = coin.scriptPubKey.length;
-    size += varIntLength(code) + amountLength(amount) + varIntLength(len) + len;
-  }
+  const { codes, amounts, headBytes } = coinHeads(coins);
+  let size = varIntLength(coins.length) + headBytes;
+  for (const coin of coins) size += varIntLength(coin.scriptPubKey.length) + coin.scriptPubKey.length;
   const out = scratch !== undefined && scratch.length >= size ? scratch.subarray(0, size) : new Uint8Array(size);
   let pos = writeVarInt(out, 0, coins.length);
   for (let i = 0; i < coins.length; i++) {
