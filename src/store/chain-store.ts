@@ -557,7 +557,7 @@ export class ChainStore implements CoinView {
     const heldHex = new Set(held.map((e) => hashToHex(e.hash)));
     const stored = this.storedIndexEntries();
     return (function* () {
-      for (const entry of stored) if (!heldHex.has(hashToHex(entry.hash))) yield entry;
+      for (const entry of stored) if (heldHex.size === 0 || !heldHex.has(hashToHex(entry.hash))) yield entry;
       yield* held;
     })();
   }
