@@ -15,7 +15,7 @@ import { PrecomputedTxData } from '../script/sighash.js';
 import { nobleBackend, type SignatureBackend } from '../script/signature.js';
 import type { SignatureCache } from '../script/sig-cache.js';
 import { verifyInput, type VerifyOptions } from '../script/verify.js';
-import { BLOCK_SCHNORR_BATCH, SchnorrBatch, batchesSchnorr } from '../script/batch-schnorr.js';
+import { BLOCK_SCHNORR_BATCH, SchnorrBatch } from '../script/batch-schnorr.js';
 import type { Coin } from './coins.js';
 import { MAX_BLOCK_SIGOPS_COST } from './consensus.js';
 import { getTransactionSigOpCost } from './sigops.js';
@@ -213,39 +213,34 @@ export function scriptFailure(txIndex: number, inputIndex: number, error: Script
 
 /**
  * Run the script checks on this thread; the first failure decides. With noble's Schnorr, BIP340
- * checks are verified in batches (see batchesSchnorr). The answer is the one checking them one by
- * one gives: when an input fails, the checks recorded before its failure are settled first, and a
- * bad one among them (the earliest) is the failure, as it would have been, SCHNORR_SIG and all.
+ * checks are verified in batches (SignatureBackend.batchSchnorr). The answer is the one checking
+ * them one by one gives: when an input fails, the checks recorded before its failure are settled
+ * first, and a bad one among them (the earliest) is the failure, as it would have been,
+ * SCHNORR_SIG and all.
  */
 export function runScriptsSerial(work: readonly TxScriptWork[], flags: number, backend?: SignatureBackend, sigCache?: SignatureCache): ValidationResult {
-  const batch = batchesSchnorr(backend ?? nobleBackend) ? new SchnorrBatch({ maxBatch: BLOCK_SCHNORR_BATCH, ...(backend === undefined ? {} : { backend }) }) : undefined;
+  const batch = (backend ?? nobleBackend).batchSchnorr === true ? new SchnorrBatch({ maxBatch: BLOCK_SCHNORR_BATCH, ...(backend === undefined ? {} : { backend }) }) : undefined;
   // Connecting a block reads the signature cache but does not fill it (as Core does).
   const opts: VerifyOptions = {
     ...(backend === undefined ? {} : { backend }),
     ...(sigCache === undefined ? {} : { sigCache, sigCacheStore: false }),
     ...(batch === undefined ? {} : { schnorrBatch: batch }),
   };
-  const byIndex = new Map<number, Transaction>();
-  const settle = (): ValidationResult => {
-    const b = batch!.verify();
-    if (b.ok) return VALID;
-    return scriptFailure(b.txIndex!, b.inputIndex, b.error, byIndex.get(b.txIndex!)!);
+  const settle = (now: boolean): ValidationResult | undefined => {
+    const bad = batch?.settle(now);
+    if (bad === undefined) return undefined;
+    const w = work.find((x) => x.txIndex === bad.txIndex)!;
+    return scriptFailure(w.txIndex, bad.inputIndex, bad.error, w.tx);
   };
   for (const w of work) {
     opts.txdata = new PrecomputedTxData(w.tx, w.spent);
     opts.txIndex = w.txIndex;
-    if (batch !== undefined) byIndex.set(w.txIndex, w.tx);
     for (let j = 0; j < w.tx.inputs.length; j++) {
       const r = verifyInput(w.tx, j, w.spent, flags, opts);
-      if (!r.ok) {
-        const earlier = batch === undefined || batch.size === 0 ? VALID : settle();
-        return earlier.mode !== 'valid' ? earlier : scriptFailure(w.txIndex, j, r.error, w.tx);
-      }
-      if (batch !== undefined && batch.size >= batch.maxBatch) {
-        const settled = settle();
-        if (settled.mode !== 'valid') return settled;
-      }
+      if (!r.ok) return settle(true) ?? scriptFailure(w.txIndex, j, r.error, w.tx);
+      const bad = settle(false);
+      if (bad !== undefined) return bad;
     }
   }
-  return batch === undefined || batch.size === 0 ? VALID : settle();
+  return settle(true) ?? VALID;
 }

@@ -19,7 +19,7 @@ import { verifyInput, type VerifyOptions } from '../script/verify.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
-import { BLOCK_SCHNORR_BATCH, SchnorrBatch, batchesSchnorr } from '../script/batch-schnorr.js';
+import { BLOCK_SCHNORR_BATCH, SchnorrBatch } from '../script/batch-schnorr.js';
 
 /** Header words (int32): the abort flag and the claim cursor, then padding. */
 const ABORT = 0;
@@ -213,7 +213,7 @@ function decodeSpent(bytes: Uint8Array): TxOut[] {
 
 const sigCounts: SignatureCounts = { ecdsa: 0, schnorr: 0 };
 let workerBackend: SignatureBackend = countingBackend(nobleBackend, sigCounts);
-/** Whether this thread batches its BIP340 checks (batchesSchnorr: when its Schnorr is noble's). */
+/** Whether this thread batches its BIP340 checks (SignatureBackend.batchSchnorr: when its Schnorr is noble's). */
 let batchSchnorr = true;
 let cache: { sab: SharedArrayBuffer; cache: SignatureCache } | undefined;
 
@@ -232,7 +232,7 @@ export interface ScriptWorkerData {
 export async function configureScriptWorker(data: ScriptWorkerData | undefined): Promise<void> {
   const backend = await loadBackend(data?.backend ?? 'noble');
   workerBackend = countingBackend(backend, sigCounts);
-  batchSchnorr = batchesSchnorr(backend);
+  batchSchnorr = backend.batchSchnorr === true;
   warmUp();
 }
 
@@ -280,11 +280,9 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
     Atomics.store(header, ABORT, 1);
     return { ok: false, inputs, ...sigs(), txIndex, inputIndex, error };
   };
-  /** Verify what the batch holds; the failure it finds, if any. */
-  const settle = (): ScriptTaskResult | undefined => {
-    if (batch === undefined || batch.size === 0) return undefined;
-    const b = batch.verify();
-    return b.ok ? undefined : failed(b.txIndex!, b.inputIndex, b.error);
+  const settle = (now: boolean): ScriptTaskResult | undefined => {
+    const bad = batch?.settle(now);
+    return bad === undefined ? undefined : failed(bad.txIndex!, bad.inputIndex, bad.error);
   };
   for (let c = Atomics.add(header, CURSOR, 1); c < task.chunks; c = Atomics.add(header, CURSOR, 1)) {
     for (let r = starts[c]!, end = starts[c + 1]!; r < end; r++) {
@@ -299,15 +297,13 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
         }
         const v = verifyInput(tx, i, spent, task.flags, opts);
         inputs++;
-        if (!v.ok) return settle() ?? failed(records[k]!, i, v.error);
-        if (batch !== undefined && batch.size >= batch.maxBatch) {
-          const bad = settle();
-          if (bad !== undefined) return bad;
-        }
+        if (!v.ok) return settle(true) ?? failed(records[k]!, i, v.error);
+        const bad = settle(false);
+        if (bad !== undefined) return bad;
       }
     }
   }
-  return settle() ?? { ok: true, inputs, ...sigs() };
+  return settle(true) ?? { ok: true, inputs, ...sigs() };
 }
 
 /** Precompute noble's tables in this thread, so the first block does not pay for them. */

@@ -193,11 +193,6 @@ export interface SchnorrBatchOptions {
  */
 export const BLOCK_SCHNORR_BATCH = 64;
 
-/** Whether connecting a block batches this backend's BIP340 checks (SignatureBackend.batchSchnorr). */
-export function batchesSchnorr(backend: SignatureBackend): boolean {
-  return backend.batchSchnorr === true;
-}
-
 /**
  * Schnorr checks deferred by the signature checker (VerifyOptions.schnorrBatch), verified
  * together by verify(). Until verify() returns ok, the inputs that recorded checks here are not
@@ -239,6 +234,17 @@ export class SchnorrBatch {
     cacheKey?: Uint8Array,
   ): void {
     this.items.push({ sig64: sig64.slice(), msg32: msg32.slice(), pub32: pub32.slice(), inputIndex, txIndex, cache, cacheKey });
+  }
+
+  /**
+   * For a loop that records checks input by input (connecting a block): verify what is held when
+   * the batch is full, or when `now` (an input failed, or the loop ended), so a failure is found
+   * where single checks would find it. The failing check, or undefined.
+   */
+  settle(now: boolean): { txIndex: number | undefined; inputIndex: number; error: ScriptError } | undefined {
+    if (this.items.length === 0 || (!now && this.items.length < this.maxBatch)) return undefined;
+    const r = this.verify();
+    return r.ok ? undefined : r;
   }
 
   /** Forget the recorded checks without verifying them. */
