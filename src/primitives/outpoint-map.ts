@@ -169,7 +169,8 @@ export class OutpointMap<T> {
   }
 }
 
-function grown<A extends Uint32Array | Uint8Array>(a: A, capacity: number, keep: number): A {
+/** A typed array of `capacity` elements holding the first `keep` of `a`. */
+export function grown<A extends Uint32Array | Int32Array | Uint8Array>(a: A, capacity: number, keep: number): A {
   const out = new (a.constructor as new (n: number) => A)(capacity);
   out.set(a.subarray(0, keep));
   return out;

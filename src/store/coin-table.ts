@@ -6,7 +6,7 @@
 // Here a coin costs its 36-byte key, its record and ~24 bytes of table, no heap object, and the
 // memory is reused from one flush to the next.
 
-import { outpointHash, removeFromProbeRun } from '../primitives/outpoint-map.js';
+import { grown, outpointHash, removeFromProbeRun } from '../primitives/outpoint-map.js';
 import { keyHi } from './coin-ops.js';
 
 /** An entry's `len` when the coin is to be deleted from LMDB (spent since the flush). */
@@ -226,15 +226,10 @@ export class CoinTable {
 
   private growEntries(): void {
     const cap = this.off.length * 2;
-    const grow = <T extends Uint32Array | Int32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
-      const out = make(cap);
-      out.set(old);
-      return out;
-    };
-    this.off = grow(this.off, (n) => new Uint32Array(n));
-    this.len = grow(this.len, (n) => new Int32Array(n));
-    this.hash = grow(this.hash, (n) => new Uint32Array(n));
-    this.fresh = grow(this.fresh, (n) => new Uint8Array(n));
+    this.off = grown(this.off, cap, this.entries);
+    this.len = grown(this.len, cap, this.entries);
+    this.hash = grown(this.hash, cap, this.entries);
+    this.fresh = grown(this.fresh, cap, this.entries);
   }
 
   private rehash(slotCount: number): void {
