@@ -33,6 +33,8 @@ export interface LibsecpBackend extends SignatureBackend {
 /** `secp256k1` (v5) ecdsaVerify: true/false; throws on a signature or key it cannot parse. */
 interface NativeSecp256k1 {
   ecdsaVerify(sig64: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
+  /** The key re-encoded (compressed or not); throws on a key it cannot parse. */
+  publicKeyConvert?(pubkey: Uint8Array, compressed?: boolean): Uint8Array;
 }
 
 /**
@@ -44,6 +46,8 @@ interface TinySecp256k1 {
   verifySchnorr(h: Uint8Array, Q: Uint8Array, signature: Uint8Array): boolean;
   isPoint(p: Uint8Array): boolean;
   isXOnlyPoint(p: Uint8Array): boolean;
+  /** The point re-encoded; throws from inside the wasm on a key that is not a point (isPoint first). */
+  pointCompress?(p: Uint8Array, compressed?: boolean): Uint8Array;
   /**
    * P + t·G as an x-only key and its y parity (null at infinity); checks only lengths and t < n
    * before entering the wasm, so P must be checked with isXOnlyPoint first.
@@ -226,6 +230,26 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
           });
         };
 
+  // A compressed key's uncompressed form, by the library that verifies with it (PubKeyMemo).
+  const isCompressedKey = (key: Uint8Array): boolean => key.length === 33 && (key[0] === 0x02 || key[0] === 0x03);
+  const nativeConvert = native?.publicKeyConvert?.bind(native);
+  const wasmConvert = wasm?.pointCompress?.bind(wasm);
+  let decompressPubKey: ((key33: Uint8Array) => Uint8Array | undefined) | undefined;
+  if (native !== undefined) {
+    if (nativeConvert !== undefined) {
+      decompressPubKey = (key33) => {
+        if (!isCompressedKey(key33)) return undefined;
+        try {
+          return nativeConvert(key33, false);
+        } catch {
+          return undefined; // not a point
+        }
+      };
+    }
+  } else if (wasm !== undefined && wasmConvert !== undefined) {
+    decompressPubKey = (key33) => (isCompressedKey(key33) && verifyWasmSafe(() => wasm.isPoint(key33)) ? wasmConvert(key33, false) : undefined);
+  }
+
   const ecdsa = native !== undefined ? 'native' : 'wasm';
   const schnorr = wasm !== undefined ? 'wasm' : 'noble';
   return Object.freeze({
@@ -236,6 +260,7 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
     verifyEcdsaCompact,
     verifySchnorr,
     ...(checkTapTweak !== undefined && { checkTapTweak }),
+    ...(decompressPubKey !== undefined && { decompressPubKey }),
     // Without tiny-secp256k1 its Schnorr is noble's, which batches pay for.
     batchSchnorr: wasm === undefined,
   });

@@ -2,7 +2,7 @@
 // ExecuteWitnessScript (script/interpreter.cpp), rule for rule, with Core's error names.
 // Failures are thrown as ScriptFailure inside and returned as data by verifyScript.
 
-import { hash160, hash256, ripemd160, sha1, sha256 } from '../primitives/hash.js';
+import { hash256, ripemd160, sha1, sha256 } from '../primitives/hash.js';
 import { equalBytes } from '../primitives/bytes.js';
 import { ScriptFailure, SCRIPT_OK, type ScriptResult } from './errors.js';
 import * as F from './flags.js';
@@ -19,6 +19,7 @@ import {
   pushData,
 } from './script.js';
 import { SigVersion, checkPubKeyEncoding, checkSignatureEncoding, type SignatureBackend } from './signature.js';
+import { pubKeyMemo } from './pubkey-memo.js';
 import {
   ANNEX_TAG,
   TAPROOT_CONTROL_BASE_SIZE,
@@ -493,7 +494,7 @@ export function evalScript(
                 : op === OP.OP_SHA256
                   ? sha256(v)
                   : op === OP.OP_HASH160
-                    ? hash160(v)
+                    ? pubKeyMemo.hash160(v)
                     : hash256(v);
           stack.push(h);
           break;

@@ -267,6 +267,12 @@ export interface SignatureBackend {
   /** BIP340 over a 32-byte message with an x-only key. */
   verifySchnorr(sig64: Uint8Array, msg32: Uint8Array, xonly32: Uint8Array): boolean;
   /**
+   * Optional: a compressed key (33 bytes, 02 or 03) as its 65-byte uncompressed encoding, or
+   * undefined when it is not a point. Verifying with that form skips the key's square root
+   * (PubKeyMemo does so for keys that sign more than once).
+   */
+  decompressPubKey?(key33: Uint8Array): Uint8Array | undefined;
+  /**
    * Optional: Core's XOnlyPubKey::CheckTapTweak (secp256k1_xonly_pubkey_tweak_add_check): whether
    * `outputKey` (32 bytes) with y parity `parity` is internalKey + tweak·G. False for an internal
    * key that is not on the curve or a tweak not below n. Without it, taproot.ts computes the
@@ -314,6 +320,14 @@ export const nobleBackend: SignatureBackend = {
       return false;
     }
   },
+  decompressPubKey(key33) {
+    if (key33.length !== 33 || (key33[0] !== 0x02 && key33[0] !== 0x03)) return undefined;
+    try {
+      return secp256k1.Point.fromBytes(key33).toBytes(false);
+    } catch {
+      return undefined;
+    }
+  },
 };
 
 function writeBig32(out: Uint8Array, offset: number, v: bigint): void {
@@ -349,6 +363,7 @@ export function countingBackend(inner: SignatureBackend, counts: SignatureCounts
       return inner.verifySchnorr(sig64, msg32, xonly32);
     },
     ...(inner.checkTapTweak !== undefined && { checkTapTweak: inner.checkTapTweak.bind(inner) }),
+    ...(inner.decompressPubKey !== undefined && { decompressPubKey: inner.decompressPubKey.bind(inner) }),
     ...(inner.batchSchnorr !== undefined && { batchSchnorr: inner.batchSchnorr }),
     counts,
   };

@@ -15,6 +15,7 @@ import { PrecomputedTxData, SIGHASH_DEFAULT, signatureHashLegacy, signatureHashT
 import { SigVersion, nobleBackend, normalizePubKey, parseDerLax, parseDerLaxCompact, type EcdsaRS, type SignatureBackend } from './signature.js';
 import type { SignatureCache } from './sig-cache.js';
 import type { SchnorrBatch } from './batch-schnorr.js';
+import { pubKeyMemo } from './pubkey-memo.js';
 
 export interface VerifyOptions {
   /** Hashes shared by the transaction's inputs; pass the same object for every input. */
@@ -68,14 +69,16 @@ export class TransactionSignatureChecker implements SignatureChecker {
       sigversion === SigVersion.WITNESS_V0
         ? signatureHashWitnessV0(scriptCode, this.tx, this.nIn, hashType, this.amount, this.txdata)
         : signatureHashLegacy(scriptCode, this.tx, this.nIn, hashType);
-    const verify = (): boolean => (rs === undefined ? this.backend.verifyEcdsaCompact!(rsScratch, sighash, pubkey) : this.backend.verifyEcdsa(rs, sighash, pubkey));
+    // A key that signed before is verified in its uncompressed form (no square root to parse it).
+    const key = pubKeyMemo.forVerify(pubkey, this.backend);
+    const verify = (): boolean => (rs === undefined ? this.backend.verifyEcdsaCompact!(rsScratch, sighash, key) : this.backend.verifyEcdsa(rs, sighash, key));
     const cache = this.opts.sigCache;
     if (cache === undefined || this.skipCache(cache)) return verify();
     // Keyed on the signature as encoded (less the hash type, which the sighash commits to).
-    const key = cache.keyEcdsa(sighash, pubkey, der);
-    if (cache.has(key)) return true;
+    const entry = cache.keyEcdsa(sighash, pubkey, der);
+    if (cache.has(entry)) return true;
     const ok = verify();
-    if (ok && this.opts.sigCacheStore !== false) cache.add(key);
+    if (ok && this.opts.sigCacheStore !== false) cache.add(entry);
     return ok;
   }
 
