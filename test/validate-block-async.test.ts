@@ -1,6 +1,7 @@
-// validateBlockAsync starts the scripts before the coin checks and runs those meanwhile. Its
-// answers must be validateBlock's: valid blocks, a bad signature, a coin-check failure that wins
-// over a script failure in a later transaction, an in-block spend out of order. The early script
+// validateBlockAsync starts the scripts once the merkle root matches and runs the other checks
+// meanwhile. Its answers must be validateBlock's: valid blocks, a bad signature, a CheckBlock or
+// coin-check failure that wins over a script failure in another transaction, a mismatched merkle
+// root (no script started), an in-block spend out of order. The early script
 // work must be exactly what the coin checks hand over (one runner call, never a second), and a
 // block that fails its coin checks must stop the scripts (none at all on a calling-thread pool).
 
@@ -110,6 +111,38 @@ describe('validateBlockAsync answers as validateBlock', () => {
     same(await validateBlockAsync(raw, spent, { network: 'main', now: NOW, checkPow: false, runScripts: r.run }), want);
     assert.equal(r.calls.length, 1);
     assert.equal(r.calls[0]!.aborted(), true);
+  });
+
+  it('a CheckBlock failure after the merkle root wins over a script failure, and stops the scripts it started', async () => {
+    // Tx 400 has a bad signature; a later transaction spends one outpoint twice (bad-txns-inputs-duplicate,
+    // found by CheckBlock's transaction checks, which now run while the scripts do).
+    const t = 400;
+    const dup = A.block.txs.findIndex((x, i) => i > t && x.inputs.length >= 2);
+    assert.ok(dup > t);
+    const tx = A.block.txs[t]!;
+    const bad = withInput(tx, 0, { scriptSig: corruptScriptSigSignature(tx.inputs[0]!.scriptSig) });
+    const twice = withInput(A.block.txs[dup]!, 1, { prevout: A.block.txs[dup]!.inputs[0]!.prevout });
+    const raw = rebuildBlock(A.block, A.block.txs.map((x, i) => (i === t ? bad : i === dup ? twice : x))).toBytes();
+    const want = validateBlock(raw, A.spent, { network: 'main', now: NOW, checkPow: false });
+    assert.equal(want.result.mode === 'invalid' && want.result.reason, 'bad-txns-inputs-duplicate');
+    const inputs0 = pool.stats.inputs;
+    same(await validateBlockAsync(raw, A.spent, { network: 'main', now: NOW, checkPow: false, runScripts: (w, f, s) => pool.verify(w, f, s) }), want);
+    assert.ok(pool.stats.inputs - inputs0 < 1427, `stopped early: ${pool.stats.inputs - inputs0} of 1427 inputs checked`);
+    const r = recorder();
+    same(await validateBlockAsync(raw, A.spent, { network: 'main', now: NOW, checkPow: false, runScripts: r.run }), want);
+    assert.equal(r.calls.length, 1, 'started once the merkle root matched');
+    assert.equal(r.calls[0]!.aborted(), true);
+  });
+
+  it('a merkle root mismatch: no script is started', async () => {
+    const block = rebuildBlock(A.block, A.block.txs);
+    const raw = block.toBytes();
+    raw[36] = raw[36]! ^ 1; // the header's merkle root
+    const want = validateBlock(raw, A.spent, { network: 'main', now: NOW, checkPow: false });
+    assert.deepEqual([want.result.mode, want.result.mode === 'mutated' && want.result.reason], ['mutated', 'bad-txnmrklroot']);
+    const r = recorder();
+    same(await validateBlockAsync(raw, A.spent, { network: 'main', now: NOW, checkPow: false, runScripts: r.run }), want);
+    assert.equal(r.calls.length, 0);
   });
 
   it('an in-block spend moved before its parent: no early start, the same missingorspent result', async () => {

@@ -35,10 +35,22 @@ export function checkMerkleRoot(block: Block): ValidationResult {
 
 /** Core's CheckBlock: context-free checks of a whole block. */
 export function checkBlock(block: Block, params: ChainParams, checkPow = true): ValidationResult {
+  const head = checkBlockCommitment(block, params, checkPow);
+  return head.mode !== 'valid' ? head : checkBlockBody(block);
+}
+
+/**
+ * CheckBlock's first checks: the header's proof of work and the merkle root. Once they pass, the
+ * transactions are the ones the header commits to (what validateBlockAsync waits for before it
+ * starts their scripts).
+ */
+export function checkBlockCommitment(block: Block, params: ChainParams, checkPow = true): ValidationResult {
   const header = checkBlockHeader(block.header, params, checkPow);
-  if (header.mode !== 'valid') return header;
-  const merkle = checkMerkleRoot(block);
-  if (merkle.mode !== 'valid') return merkle;
+  return header.mode !== 'valid' ? header : checkMerkleRoot(block);
+}
+
+/** The rest of CheckBlock, in Core's order: sizes, the coinbase, each transaction, legacy sigops. */
+export function checkBlockBody(block: Block): ValidationResult {
   // Size limits; witness data is judged later (ContextualCheckBlock), once the commitment is checked.
   if (block.txs.length === 0 || block.txs.length * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT || strippedSize(block) * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT) {
     return invalid('bad-blk-length', 'size limits failed');
