@@ -719,7 +719,14 @@ function verifyWitnessProgram(
       script.set(program, 3);
       script[23] = OP.OP_EQUALVERIFY;
       script[24] = OP.OP_CHECKSIG;
-      executeWitnessScript(witness.slice(), script, flags, SigVersion.WITNESS_V0, checker, exec);
+      // ExecuteWitnessScript on that script, step by step, without the interpreter loop: the
+      // items' size limit; DUP HASH160 <program> EQUALVERIFY; CHECKSIG; one item left, true.
+      // No other check of EvalScript can fail on these five operations and at most four items.
+      const sig = witness[0]!;
+      const pubkey = witness[1]!;
+      if (sig.length > MAX_SCRIPT_ELEMENT_SIZE || pubkey.length > MAX_SCRIPT_ELEMENT_SIZE) fail('PUSH_SIZE');
+      if (!equalBytes(pubKeyMemo.hash160(pubkey), program)) fail('EQUALVERIFY');
+      if (!evalChecksig(sig, pubkey, script, exec, flags, checker, SigVersion.WITNESS_V0)) fail('EVAL_FALSE');
       return;
     }
     fail('WITNESS_PROGRAM_WRONG_LENGTH');
