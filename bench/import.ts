@@ -33,6 +33,11 @@ const TARGET_SMALL_ASSUMEVALID_BLOCKS_PER_SEC = 3000;
 const TARGET_MEMORY_FLAT_MB = 300;
 /** "Flat": peak RSS at 10,000 blocks at most this much above that at 1,000. */
 const FLAT_GROWTH = 1.1;
+/**
+ * Write-back limit of the equal-fill memory pair: with the default (8 MiB) a 1,000-block small
+ * import never fills its write-back (one flush, at the end) while a 10,000-block one runs full.
+ */
+const EQUAL_FILL_CACHE_BYTES = 2 * 1024 * 1024;
 
 const THREADS = 2;
 /** Core's assumevalid depth on regtest: two weeks of 10-minute blocks. */
@@ -408,13 +413,22 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
   rows.push(row3.row, row3a.row, row3b.row);
   // 3b. Every block skipped, at 1,000 and at 10,000 blocks: the same work a block, so speed and memory compare.
   const smallHeadersFile = join(cacheDir, 'small-headers.bin');
-  const allSkipped = async (n: number): Promise<ImportOutcome> => {
-    const o = await run(`small ${n.toLocaleString('en-US')} av on, all skipped`, job(smallDir(n), `s${n}-skip`, { assumeValid: meta.smallTips['10000']!, headersFile: smallHeadersFile, expectHeight: n, expectTip: meta.smallTips[String(n)]! }));
-    check(o.scriptsSkipped === n, `small ${n}, assumevalid = block 10,000 with ${SMALL.tail.toLocaleString('en-US')} headers above it known: every block's scripts skipped (skipped ${o.scriptsSkipped})`);
+  const allSkipped = async (n: number, cacheBytes?: number): Promise<ImportOutcome> => {
+    const cache = cacheBytes === undefined ? '' : `, write-back ${cacheBytes / 2 ** 20} MiB`;
+    const o = await run(
+      `small ${n.toLocaleString('en-US')} av on, all skipped${cache}`,
+      job(smallDir(n), `s${n}-skip${cacheBytes ?? ''}`, { assumeValid: meta.smallTips['10000']!, headersFile: smallHeadersFile, expectHeight: n, expectTip: meta.smallTips[String(n)]!, ...(cacheBytes !== undefined && { cacheBytes }) }),
+    );
+    check(o.scriptsSkipped === n, `small ${n}${cache}, assumevalid = block 10,000 with ${SMALL.tail.toLocaleString('en-US')} headers above it known: every block's scripts skipped (skipped ${o.scriptsSkipped})`);
     return o;
   };
   const rSkip1k = await allSkipped(1000);
   const rSkip10k = await allSkipped(10_000);
+  // The same pair with a write-back limit that fills before block 1,000 (~600 blocks here), so both runs
+  // hold a full write-back and flush it alike: what is left is growth with the chain itself.
+  const rFill1k = await allSkipped(1000, EQUAL_FILL_CACHE_BYTES);
+  const rFill10k = await allSkipped(10_000, EQUAL_FILL_CACHE_BYTES);
+  check(rFill1k.flushes >= 2, `small 1,000, write-back ${EQUAL_FILL_CACHE_BYTES / 2 ** 20} MiB: the write-back filled and was flushed before the end (${rFill1k.flushes} flushes, at most ${rFill1k.mostBlocksPerFlush} blocks each)`);
   const skipRow = (n: number, o: ImportOutcome) =>
     importRow(
       `small profile, ${n.toLocaleString('en-US')} blocks, assumevalid on, every block's scripts skipped, noSync`,
@@ -538,6 +552,14 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
       memSkip10k / memSkip1k,
       '×',
       `${mb(memSkip1k)} → ${mb(memSkip10k)}; within the 10,000-block process, RSS after block 1,000 → its peak: ${mb(rSkip10k.memAt[0]?.rssMB ?? NaN)} → ${mb(memSkip10k)}; across different work (1,000 blocks with scripts checked → 10,000 with assumevalid = tip): ${mb(mem1k)} → ${mb(mem10k)}, ${(mem10k / mem1k).toFixed(2)}×`,
+      true,
+    ),
+    target(
+      `memory flat from 1,000 to 10,000 blocks at equal write-back fill (all skipped, write-back ${EQUAL_FILL_CACHE_BYTES / 2 ** 20} MiB in both): peak RSS ratio`,
+      FLAT_GROWTH,
+      rFill10k.maxRssMB / rFill1k.maxRssMB,
+      '×',
+      `${mb(rFill1k.maxRssMB)} → ${mb(rFill10k.maxRssMB)}; flushes ${rFill1k.flushes} and ${rFill10k.flushes}, at most ${rFill1k.mostBlocksPerFlush} and ${rFill10k.mostBlocksPerFlush} blocks each; with the default write-back the 1,000-block run flushes ${rSkip1k.flushes} time(s) (at most ${rSkip1k.mostBlocksPerFlush} blocks), the 10,000-block one ${rSkip10k.flushes} (at most ${rSkip10k.mostBlocksPerFlush}); anonymous RSS ${mb(rFill1k.sampledPeakRssAnonMB)} → ${mb(rFill10k.sampledPeakRssAnonMB)}, file-backed (LMDB's pages touched, node) ${mb(rFill1k.sampledPeakRssFileMB)} → ${mb(rFill10k.sampledPeakRssFileMB)}`,
       true,
     ),
     target(
