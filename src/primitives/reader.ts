@@ -134,8 +134,11 @@ export class ByteReader {
     return n;
   }
 
+  /** A length-prefixed view; every empty one is the same shared empty array (segwit scriptSigs: one view less an input). */
   varBytes(): Uint8Array {
     const n = this.compactSize();
-    return this.bytesView(n);
+    return n === 0 ? EMPTY : this.bytesView(n);
   }
 }
+
+const EMPTY = new Uint8Array(0);

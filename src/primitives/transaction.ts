@@ -178,8 +178,8 @@ export class Transaction {
         const items: Uint8Array[] = new Array(n);
         for (let j = 0; j < n; j++) items[j] = r.varBytes();
         if (n > 0) anyWitness = true;
-        const prev = inputs[i]!;
-        inputs[i] = { prevout: prev.prevout, scriptSig: prev.scriptSig, sequence: prev.sequence, witness: items };
+        // Set on the input readInputs made (same shape): no second object an input.
+        (inputs[i] as { witness: readonly Uint8Array[] }).witness = items;
       }
       if (!anyWitness) throw new ParseError('superfluous-witness', bodyEnd, 'Superfluous witness record');
     }
