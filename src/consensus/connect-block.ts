@@ -7,7 +7,7 @@ import { moneyRange } from '../primitives/amount.js';
 import { hashToHex } from '../primitives/bytes.js';
 import { OutpointMap } from '../primitives/outpoint-map.js';
 import type { Block } from '../primitives/block.js';
-import { SEQUENCE_LOCKTIME_DISABLE_FLAG, type Transaction, type TxOut } from '../primitives/transaction.js';
+import type { Transaction, TxOut } from '../primitives/transaction.js';
 import { MAX_SCRIPT_SIZE } from '../script/interpreter.js';
 import { OP } from '../script/opcodes.js';
 import { scriptErrorString, type ScriptError } from '../script/errors.js';
@@ -17,9 +17,9 @@ import type { SignatureCache } from '../script/sig-cache.js';
 import { verifyInput, type VerifyOptions } from '../script/verify.js';
 import { BLOCK_SCHNORR_BATCH, SchnorrBatch } from '../script/batch-schnorr.js';
 import type { Coin } from './coins.js';
-import { LOCKTIME_VERIFY_SEQUENCE, MAX_BLOCK_SIGOPS_COST } from './consensus.js';
+import { MAX_BLOCK_SIGOPS_COST } from './consensus.js';
 import { getTransactionSigOpCost } from './sigops.js';
-import { checkSequenceLocks, checkTxInputs, type SequenceLockCoin } from './tx-verify.js';
+import { checkSequenceLocks, checkTxInputs, sequenceLocksApply, type SequenceLockCoin } from './tx-verify.js';
 import { VALID, invalid, type ValidationResult } from './validation.js';
 
 /** A coin as the block rules use it; height/coinbase/time may be unknown in stateless checks. */
@@ -153,16 +153,16 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
       }
       const r = checkTxInputs(tx, spent, ctx.height);
       if (!r.ok) return out(invalid(r.reason, `${r.debug ?? r.reason} in transaction ${hashToHex(tx.txid())}`, i, r.inputIndex));
-      if (spent.some((c) => c.coinbase === undefined || c.height === undefined)) skipped.add('coinbase-maturity');
+      const heightUnknown = spent.some((c) => c.height === undefined);
+      if (heightUnknown || spent.some((c) => c.coinbase === undefined)) skipped.add('coinbase-maturity');
       fees += r.fee;
       if (!moneyRange(fees)) return out(invalid('bad-txns-accumulated-fee-outofrange', 'accumulated fee in the block out of range', i));
 
-      // The coins' heights and times only where BIP68 can apply: most inputs opt out (RBF and final
-      // sequences set the disable flag), and 928927's 9,983 inputs made an object each for nothing.
-      const locks = bip68Applies(tx, ctx.lockTimeFlags) ? sequenceLockCoins(spent, ctx) : spent.some((c) => c.height === undefined) ? undefined : NO_LOCKS;
-      if (locks === undefined) skipped.add('sequence-locks');
-      else if (locks !== NO_LOCKS) {
-        const seq = checkSequenceLocks(tx, ctx.lockTimeFlags, locks, ctx.height, ctx.prevMedianTimePast);
+      // The coins' heights and times only where BIP68 can fail the transaction: most inputs opt
+      // out, and 928927's 9,983 inputs made an object each for nothing.
+      if (heightUnknown) skipped.add('sequence-locks');
+      else if (sequenceLocksApply(tx, ctx.lockTimeFlags)) {
+        const seq = checkSequenceLocks(tx, ctx.lockTimeFlags, sequenceLockCoins(spent, ctx), ctx.height, ctx.prevMedianTimePast);
         if (!seq.ok) {
           if (seq.unknownTime === true) skipped.add('sequence-locks');
           else return out(invalid('bad-txns-nonfinal', `contains a non-BIP68-final transaction ${hashToHex(tx.txid())}`, i));
@@ -190,25 +190,15 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
   return out(VALID);
 }
 
-/** Nothing for checkSequenceLocks to check: BIP68 does not apply to the transaction. */
-const NO_LOCKS: SequenceLockCoin[] = [];
-
-/** Whether BIP68 constrains `tx` (checkSequenceLocks passes it at once otherwise). */
-function bip68Applies(tx: Transaction, lockTimeFlags: number): boolean {
-  if (tx.version >>> 0 < 2 || (lockTimeFlags & LOCKTIME_VERIFY_SEQUENCE) === 0) return false;
-  for (const input of tx.inputs) if ((input.sequence & SEQUENCE_LOCKTIME_DISABLE_FLAG) === 0) return true;
-  return false;
-}
-
-/** Heights and BIP68 times of the spent coins; undefined when a height is unknown. */
-function sequenceLockCoins(spent: readonly SpentCoin[], ctx: ConnectContext): SequenceLockCoin[] | undefined {
+/** Heights and BIP68 times of the spent coins, whose heights are all known. */
+function sequenceLockCoins(spent: readonly SpentCoin[], ctx: ConnectContext): SequenceLockCoin[] {
   const coins: SequenceLockCoin[] = new Array(spent.length);
   for (let j = 0; j < spent.length; j++) {
     const c = spent[j]!;
-    if (c.height === undefined) return undefined;
+    const height = c.height!;
     let time = c.time;
-    if (time === undefined && ctx.medianTimePastAt !== undefined) time = ctx.medianTimePastAt(Math.max(c.height - 1, 0));
-    coins[j] = time === undefined ? { height: c.height } : { height: c.height, time };
+    if (time === undefined && ctx.medianTimePastAt !== undefined) time = ctx.medianTimePastAt(Math.max(height - 1, 0));
+    coins[j] = time === undefined ? { height } : { height, time };
   }
   return coins;
 }

@@ -36,6 +36,21 @@ export interface SequenceLockCoin {
 
 export type SequenceLockResult = { ok: true } | { ok: false; unknownTime: true } | { ok: false; unknownTime?: false };
 
+/** BIP68 is enforced: from transaction version 2 (read as unsigned), once CSV is active. */
+function bip68Enforced(tx: Transaction, flags: number): boolean {
+  return tx.version >>> 0 >= 2 && (flags & LOCKTIME_VERIFY_SEQUENCE) !== 0;
+}
+
+/**
+ * Whether checkSequenceLocks can fail `tx`: BIP68 is enforced and an input does not opt out
+ * (RBF and final sequences set the disable flag). Otherwise it passes whatever the coins.
+ */
+export function sequenceLocksApply(tx: Transaction, flags: number): boolean {
+  if (!bip68Enforced(tx, flags)) return false;
+  for (const input of tx.inputs) if ((input.sequence & SEQUENCE_LOCKTIME_DISABLE_FLAG) === 0) return true;
+  return false;
+}
+
 /**
  * Core's CalculateSequenceLocks + EvaluateSequenceLocks for a transaction in a block at
  * `height` whose parent has median-time-past `prevMedianTimePast`.
@@ -47,8 +62,7 @@ export function checkSequenceLocks(
   height: number,
   prevMedianTimePast: number,
 ): SequenceLockResult {
-  // BIP68 applies from transaction version 2 (read as unsigned).
-  if (tx.version >>> 0 < 2 || (flags & LOCKTIME_VERIFY_SEQUENCE) === 0) return { ok: true };
+  if (!bip68Enforced(tx, flags)) return { ok: true };
   // nLockTime semantics: the last invalid height/time, so -1 means "any".
   let minHeight = -1;
   let minTime = -1;

@@ -15,7 +15,7 @@
 
 import { createRequire } from 'node:module';
 import { equalBytes, fromHex } from '../primitives/bytes.js';
-import { CURVE_ORDER, isHighS, isZero256, negateS, nobleBackend, type EcdsaRS, type SignatureBackend } from './signature.js';
+import { CURVE_ORDER, isCompressedPubKey, isHighS, isZero256, negateS, nobleBackend, type EcdsaRS, type SignatureBackend } from './signature.js';
 
 export type BackendName = 'noble' | 'libsecp256k1';
 export const BACKEND_NAMES: readonly BackendName[] = Object.freeze(['noble', 'libsecp256k1'] as const);
@@ -231,14 +231,13 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
         };
 
   // A compressed key's uncompressed form, by the library that verifies with it (PubKeyMemo).
-  const isCompressedKey = (key: Uint8Array): boolean => key.length === 33 && (key[0] === 0x02 || key[0] === 0x03);
   const nativeConvert = native?.publicKeyConvert?.bind(native);
   const wasmConvert = wasm?.pointCompress?.bind(wasm);
   let decompressPubKey: ((key33: Uint8Array) => Uint8Array | undefined) | undefined;
   if (native !== undefined) {
     if (nativeConvert !== undefined) {
       decompressPubKey = (key33) => {
-        if (!isCompressedKey(key33)) return undefined;
+        if (!isCompressedPubKey(key33)) return undefined;
         try {
           return nativeConvert(key33, false);
         } catch {
@@ -247,7 +246,7 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
       };
     }
   } else if (wasm !== undefined && wasmConvert !== undefined) {
-    decompressPubKey = (key33) => (isCompressedKey(key33) && verifyWasmSafe(() => wasm.isPoint(key33)) ? wasmConvert(key33, false) : undefined);
+    decompressPubKey = (key33) => (isCompressedPubKey(key33) && verifyWasmSafe(() => wasm.isPoint(key33)) ? wasmConvert(key33, false) : undefined);
   }
 
   const ecdsa = native !== undefined ? 'native' : 'wasm';

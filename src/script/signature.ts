@@ -221,7 +221,8 @@ function isCompressedOrUncompressedPubKey(pk: Uint8Array): boolean {
   return false;
 }
 
-function isCompressedPubKey(pk: Uint8Array): boolean {
+/** Core's IsCompressedPubKey: 33 bytes behind an 02 or 03 prefix. */
+export function isCompressedPubKey(pk: Uint8Array): boolean {
   return pk.length === 33 && (pk[0] === 0x02 || pk[0] === 0x03);
 }
 
@@ -321,7 +322,7 @@ export const nobleBackend: SignatureBackend = {
     }
   },
   decompressPubKey(key33) {
-    if (key33.length !== 33 || (key33[0] !== 0x02 && key33[0] !== 0x03)) return undefined;
+    if (!isCompressedPubKey(key33)) return undefined;
     try {
       return secp256k1.Point.fromBytes(key33).toBytes(false);
     } catch {
