@@ -37,14 +37,17 @@ test('loadBackend: noble always, unknown names are misuse', async () => {
   assert.throws(() => getLoadedBackend('openssl' as never), TypeError);
 });
 
-test('loadBackend(libsecp256k1): native ECDSA where secp256k1 has a prebuilt binary, wasm Schnorr', async () => {
+test('loadBackend(libsecp256k1): native ECDSA and Schnorr where secp256k1 has a prebuilt binary, else wasm', async () => {
   const b = (await loadBackend('libsecp256k1')) as LibsecpBackend;
   assert.equal(getLoadedBackend('libsecp256k1'), b, 'getLoadedBackend gives the loaded backend');
   assert.equal(await loadBackend('libsecp256k1'), b, 'loaded once');
-  assert.equal(b.schnorr, 'wasm', 'Schnorr through tiny-secp256k1');
   const platform = `${process.platform}-${process.arch}`;
   if (NATIVE_PREBUILT.has(platform)) assert.equal(b.ecdsa, 'native', `secp256k1 ships a ${platform} binary: it should load`);
+  assert.equal(b.schnorr, b.ecdsa === 'native' ? 'native' : 'wasm', 'BIP340 on the native binding when it loads, else tiny-secp256k1');
+  assert.equal(b.batchSchnorr, false, 'single libsecp256k1 checks are cheaper than noble batches');
   assert.equal(b.name, `libsecp256k1 (${b.ecdsa} ECDSA, ${b.schnorr} Schnorr)`);
+  const wasm = (await loadBackend('libsecp256k1', { native: false })) as LibsecpBackend;
+  assert.deepEqual([wasm.ecdsa, wasm.schnorr], ['wasm', 'wasm'], 'native: false leaves the binding alone');
 });
 
 test('loadBackend(libsecp256k1) without its optional packages: a clear Error; noble still loads', () => {
@@ -81,14 +84,9 @@ test('loadBackend(libsecp256k1) without its optional packages: a clear Error; no
 
 // --- agreement with noble ----------------------------------------------------------------------
 
-// Every non-noble backend the suites run, plus libsecp256k1 with ECDSA on its wasm build too (the
+// Every non-noble backend the suites run: libsecp256k1 as it loads, and its wasm build alone (the
 // path taken where the native binding does not load).
 const others: Array<{ tag: string; backend: SignatureBackend }> = TEST_BACKENDS.filter((b) => b.id !== 'noble');
-if (others.length > 0) {
-  const wasmOnly = (await loadBackend('libsecp256k1', { native: false })) as LibsecpBackend;
-  assert.equal(wasmOnly.ecdsa, 'wasm');
-  others.push({ tag: '[libsecp256k1 wasm ECDSA]', backend: wasmOnly });
-}
 
 function sk(seed: number): Uint8Array {
   return big32((BigInt(seed) * 0x9e3779b97f4a7c15n + 12345n) % (N - 1n) + 1n);
