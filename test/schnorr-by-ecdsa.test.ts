@@ -140,6 +140,55 @@ if (native === undefined) {
     }
   });
 
+  test('an r that is no x coordinate fails without the exact check; so do r ≥ p and s ≥ n', () => {
+    const { d, px } = signer(11);
+    const msg = big32(43n);
+    let k = 987654321n;
+    while (G.multiply(k).y % 2n === 1n) k++;
+    const good = signWithNonce(d, px, k, msg);
+    const v = schnorrByEcdsa(native, () => assert.fail('the exact check is not needed'));
+    let offCurve = 0;
+    for (let r = 1n; offCurve < 50; r++) {
+      const sig = Uint8Array.of(...big32(r), ...good.subarray(32));
+      const isX = (() => {
+        try {
+          secp256k1.Point.fromBytes(Uint8Array.of(2, ...big32(r)));
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      if (isX) continue;
+      offCurve++;
+      assert.equal(v.verify(sig, msg, px), false, `r = ${r}`);
+    }
+    const P = secp256k1.Point.Fp.ORDER;
+    assert.equal(v.verify(Uint8Array.of(...big32(P), ...good.subarray(32)), msg, px), false, 'r = p');
+    assert.equal(v.verify(Uint8Array.of(...good.subarray(0, 32), ...big32(N)), msg, px), false, 's = n');
+    assert.equal(v.verify(good, msg, px), true);
+    assert.equal(v.fallbacks, 0);
+  });
+
+  test('soundness rests on t staying secret: knowing t, a signer can make R = −R* − 2T pass though BIP340 rejects it', () => {
+    // This is why t comes from a CSPRNG and never leaves the thread.
+    const t = 0x1234567n;
+    const T = G.multiply(t);
+    const { d, px } = signer(12);
+    const msg = big32(44n);
+    let k = 777n;
+    while (G.multiply(k).y % 2n === 1n) k++;
+    const Rstar = G.multiply(k); // even y: lift_x(r)
+    const r = big32(Rstar.x);
+    const e = toBig(taggedHash('BIP0340/challenge', r, px, msg)) % N;
+    // s·G − e·P = −R* − 2T  ⇔  s = −k − 2t + e·d
+    const s = (((-k - 2n * t + e * d) % N) + N) % N;
+    const forged = Uint8Array.of(...r, ...big32(s));
+    assert.equal(nobleBackend.verifySchnorr(forged, msg, px), false);
+    assert.equal(schnorrByEcdsa(native, nobleBackend.verifySchnorr, counter(t).random).verify(forged, msg, px), true);
+    assert.equal(schnorrByEcdsa(native, nobleBackend.verifySchnorr, counter(t + 1n).random).verify(forged, msg, px), false);
+    assert.equal(schnorrByEcdsa(native, nobleBackend.verifySchnorr).verify(forged, msg, px), false);
+  });
+
   test(`the offset is drawn on first use and again after every ${ROTATE} checks; draws out of range are redrawn`, () => {
     const { d, px } = signer(4);
     const msg = big32(7n);

@@ -12,18 +12,23 @@
 // point with x r, and r' = x(R* + T) mod n. ECDSA then accepts iff x(R + T) ≡ x(R* + T) (mod n):
 //   - R + T = R* + T, i.e. R = R*: exactly BIP340's condition;
 //   - R + T = −(R* + T), i.e. R = −R* − 2T, or x(R + T) = x(R* + T) ± n.
-// The last two are points that depend on T, and t is a secret random scalar of this thread,
-// renewed every ROTATE checks: a signer cannot aim at them, as a signer cannot aim at the random
-// weights of BIP340 batch verification. Without T they would not depend on anything secret: with
-// t = 0, R = −R* (the odd-y point of x r) would pass, and a signer who kept an odd-y nonce could
-// make a signature that Core rejects and this would accept (test/schnorr-by-ecdsa.test.ts).
+// (R at infinity passes only if R* = −2T.) These are points that depend on T, and t is a secret
+// random scalar of this thread, renewed every ROTATE checks: a signer cannot aim at them, as a
+// signer cannot aim at the random weights of BIP340 batch verification. Soundness rests on t
+// staying secret: the tests build, from a known t, a signature that BIP340 rejects and this
+// accepts. Without T nothing secret would be involved: with t = 0, R = −R* (the odd-y point of x
+// r) would pass, and a signer who kept an odd-y nonce could make a signature that Core rejects
+// and this would accept (test/schnorr-by-ecdsa.test.ts). libsecp256k1's verification is not
+// constant-time, so its timing depends a little on u1 = s + t; a new t every 32 checks (~0.7 µs a
+// check) leaves a spy on the same machine little to learn before it changes.
 //
 // The rest is exact: r ≥ p and s ≥ n fail as in BIP340; an r that is no x coordinate cannot be
 // x(R); a key that is not an x coordinate fails to parse, as lift_x(P) fails in BIP340. The cases
-// the algebra cannot take (R* + T at infinity, r' = 0, e = 0; each has probability ~2^-256) go
-// to the exact check given.
+// the algebra cannot take (R* + T at infinity, r' = 0, e = 0; each has probability ~2^-256 for
+// a signer who does not know t) go to the exact check given.
 
 import { invert } from '@noble/curves/abstract/modular.js';
+import { equalBytes } from '../primitives/bytes.js';
 import { taggedHasher } from '../primitives/hash.js';
 import { CURVE_ORDER } from './signature.js';
 
@@ -39,12 +44,12 @@ export interface NativeEcdsaOps {
 const P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2fn;
 const N = CURVE_ORDER;
 const HALF_N = N >> 1n;
-/** Checks made with one offset point before a new one is drawn. */
-export const ROTATE = 256;
+/** Checks made with one offset point before a new one is drawn (a draw costs ~22 µs). */
+export const ROTATE = 32;
 
 export interface SchnorrByEcdsa {
   verify(sig64: Uint8Array, msg32: Uint8Array, xonly32: Uint8Array): boolean;
-  /** Checks answered by the exact check instead (see the top of this file). */
+  /** Checks answered by the exact check instead (R* + T at infinity, r' = 0, e = 0). */
   readonly fallbacks: number;
 }
 
@@ -177,13 +182,15 @@ export function schnorrByEcdsa(
     if (offset === undefined || uses === ROTATE) draw();
     uses++;
     // r' = x(R* + T) mod n. The sum throws when r is no x coordinate (then no R has x r: invalid)
-    // and when R* + T is infinity; the exact check tells the two apart.
+    // and when R* + T is infinity, which needs R* = −T, so x(T) = r: only then is the exact check
+    // asked which it was.
     r33.set(sig64.subarray(0, 32), 1);
+    const t33 = offset!;
     let sum: Uint8Array;
     try {
-      sum = native.publicKeyCombine([r33, offset!], true);
+      sum = native.publicKeyCombine([r33, t33], true);
     } catch {
-      return fallback(sig64, msg32, xonly32);
+      return equalBytes(r33.subarray(1), t33.subarray(1)) ? fallback(sig64, msg32, xonly32) : false;
     }
     const rPrime = toBig(sum, 1) % N;
     const e = toBig(taggedHasher('BIP0340/challenge').update(sig64.subarray(0, 32)).update(xonly32).update(msg32).digest(), 0) % N;
