@@ -29,7 +29,7 @@
 
 import { invert } from '@noble/curves/abstract/modular.js';
 import { equalBytes } from '../primitives/bytes.js';
-import { taggedHasher } from '../primitives/hash.js';
+import { sha256 } from '../primitives/hash.js';
 import { CURVE_ORDER } from './signature.js';
 
 /** What this module calls on the `secp256k1` (v5) binding; each throws on input it refuses. */
@@ -147,7 +147,7 @@ export function schnorrByEcdsa(
   random: () => Uint8Array = randomBytes32,
 ): SchnorrByEcdsa {
   let t = 0n;
-  let offset: Uint8Array | undefined; // T = t·G, compressed
+  let offset: Uint8Array | undefined; // T = t·G, uncompressed: the sum parses it without a square root
   let uses = 0;
   let fallbacks = 0;
   const draw = (): void => {
@@ -156,7 +156,7 @@ export function schnorrByEcdsa(
       const k = toBig(bytes, 0);
       if (k === 0n || k >= N) continue;
       t = k;
-      offset = native.publicKeyCreate(bytes, true);
+      offset = native.publicKeyCreate(bytes, false);
       uses = 0;
       return;
     }
@@ -168,6 +168,11 @@ export function schnorrByEcdsa(
   const sig = new Uint8Array(64);
   const sigView = new DataView(sig.buffer);
   const z = new Uint8Array(32);
+  // BIP340's challenge, hashed in one call: SHA256(tag) twice, then r, the key and the message.
+  const challenge = new Uint8Array(160);
+  const tag = sha256(new TextEncoder().encode('BIP0340/challenge'));
+  challenge.set(tag, 0);
+  challenge.set(tag, 32);
   const zView = new DataView(z.buffer);
   const fallback = (sig64: Uint8Array, msg32: Uint8Array, xonly32: Uint8Array): boolean => {
     fallbacks++;
@@ -185,15 +190,18 @@ export function schnorrByEcdsa(
     // and when R* + T is infinity, which needs R* = −T, so x(T) = r: only then is the exact check
     // asked which it was.
     r33.set(sig64.subarray(0, 32), 1);
-    const t33 = offset!;
+    const tPoint = offset!;
     let sum: Uint8Array;
     try {
-      sum = native.publicKeyCombine([r33, t33], true);
+      sum = native.publicKeyCombine([r33, tPoint], true);
     } catch {
-      return equalBytes(r33.subarray(1), t33.subarray(1)) ? fallback(sig64, msg32, xonly32) : false;
+      return equalBytes(r33.subarray(1), tPoint.subarray(1, 33)) ? fallback(sig64, msg32, xonly32) : false;
     }
     const rPrime = toBig(sum, 1) % N;
-    const e = toBig(taggedHasher('BIP0340/challenge').update(sig64.subarray(0, 32)).update(xonly32).update(msg32).digest(), 0) % N;
+    challenge.set(sig64.subarray(0, 32), 64);
+    challenge.set(xonly32, 96);
+    challenge.set(msg32, 128);
+    const e = toBig(sha256(challenge), 0) % N;
     if (rPrime === 0n || e === 0n) return fallback(sig64, msg32, xonly32);
     const sPrime = N - ((rPrime * invertModN(e)) % N); // −r'/e, never 0
     // z = (s + t)·s'; libsecp256k1 verifies low-S only, and (r', n − s') puts −(R + T) at the same x.
