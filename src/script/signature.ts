@@ -3,7 +3,6 @@
 
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { ScriptFailure } from './errors.js';
-import { keyTables } from './key-tables.js';
 import {
   SCRIPT_VERIFY_DERSIG,
   SCRIPT_VERIFY_LOW_S,
@@ -301,8 +300,6 @@ export const nobleBackend: SignatureBackend = {
     const sig = new Uint8Array(64);
     writeBig32(sig, 0, rs.r);
     writeBig32(sig, 32, rs.s);
-    const hot = rs.r < CURVE_ORDER && rs.s < CURVE_ORDER ? keyTables.verifyCompact(sig, msg32, pubkey) : undefined;
-    if (hot !== undefined) return hot;
     try {
       return secp256k1.verify(sig, msg32, pubkey, VERIFY_OPTS);
     } catch {
@@ -311,9 +308,6 @@ export const nobleBackend: SignatureBackend = {
   },
   verifyEcdsaCompact(rs64, msg32, pubkey) {
     if (isZero256(rs64, 0) || isZero256(rs64, 32)) return false;
-    // A key that signs often has a table of its multiples (key-tables.ts).
-    const hot = keyTables.verifyCompact(rs64, msg32, pubkey);
-    if (hot !== undefined) return hot;
     try {
       return secp256k1.verify(rs64, msg32, pubkey, VERIFY_OPTS);
     } catch {
