@@ -72,3 +72,17 @@ export function isZero(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
   return true;
 }
+
+/** The 32 big-endian bytes at bytes[at..at+32) as an unsigned integer. */
+export function readBig256(bytes: Uint8Array, at: number): bigint {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset + at, 32);
+  return (dv.getBigUint64(0) << 192n) | (dv.getBigUint64(8) << 128n) | (dv.getBigUint64(16) << 64n) | dv.getBigUint64(24);
+}
+
+/** `v` (below 2^256) as 32 big-endian bytes at `offset` of `dv`. */
+export function writeBig256(dv: DataView, offset: number, v: bigint): void {
+  dv.setBigUint64(offset, v >> 192n);
+  dv.setBigUint64(offset + 8, BigInt.asUintN(64, v >> 128n));
+  dv.setBigUint64(offset + 16, BigInt.asUintN(64, v >> 64n));
+  dv.setBigUint64(offset + 24, BigInt.asUintN(64, v));
+}

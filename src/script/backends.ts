@@ -16,7 +16,7 @@
 // makes a verify throw, an internal error that must not be read as an invalid signature.
 
 import { createRequire } from 'node:module';
-import { equalBytes, fromHex } from '../primitives/bytes.js';
+import { equalBytes, fromHex, writeBig256 } from '../primitives/bytes.js';
 import { schnorrByEcdsa } from './schnorr-by-ecdsa.js';
 import { CURVE_ORDER, isCompressedPubKey, isHighS, isZero256, negateS, nobleBackend, type EcdsaRS, type SignatureBackend } from './signature.js';
 
@@ -119,13 +119,6 @@ function writeCompactLowS(out: DataView, rs: EcdsaRS): boolean {
   writeBig256(out, 0, r);
   writeBig256(out, 32, s);
   return true;
-}
-
-function writeBig256(dv: DataView, offset: number, v: bigint): void {
-  dv.setBigUint64(offset, v >> 192n);
-  dv.setBigUint64(offset + 8, BigInt.asUintN(64, v >> 128n));
-  dv.setBigUint64(offset + 16, BigInt.asUintN(64, v >> 64n));
-  dv.setBigUint64(offset + 24, BigInt.asUintN(64, v));
 }
 
 /** parseDerLaxCompact's r || s into `out` with s made low; false if r or s is zero (never verifies). */

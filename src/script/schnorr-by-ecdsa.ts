@@ -28,7 +28,7 @@
 // a signer who does not know t) go to the exact check given.
 
 import { invert } from '@noble/curves/abstract/modular.js';
-import { equalBytes } from '../primitives/bytes.js';
+import { equalBytes, readBig256, writeBig256 } from '../primitives/bytes.js';
 import { sha256 } from '../primitives/hash.js';
 import { CURVE_ORDER } from './signature.js';
 
@@ -51,18 +51,6 @@ export interface SchnorrByEcdsa {
   verify(sig64: Uint8Array, msg32: Uint8Array, xonly32: Uint8Array): boolean;
   /** Checks answered by the exact check instead (R* + T at infinity, r' = 0, e = 0). */
   readonly fallbacks: number;
-}
-
-function toBig(bytes: Uint8Array, at: number): bigint {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset + at, 32);
-  return (dv.getBigUint64(0) << 192n) | (dv.getBigUint64(8) << 128n) | (dv.getBigUint64(16) << 64n) | dv.getBigUint64(24);
-}
-
-function writeBig(dv: DataView, at: number, v: bigint): void {
-  dv.setBigUint64(at, v >> 192n);
-  dv.setBigUint64(at + 8, BigInt.asUintN(64, v >> 128n));
-  dv.setBigUint64(at + 16, BigInt.asUintN(64, v >> 64n));
-  dv.setBigUint64(at + 24, BigInt.asUintN(64, v));
 }
 
 /** Bits of the leading digit Lehmer's steps work on: its quotients stay exact in doubles (< 2^53). */
@@ -153,7 +141,7 @@ export function schnorrByEcdsa(
   const draw = (): void => {
     for (;;) {
       const bytes = random();
-      const k = toBig(bytes, 0);
+      const k = readBig256(bytes, 0);
       if (k === 0n || k >= N) continue;
       t = k;
       offset = native.publicKeyCreate(bytes, false);
@@ -181,8 +169,8 @@ export function schnorrByEcdsa(
 
   const verify = (sig64: Uint8Array, msg32: Uint8Array, xonly32: Uint8Array): boolean => {
     if (sig64.length !== 64 || msg32.length !== 32 || xonly32.length !== 32) return false;
-    const r = toBig(sig64, 0);
-    const s = toBig(sig64, 32);
+    const r = readBig256(sig64, 0);
+    const s = readBig256(sig64, 32);
     if (r >= P || s >= N) return false;
     if (offset === undefined || uses === ROTATE) draw();
     uses++;
@@ -197,17 +185,17 @@ export function schnorrByEcdsa(
     } catch {
       return equalBytes(r33.subarray(1), tPoint.subarray(1, 33)) ? fallback(sig64, msg32, xonly32) : false;
     }
-    const rPrime = toBig(sum, 1) % N;
+    const rPrime = readBig256(sum, 1) % N;
     challenge.set(sig64.subarray(0, 32), 64);
     challenge.set(xonly32, 96);
     challenge.set(msg32, 128);
-    const e = toBig(sha256(challenge), 0) % N;
+    const e = readBig256(sha256(challenge), 0) % N;
     if (rPrime === 0n || e === 0n) return fallback(sig64, msg32, xonly32);
     const sPrime = N - ((rPrime * invertModN(e)) % N); // −r'/e, never 0
     // z = (s + t)·s'; libsecp256k1 verifies low-S only, and (r', n − s') puts −(R + T) at the same x.
-    writeBig(zView, 0, (((s + t) % N) * sPrime) % N);
-    writeBig(sigView, 0, rPrime);
-    writeBig(sigView, 32, sPrime > HALF_N ? N - sPrime : sPrime);
+    writeBig256(zView, 0, (((s + t) % N) * sPrime) % N);
+    writeBig256(sigView, 0, rPrime);
+    writeBig256(sigView, 32, sPrime > HALF_N ? N - sPrime : sPrime);
     key33.set(xonly32, 1);
     try {
       return native.ecdsaVerify(sig, z, key33) === true;
