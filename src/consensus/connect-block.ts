@@ -15,7 +15,7 @@ import { PrecomputedTxData } from '../script/sighash.js';
 import { nobleBackend, type SignatureBackend } from '../script/signature.js';
 import type { SignatureCache } from '../script/sig-cache.js';
 import { verifyInput, type VerifyOptions } from '../script/verify.js';
-import { BLOCK_SCHNORR_BATCH, SchnorrBatch } from '../script/batch-schnorr.js';
+import { blockSchnorrBatch } from '../script/batch-schnorr.js';
 import type { Coin } from './coins.js';
 import { MAX_BLOCK_SIGOPS_COST } from './consensus.js';
 import { getTransactionSigOpCost } from './sigops.js';
@@ -221,7 +221,7 @@ export function scriptFailure(txIndex: number, inputIndex: number, error: Script
  * SCHNORR_SIG and all.
  */
 export function runScriptsSerial(work: readonly TxScriptWork[], flags: number, backend?: SignatureBackend, sigCache?: SignatureCache): ValidationResult {
-  const batch = (backend ?? nobleBackend).batchSchnorr === true ? new SchnorrBatch({ maxBatch: BLOCK_SCHNORR_BATCH, ...(backend === undefined ? {} : { backend }) }) : undefined;
+  const batch = blockSchnorrBatch(backend ?? nobleBackend);
   // Connecting a block reads the signature cache but does not fill it (as Core does).
   const opts: VerifyOptions = {
     ...(backend === undefined ? {} : { backend }),

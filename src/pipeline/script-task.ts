@@ -19,7 +19,7 @@ import { verifyInput, type VerifyOptions } from '../script/verify.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
-import { BLOCK_SCHNORR_BATCH, SchnorrBatch } from '../script/batch-schnorr.js';
+import { blockSchnorrBatch } from '../script/batch-schnorr.js';
 
 /** Header words (int32): the abort flag and the claim cursor, then padding. */
 const ABORT = 0;
@@ -213,8 +213,6 @@ function decodeSpent(bytes: Uint8Array): TxOut[] {
 
 const sigCounts: SignatureCounts = { ecdsa: 0, schnorr: 0 };
 let workerBackend: SignatureBackend = countingBackend(nobleBackend, sigCounts);
-/** Whether this thread batches its BIP340 checks (SignatureBackend.batchSchnorr: when its Schnorr is noble's). */
-let batchSchnorr = true;
 let cache: { sab: SharedArrayBuffer; cache: SignatureCache } | undefined;
 
 /**
@@ -230,9 +228,7 @@ export interface ScriptWorkerData {
 
 /** Set this thread up: load its signature backend and warm it. */
 export async function configureScriptWorker(data: ScriptWorkerData | undefined): Promise<void> {
-  const backend = await loadBackend(data?.backend ?? 'noble');
-  workerBackend = countingBackend(backend, sigCounts);
-  batchSchnorr = backend.batchSchnorr === true;
+  workerBackend = countingBackend(await loadBackend(data?.backend ?? 'noble'), sigCounts);
   warmUp();
 }
 
@@ -272,7 +268,7 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
   const sigs = (): { ecdsa: number; schnorr: number } => ({ ecdsa: sigCounts.ecdsa - ecdsa0, schnorr: sigCounts.schnorr - schnorr0 });
   const sigCache = cacheFor(task.sigCache);
   // Its single checks (when a batch fails) and its batches are counted into sigCounts too.
-  const batch = batchSchnorr ? new SchnorrBatch({ backend: workerBackend, maxBatch: BLOCK_SCHNORR_BATCH }) : undefined;
+  const batch = blockSchnorrBatch(workerBackend);
   // One options object per task, its txdata swapped per transaction: no allocation per input.
   const opts: VerifyOptions = sigCache === undefined ? { backend: workerBackend } : { backend: workerBackend, sigCache, sigCacheStore: false };
   if (batch !== undefined) opts.schnorrBatch = batch;

@@ -194,6 +194,14 @@ export interface SchnorrBatchOptions {
 export const BLOCK_SCHNORR_BATCH = 64;
 
 /**
+ * The batch a block's script checks record their BIP340 checks in, on `backend`: one when its
+ * Schnorr is cheaper batched (SignatureBackend.batchSchnorr), else none (single checks).
+ */
+export function blockSchnorrBatch(backend: SignatureBackend): SchnorrBatch | undefined {
+  return backend.batchSchnorr === true ? new SchnorrBatch({ backend, maxBatch: BLOCK_SCHNORR_BATCH }) : undefined;
+}
+
+/**
  * Schnorr checks deferred by the signature checker (VerifyOptions.schnorrBatch), verified
  * together by verify(). Until verify() returns ok, the inputs that recorded checks here are not
  * known to be valid. One batch may collect the checks of many inputs and transactions.
