@@ -283,7 +283,7 @@ export interface SignatureBackend {
   /**
    * True when connecting a block should verify this backend's BIP340 checks in batches (noble's
    * Schnorr: ~3.9x faster per signature in batches of 64–256, bench/batch-schnorr). libsecp256k1
-   * verifies one in ~73 µs native or ~220 µs wasm, faster than a noble batch does per signature.
+   * verifies one in ~70 µs native or ~220 µs wasm, faster than a noble batch does per signature.
    */
   readonly batchSchnorr?: boolean;
   /** Where a counting backend counts (countingBackend); SchnorrBatch adds what it verifies in batches. */

@@ -69,9 +69,11 @@ export class TransactionSignatureChecker implements SignatureChecker {
       sigversion === SigVersion.WITNESS_V0
         ? signatureHashWitnessV0(scriptCode, this.tx, this.nIn, hashType, this.amount, this.txdata)
         : signatureHashLegacy(scriptCode, this.tx, this.nIn, hashType);
-    // A key that signed before is verified in its uncompressed form (no square root to parse it).
-    const key = pubKeyMemo.forVerify(pubkey, this.backend);
-    const verify = (): boolean => (rs === undefined ? this.backend.verifyEcdsaCompact!(rsScratch, sighash, key) : this.backend.verifyEcdsa(rs, sighash, key));
+    const verify = (): boolean => {
+      // A key that signed before is verified in its uncompressed form (no square root to parse it).
+      const key = pubKeyMemo.forVerify(pubkey, this.backend);
+      return rs === undefined ? this.backend.verifyEcdsaCompact!(rsScratch, sighash, key) : this.backend.verifyEcdsa(rs, sighash, key);
+    };
     const cache = this.opts.sigCache;
     if (cache === undefined || this.skipCache(cache)) return verify();
     // Keyed on the signature as encoded (less the hash type, which the sighash commits to).
