@@ -30,6 +30,7 @@ import {
 } from '../src/store/index.js';
 import { decodeIndexEntry, encodeIndexEntry, writeVarInt, varIntLength } from '../src/store/records.js';
 import { FlatFileSeq } from '../src/store/flat-files.js';
+import { flushPageBytes, touchedPages } from '../src/store/write-back.js';
 import { outpointKeyHex, referenceDigest, syntheticChain, type SyntheticBlock } from './helpers/store-chain.js';
 import { CRASH_CHAIN } from './helpers/store-crash-params.js';
 
@@ -540,6 +541,55 @@ test('write-back: a refused block changes nothing held; a coinbase output over a
   assert.equal(store.getCoin(victim!.txid, victim!.vout), undefined);
   assert.equal(store.utxoCount(), next.coinCount - 1);
   await store.close();
+});
+
+test('touchedPages: the expected distinct pages under random keys, against a count of thrown keys', () => {
+  assert.equal(touchedPages(0, 100), 0);
+  assert.equal(touchedPages(10, 0), 0);
+  assert.equal(touchedPages(5, 1), 1);
+  let x = 0x9e3779b9;
+  const next = () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
+  for (const [keys, pages] of [[1, 50], [100, 10_000], [2_000, 2_000], [9_000, 3_000], [40_000, 900]] as const) {
+    const hit = new Uint8Array(pages);
+    let distinct = 0;
+    for (let i = 0; i < keys; i++) {
+      const p = Math.floor(next() * pages);
+      if (hit[p] === 0) distinct++;
+      hit[p] = 1;
+    }
+    const est = touchedPages(keys, pages);
+    assert.ok(est <= Math.min(keys, pages) + 1e-9, `${keys} keys, ${pages} pages: ${est} is more than there can be`);
+    assert.ok(Math.abs(est - distinct) <= Math.max(2, 0.03 * distinct), `${keys} keys, ${pages} pages: ${est.toFixed(1)} expected, ${distinct} counted`);
+  }
+  // More changes or bigger trees never cost less.
+  const shape = { pageSize: 4096, coinLeaves: 5_000, coinBranches: 60, recordLeaves: 40, recordBranches: 1 };
+  assert.ok(flushPageBytes(2_000, 3, 1e5, shape) > flushPageBytes(1_000, 3, 1e5, shape));
+  assert.ok(flushPageBytes(1_000, 3, 1e5, { ...shape, coinLeaves: 50_000 }) > flushPageBytes(1_000, 3, 1e5, shape));
+});
+
+test("write-back: the limit counts LMDB's copies of the pages a flush rewrites, so a big tree flushes sooner", async (t) => {
+  // 30,000 coins committed first (~540 leaves), then blocks of 20 spends and 20 creates: each
+  // holds ~4 KB in write-back's tables but changes ~40 pages (160 KB), which LMDB copies to commit.
+  const chain = syntheticChain(43, 41, 20, 20, 30_000);
+  const direct = ChainStore.open(tempDir(t), { network: 'regtest' });
+  const held = ChainStore.open(tempDir(t), { network: 'regtest' });
+  await direct.applyBlock(chain[0]!.apply);
+  await held.applyBlock(chain[0]!.apply);
+  await held.setWriteBack(1 << 20);
+  let most = 0;
+  let flushes = 0;
+  for (const b of chain.slice(1)) {
+    const before = held.unflushedBlocks;
+    await direct.applyBlock(b.apply);
+    await held.applyBlock(b.apply);
+    if (held.unflushedBlocks <= before) flushes++;
+    most = Math.max(most, held.unflushedBlocks);
+  }
+  // The tables alone (~160 KB for all 40 blocks) would never reach 1 MiB; with the page copies
+  // (fewer new pages a block as the blocks' changes start to share pages) it is 6 to 8 blocks.
+  assert.ok(flushes >= 3 && most <= 10, `${flushes} flushes, at most ${most} blocks held`);
+  assert.deepEqual(storeView(held, chain), storeView(direct, chain));
+  await Promise.all([held.close(), direct.close()]);
 });
 
 // ---- crash atomicity ---------------------------------------------------------------------------

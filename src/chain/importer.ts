@@ -41,8 +41,9 @@ export interface ImportOptions {
   /** Most bytes of out-of-order blocks held while they wait for a parent (default 512 MiB). */
   maxWaitingBytes?: number;
   /**
-   * Core's dbcache: bytes of UTXO and block-index changes held in memory between store commits
-   * (default DEFAULT_IMPORT_CACHE_BYTES); 0 commits every block. An import killed or crashed
+   * Core's dbcache: bytes of memory that UTXO and block-index changes held between store commits
+   * may cost, LMDB's copies of the pages their commit rewrites included (default
+   * DEFAULT_IMPORT_CACHE_BYTES); 0 commits every block. An import killed or crashed
    * resumes from the last commit.
    */
   cacheBytes?: number;
@@ -61,8 +62,8 @@ const LOOK_AHEAD_BATCHES = 2;
 
 /**
  * The import's default write-back limit (ImportOptions.cacheBytes). On the 10,000-block small
- * chain with every script skipped, 4 and 8 MiB both ran ~3,700 blocks/s at 263–271 MB peak RSS;
- * 32 MiB ran as fast at 314 MB (bench/import-child.js).
+ * chain with every script skipped (bench/import-child.js), 1, 2, 4 and 8 MiB all ran 3,500–4,200
+ * blocks/s, at 181–189 MB peak RSS with 1–4 MiB and 186–201 MB with 8 MiB.
  */
 export const DEFAULT_IMPORT_CACHE_BYTES = 8 * 1024 * 1024;
 

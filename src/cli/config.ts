@@ -69,7 +69,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'workers', env: 'VIGIL_WORKERS', type: 'integer', min: 0, defaultText: 'one per core', commands: CHAIN_COMMANDS, description: 'script-checking threads (0 checks on the main thread)' },
   { name: 'crypto', env: 'VIGIL_CRYPTO', type: 'enum', values: BACKEND_NAMES, default: 'noble', commands: CHAIN_COMMANDS, description: 'signature backend' },
   { name: 'assumevalid', env: 'VIGIL_ASSUMEVALID', type: 'string', arg: '<hash>|0', check: HASH_OR_ZERO, defaultText: "the network's", commands: ['import', 'serve'], description: 'skip scripts of ancestors of this block under Core\'s conditions; 0: check all' },
-  { name: 'dbcache', env: 'VIGIL_DBCACHE', type: 'integer', min: 0, default: 8, arg: '<MiB>', commands: ['import'], description: 'UTXO and index changes held in memory between commits; 0: commit every block' },
+  { name: 'dbcache', env: 'VIGIL_DBCACHE', type: 'integer', min: 0, default: 8, arg: '<MiB>', commands: ['import'], description: 'memory for UTXO and index changes held between commits (LMDB\'s page copies to commit them included); 0: commit every block' },
   { name: 'port', env: 'VIGIL_PORT', type: 'integer', min: 0, max: 65535, default: 8338, commands: ['serve'], description: 'HTTP port' },
   { name: 'host', env: 'VIGIL_HOST', type: 'string', default: '127.0.0.1', commands: ['serve'], description: 'address the HTTP server listens on' },
   { name: 'queue-size', env: 'VIGIL_QUEUE_SIZE', type: 'integer', min: 1, default: 64, commands: ['serve'], description: 'blocks waiting for validation before submissions are refused' },

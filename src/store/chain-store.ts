@@ -54,7 +54,7 @@ import {
   type TipRecord,
 } from './records.js';
 import { checkHash, checkVout, commitCause, encodeCreated, prepareCoinOps, type CoinOp } from './coin-ops.js';
-import { BLOCK_POS_RECORD, INDEX_RECORD, PendingWrites, UNDO_POS_RECORD } from './write-back.js';
+import { BLOCK_POS_RECORD, INDEX_RECORD, PendingWrites, UNDO_POS_RECORD, type TreeShape } from './write-back.js';
 import { StoreError, wrapStoreError } from './store-error.js';
 import { decodeFlatFilePos, encodeFlatFilePos, FlatFileSeq, type FlatFileCursor } from './flat-files.js';
 
@@ -173,8 +173,10 @@ export class ChainStore implements CoinView {
   private undoFiles!: FlatFileSeq;
   /** Write-back state while setWriteBack is on (see write-back.ts); undefined: every write commits. */
   private pending: PendingWrites | undefined;
-  /** Flush when the pending state holds more than this many bytes. */
+  /** Flush when the pending state, with LMDB's page copies to commit it, costs more than this many bytes. */
   private writeBackBytes = 0;
+  /** The trees' sizes in pages as of the last flush (or setWriteBack): what a flush will touch. */
+  private shape: TreeShape = { pageSize: 4096, coinLeaves: 0, coinBranches: 0, recordLeaves: 0, recordBranches: 0 };
 
   private constructor(dir: string, network: NetworkName, root: RootDatabase, noSync: boolean) {
     this.dir = dir;
@@ -209,6 +211,9 @@ export class ChainStore implements CoinView {
         // would make a resolved applyBlock not yet durable.
         overlappingSync: false,
         noSync: opts.noSync === true,
+        // No writable map (useWritemap): LMDB would size the file to the whole map at once, and a
+        // full disk would then kill the process with SIGBUS instead of failing the commit. Its
+        // page copies are counted by write-back instead (flushPageBytes).
         ...(process.arch.endsWith('64') ? { mapSize: INITIAL_MAP_SIZE } : {}),
       });
     } catch (err) {
@@ -378,8 +383,11 @@ export class ChainStore implements CoinView {
   // ---- write-back ------------------------------------------------------------------------------------
 
   /**
-   * Turn write-back on, holding up to `maxBytes` of changes in memory between flushes, or off
-   * (`maxBytes` 0: what is pending is flushed first). While it is on, applyBlock, putBlock and
+   * Turn write-back on, holding changes in memory between flushes while they, with LMDB's copies
+   * of the pages their flush will rewrite (write-back.ts: flushPageBytes), cost at most `maxBytes`;
+   * or off (`maxBytes` 0: what is pending is flushed first). In a big UTXO set nearly every coin
+   * change lands on a page of its own, so the page copies, not the changes, set how many blocks a
+   * flush can hold. While it is on, applyBlock, putBlock and
    * putIndex change memory and resolve at once; reads see those changes; one transaction writes
    * them all when the limit is reached, at flush() and at close(). A crash loses the blocks
    * connected since the last flush and leaves the tip of that flush (Core's dbcache: an import
@@ -392,6 +400,7 @@ export class ChainStore implements CoinView {
       if (maxBytes > 0) {
         this.pending ??= new PendingWrites();
         this.writeBackBytes = maxBytes;
+        this.shape = this.treeShape();
         return;
       }
       await this.flushPending();
@@ -423,6 +432,30 @@ export class ChainStore implements CoinView {
       if (p.flatFiles !== undefined) this.meta.put(META_FLAT_FILES, p.flatFiles);
     });
     p.reset();
+    try {
+      this.shape = this.treeShape();
+    } catch {
+      // The flush committed; the next one is judged by the trees' last known size.
+    }
+  }
+
+  /** The coin and block-record trees' pages, from LMDB's statistics (a read of each tree's root record). */
+  private treeShape(): TreeShape {
+    let coins: TreeStats;
+    const records: TreeStats[] = [];
+    try {
+      coins = this.coins.getStats() as TreeStats;
+      for (const db of [this.index, this.blocks, this.undo]) records.push(db.getStats() as TreeStats);
+    } catch (err) {
+      throw wrapStoreError('reading store statistics', err);
+    }
+    return {
+      pageSize: coins.pageSize,
+      coinLeaves: coins.treeLeafPageCount,
+      coinBranches: coins.treeBranchPageCount,
+      recordLeaves: records.reduce((n, r) => n + r.treeLeafPageCount, 0),
+      recordBranches: records.reduce((n, r) => n + r.treeBranchPageCount, 0),
+    };
   }
 
   // ---- coins -----------------------------------------------------------------------------------
@@ -661,7 +694,7 @@ export class ChainStore implements CoinView {
     const files = this.flatFilesRecord();
     return this.enqueue(async () => {
       // Write-back full: flush BEFORE this block, so a failed flush leaves it unapplied.
-      if (this.pending !== undefined && this.pending.bytes >= this.writeBackBytes) await this.flushPending();
+      if (this.pending !== undefined && this.pending.flushCost(this.shape) >= this.writeBackBytes) await this.flushPending();
       const cur = this.getTip();
       if (cur !== undefined && (!equalBytes(cur.hash, prevHash) || cur.height + 1 !== height)) {
         throw new StoreError('inconsistent', `${what}: its parent is ${hashToHex(prevHash)} at ${height - 1}, the store's tip is ${hashToHex(cur.hash)} at ${cur.height}`);
@@ -861,6 +894,13 @@ function checkDataFile(dir: string): void {
     if (view.getUint32(off, true) === 0xbeefc0de && view.getUint32(off + 4, true) === 2) return;
   }
   throw new StoreError('open', `cannot open store at ${dir}: ${path} is not an LMDB data file`);
+}
+
+/** The fields of lmdb-js's getStats() (mdb_stat) that the write-back's estimate reads. */
+interface TreeStats {
+  pageSize: number;
+  treeLeafPageCount: number;
+  treeBranchPageCount: number;
 }
 
 function entryCount(db: Database<Uint8Array, Uint8Array>): number {

@@ -57,6 +57,11 @@ export class CoinTable {
     return this.used + this.entries * 13 + this.size * 8;
   }
 
+  /** Bytes of keys and records written since clear() (earlier copies of a coin's record included). */
+  get keyValueBytes(): number {
+    return this.used;
+  }
+
   /** Forget every entry and keep the memory for the next round. */
   clear(): void {
     this.slots.fill(0);

@@ -20,6 +20,47 @@ export const BLOCK_POS_RECORD = 1;
 export const UNDO_POS_RECORD = 2;
 export type RecordKind = typeof INDEX_RECORD | typeof BLOCK_POS_RECORD | typeof UNDO_POS_RECORD;
 
+/**
+ * The B-trees a flush writes into, in pages (LMDB's statistics): the coins, and the three
+ * databases of block records together (keyed by block hash, so as random as the coins).
+ */
+export interface TreeShape {
+  pageSize: number;
+  coinLeaves: number;
+  coinBranches: number;
+  recordLeaves: number;
+  recordBranches: number;
+}
+
+/**
+ * Expected number of distinct pages that `keys` random keys land on among `pages`: pages × (1 −
+ * (1 − 1/pages)^keys). At most min(keys, pages); about `keys` while keys ≪ pages.
+ */
+export function touchedPages(keys: number, pages: number): number {
+  if (keys <= 0 || pages <= 0) return 0;
+  return pages === 1 ? 1 : -pages * Math.expm1(keys * Math.log1p(-1 / pages));
+}
+
+/**
+ * Bytes of page copies LMDB will make to commit `coins` coin changes and `records` block records
+ * carrying `addedBytes` of keys and values. Without a writable map, LMDB copies every page a
+ * transaction changes into memory of its own and keeps those copies for later transactions until
+ * the store closes: the largest flush sets that memory for good. Random keys (txids, block hashes)
+ * spread over a large tree touch one leaf each, and the branches above them; new entries also
+ * fill new pages, about half full after splits. Measured with lmdb-js: one transaction of 90,000
+ * new 36-byte keys in a tree of 2,000,000 (55,000 leaves) left ~190 MB of such copies; this
+ * estimate says 197 MB.
+ */
+export function flushPageBytes(coins: number, records: number, addedBytes: number, shape: TreeShape): number {
+  const pages =
+    touchedPages(coins, shape.coinLeaves) +
+    touchedPages(coins, shape.coinBranches) +
+    touchedPages(records, shape.recordLeaves) +
+    touchedPages(records, shape.recordBranches) +
+    (2 * addedBytes) / shape.pageSize;
+  return pages * shape.pageSize;
+}
+
 export class PendingWrites {
   /** Coins, in typed arrays (see coin-table.ts); kept, memory and all, from one flush to the next. */
   private readonly coins = new CoinTable();
@@ -35,6 +76,14 @@ export class PendingWrites {
   /** Memory held, bytes: the two tables'. */
   get bytes(): number {
     return this.coins.bytes + this.records.bytes;
+  }
+
+  /**
+   * What flushing costs in memory, bytes: the tables, and LMDB's copies of the pages it will
+   * rewrite in a tree of `shape` (flushPageBytes). The write-back limit bounds this sum.
+   */
+  flushCost(shape: TreeShape): number {
+    return this.bytes + flushPageBytes(this.coins.size, this.records.size, this.coins.keyValueBytes + this.records.keyValueBytes, shape);
   }
 
   /**

@@ -68,10 +68,10 @@ function randomCoin(rand: () => number, height: number, coinbase: boolean): Coin
 }
 
 /**
- * Blocks 0..count-1. Block 0 creates coins only; each later block spends up to `spends` coins
+ * Blocks 0..count-1. Block 0 creates coins only (`genesisCreates`, by default `creates`); each later block spends up to `spends` coins
  * made by earlier blocks and creates `creates` new ones (the first as a coinbase output).
  */
-export function syntheticChain(seed: number, count: number, spends: number, creates: number): SyntheticBlock[] {
+export function syntheticChain(seed: number, count: number, spends: number, creates: number, genesisCreates = creates): SyntheticBlock[] {
   const rand = prng(seed);
   const utxo = new Map<string, OutPointCoin>();
   const keys: string[] = [];
@@ -98,7 +98,7 @@ export function syntheticChain(seed: number, count: number, spends: number, crea
       utxo.delete(k);
     }
     const created: OutPointCoin[] = [];
-    for (let i = 0; i < creates; i++) {
+    for (let i = 0; i < (height === 0 ? genesisCreates : creates); i++) {
       const txid = sha('tx', String(seed), String(height), String(Math.floor(i / 3)));
       const c: OutPointCoin = { txid, vout: i % 3, coin: randomCoin(rand, height, i === 0) };
       created.push(c);
