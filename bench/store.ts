@@ -2,11 +2,11 @@
 // commits of 5k spends + 5k creates durable and with noSync, and raw block writes and reads.
 // Runs as a suite of bench/run.ts, or alone: `node dist/bench/store.js [--time=ms]`.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { createHash } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Coin } from '../src/consensus/coins.js';
 import { equalBytes } from '../src/primitives/bytes.js';
 import { ChainStore, type ApplyBlockUpdate, type BlockIndexEntry, type OutPointCoin } from '../src/store/index.js';
@@ -16,6 +16,7 @@ import {
   machineInfo,
   printMachine,
   printReport,
+  rowFromSamples,
   runTasks,
   target,
   writeReport,
@@ -26,78 +27,19 @@ import {
 } from './report.js';
 import { BLOCK_866342, readVector } from './vectors.js';
 import { TARGET_LOOKUPS_PER_SEC, TARGET_BLOCK_WRITES_PER_SEC, TARGET_BLOCK_READS_PER_SEC } from './targets.js';
+import { LiveSet, fakeEntry, makeCoin, rng, txidOf } from './store-data.js';
+import type { WriteBackJob, WriteBackOutcome } from './write-back-child.js';
+import { DEFAULT_IMPORT_CACHE_BYTES } from '../src/chain/importer.js';
 
 const PREFILL = 500_000;
 const BLOCK_SPENDS = 5_000;
 const BLOCK_CREATES = 5_000;
 const COMMIT_ROUNDS = 16;
 const BLOCK_WRITE_ROUNDS = 48;
-
-/** xorshift32: deterministic picks, cheap enough not to show in a 2 µs lookup. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
-
-/**
- * The live outpoints as 36-byte keys in one buffer (swap-remove to spend): the engine never holds
- * the UTXO set in JS objects, and half a million of them would turn every commit into a GC test.
- */
-class LiveSet {
-  keys: Uint8Array;
-  count = 0;
-  constructor(capacity: number) {
-    this.keys = new Uint8Array(36 * capacity);
-  }
-  add(txid: Uint8Array, vout: number): void {
-    if (36 * (this.count + 1) > this.keys.length) {
-      const next = new Uint8Array(this.keys.length * 2);
-      next.set(this.keys);
-      this.keys = next;
-    }
-    this.keys.set(txid, 36 * this.count);
-    new DataView(this.keys.buffer).setUint32(36 * this.count + 32, vout, true);
-    this.count++;
-  }
-  txid(i: number): Uint8Array {
-    return this.keys.slice(36 * i, 36 * i + 32);
-  }
-  vout(i: number): number {
-    return new DataView(this.keys.buffer).getUint32(36 * i + 32, true);
-  }
-  /** Remove entry i (the last one takes its place). */
-  take(i: number): { txid: Uint8Array; vout: number } {
-    const out = { txid: this.txid(i), vout: this.vout(i) };
-    this.count--;
-    this.keys.copyWithin(36 * i, 36 * this.count, 36 * this.count + 36);
-    return out;
-  }
-}
-
-/** A coin shaped like today's set: mostly P2WPKH/P2TR/P2PKH scripts, amounts of every size. */
-function makeCoin(r: () => number, height: number): Coin {
-  const len = [22, 34, 25, 23][Math.floor(r() * 4)]!;
-  const script = new Uint8Array(len);
-  for (let i = 0; i < len; i++) script[i] = Math.floor(r() * 256);
-  return { value: Math.floor(r() * 2 ** 34), scriptPubKey: script, height, coinbase: r() < 0.01 };
-}
-
-function txidOf(n: number): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(`bench-tx-${n}`).digest());
-}
-
-function fakeEntry(height: number, prev: Uint8Array): BlockIndexEntry {
-  const header = new Uint8Array(80);
-  header.set(prev, 4);
-  new DataView(header.buffer).setUint32(68, height, true);
-  const hash = new Uint8Array(createHash('sha256').update(createHash('sha256').update(header).digest()).digest());
-  return { hash, header, height, chainWork: BigInt(height + 1) << 32n, status: 0 };
-}
+/** Write-back memory runs: blocks of WB_PER spends + WB_PER creates into a PREFILL-coin store. */
+const WB_PER = 500;
+const WB_BLOCKS = 240;
+const WB_CHILD = new URL('./write-back-child.js', import.meta.url);
 
 /**
  * A store holding PREFILL coins (written with noSync: the fill is set-up, not what is measured).
@@ -149,6 +91,63 @@ function nextBlock(store: ChainStore, live: LiveSet, r: () => number, tip: Block
     live.add(c.txid, c.vout);
   }
   return { entry, spent, created, undo, tip: { hash: entry.hash, height: entry.height } };
+}
+
+/** One write-back-child.js process; resolves to its JSON line (none for a prefill). */
+function writeBackChild(job: WriteBackJob): Promise<WriteBackOutcome | undefined> {
+  // A 1 MiB young generation: V8's growing one would otherwise add up to ~30 MB that is no store's.
+  const args = ['--expose-gc', '--max-semi-space-size=1', fileURLToPath(WB_CHILD), JSON.stringify(job)];
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, args, { maxBuffer: 2 ** 20 }, (err, stdout) => {
+      if (err !== null) {
+        reject(new Error(`write-back child failed: ${err.message}`));
+        return;
+      }
+      const line = stdout.trim().split('\n').pop() ?? '';
+      resolve(line === '' ? undefined : (JSON.parse(line) as WriteBackOutcome));
+    });
+    child.stderr?.pipe(process.stderr);
+  });
+}
+
+/**
+ * Memory that write-back's flushes cost: the prefilled store copied for each limit, then
+ * WB_BLOCKS blocks under it, each run in a fresh process (write-back-child.ts).
+ */
+async function writeBackRows(dir: string, checks: string[], notes: string[]): Promise<Row[]> {
+  const base = join(dir, 'write-back-base');
+  await writeBackChild({ dir: base, prefill: PREFILL });
+  const rows: Row[] = [];
+  const runs: Array<[number, string]> = [
+    [DEFAULT_IMPORT_CACHE_BYTES, `limit ${DEFAULT_IMPORT_CACHE_BYTES / 2 ** 20} MiB (the import's default)`],
+    [2 ** 30, 'limit 1 GiB (everything held to one flush at the end)'],
+  ];
+  for (const [limitBytes, label] of runs) {
+    const runDir = join(dir, `write-back-${limitBytes}`);
+    cpSync(base, runDir, { recursive: true });
+    const o = (await writeBackChild({ dir: runDir, per: WB_PER, blocks: WB_BLOCKS, limitBytes }))!;
+    rmSync(runDir, { recursive: true, force: true });
+    check(o.utxoCount === o.expectedCount, `write-back run (${label}) leaves ${o.expectedCount} coins`);
+    if (limitBytes === DEFAULT_IMPORT_CACHE_BYTES) check(o.flushes > 0, `write-back run (${label}) flushes before the end`);
+    const anon = o.anonBeforeMB === null || o.anonAfterMB === null ? undefined : o.anonAfterMB - o.anonBeforeMB;
+    const heap = o.heapAfterMB - o.heapBeforeMB;
+    const memory =
+      anon === undefined
+        ? 'anonymous RSS not readable here'
+        : `anonymous RSS +${anon.toFixed(0)} MB (${o.anonBeforeMB!.toFixed(0)} → ${o.anonAfterMB!.toFixed(0)}), of which V8's heap and ArrayBuffers +${heap.toFixed(0)} MB: the rest, +${(anon - heap).toFixed(0)} MB, is LMDB's page copies and the allocator's`;
+    rows.push(
+      rowFromSamples(`write-back into the ${PREFILL.toLocaleString('en-US')}-coin store: ${WB_BLOCKS} blocks of ${WB_PER} spends + ${WB_PER} creates, ${label}`, 'block', [o.ms / WB_BLOCKS], {
+        items: { count: 2 * WB_PER, unit: 'coin write' },
+        detail: `${memory}; ${o.flushes} flushes, at most ${o.mostHeld} blocks held; ${(o.ms / 1000).toFixed(1)} s for the ${WB_BLOCKS} blocks, making them included`,
+      }),
+    );
+  }
+  checks.push(`write-back runs: ${WB_BLOCKS} blocks each, in fresh processes on copies of a store of ${PREFILL.toLocaleString('en-US')} coins; every spent coin was in it and the count is unchanged after`);
+  notes.push(
+    'write-back rows: LMDB copies every page a transaction changes and keeps the copies until the store closes, so the largest flush sets that memory; the limit counts them (flushPageBytes), so it bounds them. ' +
+      'Each run is a fresh process with a 1 MiB young generation (--max-semi-space-size=1, so that V8\'s growth is not counted as the store\'s); one sample a row: ops/s is blocks over the run\'s wall time',
+  );
+  return rows;
 }
 
 /** Main-thread busy time of the last timeAsync call, per round (event-loop utilization, ms). */
@@ -345,7 +344,10 @@ async function runStore(dir: string, opts: SuiteOptions): Promise<SuiteReport> {
   }
   checks.push(`block 866342 stored ${BLOCK_WRITE_ROUNDS}× under fresh hashes reads back byte for byte`);
 
-  const rows = [...lookupRows, durableRow, noSyncRow, ...blockRows];
+  const wbNotes: string[] = [];
+  const wbRows = await writeBackRows(dir, checks, wbNotes);
+
+  const rows = [...lookupRows, durableRow, noSyncRow, ...blockRows, ...wbRows];
   const hit = lookupRows[0]!;
   const write = blockRows[0]!;
   const read = blockRows[1]!;
@@ -366,6 +368,7 @@ async function runStore(dir: string, opts: SuiteOptions): Promise<SuiteReport> {
         `${durableMainMs.toFixed(1)} ms durable, ${noSyncMainMs.toFixed(1)} ms noSync; the rest of each commit runs on lmdb-js's writer thread`,
       `the store file lives in ${tmpdir()}: durable figures are those of that disk's fsync`,
       'applyBlock rows are timed by a plain loop (one sample per commit, awaited), not by tinybench, whose tasks here are synchronous',
+      ...wbNotes,
     ],
     bench,
   };
