@@ -5,16 +5,8 @@ import { createHash } from 'node:crypto';
 import type { Coin } from '../src/consensus/coins.js';
 import type { BlockIndexEntry } from '../src/store/index.js';
 
-/** xorshift32: deterministic picks, cheap enough not to show in a 2 µs lookup. */
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
+/** xorshift32 picks, shared with the UTXO suite. */
+export { rng } from './utxo-shared.js';
 
 /**
  * The live outpoints as 36-byte keys in one buffer (swap-remove to spend): the engine never holds
