@@ -384,8 +384,9 @@ export class ChainStore implements CoinView {
 
   /**
    * Turn write-back on, holding changes in memory between flushes while they, with LMDB's copies
-   * of the pages their flush will rewrite (write-back.ts: flushPageBytes), cost at most `maxBytes`;
-   * or off (`maxBytes` 0: what is pending is flushed first). In a big UTXO set nearly every coin
+   * of the pages their flush will rewrite (write-back.ts: flushPageBytes), cost at most `maxBytes`
+   * (a block that alone costs more is held whole, and flushed before the next one); or off
+   * (`maxBytes` 0: what is pending is flushed first). In a big UTXO set nearly every coin
    * change lands on a page of its own, so the page copies, not the changes, set how many blocks a
    * flush can hold. While it is on, applyBlock, putBlock and
    * putIndex change memory and resolve at once; reads see those changes; one transaction writes
@@ -398,9 +399,10 @@ export class ChainStore implements CoinView {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`write-back limit ${maxBytes} is not a byte count`);
     return this.enqueue(async () => {
       if (maxBytes > 0) {
+        const shape = this.treeShape();
         this.pending ??= new PendingWrites();
         this.writeBackBytes = maxBytes;
-        this.shape = this.treeShape();
+        this.shape = shape;
         return;
       }
       await this.flushPending();
@@ -449,13 +451,18 @@ export class ChainStore implements CoinView {
     } catch (err) {
       throw wrapStoreError('reading store statistics', err);
     }
-    return {
+    const shape = {
       pageSize: coins.pageSize,
       coinLeaves: coins.treeLeafPageCount,
       coinBranches: coins.treeBranchPageCount,
       recordLeaves: records.reduce((n, r) => n + r.treeLeafPageCount, 0),
       recordBranches: records.reduce((n, r) => n + r.treeBranchPageCount, 0),
     };
+    // A count that is not one would make every estimate NaN, and write-back would never flush.
+    if (!Object.values(shape).every((v) => Number.isSafeInteger(v) && v >= 0) || shape.pageSize === 0) {
+      throw new StoreError('corrupt', `LMDB's statistics are not page counts: ${JSON.stringify(shape)}`);
+    }
+    return shape;
   }
 
   // ---- coins -----------------------------------------------------------------------------------
@@ -692,9 +699,11 @@ export class ChainStore implements CoinView {
     const blockPos = u.block === undefined ? undefined : encodeFlatFilePos(this.blockFiles.append(u.block));
     const undoPos = encodeFlatFilePos(this.undoFiles.append(undoRecord));
     const files = this.flatFilesRecord();
+    const incoming = { coins: u.spent.length + u.created.length, records: 3, putBytes: (created ?? []).reduce((n, r) => n + 36 + r.length, 0) };
     return this.enqueue(async () => {
-      // Write-back full: flush BEFORE this block, so a failed flush leaves it unapplied.
-      if (this.pending !== undefined && this.pending.flushCost(this.shape) >= this.writeBackBytes) await this.flushPending();
+      // Write-back full, or this block would take it past its limit: flush BEFORE the block, so a
+      // failed flush leaves it unapplied. (A block over the limit alone is still held whole.)
+      if (this.pending !== undefined && !(this.pending.flushCost(this.shape, incoming) < this.writeBackBytes)) await this.flushPending();
       const cur = this.getTip();
       if (cur !== undefined && (!equalBytes(cur.hash, prevHash) || cur.height + 1 !== height)) {
         throw new StoreError('inconsistent', `${what}: its parent is ${hashToHex(prevHash)} at ${height - 1}, the store's tip is ${hashToHex(cur.hash)} at ${cur.height}`);

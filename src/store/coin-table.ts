@@ -57,10 +57,8 @@ export class CoinTable {
     return this.used + this.entries * 13 + this.size * 8;
   }
 
-  /** Bytes of keys and records written since clear() (earlier copies of a coin's record included). */
-  get keyValueBytes(): number {
-    return this.used;
-  }
+  /** Keys and records a flush would put: the entries that hold a record (deletions and gone ones not). */
+  putBytes = 0;
 
   /** Forget every entry and keep the memory for the next round. */
   clear(): void {
@@ -70,6 +68,7 @@ export class CoinTable {
     this.pos = 0;
     this.used = 0;
     this.size = 0;
+    this.putBytes = 0;
   }
 
   /**
@@ -131,6 +130,7 @@ export class CoinTable {
   /** A held coin's new record, or undefined: delete it from LMDB. Its fresh flag stays. */
   setAt(slot: number, record: Uint8Array | undefined): void {
     const e = this.slots[slot]! - 1;
+    if (this.len[e]! >= 0) this.putBytes -= 36 + this.len[e]!;
     if (record === undefined) {
       this.len[e] = SPENT;
       return;
@@ -146,10 +146,13 @@ export class CoinTable {
     c.set(record, p + 36);
     this.off[e] = o;
     this.len[e] = record.length;
+    this.putBytes += 36 + record.length;
   }
 
   removeAt(slot: number): void {
-    this.len[this.slots[slot]! - 1] = GONE;
+    const e = this.slots[slot]! - 1;
+    if (this.len[e]! >= 0) this.putBytes -= 36 + this.len[e]!;
+    this.len[e] = GONE;
     this.size--;
     removeFromProbeRun(this.slots, this.mask, this.hash, slot);
   }
@@ -172,6 +175,7 @@ export class CoinTable {
     const h = outpointHash(txid, vout);
     this.off[e] = o;
     this.len[e] = record === undefined ? SPENT : n;
+    if (record !== undefined) this.putBytes += 36 + n;
     this.hash[e] = h;
     this.fresh[e] = fresh ? 1 : 0;
     let i = h & this.mask;

@@ -43,7 +43,7 @@ export function touchedPages(keys: number, pages: number): number {
 
 /**
  * Bytes of page copies LMDB will make to commit `coins` coin changes and `records` block records
- * carrying `addedBytes` of keys and values. Without a writable map, LMDB copies every page a
+ * whose puts carry `addedBytes` of keys and values. Without a writable map, LMDB copies every page a
  * transaction changes into memory of its own and keeps those copies for later transactions until
  * the store closes: the largest flush sets that memory for good. Random keys (txids, block hashes)
  * spread over a large tree touch one leaf each, and the branches above them; new entries also
@@ -80,10 +80,15 @@ export class PendingWrites {
 
   /**
    * What flushing costs in memory, bytes: the tables, and LMDB's copies of the pages it will
-   * rewrite in a tree of `shape` (flushPageBytes). The write-back limit bounds this sum.
+   * rewrite in a tree of `shape` (flushPageBytes); with `next`, after a block of that many coin
+   * changes and records (and put bytes) is added as well. The write-back limit bounds this sum.
    */
-  flushCost(shape: TreeShape): number {
-    return this.bytes + flushPageBytes(this.coins.size, this.records.size, this.coins.keyValueBytes + this.records.keyValueBytes, shape);
+  flushCost(shape: TreeShape, next?: { coins: number; records: number; putBytes: number }): number {
+    const coins = this.coins.size + (next?.coins ?? 0);
+    const records = this.records.size + (next?.records ?? 0);
+    const putBytes = this.coins.putBytes + this.records.putBytes + (next?.putBytes ?? 0);
+    // Each table entry costs its key and record plus ~29 bytes of table (CoinTable.bytes).
+    return this.bytes + (next === undefined ? 0 : next.putBytes + 29 * (next.coins + next.records)) + flushPageBytes(coins, records, putBytes, shape);
   }
 
   /**
