@@ -63,7 +63,8 @@ const LOOK_AHEAD_BATCHES = 2;
 /**
  * The import's default write-back limit (ImportOptions.cacheBytes). On the 10,000-block small
  * chain with every script skipped (bench/import-child.js), 1, 2, 4 and 8 MiB all ran 3,500–4,200
- * blocks/s, at 181–189 MB peak RSS with 1–4 MiB and 186–201 MB with 8 MiB.
+ * blocks/s, at 181–189 MB peak RSS with 1–4 MiB and 186–201 MB with 8 MiB (measured while the
+ * limit counted the held changes alone; that chain's store is small, so its flushes copy few pages).
  */
 export const DEFAULT_IMPORT_CACHE_BYTES = 8 * 1024 * 1024;
 
