@@ -5,8 +5,7 @@
 import { adoptBlockHashes, decodeBlock, type Block } from '../primitives/block.js';
 import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
-import { hashToHex } from '../primitives/bytes.js';
-import { ByteSlab } from '../primitives/slab.js';
+import { hashToHex, hexToHash } from '../primitives/bytes.js';
 import type { SignatureBackend } from '../script/signature.js';
 import { checkBlock, checkBlockHeader, contextualCheckBlock, contextualCheckBlockHeader } from '../consensus/check-block.js';
 import { getMedianTimePast, type ChainEntry } from '../consensus/chain-time.js';
@@ -18,6 +17,7 @@ import { getBlockScriptFlags, type NetworkName } from '../consensus/script-flags
 import { enforceBIP30 } from '../consensus/validate-block.js';
 import { internalError, invalid, VALID, type ValidationResult } from '../consensus/validation.js';
 import { acquireDirLock } from '../store/dir-lock.js';
+import { NodeTable } from './node-table.js';
 import {
   BLOCK_FAILED_CHILD,
   BLOCK_FAILED_VALID,
@@ -135,8 +135,9 @@ class IndexNode implements BlockNode {
   mtp?: number;
 
   constructor(
-    readonly hash: Uint8Array,
-    readonly hex: string,
+    /** The node's record in the index's chunks (node-table.ts): header, then hash. */
+    readonly chunk: Uint8Array,
+    readonly off: number,
     readonly height: number,
     readonly time: number,
     readonly bits: number,
@@ -146,8 +147,16 @@ class IndexNode implements BlockNode {
     public status: number,
   ) {}
 
+  get hash(): Uint8Array {
+    return this.chunk.subarray(this.off + 80, this.off + 112);
+  }
+
+  get hex(): string {
+    return hashToHex(this.hash);
+  }
+
   get headerBytes(): Uint8Array {
-    return new Uint8Array(this.hash.buffer, this.hash.byteOffset - 80, 80);
+    return this.chunk.subarray(this.off, this.off + 80);
   }
 
   get header(): BlockHeader {
@@ -158,15 +167,14 @@ class IndexNode implements BlockNode {
 }
 
 export class ChainState {
-  private readonly nodes = new Map<string, BlockNode>();
-  /** Every node's header and hash (see IndexNode). */
-  private readonly indexBytes = new ByteSlab(64 * 1024);
+  /** The block index: every node, by hash, with its header and hash (node-table.ts). */
+  private readonly nodes = new NodeTable<IndexNode>();
   /** The active chain by height (Core's CChain). */
   private readonly active: BlockNode[] = [];
   private readonly runScripts: ScriptRunner;
   /** The known header with the most work that is not known to be invalid (Core's m_best_header). */
   private bestHeader: BlockNode | undefined;
-  private readonly assumeValidHex: string | undefined;
+  private readonly assumeValidHash: Uint8Array | undefined;
   /** Whether the last connected block skipped its scripts (to log only the changes). */
   private skippingScripts = false;
   /** Blocks whose scripts assumevalid skipped. */
@@ -182,7 +190,7 @@ export class ChainState {
     const backend = opts.backend;
     this.runScripts = opts.runScripts ?? ((work, flags) => Promise.resolve(runScriptsSerial(work, flags, backend)));
     const av = opts.assumeValid === undefined ? params.defaultAssumeValid : (opts.assumeValid ?? undefined);
-    this.assumeValidHex = av === undefined ? undefined : hashToHex(av);
+    this.assumeValidHash = av === undefined ? undefined : av.slice();
   }
 
   /** Open (or create, starting from genesis) the chain state in `dir`. */
@@ -224,7 +232,7 @@ export class ChainState {
     for (const e of entries) this.addNode(e);
     const tip = this.store.getTip();
     if (tip === undefined) throw new Error('store has an index but no tip');
-    let node = this.nodes.get(hashToHex(tip.hash));
+    let node: BlockNode | undefined = this.nodes.get(tip.hash);
     if (node === undefined) throw new Error('the stored tip is not in the block index');
     this.active.length = node.height + 1;
     for (; node !== undefined; node = node.prev) this.active[node.height] = node;
@@ -233,17 +241,15 @@ export class ChainState {
   }
 
   private addNode(e: BlockIndexEntry): BlockNode {
-    // Copies, header then hash, into the index's slabs: the entry's header is often a view into
+    // Copies, header then hash, into the index's chunks: the entry's header is often a view into
     // the whole block and its hash one into a batch's results, which the index would otherwise
     // keep alive for as long as the node lives (every block, for the whole run).
-    const bytes = this.indexBytes.cut(80 + 32);
-    bytes.set(e.header.subarray(0, 80));
-    bytes.set(e.hash, 80);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, 80);
-    const prev = e.height === 0 ? undefined : this.nodes.get(hashToHex(bytes.subarray(4, 36)));
+    const { chunk, off } = this.nodes.record(e.header, e.hash);
+    const view = new DataView(chunk.buffer, chunk.byteOffset + off, 80);
+    const prev = e.height === 0 ? undefined : this.nodes.get(chunk, off + 4);
     const node = new IndexNode(
-      bytes.subarray(80),
-      hashToHex(e.hash),
+      chunk,
+      off,
       e.height,
       view.getUint32(68, true),
       view.getUint32(72, true),
@@ -252,7 +258,7 @@ export class ChainState {
       prev === undefined ? undefined : skipAncestor(prev, getSkipHeight(e.height)),
       e.status,
     );
-    this.nodes.set(node.hex, node);
+    this.nodes.add(node);
     if ((node.status & FAILED) === 0 && (this.bestHeader === undefined || node.chainWork > this.bestHeader.chainWork)) this.bestHeader = node;
     return node;
   }
@@ -262,7 +268,12 @@ export class ChainState {
   }
 
   getNode(hashHex: string): BlockNode | undefined {
-    return this.nodes.get(hashHex);
+    return /^[0-9a-fA-F]{64}$/.test(hashHex) ? this.nodes.get(hexToHash(hashHex)) : undefined;
+  }
+
+  /** The node of the block whose (internal byte order) hash is `hash`. */
+  getNodeByHash(hash: Uint8Array): BlockNode | undefined {
+    return hash.length === 32 ? this.nodes.get(hash) : undefined;
   }
 
   /** The active chain's block at `height`. */
@@ -292,10 +303,9 @@ export class ChainState {
    * its block (headers first: assumevalid needs to know the best header chain).
    */
   acceptHeader(header: BlockHeader): ValidationResult {
-    const hex = hashToHex(header.hash());
-    const known = this.nodes.get(hex);
+    const known = this.nodes.get(header.hash());
     if (known !== undefined) return (known.status & FAILED) !== 0 ? invalid('duplicate-invalid', 'header is marked invalid') : VALID;
-    const parent = this.nodes.get(hashToHex(header.prevBlock));
+    const parent = this.nodes.get(header.prevBlock);
     if (parent === undefined) return invalid('prev-blk-not-found', 'previous header is not known');
     if ((parent.status & FAILED) !== 0) return invalid('bad-prevblk', 'previous block is invalid');
     const pow = checkBlockHeader(header, this.params);
@@ -318,7 +328,7 @@ export class ChainState {
 
   /** Whether assumevalid is configured (the importer then reads headers first). */
   get assumeValidEnabled(): boolean {
-    return this.assumeValidHex !== undefined;
+    return this.assumeValidHash !== undefined;
   }
 
   /**
@@ -327,8 +337,8 @@ export class ChainState {
    * and the best header is more than two weeks of work past the block.
    */
   private assumedValid(node: BlockNode): { skip: boolean; why: string } {
-    const av = this.assumeValidHex === undefined ? undefined : this.nodes.get(this.assumeValidHex);
-    if (av === undefined) return { skip: false, why: this.assumeValidHex === undefined ? 'assumevalid is off' : 'the assumevalid block is not known' };
+    const av = this.assumeValidHash === undefined ? undefined : this.nodes.get(this.assumeValidHash);
+    if (av === undefined) return { skip: false, why: this.assumeValidHash === undefined ? 'assumevalid is off' : 'the assumevalid block is not known' };
     if (this.ancestor(av, node.height) !== node) return { skip: false, why: 'the block is not an ancestor of the assumevalid block' };
     const best = this.bestHeader;
     if (best === undefined || this.ancestor(best, node.height) !== node) return { skip: false, why: 'the block is not on the best header chain' };
@@ -360,14 +370,14 @@ export class ChainState {
       return r;
     };
 
-    const known = this.nodes.get(hex);
+    const known = this.nodes.get(block.hash());
     if (known !== undefined) {
       if ((known.status & FAILED) !== 0) return done(invalid('duplicate-invalid', 'block is marked invalid'), true, known.height);
       if ((known.status & BLOCK_HAVE_DATA) !== 0) return done(VALID, true, known.height);
     }
 
     t = performance.now();
-    const parent = this.nodes.get(hashToHex(block.header.prevBlock));
+    const parent = this.nodes.get(block.header.prevBlock);
     const checked = checkBlock(block, this.params);
     // Not remembered, as in Core (ProcessNewBlock returns before AcceptBlock indexes the block):
     // CheckBlock cannot always tell a bad block from bad bytes under a good header (a
@@ -404,7 +414,7 @@ export class ChainState {
     if (parent === this.tip) {
       // The block extends the tip (the common case): stored by the same transaction that
       // connects it, one commit instead of two. Until then its entry is a header's (no data).
-      const node = this.nodes.get(hex) ?? this.addNode({ ...entry, status: 0 });
+      const node = this.nodes.get(entry.hash) ?? this.addNode({ ...entry, status: 0 });
       const results = await this.activateBestChain(node, block, raw);
       return done(results.get(hex) ?? VALID, false, height);
     }
@@ -413,7 +423,7 @@ export class ChainState {
     let node: BlockNode;
     try {
       await this.store.putBlock(entry.hash, raw, entry);
-      node = this.nodes.get(hex) ?? this.addNode(entry);
+      node = this.nodes.get(entry.hash) ?? this.addNode(entry);
       node.status |= BLOCK_HAVE_DATA;
     } catch (err) {
       return done(internalError('store-write-failed', (err as Error).message), false, height);
@@ -442,8 +452,7 @@ export class ChainState {
   }
 
   private async markFailed(block: Block, parent: BlockNode, flag: number): Promise<void> {
-    const hex = hashToHex(block.hash());
-    const existing = this.nodes.get(hex);
+    const existing = this.nodes.get(block.hash());
     if (existing !== undefined) {
       existing.status |= flag;
       await this.putStatus(existing);

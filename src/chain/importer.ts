@@ -204,7 +204,7 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
 
   /** One block read from the files: known already (resume fast, from its header hash alone) or processed. */
   const handle = async (raw: Uint8Array, hashes: Uint8Array | undefined): Promise<boolean> => {
-    const known = chain.getNode(hashToHex(hashes?.subarray(0, 32) ?? hash256(raw.subarray(0, 80))));
+    const known = chain.getNodeByHash(hashes?.subarray(0, 32) ?? hash256(raw.subarray(0, 80)));
     if (known !== undefined && known.status !== 0 && !waiting.has(known.hex)) {
       p.known++;
       report();
