@@ -1,15 +1,17 @@
 // The import's pipeline: look-ahead hashing on a worker thread and the store's write-back. An
 // import through a reorganisation and an invalid block ends digest-exact whichever of them is
-// on; the worker's hashes are the main thread's, and a dead worker only costs speed.
+// on; the worker's hashes are the main thread's, and a dead worker only costs speed. Blocks
+// stored before their parents wait and are read again, from obfuscated files too.
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks, type ImportOptions } from '../src/chain/importer.js';
 import { getParams } from '../src/consensus/params.js';
 import { BlockHasher } from '../src/pipeline/block-hasher.js';
+import { writeXorKey, xorInPlace } from '../src/blockfile/xor.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
 import { adoptBlockHashes, computeBlockHashes, decodeBlock } from '../src/primitives/block.js';
 import { hashToHex, toHex } from '../src/primitives/bytes.js';
@@ -149,4 +151,56 @@ test('look-ahead: when its worker is gone, blocks come back unhashed and are has
   const after = (await hasher.hash([raw])).blocks;
   assert.equal(after[0]!.hashes, undefined);
   assert.equal(toHex(after[0]!.raw), toHex(raw));
+});
+
+test('import: blocks before their parents wait as places in their files, obfuscated or not, and end as an in-order import does', async () => {
+  const a = branch('pipeline', 130, 3).map((x) => x.raw);
+  const tmp = tempDir('vigil-order-');
+  try {
+    // In order, in one plain file: the reference.
+    const inOrder = join(tmp.dir, 'in-order.dat');
+    writeFileSync(inOrder, blkFile(a));
+    // Out of order across two obfuscated files (Core 28+'s xor.dat): blocks 1-130 reversed, so
+    // all but the first wait until block 1, the last record of the second file.
+    const dir = join(tmp.dir, 'blocks');
+    mkdirSync(dir);
+    const key = new Uint8Array([0x5a, 0x17, 0x00, 0xff, 0x80, 0x01, 0x33, 0xc4]);
+    writeXorKey(dir, key);
+    const reversed = [...a].reverse();
+    for (const [n, part] of [reversed.slice(0, 65), reversed.slice(65)].entries()) {
+      const image = blkFile(part);
+      xorInPlace(image, key, 0);
+      writeFileSync(join(dir, `blk0000${n}.dat`), image);
+    }
+    const results = [];
+    for (const [i, { path, opts }] of [
+      { path: inOrder, opts: {} },
+      { path: dir, opts: {} },
+      { path: dir, opts: { lookAhead: false, cacheBytes: 0 } },
+    ].entries()) {
+      const chain = await ChainState.open(join(tmp.dir, `store-${i}`), { network: 'regtest' });
+      let mostWaiting = 0;
+      const s = await importBlocks(chain, path, { ...opts, progressMs: 0, onProgress: (p) => (mostWaiting = Math.max(mostWaiting, p.waiting)) });
+      assert.equal(s.stoppedOnError, false);
+      assert.deepEqual(s.failures, []);
+      results.push({ tip: chain.tip.hex, height: chain.tip.height, digest: toHex(chain.utxoDigest()), accepted: s.accepted });
+      if (i > 0) assert.ok(mostWaiting >= 100, `${mostWaiting} blocks waited at most`);
+      await chain.close();
+    }
+    assert.equal(results[0]!.height, 130);
+    assert.deepEqual(results[1], results[0]);
+    assert.deepEqual(results[2], results[0]);
+
+    // A bound on how many may wait: reached, the import stops with an internal error, and resumes.
+    const chain = await ChainState.open(join(tmp.dir, 'store-bounded'), { network: 'regtest' });
+    const s = await importBlocks(chain, dir, { maxWaitingBlocks: 50 });
+    assert.equal(s.stoppedOnError, true);
+    assert.equal(s.failures.at(-1)?.reason, 'too many out-of-order blocks waiting for their parents');
+    const again = await importBlocks(chain, inOrder);
+    assert.equal(again.stoppedOnError, false);
+    assert.equal(chain.tip.height, 130);
+    await chain.close();
+  } finally {
+    tmp.remove();
+  }
 });

@@ -493,6 +493,23 @@ async function readFullyAsync(fh: FileHandle, at: number, length: number, buf: U
   return buf;
 }
 
+/**
+ * The `length` bytes at `offset` in `file`, de-obfuscated with `xorKey`: a record's block read
+ * again where an earlier scan found it (the import keeps blocks that wait for their parent as
+ * such positions, as Core's mapBlocksUnknownParent does). Throws when the file no longer has them.
+ */
+export async function readRecordAt(file: string, offset: number, length: number, xorKey: Uint8Array | undefined): Promise<Uint8Array> {
+  const fh = await openFile(file, 'r');
+  try {
+    const buf = await readFullyAsync(fh, offset, length, new Uint8Array(length));
+    if (buf.length !== length) throw new Error(`${basename(file)} ends before the ${length}-byte block at ${offset}`);
+    xorInPlace(buf, xorKey, offset);
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Read every record into memory: for tests and small directories only. */
 export function readAllBlocks(path: string, opts: ReadBlocksOptions): { records: BlockRecord[]; summary: ReadBlocksSummary } {
   const records: BlockRecord[] = [];

@@ -4,7 +4,7 @@
 
 import { hash256 } from '../primitives/hash.js';
 import { hashToHex } from '../primitives/bytes.js';
-import { readBlocksAsync, type BlockFileIssue } from '../blockfile/reader.js';
+import { readBlocksAsync, readRecordAt, resolveBlockFiles, type BlockFileIssue } from '../blockfile/reader.js';
 import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import type { ChainState, ProcessResult } from './chain-state.js';
@@ -38,8 +38,11 @@ export interface ImportOptions {
   /** Called at most every `progressMs` (default 1000) and once at the end. */
   onProgress?: (p: ImportProgress) => void;
   progressMs?: number;
-  /** Most bytes of out-of-order blocks held while they wait for a parent (default 512 MiB). */
-  maxWaitingBytes?: number;
+  /**
+   * Most out-of-order blocks waiting for their parent at once (default 1,000,000). Each waits as
+   * its place in its file (~150 bytes of memory) and is read again once its parent is connected.
+   */
+  maxWaitingBlocks?: number;
   /**
    * Core's dbcache: bytes of memory that UTXO and block-index changes held between store commits
    * may cost, LMDB's copies of the pages their commit rewrites included (default
@@ -53,6 +56,15 @@ export interface ImportOptions {
    * hashes here.
    */
   lookAhead?: boolean | HashRunner;
+}
+
+/** Where a block record is: its file, its offset there (after the 8-byte record header), its length. */
+interface RecordPlace {
+  file: string;
+  offset: number;
+  length: number;
+  /** The block's hash (display hex), once known. */
+  hash?: string;
 }
 
 /** Look-ahead batches: up to this many bytes or blocks each, and this many in flight besides the one being connected. */
@@ -125,10 +137,13 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
   const started = performance.now();
   const fileIssues: BlockFileIssue[] = [];
   const failures: ImportSummary['failures'] = [];
-  const waiting = new Map<string, Uint8Array[]>(); // parent hash → blocks that build on it
-  let waitingBytes = 0;
+  // Parent hash → where the blocks that build on it are (Core's mapBlocksUnknownParent): blocks
+  // in Core's files are often out of order by up to its 1,024-block download window, which as
+  // bytes would be a gigabyte or more.
+  const waiting = new Map<string, RecordPlace[]>();
   let waitingCount = 0;
-  const maxWaiting = opts.maxWaitingBytes ?? 512 * 1024 * 1024;
+  const maxWaiting = opts.maxWaitingBlocks ?? 1_000_000;
+  const { xorKey } = resolveBlockFiles(path);
   const p: ImportProgress = { read: 0, accepted: 0, known: 0, rejected: 0, waiting: 0, tipHeight: chain.tip.height, elapsedMs: 0 };
   let lastReport = 0;
   const progressMs = opts.progressMs ?? 1000;
@@ -147,25 +162,32 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
   };
 
   /** Process one block and then every waiting block it unblocks; false on an internal error. */
-  const process = async (raw: Uint8Array, hashes: Uint8Array | undefined): Promise<boolean> => {
-    const queue = [raw];
+  const process = async (raw: Uint8Array, hashes: Uint8Array | undefined, place: RecordPlace): Promise<boolean> => {
+    const queue: Array<RecordPlace & { raw?: Uint8Array }> = [{ ...place, raw }];
     while (queue.length > 0) {
-      const next = queue.shift()!;
+      const item = queue.shift()!;
+      let next = item.raw;
+      if (next === undefined) {
+        try {
+          next = await readRecordAt(item.file, item.offset, item.length, xorKey);
+        } catch (err) {
+          failures.push({ hash: item.hash ?? '', mode: 'error', reason: `block-read-failed: ${(err as Error).message}` });
+          return false;
+        }
+      }
       const r: ProcessResult = await chain.processBlock(next, next === raw ? hashes : undefined);
       if (r.result.mode === 'valid') {
         if (r.duplicate) p.known++;
         else p.accepted++;
       } else if (r.result.reason === 'prev-blk-not-found') {
-        if (waitingBytes + next.length > maxWaiting) {
+        if (waitingCount >= maxWaiting) {
           failures.push({ hash: r.hash, mode: 'error', reason: 'too many out-of-order blocks waiting for their parents' });
           return false;
         }
-        const parent = hashToHex(next.subarray(4, 36).slice().reverse());
+        const parent = hashToHex(next.subarray(4, 36));
         const list = waiting.get(parent) ?? [];
-        // Records are views into the reader's window: a block that waits gets bytes of its own.
-        list.push(next.slice());
+        list.push({ file: item.file, offset: item.offset, length: next.length, hash: r.hash });
         waiting.set(parent, list);
-        waitingBytes += next.length;
         waitingCount++;
         continue;
       } else {
@@ -178,11 +200,8 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
       const children = waiting.get(r.hash);
       if (children !== undefined) {
         waiting.delete(r.hash);
-        for (const c of children) {
-          waitingBytes -= c.length;
-          waitingCount--;
-          queue.push(c);
-        }
+        waitingCount -= children.length;
+        queue.push(...children);
       }
       report();
     }
@@ -203,46 +222,50 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
   }
 
   /** One block read from the files: known already (resume fast, from its header hash alone) or processed. */
-  const handle = async (raw: Uint8Array, hashes: Uint8Array | undefined): Promise<boolean> => {
+  const handle = async (raw: Uint8Array, hashes: Uint8Array | undefined, place: RecordPlace): Promise<boolean> => {
     const known = chain.getNodeByHash(hashes?.subarray(0, 32) ?? hash256(raw.subarray(0, 80)));
     if (known !== undefined && known.status !== 0 && !waiting.has(known.hex)) {
       p.known++;
       report();
       return true;
     }
-    return process(raw, hashes);
+    return process(raw, hashes, place);
   };
 
   // Look-ahead: records are read in batches that a worker hashes while the batches before them
   // are checked and connected here, at most LOOK_AHEAD_BATCHES ahead. (Its worker was started
   // before the headers pass, so it is ready by the first batch.)
-  const inFlight: Array<Promise<HashedBatch>> = [];
+  const inFlight: Array<{ hashed: Promise<HashedBatch>; places: RecordPlace[] }> = [];
   // A record is a view the reader reuses at the next one: it is copied into the batch being
   // gathered (a buffer reused batch after batch: hash() copies the batch into its slot at once).
   let staging = new Uint8Array(LOOK_AHEAD_BATCH_BYTES);
   let batch: Uint8Array[] = [];
+  let places: RecordPlace[] = [];
   let batchBytes = 0;
   const send = (): void => {
     if (batch.length === 0) return;
-    inFlight.push(hasher!.hash(batch));
+    inFlight.push({ hashed: hasher!.hash(batch), places });
     batch = [];
+    places = [];
     batchBytes = 0;
   };
-  const stage = (raw: Uint8Array): void => {
+  const stage = (raw: Uint8Array, place: RecordPlace): void => {
     if (batchBytes + raw.length > staging.length) send();
     if (raw.length > staging.length) staging = new Uint8Array(raw.length);
     const view = staging.subarray(batchBytes, batchBytes + raw.length);
     view.set(raw);
     batch.push(view);
+    places.push(place);
     batchBytes += raw.length;
   };
   const connectNext = async (): Promise<boolean> => {
-    const batch = await inFlight.shift()!;
+    const next = inFlight.shift()!;
+    const batch = await next.hashed;
     try {
-      for (const b of batch.blocks) if (!(await handle(b.raw, b.hashes))) return false;
+      for (const [i, b] of batch.blocks.entries()) if (!(await handle(b.raw, b.hashes, next.places[i]!))) return false;
       return true;
     } finally {
-      // Nothing keeps a view of the batch: the store, the index and waiting blocks copy what they keep.
+      // Nothing keeps a view of the batch: the store and the index copy what they keep, and waiting blocks are read again.
       batch.release();
     }
   };
@@ -252,10 +275,10 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
     for await (const rec of records) {
       p.read++;
       if (hasher === undefined) {
-        if (!(await handle(rec.raw, undefined))) return summary(true);
+        if (!(await handle(rec.raw, undefined, { file: rec.file, offset: rec.offset, length: rec.raw.length }))) return summary(true);
         continue;
       }
-      stage(rec.raw); // sends the batch first when this record would overflow it
+      stage(rec.raw, { file: rec.file, offset: rec.offset, length: rec.raw.length }); // sends the batch first when this record would overflow it
       if (batchBytes >= LOOK_AHEAD_BATCH_BYTES || batch.length >= LOOK_AHEAD_BATCH_BLOCKS) send();
       while (inFlight.length > LOOK_AHEAD_BATCHES) if (!(await connectNext())) return summary(true);
     }
