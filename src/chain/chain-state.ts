@@ -5,7 +5,7 @@
 import { adoptBlockHashes, decodeBlock, type Block } from '../primitives/block.js';
 import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
-import { hashToHex, hexToHash } from '../primitives/bytes.js';
+import { equalBytes, hashToHex, hexToHash } from '../primitives/bytes.js';
 import type { SignatureBackend } from '../script/signature.js';
 import { checkBlock, checkBlockHeader, contextualCheckBlock, contextualCheckBlockHeader } from '../consensus/check-block.js';
 import { getMedianTimePast, type ChainEntry } from '../consensus/chain-time.js';
@@ -241,6 +241,9 @@ export class ChainState {
   }
 
   private addNode(e: BlockIndexEntry): BlockNode {
+    // Callers look first, but one (markFailed) awaits in between: never index a hash twice.
+    const existing = this.nodes.get(e.hash);
+    if (existing !== undefined) return existing;
     // Copies, header then hash, into the index's chunks: the entry's header is often a view into
     // the whole block and its hash one into a batch's results, which the index would otherwise
     // keep alive for as long as the node lives (every block, for the whole run).
@@ -522,7 +525,7 @@ export class ChainState {
       path.reverse();
       let failed = false;
       for (const node of path) {
-        const isKnown = known !== undefined && hashToHex(known.hash()) === node.hex;
+        const isKnown = known !== undefined && equalBytes(known.hash(), node.hash);
         const block = isKnown ? known : this.readBlock(node);
         // A block not stored yet goes to the store with its connection.
         const raw = isKnown && (node.status & BLOCK_HAVE_DATA) === 0 ? knownRaw : undefined;
