@@ -154,7 +154,8 @@ test('look-ahead: when its worker is gone, blocks come back unhashed and are has
 });
 
 test('import: blocks before their parents wait as places in their files, obfuscated or not, and end as an in-order import does', async () => {
-  const a = branch('pipeline', 130, 3).map((x) => x.raw);
+  const blocks = branch('pipeline', 130, 3);
+  const a = blocks.map((x) => x.raw);
   const tmp = tempDir('vigil-order-');
   try {
     // In order, in one plain file: the reference.
@@ -173,12 +174,15 @@ test('import: blocks before their parents wait as places in their files, obfusca
       writeFileSync(join(dir, `blk0000${n}.dat`), image);
     }
     const results = [];
-    for (const [i, { path, opts }] of [
+    // The last run reads headers first (assumevalid): its parents are known by their headers, and
+    // a block still waits for its parent's data.
+    for (const [i, { path, opts, assumeValid }] of [
       { path: inOrder, opts: {} },
       { path: dir, opts: {} },
       { path: dir, opts: { lookAhead: false, cacheBytes: 0 } },
+      { path: dir, opts: {}, assumeValid: blocks[129]!.hash },
     ].entries()) {
-      const chain = await ChainState.open(join(tmp.dir, `store-${i}`), { network: 'regtest' });
+      const chain = await ChainState.open(join(tmp.dir, `store-${i}`), { network: 'regtest', ...(assumeValid === undefined ? {} : { assumeValid }) });
       let mostWaiting = 0;
       const s = await importBlocks(chain, path, { ...opts, progressMs: 0, onProgress: (p) => (mostWaiting = Math.max(mostWaiting, p.waiting)) });
       assert.equal(s.stoppedOnError, false);
@@ -190,6 +194,7 @@ test('import: blocks before their parents wait as places in their files, obfusca
     assert.equal(results[0]!.height, 130);
     assert.deepEqual(results[1], results[0]);
     assert.deepEqual(results[2], results[0]);
+    assert.deepEqual(results[3], results[0]);
 
     // A bound on how many may wait: reached, the import stops with an internal error, and resumes.
     const chain = await ChainState.open(join(tmp.dir, 'store-bounded'), { network: 'regtest' });
@@ -199,6 +204,36 @@ test('import: blocks before their parents wait as places in their files, obfusca
     const again = await importBlocks(chain, inOrder);
     assert.equal(again.stoppedOnError, false);
     assert.equal(chain.tip.height, 130);
+    await chain.close();
+  } finally {
+    tmp.remove();
+  }
+});
+
+test("a block whose parent is known only by its header waits for the parent's data, and a restart finds the store whole", async () => {
+  const blocks = branch('pipeline', 40, 3);
+  const tmp = tempDir('vigil-headers-first-');
+  try {
+    const datadir = join(tmp.dir, 'store');
+    let chain = await ChainState.open(datadir, { network: 'regtest', assumeValid: blocks[39]!.hash });
+    for (const b of blocks) {
+      const d = decodeBlock(b.raw);
+      assert.ok(d.ok);
+      assert.equal(chain.acceptHeader(d.block.header).mode, 'valid');
+    }
+    // Children first: each waits, and nothing about it is stored.
+    for (const b of [...blocks].reverse().slice(0, 39)) {
+      const r = await chain.processBlock(b.raw);
+      assert.equal(r.result.mode, 'invalid');
+      assert.equal(r.result.mode === 'invalid' && r.result.reason, 'prev-blk-not-found');
+    }
+    assert.equal(chain.tip.height, 0);
+    await chain.close();
+    // Stored above a parent that only a header in memory knew, they made the store unopenable.
+    chain = await ChainState.open(datadir, { network: 'regtest' });
+    assert.equal(chain.tip.height, 0);
+    for (const b of blocks) assert.equal((await chain.processBlock(b.raw)).result.mode, 'valid');
+    assert.equal(chain.tip.height, 40);
     await chain.close();
   } finally {
     tmp.remove();

@@ -30,6 +30,12 @@ import {
 
 const FAILED = BLOCK_FAILED_VALID | BLOCK_FAILED_CHILD;
 
+/** The first internal error among an activation's results (a reject belongs to its own block). */
+function firstError(results: Map<string, ValidationResult>): ValidationResult | undefined {
+  for (const r of results.values()) if (r.mode === 'error') return r;
+  return undefined;
+}
+
 /** A block index entry in memory (Core's CBlockIndex). */
 export interface BlockNode extends ChainEntry {
   readonly hash: Uint8Array;
@@ -422,6 +428,12 @@ export class ChainState {
       return done(results.get(hex) ?? VALID, false, height);
     }
 
+    // A parent known only by its header (the import reads headers first) may have its data later:
+    // this block waits for it, as one with an unknown parent does (the import keeps it as a place
+    // in its file). Stored now, it would sit above a parent that no store record knows, and a
+    // restart could not place it.
+    if (!this.branchStored(parent)) return done(invalid('prev-blk-not-found', "previous block's data is not known yet"), false, height);
+
     t = performance.now();
     let node: BlockNode;
     try {
@@ -435,7 +447,15 @@ export class ChainState {
 
     if (node.chainWork <= this.tip.chainWork) return done(VALID, false, height);
     const results = await this.activateBestChain(node, block);
-    return done(results.get(hex) ?? VALID, false, height);
+    return done(results.get(hex) ?? firstError(results) ?? VALID, false, height);
+  }
+
+  /** Whether every block from `node` back to the active chain has its data and none is known invalid. */
+  private branchStored(node: BlockNode): boolean {
+    for (let n: BlockNode | undefined = node; n !== undefined && this.active[n.height] !== n; n = n.prev) {
+      if ((n.status & FAILED) !== 0 || (n.status & BLOCK_HAVE_DATA) === 0) return false;
+    }
+    return true;
   }
 
   /**
