@@ -12,6 +12,7 @@ import { importBlocks, type ImportOptions } from '../src/chain/importer.js';
 import { getParams } from '../src/consensus/params.js';
 import { BlockHasher } from '../src/pipeline/block-hasher.js';
 import { writeXorKey, xorInPlace } from '../src/blockfile/xor.js';
+import { BLOCK_FAILED_CHILD, BLOCK_FAILED_VALID } from '../src/store/index.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
 import { adoptBlockHashes, computeBlockHashes, decodeBlock } from '../src/primitives/block.js';
 import { hashToHex, toHex } from '../src/primitives/bytes.js';
@@ -234,6 +235,33 @@ test("a block whose parent is known only by its header waits for the parent's da
     assert.equal(chain.tip.height, 0);
     for (const b of blocks) assert.equal((await chain.processBlock(b.raw)).result.mode, 'valid');
     assert.equal(chain.tip.height, 40);
+    await chain.close();
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a block above a side branch that descends from a failed block is bad-prevblk and marked, not left waiting', async () => {
+  // A: heights 1-10, the active chain. B forks after height 8: B9 and B10 are stored beside it.
+  const a = branch('failed-ancestor', 10, 1);
+  const b = branch('failed-ancestor', 12, 1, { height: 9, tag: 'side' }).slice(8);
+  const tmp = tempDir('vigil-failed-ancestor-');
+  try {
+    const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
+    for (const x of a) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
+    for (const x of b.slice(0, 2)) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
+    assert.equal(chain.tip.height, 10);
+    // As when an activation through B9 failed: it marks the blocks on the path it tried, and B10,
+    // stored beside that path, keeps its status.
+    const b9 = chain.getNodeByHash(b[0]!.hash)!;
+    b9.status |= BLOCK_FAILED_VALID;
+    const r = await chain.processBlock(b[2]!.raw);
+    assert.equal(r.result.mode, 'invalid');
+    assert.equal(r.result.mode === 'invalid' && r.result.reason, 'bad-prevblk');
+    assert.ok((chain.getNodeByHash(b[2]!.hash)!.status & BLOCK_FAILED_CHILD) !== 0, 'B11 is marked as a failed block\'s descendant');
+    const r12 = await chain.processBlock(b[3]!.raw);
+    assert.equal(r12.result.mode === 'invalid' && r12.result.reason, 'bad-prevblk');
+    assert.equal(chain.tip.height, 10);
     await chain.close();
   } finally {
     tmp.remove();

@@ -361,6 +361,8 @@ export class ChainState {
   /**
    * Accept a block and, if its branch now has the most work, connect it. `hashes`: what
    * computeBlockHashes gave for these bytes on another thread (the import's look-ahead).
+   * 'prev-blk-not-found' means the parent is not known, or (after acceptHeader) known only by
+   * its header: either way the block can be given again once its parent has been.
    */
   async processBlock(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
     const observer = this.opts.observer;
@@ -393,10 +395,17 @@ export class ChainState {
     // 64-byte transaction can pose as the merkle root's pair of txids).
     if (checked.mode !== 'valid') return done(checked);
     if (parent === undefined) return done(invalid('prev-blk-not-found', 'previous block is not known'));
-    if ((parent.status & FAILED) !== 0) {
+    const branch = this.branchState(parent);
+    if (branch === 'failed') {
+      // Core's AcceptBlockHeader: a parent that is, or descends from, a block known invalid.
       await this.markFailed(block, parent, BLOCK_FAILED_CHILD);
       return done(invalid('bad-prevblk', 'previous block is invalid'), false, parent.height + 1);
     }
+    // A parent known only by its header (the import reads headers first) may have its data later:
+    // this block waits for it, as one with an unknown parent does (the import keeps it as a place
+    // in its file). Stored now, it would sit above a parent that no store record knows, and a
+    // restart could not place it. Checked before the contextual checks: they run when it comes back.
+    if (branch === 'missing') return done(invalid('prev-blk-not-found', "previous block's data is not known yet"), false, parent.height + 1);
 
     const height = parent.height + 1;
     const ctx = this.headerContext(parent, block.header);
@@ -428,12 +437,6 @@ export class ChainState {
       return done(results.get(hex) ?? VALID, false, height);
     }
 
-    // A parent known only by its header (the import reads headers first) may have its data later:
-    // this block waits for it, as one with an unknown parent does (the import keeps it as a place
-    // in its file). Stored now, it would sit above a parent that no store record knows, and a
-    // restart could not place it.
-    if (!this.branchStored(parent)) return done(invalid('prev-blk-not-found', "previous block's data is not known yet"), false, height);
-
     t = performance.now();
     let node: BlockNode;
     try {
@@ -447,15 +450,22 @@ export class ChainState {
 
     if (node.chainWork <= this.tip.chainWork) return done(VALID, false, height);
     const results = await this.activateBestChain(node, block);
+    // An internal error while connecting the branch this block completes is reported with it.
     return done(results.get(hex) ?? firstError(results) ?? VALID, false, height);
   }
 
-  /** Whether every block from `node` back to the active chain has its data and none is known invalid. */
-  private branchStored(node: BlockNode): boolean {
+  /**
+   * The blocks from `node` back to the active chain: 'whole' when each has its data, 'failed' when
+   * one is known invalid (activation marks only the path it tried, so a side branch's blocks can
+   * descend from a failed one unmarked), 'missing' when one, nearer, is known only by its header.
+   */
+  private branchState(node: BlockNode): 'whole' | 'failed' | 'missing' {
     for (let n: BlockNode | undefined = node; n !== undefined && this.active[n.height] !== n; n = n.prev) {
-      if ((n.status & FAILED) !== 0 || (n.status & BLOCK_HAVE_DATA) === 0) return false;
+      if ((n.status & FAILED) !== 0) return 'failed';
+      // A failed block further back is found once this data comes and the block is given again.
+      if ((n.status & BLOCK_HAVE_DATA) === 0) return 'missing';
     }
-    return true;
+    return 'whole';
   }
 
   /**

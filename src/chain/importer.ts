@@ -40,7 +40,8 @@ export interface ImportOptions {
   progressMs?: number;
   /**
    * Most out-of-order blocks waiting for their parent at once (default 1,000,000). Each waits as
-   * its place in its file (~150 bytes of memory) and is read again once its parent is connected.
+   * its place in its file (~150 bytes of memory) and is read again once its parent has been
+   * processed.
    */
   maxWaitingBlocks?: number;
   /**
@@ -170,6 +171,8 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
       if (next === undefined) {
         try {
           next = await readRecordAt(item.file, item.offset, item.length, xorKey);
+          // The file changed under the import if these bytes are not the block that waited.
+          if (item.hash !== undefined && hashToHex(hash256(next.subarray(0, 80))) !== item.hash) throw new Error(`${item.file} at ${item.offset} no longer holds block ${item.hash}`);
         } catch (err) {
           failures.push({ hash: item.hash ?? '', mode: 'error', reason: `block-read-failed: ${(err as Error).message}` });
           return false;

@@ -47,7 +47,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
     else {
       console.log(`tip ${summary.tip.hash} height ${summary.tip.height}: ${summary.accepted} blocks accepted, ${summary.known} already known, ${summary.rejected} rejected in ${(summary.elapsedMs / 1000).toFixed(1)} s`);
       if (chain.scriptsSkipped > 0) console.log(`  assumevalid: scripts of ${chain.scriptsSkipped} blocks were not checked`);
-      if (summary.waiting > 0) console.log(`  ${summary.waiting} blocks not connected: their parents are not in these files`);
+      if (summary.waiting > 0) console.log(`  ${summary.waiting} blocks not connected: their parent never came, or was rejected`);
       for (const f of summary.failures) console.log(`  ${f.mode} ${f.hash}${f.height === undefined ? '' : ` (height ${f.height})`}: ${f.reason}`);
       for (const i of summary.fileIssues) console.log(`  file issue ${i.code} in ${i.file} at ${i.offset}: ${i.message}`);
     }
