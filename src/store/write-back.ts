@@ -8,7 +8,7 @@
 // reads through it (chain-store.ts).
 
 import { hashToHex } from '../primitives/bytes.js';
-import { CoinTable } from './coin-table.js';
+import { CoinTable, ENTRY_TABLE_BYTES } from './coin-table.js';
 
 /**
  * The records the flush writes beside the coins, by kind. They live in a coin table of their own,
@@ -87,8 +87,8 @@ export class PendingWrites {
     const coins = this.coins.size + (next?.coins ?? 0);
     const records = this.records.size + (next?.records ?? 0);
     const putBytes = this.coins.putBytes + this.records.putBytes + (next?.putBytes ?? 0);
-    // Each table entry costs its key and record plus ~29 bytes of table (CoinTable.bytes).
-    return this.bytes + (next === undefined ? 0 : next.putBytes + 29 * (next.coins + next.records)) + flushPageBytes(coins, records, putBytes, shape);
+    // Each new entry costs the tables its key and record and ENTRY_TABLE_BYTES (CoinTable.bytes).
+    return this.bytes + (next === undefined ? 0 : next.putBytes + ENTRY_TABLE_BYTES * (next.coins + next.records)) + flushPageBytes(coins, records, putBytes, shape);
   }
 
   /**
