@@ -66,7 +66,7 @@ export type { Coin, CoinView } from './consensus/coins.js';
 export { ChainStore, StoreError, type BlockIndexEntry } from './store/index.js';
 export { ChainState, type ChainStateOptions, type ProcessResult, type BlockNode, type ScriptRunner, type ChainObserver, type ChainStage } from './chain/chain-state.js';
 export { importBlocks, DEFAULT_IMPORT_CACHE_BYTES, type ImportOptions, type ImportProgress, type ImportSummary } from './chain/importer.js';
-export { readBlocks, readBlocksAsync, BlockFileWriter, readXorKey, type BlockRecord, type BlockFileIssue } from './blockfile/index.js';
+export { readBlocks, readBlocksAsync, readBlockHeadersAsync, BlockFileWriter, readXorKey, type BlockRecord, type BlockHeaderRecord, type BlockFileIssue } from './blockfile/index.js';
 export { generateChain, generateBlocks, ChainGenerator, type GenerateOptions, type GeneratedBlock } from './generate/index.js';
 
 export { readSpentFile, readBcoinUndo, readFlorestaJson, readBtcdUtxoStore, type SpentOutput } from './spent/index.js';

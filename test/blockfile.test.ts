@@ -14,12 +14,15 @@ import {
   listBlockFiles,
   readAllBlocks,
   readBlocks,
+  readBlockHeadersAsync,
   readBlocksAsync,
   readXorKey,
   scanBlockRecords,
   xorInPlace,
   type BlockFileIssue,
+  type BlockHeaderRecord,
   type BlockRecord,
+  type ReadBlocksSummary,
 } from '../src/blockfile/index.js';
 import { decodeBlock } from '../src/primitives/block.js';
 import { equalBytes, hashToHex, toHex } from '../src/primitives/bytes.js';
@@ -353,10 +356,64 @@ test('property: read a window at a time (any chunk size, sync or async), damaged
         let r = await it.next();
         for (; !r.done; r = await it.next()) records.push(r.value);
         assert.deepEqual(seen(records, r.value.issues), split(want));
+        if (check === 'frame') {
+          // The header read finds the same records (their places and headers) and the same issues.
+          const { headers, summary } = await readHeaders(file, { magic: MAIN_MAGIC, chunkSize });
+          const asHeaders = (items: string[]): string[] =>
+            items.map((x) => {
+              const m = /^record@(\d+):([0-9a-f]*)$/.exec(x);
+              return m === null ? x : `header@${m[1]}+${m[2]!.length / 2}:${m[2]!.slice(0, 160)}`;
+            });
+          assert.deepEqual(
+            [...headers.map((h) => `header@${h.offset}+${h.length}:${toHex(h.header)}`), ...summary.issues.map((i) => `${i.code}@${i.offset}+${i.length}`)],
+            asHeaders(split(want)),
+          );
+          assert.equal(summary.records, r.value.records);
+          assert.equal(summary.blockBytes, r.value.blockBytes);
+        }
       },
     ),
     { seed: 0x5ca1, numRuns: 300 },
   );
+});
+
+async function readHeaders(path: string, opts: Parameters<typeof readBlockHeadersAsync>[1]): Promise<{ headers: BlockHeaderRecord[]; summary: ReadBlocksSummary }> {
+  const headers: BlockHeaderRecord[] = [];
+  const it = readBlockHeadersAsync(path, opts);
+  let r = await it.next();
+  for (; !r.done; r = await it.next()) headers.push(r.value);
+  return { headers, summary: r.value };
+}
+
+test('readBlockHeadersAsync reads the headers of large blocks, not the blocks, across files and xor.dat', async (t) => {
+  const dir = tempDir(t);
+  // 24 "blocks" of 200,000 bytes: a real header, then filler the header read must never need.
+  const blocks = BTCD_BLOCKS.slice(0, 24).map((b, i) => {
+    const big = new Uint8Array(200_000).fill(0x5a ^ i);
+    big.set(b.subarray(0, 80));
+    return big;
+  });
+  const w = writeAll(dir, blocks, { maxFileSize: 2_000_000, xorKey: KEY });
+  assert.ok(w.files.length >= 3, 'several files');
+  const total = w.files.reduce((n, f) => n + statSync(f).size, 0);
+  const { headers, summary } = await readHeaders(dir, { magic: MAIN_MAGIC });
+  assert.equal(headers.length, blocks.length);
+  headers.forEach((h, i) => {
+    assert.deepEqual(h.header, blocks[i]!.subarray(0, 80), `header ${i}`);
+    assert.equal(h.length, 200_000);
+  });
+  // The places are those of the whole read.
+  const whole = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  assert.deepEqual(
+    headers.map((h) => `${h.file}@${h.offset}`),
+    whole.records.map((r) => `${r.file}@${r.offset}`),
+  );
+  assert.equal(summary.blockBytes, whole.summary.blockBytes);
+  assert.equal(whole.summary.bytesRead, total);
+  // One 16 KiB window a record at most: under a tenth of the files.
+  assert.ok(summary.bytesRead <= blocks.length * 16 * 1024, `${summary.bytesRead} bytes read of ${total}`);
+  assert.ok(summary.bytesRead < total / 10);
+  assert.deepEqual(summary.issues, []);
 });
 
 test('misuse throws: bad magic, bad key, existing files without overwrite', (t) => {

@@ -4,7 +4,7 @@
 
 import { hash256 } from '../primitives/hash.js';
 import { hashToHex } from '../primitives/bytes.js';
-import { readBlocksAsync, readRecordAt, resolveBlockFiles, type BlockFileIssue } from '../blockfile/reader.js';
+import { readBlockHeadersAsync, readBlocksAsync, readRecordAt, resolveBlockFiles, type BlockFileIssue } from '../blockfile/reader.js';
 import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import type { ChainState, ProcessResult } from './chain-state.js';
@@ -106,9 +106,9 @@ async function acceptHeaders(chain: ChainState, path: string): Promise<void> {
       }
     }
   };
-  for await (const rec of readBlocksAsync(path, { magic: chain.params.messageStart, views: true })) {
-    if (rec.raw.length < 80) continue;
-    accept(BlockHeader.read(new ByteReader(rec.raw.slice(0, 80))));
+  // Headers only: the blocks themselves are read once, by the import that follows.
+  for await (const rec of readBlockHeadersAsync(path, { magic: chain.params.messageStart })) {
+    accept(BlockHeader.read(new ByteReader(rec.header)));
   }
 }
 
