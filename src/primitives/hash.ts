@@ -1,5 +1,7 @@
 // Hash functions of the protocol. SHA-256 goes through node:crypto (hardware SHA; measured
-// ~12x faster than @noble/hashes on large inputs, ~2x on 64 bytes); so does RIPEMD-160 where
+// ~12x faster than @noble/hashes on large inputs, ~2x on 64 bytes), except for inputs of up to
+// 119 bytes, which sha256-short.ts hashes faster than a call into node:crypto costs (merkle nodes,
+// the second round of every double hash, public keys); so does RIPEMD-160 where
 // the OpenSSL build has it (~2x faster on the 32 bytes of HASH160; checked once at load, with
 // @noble/hashes as the fallback); SHA-1 comes from @noble/hashes. Tagged hashes (BIP340) keep a precomputed midstate per tag.
 // One-shot crypto.hash() avoids a Hash object per call: txids of a full block took
@@ -7,10 +9,14 @@
 
 import { createHash, hash as oneShot, type Hash } from 'node:crypto';
 import { ripemd160 as nobleRipemd160, sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
+import { SHORT_MAX, sha256ShortInto } from './sha256-short.js';
 
 export function sha256(data: Uint8Array): Uint8Array {
-  return oneShot('sha256', data, 'buffer');
+  return data.length <= SHORT_MAX ? sha256ShortInto(data, new Uint8Array(32)) : oneShot('sha256', data, 'buffer');
 }
+
+/** The first round of a double hash (read before the next call on this thread). */
+const firstRound = new Uint8Array(32);
 
 /** SHA-256 over several parts without concatenating them. */
 export function sha256Parts(parts: readonly Uint8Array[]): Uint8Array {
@@ -21,7 +27,8 @@ export function sha256Parts(parts: readonly Uint8Array[]): Uint8Array {
 
 /** Double SHA-256: txids, block hashes, legacy and BIP143 sighashes. */
 export function hash256(data: Uint8Array): Uint8Array {
-  return oneShot('sha256', oneShot('sha256', data, 'buffer'), 'buffer');
+  const first = data.length <= SHORT_MAX ? sha256ShortInto(data, firstRound) : oneShot('sha256', data, 'buffer');
+  return sha256ShortInto(first, new Uint8Array(32));
 }
 
 export function hash256Parts(parts: readonly Uint8Array[]): Uint8Array {

@@ -51,7 +51,10 @@ export interface ExecData {
 
 /** Core's BaseSignatureChecker, bound to one input of one transaction. */
 export interface SignatureChecker {
-  /** ECDSA: false on a bad signature (the caller applies NULLFAIL). */
+  /**
+   * ECDSA: false on a bad signature (the caller applies NULLFAIL). `scriptCode` may be a buffer
+   * the interpreter reuses: read it during the call, copy it to keep it.
+   */
   checkEcdsaSignature(sig: Uint8Array, pubkey: Uint8Array, scriptCode: Uint8Array, sigversion: SigVersion): boolean;
   /** BIP340: throws SCHNORR_SIG_SIZE / SCHNORR_SIG_HASHTYPE / SCHNORR_SIG on failure. */
   checkSchnorrSignature(sig: Uint8Array, pubkey: Uint8Array, sigversion: SigVersion, exec: ExecData): void;
@@ -714,11 +717,10 @@ function verifyWitnessProgram(
     if (program.length === 20) {
       // BIP141 P2WPKH: exactly a signature and a key, checked as P2PKH.
       if (witness.length !== 2) fail('WITNESS_PROGRAM_MISMATCH');
-      const script = new Uint8Array(25);
-      script.set([OP.OP_DUP, OP.OP_HASH160, 0x14], 0);
+      // The scriptCode the signature hash commits to, written into one buffer per thread: it is
+      // read only by the signature hash, synchronously, and the key path of P2WPKH never edits it.
+      const script = P2WPKH_SCRIPT_CODE;
       script.set(program, 3);
-      script[23] = OP.OP_EQUALVERIFY;
-      script[24] = OP.OP_CHECKSIG;
       // ExecuteWitnessScript on that script, step by step, without the interpreter loop: the
       // items' size limit; DUP HASH160 <program> EQUALVERIFY; CHECKSIG; one item left, true.
       // No other check of EvalScript can fail on these five operations and at most four items.
@@ -773,6 +775,9 @@ function verifyWitnessProgram(
   // Other versions and sizes succeed: room for future soft forks.
 }
 
+/** DUP HASH160 <20 bytes> EQUALVERIFY CHECKSIG, the program's bytes filled in per input. */
+const P2WPKH_SCRIPT_CODE = Uint8Array.of(OP.OP_DUP, OP.OP_HASH160, 0x14, ...new Array<number>(20).fill(0), OP.OP_EQUALVERIFY, OP.OP_CHECKSIG);
+
 function pushVarBytes(item: Uint8Array): Uint8Array {
   const prefix = compactSizeLength(item.length);
   const out = new Uint8Array(prefix + item.length);
@@ -823,8 +828,10 @@ function verifyScriptOrThrow(
   // scriptSig and scriptPubKey run one after the other on one stack, never
   // concatenated (CVE-2010-5141).
   let stack: Uint8Array[] = [];
-  evalScript(stack, scriptSig, flags, checker, SigVersion.BASE, newExecData());
-  const stackCopy = (flags & F.SCRIPT_VERIFY_P2SH) !== 0 ? stack.slice() : undefined;
+  // An empty script changes nothing (every input spending a witness program has one).
+  if (scriptSig.length > 0) evalScript(stack, scriptSig, flags, checker, SigVersion.BASE, newExecData());
+  const p2sh = (flags & F.SCRIPT_VERIFY_P2SH) !== 0 && isPayToScriptHash(scriptPubKey);
+  const stackCopy = p2sh ? stack.slice() : undefined;
   evalScript(stack, scriptPubKey, flags, checker, SigVersion.BASE, newExecData());
   if (stack.length === 0 || !castToBool(stack[stack.length - 1]!)) fail('EVAL_FALSE');
 
@@ -839,7 +846,7 @@ function verifyScriptOrThrow(
     }
   }
 
-  if ((flags & F.SCRIPT_VERIFY_P2SH) !== 0 && isPayToScriptHash(scriptPubKey)) {
+  if (p2sh) {
     // BIP16: the scriptSig must be push-only; its last push is the redeem script.
     if (!isPushOnly(scriptSig)) fail('SIG_PUSHONLY');
     stack = stackCopy!;

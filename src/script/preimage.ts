@@ -4,6 +4,7 @@
 // the ~15 µs of work around each libsecp256k1 verify on block 928927).
 
 import { hash as oneShot } from 'node:crypto';
+import { hash256 } from '../primitives/hash.js';
 
 export class Preimage {
   private buf = new Uint8Array(1024);
@@ -74,7 +75,7 @@ export class Preimage {
 
   /** Double SHA-256 of what was written. */
   hash256(): Uint8Array {
-    return oneShot('sha256', this.sha256(), 'buffer');
+    return hash256(this.buf.subarray(0, this.offset));
   }
 
   /** What was written, as a view valid until the next reset (for a hasher's update). */

@@ -165,7 +165,8 @@ function copyLax(der: Uint8Array, start: number, length: number, out: Uint8Array
     length--;
   }
   if (length > 32) return false;
-  out.set(der.subarray(start, start + length), at + 32 - length);
+  // A loop, not set(subarray()): no view allocated per integer of every signature.
+  for (let i = 0, to = at + 32 - length; i < length; i++) out[to + i] = der[start + i]!;
   return true;
 }
 
