@@ -16,6 +16,7 @@
 // makes a verify throw, an internal error that must not be read as an invalid signature.
 
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { equalBytes, fromHex, writeBig256 } from '../primitives/bytes.js';
 import { schnorrByEcdsa } from './schnorr-by-ecdsa.js';
 import { CURVE_ORDER, isCompressedPubKey, isHighS, isZero256, negateS, nobleBackend, type EcdsaRS, type SignatureBackend } from './signature.js';
@@ -37,8 +38,8 @@ export interface LibsecpBackend extends SignatureBackend {
 
 // --- the two packages, as much of them as we call --------------------------------------------
 
-/** `secp256k1` (v5) ecdsaVerify: true/false; throws on a signature or key it cannot parse. */
-interface NativeSecp256k1 {
+/** What we call of `secp256k1` (v5), as its JS API answers (nativeCalls): ecdsaVerify true/false. */
+export interface NativeSecp256k1 {
   ecdsaVerify(sig64: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
   /** The key re-encoded (compressed or not); throws on a key it cannot parse. */
   publicKeyConvert?(pubkey: Uint8Array, compressed?: boolean): Uint8Array;
@@ -74,18 +75,70 @@ function describeError(err: unknown): string {
 }
 
 /**
- * The native binding only. `secp256k1`'s own entry point quietly falls back to the pure-JS
- * `elliptic` library when the binary does not load; `bindings.js` throws instead, which is what
- * we want: never run consensus checks on a library that is neither libsecp256k1 nor noble.
+ * The compiled addon of `secp256k1` (v5), as its `lib/index.js` calls it: each method writes into
+ * the output it is given and answers a status, 0 for success (ecdsaVerify: 1 a signature it cannot
+ * parse, 2 a key it cannot parse, 3 a signature that does not verify). It checks the lengths of
+ * signatures, messages, tweaks and secret keys itself, and parses keys with their length.
  */
-function loadNative(): NativeSecp256k1 | string {
+interface Secp256k1Addon {
+  ecdsaVerify(sig64: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): number;
+  publicKeyConvert(output: Uint8Array, pubkey: Uint8Array): number;
+  publicKeyCreate(output: Uint8Array, seckey: Uint8Array): number;
+  publicKeyCombine(output: Uint8Array, pubkeys: Uint8Array[]): number;
+  publicKeyTweakAdd(output: Uint8Array, pubkey: Uint8Array, tweak: Uint8Array): number;
+}
+
+const ADDON_METHODS = ['ecdsaVerify', 'publicKeyConvert', 'publicKeyCreate', 'publicKeyCombine', 'publicKeyTweakAdd'] as const;
+
+/**
+ * The native binding only, called without the package's JS wrapper. `secp256k1`'s own entry point
+ * quietly falls back to the pure-JS `elliptic` library when the binary does not load; node-gyp-build
+ * throws instead, which is what we want: never run consensus checks on a library that is neither
+ * libsecp256k1 nor noble. The wrapper (`bindings.js`) formats three error messages on every call
+ * before it checks anything (template strings and an array join): ~0.7 µs and ~190 bytes of
+ * garbage a verify here, on every input of every block.
+ */
+export function loadNative(): NativeSecp256k1 | string {
   try {
-    const mod = createRequire(import.meta.url)('secp256k1/bindings.js') as Partial<NativeSecp256k1>;
-    if (typeof mod.ecdsaVerify !== 'function') return 'secp256k1/bindings.js has no ecdsaVerify';
-    return mod as NativeSecp256k1;
+    const require = createRequire(import.meta.url);
+    const dir = dirname(require.resolve('secp256k1/package.json'));
+    const build = require(require.resolve('node-gyp-build', { paths: [dir] })) as (dir: string) => { Secp256k1?: new () => Partial<Secp256k1Addon> };
+    const Addon = build(dir).Secp256k1;
+    if (typeof Addon !== 'function') return 'the secp256k1 binding has no Secp256k1 class';
+    const addon = new Addon();
+    for (const fn of ADDON_METHODS) if (typeof addon[fn] !== 'function') return `the secp256k1 binding has no ${fn}()`;
+    return nativeCalls(addon as Secp256k1Addon);
   } catch (err) {
     return describeError(err);
   }
+}
+
+/** NativeSecp256k1 over the addon: the wrapper's answers, its throws for any status but success. */
+function nativeCalls(addon: Secp256k1Addon): NativeSecp256k1 {
+  const keyOut = (compressed: boolean | undefined): Uint8Array => new Uint8Array(compressed === false ? 65 : 33);
+  const ok = (status: number, output: Uint8Array, what: string): Uint8Array => {
+    if (status !== 0) throw new Error(`secp256k1 ${what} failed (status ${status})`);
+    return output;
+  };
+  return {
+    ecdsaVerify: (sig64, msg32, pubkey) => addon.ecdsaVerify(sig64, msg32, pubkey) === 0,
+    publicKeyConvert: (pubkey, compressed) => {
+      const out = keyOut(compressed);
+      return ok(addon.publicKeyConvert(out, pubkey), out, 'publicKeyConvert');
+    },
+    publicKeyCreate: (seckey, compressed) => {
+      const out = keyOut(compressed);
+      return ok(addon.publicKeyCreate(out, seckey), out, 'publicKeyCreate');
+    },
+    publicKeyCombine: (pubkeys, compressed) => {
+      const out = keyOut(compressed);
+      return ok(addon.publicKeyCombine(out, pubkeys), out, 'publicKeyCombine');
+    },
+    publicKeyTweakAdd: (pubkey, tweak, compressed) => {
+      const out = keyOut(compressed);
+      return ok(addon.publicKeyTweakAdd(out, pubkey, tweak), out, 'publicKeyTweakAdd');
+    },
+  };
 }
 
 async function loadWasm(): Promise<TinySecp256k1 | string> {
@@ -183,13 +236,9 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
   let verifyEcdsa: (rs: EcdsaRS, msg32: Uint8Array, pubkey: Uint8Array) => boolean;
   let verifyEcdsaCompact: (rs64: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array) => boolean;
   if (native !== undefined) {
-    const call = (msg32: Uint8Array, pubkey: Uint8Array): boolean => {
-      try {
-        return native.ecdsaVerify(sig, msg32, pubkey) === true;
-      } catch {
-        return false; // a key libsecp256k1's ec_pubkey_parse refuses
-      }
-    };
+    // False for a key libsecp256k1's ec_pubkey_parse refuses too; a throw would be our own bug
+    // (the shapes are checked here), so it is not turned into an invalid signature.
+    const call = (msg32: Uint8Array, pubkey: Uint8Array): boolean => native.ecdsaVerify(sig, msg32, pubkey);
     verifyEcdsa = (rs, msg32, pubkey) => msg32.length === 32 && isKeyShape(pubkey) && writeCompactLowS(sigView, rs) && call(msg32, pubkey);
     verifyEcdsaCompact = (rs64, msg32, pubkey) => msg32.length === 32 && isKeyShape(pubkey) && copyCompactLowS(sig, rs64) && call(msg32, pubkey);
   } else if (wasm !== undefined) {

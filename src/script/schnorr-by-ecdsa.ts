@@ -32,9 +32,11 @@ import { equalBytes, readBig256, writeBig256 } from '../primitives/bytes.js';
 import { sha256 } from '../primitives/hash.js';
 import { CURVE_ORDER } from './signature.js';
 
-/** What this module calls on the `secp256k1` (v5) binding; each throws on input it refuses. */
+/** What this module calls on the `secp256k1` (v5) binding (backends.ts's nativeCalls). */
 export interface NativeEcdsaOps {
+  /** False also for a signature or key it cannot parse. */
   ecdsaVerify(sig64: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
+  /** seckey·G; throws unless 0 < seckey < n. */
   publicKeyCreate(seckey: Uint8Array, compressed?: boolean): Uint8Array;
   /** The sum of the keys; throws when one does not parse or the sum is infinity. */
   publicKeyCombine(pubkeys: Uint8Array[], compressed?: boolean): Uint8Array;
@@ -197,11 +199,8 @@ export function schnorrByEcdsa(
     writeBig256(sigView, 0, rPrime);
     writeBig256(sigView, 32, sPrime > HALF_N ? N - sPrime : sPrime);
     key33.set(xonly32, 1);
-    try {
-      return native.ecdsaVerify(sig, z, key33) === true;
-    } catch {
-      return false; // the key is no x coordinate: lift_x(P) fails
-    }
+    // False too when the key is no x coordinate (lift_x(P) fails: the key does not parse).
+    return native.ecdsaVerify(sig, z, key33) === true;
   };
   return {
     verify,
