@@ -15,7 +15,7 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 
 import { TEST_BACKENDS } from './helpers/backends.js';
 import { fromHex } from '../src/primitives/bytes.js';
-import { BACKEND_NAMES, getLoadedBackend, loadBackend, type LibsecpBackend } from '../src/script/backends.js';
+import { BACKEND_NAMES, getLoadedBackend, loadBackend, loadNative, type LibsecpBackend } from '../src/script/backends.js';
 import { CURVE_ORDER, nobleBackend, normalizePubKey, type EcdsaRS, type SignatureBackend } from '../src/script/signature.js';
 import { checkTapTweakNoble } from '../src/script/taproot.js';
 
@@ -48,6 +48,46 @@ test('loadBackend(libsecp256k1): native ECDSA and Schnorr where secp256k1 has a 
   assert.equal(b.name, `libsecp256k1 (${b.ecdsa} ECDSA, ${b.schnorr} Schnorr)`);
   const wasm = (await loadBackend('libsecp256k1', { native: false })) as LibsecpBackend;
   assert.deepEqual([wasm.ecdsa, wasm.schnorr], ['wasm', 'wasm'], 'native: false leaves the binding alone');
+});
+
+test('the native addon called directly: its statuses answer as the package\'s wrapper did', (t) => {
+  const native = loadNative();
+  if (typeof native === 'string') {
+    if (NATIVE_PREBUILT.has(`${process.platform}-${process.arch}`)) assert.fail(`the secp256k1 binding should load here: ${native}`);
+    t.skip(`no native secp256k1 here: ${native}`);
+    return;
+  }
+  const sk = new Uint8Array(32).fill(3);
+  const msg = new Uint8Array(32).fill(5);
+  const sig = secp256k1.sign(msg, sk, { prehash: false });
+  const key33 = native.publicKeyCreate!(sk, true);
+  const key65 = native.publicKeyCreate!(sk, false);
+  assert.deepEqual([key33.length, key65.length], [33, 65]);
+  assert.deepEqual(key33, secp256k1.getPublicKey(sk, true));
+  assert.deepEqual(native.publicKeyConvert!(key33, false), key65);
+  assert.deepEqual(native.publicKeyConvert!(key65, true), key33);
+  // Status 0: valid; 3: does not verify; 1: r >= n (the signature does not parse); 2: the key does not parse.
+  assert.equal(native.ecdsaVerify(sig, msg, key33), true);
+  assert.equal(native.ecdsaVerify(sig, msg, key65), true);
+  assert.equal(native.ecdsaVerify(sig, new Uint8Array(32).fill(6), key33), false);
+  const rTooBig = Uint8Array.from(sig);
+  rTooBig.set(big32(N), 0);
+  assert.equal(native.ecdsaVerify(rTooBig, msg, key33), false);
+  const offCurve = Uint8Array.from(key33);
+  offCurve[0] = 5;
+  assert.equal(native.ecdsaVerify(sig, msg, offCurve), false);
+  assert.equal(native.ecdsaVerify(sig, msg, new Uint8Array(0)), false);
+  // Shapes the addon checks itself are thrown, never answered: they would be our own bug.
+  assert.throws(() => native.ecdsaVerify(sig.subarray(0, 63), msg, key33), RangeError);
+  // Other calls throw on any status but success, as the wrapper did.
+  const negated = Uint8Array.from(key33);
+  negated[0] = key33[0] === 2 ? 3 : 2;
+  assert.throws(() => native.publicKeyCombine!([key33, negated], true), /publicKeyCombine failed/, 'P + (-P) is infinity');
+  assert.throws(() => native.publicKeyCombine!([], true), RangeError, 'an empty list is refused before libsecp256k1 (which would abort)');
+  assert.throws(() => native.publicKeyCreate!(new Uint8Array(32), true), /publicKeyCreate failed/, 'a zero secret key');
+  assert.throws(() => native.publicKeyConvert!(offCurve, true), /publicKeyConvert failed/);
+  assert.throws(() => native.publicKeyTweakAdd!(key33, big32(N), true), /publicKeyTweakAdd failed/, 'a tweak not below n');
+  assert.deepEqual(native.publicKeyTweakAdd!(key33, big32(1n), true), secp256k1.getPublicKey(new Uint8Array(32).fill(3).map((b, i) => (i === 31 ? 4 : b)), true));
 });
 
 test('loadBackend(libsecp256k1) without its optional packages: a clear Error; noble still loads', () => {

@@ -385,6 +385,67 @@ async function readHeaders(path: string, opts: Parameters<typeof readBlockHeader
   return { headers, summary: r.value };
 }
 
+test('readBlockHeadersAsync: onIssue and stopOnIssue as readBlocksAsync, through xor.dat', async (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(0, 4);
+  const w = new BlockFileWriter(dir, MAIN_MAGIC, { xorKey: KEY });
+  w.append(blocks[0]!);
+  w.appendRaw(Uint8Array.of(1, 2, 3)); // garbage
+  w.append(blocks[1]!);
+  w.appendRaw(Uint8Array.of(0xf9, 0xbe, 0xb4, 0xd9, 0x10, 0x00, 0x00, 0x00)); // a length below 80
+  w.append(blocks[2]!);
+  w.append(blocks[3]!);
+  w.close();
+  const whole = async (o: { stopOnIssue?: boolean }): Promise<{ places: string[]; issues: string[]; seen: string[] }> => {
+    const seen: string[] = [];
+    const it = readBlocksAsync(dir, { magic: MAIN_MAGIC, chunkSize: 64, ...o, onIssue: (i) => seen.push(i.code) });
+    const places: string[] = [];
+    let r = await it.next();
+    for (; !r.done; r = await it.next()) places.push(`${r.value.offset}+${r.value.raw.length}`);
+    return { places, issues: r.value.issues.map((i) => `${i.code}@${i.offset}`), seen };
+  };
+  const headers = async (o: { stopOnIssue?: boolean }): Promise<{ places: string[]; issues: string[]; seen: string[] }> => {
+    const seen: string[] = [];
+    const { headers: hs, summary } = await readHeaders(dir, { magic: MAIN_MAGIC, chunkSize: 64, ...o, onIssue: (i) => seen.push(i.code) });
+    return { places: hs.map((h) => `${h.offset}+${h.length}`), issues: summary.issues.map((i) => `${i.code}@${i.offset}`), seen };
+  };
+  const all = await whole({});
+  assert.equal(all.places.length, 4);
+  assert.deepEqual(all.seen, ['garbage', 'bad-length', 'garbage']);
+  assert.deepEqual(await headers({}), all);
+  const stopped = await whole({ stopOnIssue: true });
+  assert.equal(stopped.places.length, 1);
+  assert.deepEqual(await headers({ stopOnIssue: true }), stopped);
+});
+
+test('readBlockHeadersAsync: a file that shrinks while it is read ends the read, it never throws', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'blk00000.dat');
+  // A bad-length record (reported from the first window), then a 200-byte record at 8.
+  const image = new Uint8Array(8 + 8 + 200).fill(0x11, 16);
+  image.set(MAIN_MAGIC, 0);
+  image.set(MAIN_MAGIC, 8);
+  new DataView(image.buffer).setUint32(12, 200, true);
+  for (const cut of [40, 120]) {
+    writeFileSync(file, image);
+    const onIssue = (i: BlockFileIssue): void => {
+      if (i.code === 'bad-length') truncateSync(file, cut);
+    };
+    const { headers, summary } = await readHeaders(file, { magic: MAIN_MAGIC, chunkSize: 16, onIssue });
+    if (cut === 40) {
+      // The record's header is gone: reported cut short, as a whole read of the shrunk file does.
+      assert.deepEqual(headers, []);
+      assert.deepEqual(
+        summary.issues.map((i) => `${i.code}@${i.offset}`),
+        ['bad-length@0', 'garbage@0', 'truncated@8'],
+      );
+    } else {
+      // The header was read before the cut; the block behind it is the blocks' read to find missing.
+      assert.deepEqual(headers.map((h) => `${h.offset}+${h.length}`), ['16+200']);
+    }
+  }
+});
+
 test('readBlockHeadersAsync reads the headers of large blocks, not the blocks, across files and xor.dat', async (t) => {
   const dir = tempDir(t);
   // 24 "blocks" of 200,000 bytes: a real header, then filler the header read must never need.

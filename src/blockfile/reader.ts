@@ -242,23 +242,27 @@ function* scanWindow(
     }
     const start = i + BLOCK_RECORD_HEADER_SIZE;
     const end = start + size;
-    if (fileSize !== undefined && base + end <= fileSize) {
+    // Headers mode: where the file ends. A window that reaches the end says so itself (the file
+    // may have shrunk since its size was taken, as a whole read finds too).
+    const headersEnd = fileSize === undefined ? undefined : atEnd ? base + len : fileSize;
+    if (headersEnd !== undefined && base + end <= headersEnd) {
       // Headers mode, a record that fits in its file: its header, then on past its end.
       if (start + HEADER_SIZE > len) {
-        if (!atEnd) return pos;
-        // Cannot happen: at the end of the file the window holds the whole record.
-        throw new Error(`block file scan: record at offset ${pos} fits in ${basename(file)} but not in its last window`);
+        // At the end of the file the window holds the whole record (size >= 80 puts the header inside).
+        if (atEnd) throw new Error(`block file scan: record at offset ${pos} fits in ${basename(file)} but not in its last window`);
+        return pos;
       }
+
       const g = flushGarbage();
       if (g !== undefined) yield g;
       yield { kind: 'header', header: { file, offset: base + start, length: size, header: bytes.slice(start, start + HEADER_SIZE) } };
       i = end;
       continue;
     }
-    if (fileSize !== undefined || end > len) {
+    if (headersEnd !== undefined || end > len) {
       // Past the end of the file (headers mode knows without reading it), or of the window.
-      const fileEnd = fileSize ?? base + len;
-      if (fileSize === undefined && !atEnd) return pos;
+      const fileEnd = headersEnd ?? base + len;
+      if (headersEnd === undefined && !atEnd) return pos;
       const g = flushGarbage();
       if (g !== undefined) yield g;
       if (pos >= st.quietUntil) {
@@ -482,13 +486,15 @@ const DEFAULT_HEADER_CHUNK = 16 * 1024;
  * The place and header of every block record, as readBlocksAsync would find them (the same records
  * and issues, xor.dat applied), without reading the blocks: after a record's header the read goes
  * on where the record ends. The import's headers-first pass reads ~1% of mainnet-sized files this
- * way. `chunkSize` defaults to 16 KiB here.
+ * way. `chunkSize` defaults to 16 KiB here. A file that shrinks while it is read may leave a
+ * record's header found and its block cut off: the import's read of the blocks reports that.
  */
 export async function* readBlockHeadersAsync(
   path: string,
   opts: Omit<ReadBlocksOptions, 'check' | 'views'>,
 ): AsyncGenerator<BlockHeaderRecord, ReadBlocksSummary> {
-  const it = scanFilesAsync(path, { chunkSize: DEFAULT_HEADER_CHUNK, ...opts }, true);
+  // Frame checks only (the blocks are not read), whatever a caller without types passed.
+  const it = scanFilesAsync(path, { ...opts, check: 'frame', views: false, chunkSize: opts.chunkSize ?? DEFAULT_HEADER_CHUNK }, true);
   for (;;) {
     const r = await it.next();
     if (r.done === true) return r.value;

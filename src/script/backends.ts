@@ -10,8 +10,9 @@
 //   gives them (hybrid keys already turned into 04 keys).
 // - BIP340 over a 32-byte message with a 32-byte x-only key: on the native binding's ECDSA
 //   verification where it loads (schnorr-by-ecdsa.ts), else on tiny-secp256k1's.
-// Bad data never throws: the packages throw TypeError on arguments they dislike, and every such
-// throw becomes `false`. tiny-secp256k1 must never throw from inside its wasm, though (see
+// Bad data never throws: the native addon answers a status (a key or signature it cannot parse
+// is `false`), tiny-secp256k1 throws TypeError on arguments it dislikes and every such throw
+// becomes `false`. tiny-secp256k1 must never throw from inside its wasm, though (see
 // verifyWasmSafe): we check what it would refuse before calling it. Only a broken wasm instance
 // makes a verify throw, an internal error that must not be read as an invalid signature.
 
@@ -94,7 +95,7 @@ const ADDON_METHODS = ['ecdsaVerify', 'publicKeyConvert', 'publicKeyCreate', 'pu
  * The native binding only, called without the package's JS wrapper. `secp256k1`'s own entry point
  * quietly falls back to the pure-JS `elliptic` library when the binary does not load; node-gyp-build
  * throws instead, which is what we want: never run consensus checks on a library that is neither
- * libsecp256k1 nor noble. The wrapper (`bindings.js`) formats three error messages on every call
+ * libsecp256k1 nor noble. The wrapper (`lib/index.js`) formats three error messages on every call
  * before it checks anything (template strings and an array join): ~0.7 µs and ~190 bytes of
  * garbage a verify here, on every input of every block.
  */
@@ -131,6 +132,8 @@ function nativeCalls(addon: Secp256k1Addon): NativeSecp256k1 {
       return ok(addon.publicKeyCreate(out, seckey), out, 'publicKeyCreate');
     },
     publicKeyCombine: (pubkeys, compressed) => {
+      // libsecp256k1 aborts the process on an empty list (ARG_CHECK); the wrapper threw.
+      if (pubkeys.length === 0) throw new RangeError('secp256k1 publicKeyCombine needs at least one key');
       const out = keyOut(compressed);
       return ok(addon.publicKeyCombine(out, pubkeys), out, 'publicKeyCombine');
     },
