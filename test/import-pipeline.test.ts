@@ -154,116 +154,107 @@ test('look-ahead: when its worker is gone, blocks come back unhashed and are has
   assert.equal(toHex(after[0]!.raw), toHex(raw));
 });
 
-test('import: blocks before their parents wait as places in their files, obfuscated or not, and end as an in-order import does', async () => {
+test('import: blocks before their parents wait as places in their files, obfuscated or not, and end as an in-order import does', async (t) => {
   const blocks = branch('pipeline', 130, 3);
   const a = blocks.map((x) => x.raw);
   const tmp = tempDir('vigil-order-');
-  try {
-    // In order, in one plain file: the reference.
-    const inOrder = join(tmp.dir, 'in-order.dat');
-    writeFileSync(inOrder, blkFile(a));
-    // Out of order across two obfuscated files (Core 28+'s xor.dat): blocks 1-130 reversed, so
-    // all but the first wait until block 1, the last record of the second file.
-    const dir = join(tmp.dir, 'blocks');
-    mkdirSync(dir);
-    const key = new Uint8Array([0x5a, 0x17, 0x00, 0xff, 0x80, 0x01, 0x33, 0xc4]);
-    writeXorKey(dir, key);
-    const reversed = [...a].reverse();
-    for (const [n, part] of [reversed.slice(0, 65), reversed.slice(65)].entries()) {
-      const image = blkFile(part);
-      xorInPlace(image, key, 0);
-      writeFileSync(join(dir, `blk0000${n}.dat`), image);
-    }
-    const results = [];
-    // The last run reads headers first (assumevalid): its parents are known by their headers, and
-    // a block still waits for its parent's data.
-    for (const [i, { path, opts, assumeValid }] of [
-      { path: inOrder, opts: {} },
-      { path: dir, opts: {} },
-      { path: dir, opts: { lookAhead: false, cacheBytes: 0 } },
-      { path: dir, opts: {}, assumeValid: blocks[129]!.hash },
-    ].entries()) {
-      const chain = await ChainState.open(join(tmp.dir, `store-${i}`), { network: 'regtest', ...(assumeValid === undefined ? {} : { assumeValid }) });
-      let mostWaiting = 0;
-      const s = await importBlocks(chain, path, { ...opts, progressMs: 0, onProgress: (p) => (mostWaiting = Math.max(mostWaiting, p.waiting)) });
-      assert.equal(s.stoppedOnError, false);
-      assert.deepEqual(s.failures, []);
-      results.push({ tip: chain.tip.hex, height: chain.tip.height, digest: toHex(chain.utxoDigest()), accepted: s.accepted });
-      if (i > 0) assert.ok(mostWaiting >= 100, `${mostWaiting} blocks waited at most`);
-      await chain.close();
-    }
-    assert.equal(results[0]!.height, 130);
-    assert.deepEqual(results[1], results[0]);
-    assert.deepEqual(results[2], results[0]);
-    assert.deepEqual(results[3], results[0]);
-
-    // A bound on how many may wait: reached, the import stops with an internal error, and resumes.
-    const chain = await ChainState.open(join(tmp.dir, 'store-bounded'), { network: 'regtest' });
-    const s = await importBlocks(chain, dir, { maxWaitingBlocks: 50 });
-    assert.equal(s.stoppedOnError, true);
-    assert.equal(s.failures.at(-1)?.reason, 'too many out-of-order blocks waiting for their parents');
-    const again = await importBlocks(chain, inOrder);
-    assert.equal(again.stoppedOnError, false);
-    assert.equal(chain.tip.height, 130);
-    await chain.close();
-  } finally {
-    tmp.remove();
+  t.after(() => tmp.remove());
+  // In order, in one plain file: the reference.
+  const inOrder = join(tmp.dir, 'in-order.dat');
+  writeFileSync(inOrder, blkFile(a));
+  // Out of order across two obfuscated files (Core 28+'s xor.dat): blocks 1-130 reversed, so
+  // all but the first wait until block 1, the last record of the second file.
+  const dir = join(tmp.dir, 'blocks');
+  mkdirSync(dir);
+  const key = new Uint8Array([0x5a, 0x17, 0x00, 0xff, 0x80, 0x01, 0x33, 0xc4]);
+  writeXorKey(dir, key);
+  const reversed = [...a].reverse();
+  for (const [n, part] of [reversed.slice(0, 65), reversed.slice(65)].entries()) {
+    const image = blkFile(part);
+    xorInPlace(image, key, 0);
+    writeFileSync(join(dir, `blk0000${n}.dat`), image);
   }
+  const results = [];
+  // The last run reads headers first (assumevalid): its parents are known by their headers, and
+  // a block still waits for its parent's data.
+  for (const [i, { path, opts, assumeValid }] of [
+    { path: inOrder, opts: {} },
+    { path: dir, opts: {} },
+    { path: dir, opts: { lookAhead: false, cacheBytes: 0 } },
+    { path: dir, opts: {}, assumeValid: blocks[129]!.hash },
+  ].entries()) {
+    const chain = await ChainState.open(join(tmp.dir, `store-${i}`), { network: 'regtest', ...(assumeValid === undefined ? {} : { assumeValid }) });
+    let mostWaiting = 0;
+    const s = await importBlocks(chain, path, { ...opts, progressMs: 0, onProgress: (p) => (mostWaiting = Math.max(mostWaiting, p.waiting)) });
+    assert.equal(s.stoppedOnError, false);
+    assert.deepEqual(s.failures, []);
+    results.push({ tip: chain.tip.hex, height: chain.tip.height, digest: toHex(chain.utxoDigest()), accepted: s.accepted });
+    if (i > 0) assert.ok(mostWaiting >= 100, `${mostWaiting} blocks waited at most`);
+    await chain.close();
+  }
+  assert.equal(results[0]!.height, 130);
+  assert.deepEqual(results[1], results[0]);
+  assert.deepEqual(results[2], results[0]);
+  assert.deepEqual(results[3], results[0]);
+
+  // A bound on how many may wait: reached, the import stops with an internal error, and resumes.
+  const chain = await ChainState.open(join(tmp.dir, 'store-bounded'), { network: 'regtest' });
+  const s = await importBlocks(chain, dir, { maxWaitingBlocks: 50 });
+  assert.equal(s.stoppedOnError, true);
+  assert.equal(s.failures.at(-1)?.reason, 'too many out-of-order blocks waiting for their parents');
+  const again = await importBlocks(chain, inOrder);
+  assert.equal(again.stoppedOnError, false);
+  assert.equal(chain.tip.height, 130);
+  await chain.close();
 });
 
-test("a block whose parent is known only by its header waits for the parent's data, and a restart finds the store whole", async () => {
+test("a block whose parent is known only by its header waits for the parent's data, and a restart finds the store whole", async (t) => {
   const blocks = branch('pipeline', 40, 3);
   const tmp = tempDir('vigil-headers-first-');
-  try {
-    const datadir = join(tmp.dir, 'store');
-    let chain = await ChainState.open(datadir, { network: 'regtest', assumeValid: blocks[39]!.hash });
-    for (const b of blocks) {
-      const d = decodeBlock(b.raw);
-      assert.ok(d.ok);
-      assert.equal(chain.acceptHeader(d.block.header).mode, 'valid');
-    }
-    // Children first: each waits, and nothing about it is stored.
-    for (const b of [...blocks].reverse().slice(0, 39)) {
-      const r = await chain.processBlock(b.raw);
-      assert.equal(r.result.mode, 'invalid');
-      assert.equal(r.result.mode === 'invalid' && r.result.reason, 'prev-blk-not-found');
-    }
-    assert.equal(chain.tip.height, 0);
-    await chain.close();
-    // Stored above a parent that only a header in memory knew, they made the store unopenable.
-    chain = await ChainState.open(datadir, { network: 'regtest' });
-    assert.equal(chain.tip.height, 0);
-    for (const b of blocks) assert.equal((await chain.processBlock(b.raw)).result.mode, 'valid');
-    assert.equal(chain.tip.height, 40);
-    await chain.close();
-  } finally {
-    tmp.remove();
+  t.after(() => tmp.remove());
+  const datadir = join(tmp.dir, 'store');
+  let chain = await ChainState.open(datadir, { network: 'regtest', assumeValid: blocks[39]!.hash });
+  for (const b of blocks) {
+    const d = decodeBlock(b.raw);
+    assert.ok(d.ok);
+    assert.equal(chain.acceptHeader(d.block.header).mode, 'valid');
   }
+  // Children first: each waits, and nothing about it is stored.
+  for (const b of [...blocks].reverse().slice(0, 39)) {
+    const r = await chain.processBlock(b.raw);
+    assert.equal(r.result.mode, 'invalid');
+    assert.equal(r.result.mode === 'invalid' && r.result.reason, 'prev-blk-not-found');
+  }
+  assert.equal(chain.tip.height, 0);
+  await chain.close();
+  // Stored above a parent that only a header in memory knew, they made the store unopenable.
+  chain = await ChainState.open(datadir, { network: 'regtest' });
+  assert.equal(chain.tip.height, 0);
+  for (const b of blocks) assert.equal((await chain.processBlock(b.raw)).result.mode, 'valid');
+  assert.equal(chain.tip.height, 40);
+  await chain.close();
 });
 
-test('a block above a side branch that descends from a failed block is bad-prevblk and marked, not left waiting', async () => {
+test('a block above a side branch that descends from a failed block is bad-prevblk and marked, not left waiting', async (t) => {
   // A: heights 1-10, the active chain. B forks after height 8: B9 and B10 are stored beside it.
   const a = branch('failed-ancestor', 10, 1);
   const b = branch('failed-ancestor', 12, 1, { height: 9, tag: 'side' }).slice(8);
   const tmp = tempDir('vigil-failed-ancestor-');
-  try {
-    const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
-    for (const x of a) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
-    for (const x of b.slice(0, 2)) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
-    assert.equal(chain.tip.height, 10);
-    // As when an activation through B9 failed: it marks the blocks on the path it tried, and B10,
-    // stored beside that path, keeps its status.
-    const b9 = chain.getNodeByHash(b[0]!.hash)!;
-    b9.status |= BLOCK_FAILED_VALID;
-    const r = await chain.processBlock(b[2]!.raw);
-    assert.equal(r.result.mode, 'invalid');
-    assert.equal(r.result.mode === 'invalid' && r.result.reason, 'bad-prevblk');
-    assert.ok((chain.getNodeByHash(b[2]!.hash)!.status & BLOCK_FAILED_CHILD) !== 0, 'B11 is marked as a failed block\'s descendant');
-    const r12 = await chain.processBlock(b[3]!.raw);
-    assert.equal(r12.result.mode === 'invalid' && r12.result.reason, 'bad-prevblk');
-    assert.equal(chain.tip.height, 10);
-    await chain.close();
-  } finally {
-    tmp.remove();
-  }
+  t.after(() => tmp.remove());
+  const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
+  for (const x of a) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
+  for (const x of b.slice(0, 2)) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
+  assert.equal(chain.tip.height, 10);
+  // As when an activation through B9 failed: it marks the blocks on the path it tried, and B10,
+  // stored beside that path, keeps its status.
+  const b9 = chain.getNodeByHash(b[0]!.hash)!;
+  b9.status |= BLOCK_FAILED_VALID;
+  const r = await chain.processBlock(b[2]!.raw);
+  assert.equal(r.result.mode, 'invalid');
+  assert.equal(r.result.mode === 'invalid' && r.result.reason, 'bad-prevblk');
+  assert.ok((chain.getNodeByHash(b[2]!.hash)!.status & BLOCK_FAILED_CHILD) !== 0, 'B11 is marked as a failed block\'s descendant');
+  const r12 = await chain.processBlock(b[3]!.raw);
+  assert.equal(r12.result.mode === 'invalid' && r12.result.reason, 'bad-prevblk');
+  assert.equal(chain.tip.height, 10);
+  await chain.close();
 });
