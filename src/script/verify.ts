@@ -69,17 +69,12 @@ export class TransactionSignatureChecker implements SignatureChecker {
       sigversion === SigVersion.WITNESS_V0
         ? signatureHashWitnessV0(scriptCode, this.tx, this.nIn, hashType, this.amount, this.txdata)
         : signatureHashLegacy(scriptCode, this.tx, this.nIn, hashType);
-    const verify = (): boolean => {
-      // A key that signed before is verified in its uncompressed form (no square root to parse it).
-      const key = pubKeyMemo.forVerify(pubkey, this.backend);
-      return rs === undefined ? this.backend.verifyEcdsaCompact!(rsScratch, sighash, key) : this.backend.verifyEcdsa(rs, sighash, key);
-    };
     const cache = this.opts.sigCache;
-    if (cache === undefined || this.skipCache(cache)) return verify();
+    if (cache === undefined || this.skipCache(cache)) return this.verifyEcdsa(rs, sighash, pubkey);
     // Keyed on the signature as encoded (less the hash type, which the sighash commits to).
     const entry = cache.keyEcdsa(sighash, pubkey, der);
     if (cache.has(entry)) return true;
-    const ok = verify();
+    const ok = this.verifyEcdsa(rs, sighash, pubkey);
     if (ok && this.opts.sigCacheStore !== false) cache.add(entry);
     return ok;
   }
@@ -109,6 +104,13 @@ export class TransactionSignatureChecker implements SignatureChecker {
     }
     if (!this.backend.verifySchnorr(sig, sighash, pubkey)) throw new ScriptFailure('SCHNORR_SIG');
     if (store) cache!.add(key);
+  }
+
+  /** The signature check itself: r, s as bigints, or (rs undefined) r || s in rsScratch. No closure a check. */
+  private verifyEcdsa(rs: EcdsaRS | undefined, sighash: Uint8Array, pubkey: Uint8Array): boolean {
+    // A key that signed before is verified in its uncompressed form (no square root to parse it).
+    const key = pubKeyMemo.forVerify(pubkey, this.backend);
+    return rs === undefined ? this.backend.verifyEcdsaCompact!(rsScratch, sighash, key) : this.backend.verifyEcdsa(rs, sighash, key);
   }
 
   /**

@@ -25,8 +25,11 @@ const CHUNK_BITS = 20;
 const CHUNK = 1 << CHUNK_BITS;
 const POS_MASK = CHUNK - 1;
 
-/** Table bytes an entry costs besides its key and record: 13 in the entry arrays, two 4-byte slots. */
-export const ENTRY_TABLE_BYTES = 13 + 8;
+/** Bytes an entry takes in the entry arrays, and the slots (two of 4 bytes: half full) a live one keeps. */
+const ENTRY_ARRAY_BYTES = 13;
+const LIVE_SLOT_BYTES = 8;
+/** Table bytes an entry costs besides its key and record. */
+export const ENTRY_TABLE_BYTES = ENTRY_ARRAY_BYTES + LIVE_SLOT_BYTES;
 
 export class CoinTable {
   /** Slot → entry index + 1 (0: empty); linear probing, kept at most half full. */
@@ -57,7 +60,7 @@ export class CoinTable {
    * and records; clear() keeps it all.
    */
   get bytes(): number {
-    return this.used + this.entries * 13 + this.size * 8; // ENTRY_TABLE_BYTES a live entry
+    return this.used + this.entries * ENTRY_ARRAY_BYTES + this.size * LIVE_SLOT_BYTES;
   }
 
   /** Keys and records a flush would put: the entries that hold a record (deletions and gone ones not). */
