@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { SHORT_MAX, sha256ShortInto } from '../src/primitives/sha256-short.js';
+import { SHORT_MAX, hash256Of64Into, sha256ShortInto } from '../src/primitives/sha256-short.js';
+import { computeMerkleRoot } from '../src/primitives/block.js';
 import { hash160, hash256, sha256 } from '../src/primitives/hash.js';
 import { toHex } from '../src/primitives/bytes.js';
 import { ripemd160 } from '@noble/hashes/legacy.js';
@@ -67,4 +68,68 @@ test('results are fresh arrays: a later hash does not change an earlier one', ()
   hash256(Uint8Array.of(2));
   sha256(Uint8Array.of(3));
   assert.equal(toHex(a), copy);
+});
+
+const openssl256d = (data: Uint8Array): Uint8Array => createHash('sha256').update(createHash('sha256').update(data).digest()).digest();
+
+test('hash256Of64Into: double SHA-256 of 64 bytes at any offset, into another buffer or over its own input', () => {
+  const next = rng(0xd64);
+  const buf = Uint8Array.from({ length: 64 * 50 + 3 }, () => next() & 0xff);
+  for (let k = 0; k < 50; k++) {
+    const o = 3 + 64 * k;
+    const want = toHex(openssl256d(buf.subarray(o, o + 64)));
+    const out = new Uint8Array(40);
+    hash256Of64Into(buf, o, out, 5);
+    assert.equal(toHex(out.subarray(5, 37)), want, `offset ${o}`);
+    assert.equal(out[4], 0, 'nothing written before p');
+    assert.equal(out[37], 0, 'nothing written after p + 32');
+    const inPlace = buf.slice(o, o + 64);
+    hash256Of64Into(inPlace, 0, inPlace, 0);
+    assert.equal(toHex(inPlace.subarray(0, 32)), want, 'output over the input');
+  }
+  for (const fill of [0x00, 0xff, 0x80]) assert.equal(toHex((() => { const b = new Uint8Array(64).fill(fill); hash256Of64Into(b, 0, b, 0); return b.subarray(0, 32); })()), toHex(openssl256d(new Uint8Array(64).fill(fill))));
+});
+
+/** Core's ComputeMerkleRoot as written there, on node:crypto: the reference for computeMerkleRoot. */
+function referenceMerkle(leaves: Uint8Array[]): { root: string; mutated: boolean } {
+  if (leaves.length === 0) return { root: toHex(new Uint8Array(32)), mutated: false };
+  let level: Buffer[] = leaves.map((l) => Buffer.from(l));
+  let mutated = false;
+  while (level.length > 1) {
+    for (let i = 0; i + 1 < level.length; i += 2) if (level[i]!.equals(level[i + 1]!)) mutated = true;
+    if (level.length & 1) level.push(level[level.length - 1]!);
+    const next: Buffer[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(Buffer.from(openssl256d(Buffer.concat([level[i]!, level[i + 1]!]))));
+    level = next;
+  }
+  return { root: toHex(level[0]!), mutated };
+}
+
+test('computeMerkleRoot agrees with Core\'s algorithm on node:crypto: 0..70 leaves, odd levels, and repeated pairs at every level', () => {
+  const next = rng(0x3e61e);
+  const leaf = (): Uint8Array => Uint8Array.from({ length: 32 }, () => next() & 0xff);
+  for (let n = 0; n <= 70; n++) {
+    const leaves = Array.from({ length: n }, leaf);
+    const got = computeMerkleRoot(leaves);
+    assert.deepEqual({ root: toHex(got.root), mutated: got.mutated }, referenceMerkle(leaves), `${n} leaves`);
+    assert.equal(got.mutated, false, `${n} distinct leaves are not mutated`);
+  }
+  // CVE-2012-2459: a repeated adjacent pair at the leaves, or one level up, flags mutation; an odd
+  // level's own duplicated last entry does not.
+  const six = Array.from({ length: 6 }, leaf);
+  const atLeaves = [...six.slice(0, 4), six[4]!, six[4]!];
+  const oneUp = [six[0]!, six[1]!, six[0]!, six[1]!, six[4]!];
+  const secondPair = [six[0]!, six[1]!, six[2]!, six[2]!];
+  for (const leaves of [atLeaves, oneUp, secondPair]) {
+    const got = computeMerkleRoot(leaves);
+    assert.deepEqual({ root: toHex(got.root), mutated: got.mutated }, referenceMerkle(leaves));
+    assert.equal(got.mutated, true);
+  }
+  // The leaves passed in are not changed, and the root is a buffer of its own.
+  const leaves = Array.from({ length: 9 }, leaf);
+  const before = leaves.map(toHex);
+  const { root } = computeMerkleRoot(leaves);
+  assert.deepEqual(leaves.map(toHex), before);
+  assert.equal(root.length, 32);
+  assert.equal(root.buffer.byteLength, 32);
 });

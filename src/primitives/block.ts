@@ -4,6 +4,7 @@
 import { ByteReader, ParseError, toParseFailure, type ParseFailure } from './reader.js';
 import { ByteWriter } from './writer.js';
 import { hash256 } from './hash.js';
+import { hash256Of64Into } from './sha256-short.js';
 import { Transaction } from './transaction.js';
 
 export const HEADER_SIZE = 80;
@@ -128,30 +129,34 @@ export interface MerkleResult {
   mutated: boolean;
 }
 
-/** Core's ComputeMerkleRoot: pairwise hash256, duplicating an odd last entry, flagging mutation. */
+/**
+ * Core's ComputeMerkleRoot: pairwise hash256, duplicating an odd last entry, flagging mutation.
+ * As in Core, each level is written over the front of the one below, in one buffer, and each
+ * node is a 64-byte double hash with its padding block's schedule precomputed (SHA256D64).
+ */
 export function computeMerkleRoot(leaves: readonly Uint8Array[]): MerkleResult {
   if (leaves.length === 0) return { root: new Uint8Array(32), mutated: false };
-  let level: Uint8Array[] = leaves.slice();
+  // Room for the leaves and for an odd level's duplicated last entry.
+  const buf = new Uint8Array(32 * (leaves.length + 1));
+  leaves.forEach((leaf, i) => buf.set(leaf, 32 * i));
+  let n = leaves.length;
   let mutated = false;
-  const pair = new Uint8Array(64);
-  while (level.length > 1) {
-    for (let i = 0; i + 1 < level.length; i += 2) {
-      if (equal32(level[i]!, level[i + 1]!)) mutated = true;
+  while (n > 1) {
+    for (let i = 0; i + 1 < n; i += 2) {
+      if (equal32(buf, 32 * i, 32 * i + 32)) mutated = true;
     }
-    if (level.length & 1) level.push(level[level.length - 1]!);
-    const next: Uint8Array[] = new Array(level.length >> 1);
-    for (let i = 0; i < next.length; i++) {
-      pair.set(level[2 * i]!, 0);
-      pair.set(level[2 * i + 1]!, 32);
-      next[i] = hash256(pair);
+    if (n & 1) {
+      buf.copyWithin(32 * n, 32 * (n - 1), 32 * n);
+      n++;
     }
-    level = next;
+    n >>= 1;
+    for (let i = 0; i < n; i++) hash256Of64Into(buf, 64 * i, buf, 32 * i);
   }
-  return { root: level[0]!, mutated };
+  return { root: buf.slice(0, 32), mutated };
 }
 
-function equal32(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false;
+function equal32(b: Uint8Array, x: number, y: number): boolean {
+  for (let i = 0; i < 32; i++) if (b[x + i] !== b[y + i]) return false;
   return true;
 }
 

@@ -26,9 +26,8 @@ const W = new Int32Array(64);
 const S = new Int32Array(8);
 const TAIL = new Uint8Array(128);
 
-/** One compression of the 64 bytes at b[o..o+64) into S. */
-function compress(b: Uint8Array, o: number): void {
-  for (let i = 0; i < 16; i++, o += 4) W[i] = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+/** W[16..64) from W[0..16). */
+function expand(): void {
   for (let i = 16; i < 64; i++) {
     const x = W[i - 15]!;
     const y = W[i - 2]!;
@@ -36,6 +35,10 @@ function compress(b: Uint8Array, o: number): void {
     const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
     W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0;
   }
+}
+
+/** The 64 rounds of the schedule `w` into S. */
+function rounds(w: Int32Array): void {
   let a = S[0]!;
   let b1 = S[1]!;
   let c = S[2]!;
@@ -46,7 +49,7 @@ function compress(b: Uint8Array, o: number): void {
   let h = S[7]!;
   for (let i = 0; i < 64; i++) {
     const sigma1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (h + sigma1 + ((e & f) ^ (~e & g)) + K[i]! + W[i]!) | 0;
+    const t1 = (h + sigma1 + ((e & f) ^ (~e & g)) + K[i]! + w[i]!) | 0;
     const sigma0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
     const t2 = (sigma0 + ((a & b1) ^ (a & c) ^ (b1 & c))) | 0;
     h = g;
@@ -68,6 +71,55 @@ function compress(b: Uint8Array, o: number): void {
   S[7] = (S[7]! + h) | 0;
 }
 
+/** One compression of the 64 bytes at b[o..o+64) into S. */
+function compress(b: Uint8Array, o: number): void {
+  for (let i = 0; i < 16; i++, o += 4) W[i] = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  expand();
+  rounds(W);
+}
+
+/** S as 32 big-endian bytes at out[p..p+32). */
+function store(out: Uint8Array, p: number): void {
+  for (let i = 0; i < 8; i++) {
+    const v = S[i]!;
+    out[p + 4 * i] = v >>> 24;
+    out[p + 4 * i + 1] = (v >>> 16) & 0xff;
+    out[p + 4 * i + 2] = (v >>> 8) & 0xff;
+    out[p + 4 * i + 3] = v & 0xff;
+  }
+}
+
+/**
+ * The schedule of the block that pads a 64-byte message (0x80, zeros, the length 512): the same
+ * for every such message, so it is expanded once (Core's SHA256D64 does the same).
+ */
+const PAD64_W = ((): Int32Array => {
+  W.fill(0);
+  W[0] = 0x80000000 | 0;
+  W[15] = 512;
+  expand();
+  return W.slice();
+})();
+
+/**
+ * Double SHA-256 of the 64 bytes at b[o..o+64), written to out[p..p+32): a merkle node. `out` may
+ * be `b` (even over the input: the input is read before anything is written).
+ */
+export function hash256Of64Into(b: Uint8Array, o: number, out: Uint8Array, p: number): void {
+  S.set(IV);
+  compress(b, o);
+  rounds(PAD64_W);
+  // The second round hashes the 32-byte digest: its words, 0x80, zeros and the length 256.
+  for (let i = 0; i < 8; i++) W[i] = S[i]!;
+  W[8] = 0x80000000 | 0;
+  W.fill(0, 9, 15);
+  W[15] = 256;
+  expand();
+  S.set(IV);
+  rounds(W);
+  store(out, p);
+}
+
 /** SHA-256 of `data` (at most SHORT_MAX bytes) written to out[0..32); returns `out`. */
 export function sha256ShortInto(data: Uint8Array, out: Uint8Array): Uint8Array {
   const n = data.length;
@@ -83,12 +135,6 @@ export function sha256ShortInto(data: Uint8Array, out: Uint8Array): Uint8Array {
   TAIL[end - 1] = bits & 0xff;
   compress(TAIL, 0);
   if (end === 128) compress(TAIL, 64);
-  for (let i = 0; i < 8; i++) {
-    const v = S[i]!;
-    out[4 * i] = v >>> 24;
-    out[4 * i + 1] = (v >>> 16) & 0xff;
-    out[4 * i + 2] = (v >>> 8) & 0xff;
-    out[4 * i + 3] = v & 0xff;
-  }
+  store(out, 0);
   return out;
 }
