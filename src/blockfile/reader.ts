@@ -472,10 +472,15 @@ export function* readBlocks(path: string, opts: ReadBlocksOptions): Generator<Bl
  */
 export async function* readBlocksAsync(path: string, opts: ReadBlocksOptions): AsyncGenerator<BlockRecord, ReadBlocksSummary> {
   const it = scanFilesAsync(path, opts, false);
-  for (;;) {
-    const r = await it.next();
-    if (r.done === true) return r.value;
-    yield* r.value.records;
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done === true) return r.value;
+      yield* r.value.records;
+    }
+  } finally {
+    // A consumer that stops early (break, a throw) ends the scan too, which closes its file.
+    await it.return(undefined as unknown as ReadBlocksSummary);
   }
 }
 
@@ -495,10 +500,14 @@ export async function* readBlockHeadersAsync(
 ): AsyncGenerator<BlockHeaderRecord, ReadBlocksSummary> {
   // Frame checks only (the blocks are not read), whatever a caller without types passed.
   const it = scanFilesAsync(path, { ...opts, check: 'frame', views: false, chunkSize: opts.chunkSize ?? DEFAULT_HEADER_CHUNK }, true);
-  for (;;) {
-    const r = await it.next();
-    if (r.done === true) return r.value;
-    yield* r.value.headers;
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done === true) return r.value;
+      yield* r.value.headers;
+    }
+  } finally {
+    await it.return(undefined as unknown as ReadBlocksSummary);
   }
 }
 

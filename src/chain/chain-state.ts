@@ -2,7 +2,7 @@
 // index, connect the branch with the most work, reorganise through undo data, and keep
 // every tip change to one store transaction so a crash leaves the old tip or the new one.
 
-import { adoptBlockHashes, decodeBlock, type Block } from '../primitives/block.js';
+import { adoptBlockHashes, Block, decodeBlock } from '../primitives/block.js';
 import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import { equalBytes, hashToHex, hexToHash } from '../primitives/bytes.js';
@@ -384,7 +384,13 @@ export class ChainState {
     const known = this.nodes.get(block.hash());
     if (known !== undefined) {
       if ((known.status & FAILED) !== 0) return done(invalid('duplicate-invalid', 'block is marked invalid'), true, known.height);
-      if ((known.status & BLOCK_HAVE_DATA) !== 0) return done(VALID, true, known.height);
+      if ((known.status & BLOCK_HAVE_DATA) !== 0) {
+        // Core's ProcessNewBlock activates the best chain for a block it has already: one stored
+        // when our own error kept it from connecting (a full disk) is tried again now.
+        if (known.chainWork <= this.tip.chainWork) return done(VALID, true, known.height);
+        const results = await this.activateBestChain(this.findBestCandidate());
+        return done(results.get(known.hex) ?? firstError(results) ?? VALID, true, known.height);
+      }
     }
 
     t = performance.now();
@@ -559,7 +565,7 @@ export class ChainState {
         const block = isKnown ? known : this.readBlock(node);
         // A block not stored yet goes to the store with its connection.
         const raw = isKnown && (node.status & BLOCK_HAVE_DATA) === 0 ? knownRaw : undefined;
-        let r = block === undefined ? internalError('block-missing', `block ${node.hex} is not in the store`) : await this.connectTip(node, block, raw);
+        let r = block instanceof Block ? await this.connectTip(node, block, raw) : block;
         if (raw !== undefined && r.mode !== 'valid') {
           const stored = await this.storeBlockData(node, raw);
           if (stored.mode !== 'valid' && r.mode !== 'error') r = stored;
@@ -608,11 +614,17 @@ export class ChainState {
     return n;
   }
 
-  private readBlock(node: BlockNode): Block | undefined {
-    const raw = this.store.getBlock(node.hash);
-    if (raw === undefined) return undefined;
+  /** The stored block of `node`, or the internal error that kept it from being read. */
+  private readBlock(node: BlockNode): Block | ValidationResult {
+    let raw: Uint8Array | undefined;
+    try {
+      raw = this.store.getBlock(node.hash);
+    } catch (err) {
+      return internalError('block-read-failed', (err as Error).message);
+    }
+    if (raw === undefined) return internalError('block-missing', `block ${node.hex} is not in the store`);
     const decoded = decodeBlock(raw);
-    return decoded.ok ? decoded.block : undefined;
+    return decoded.ok ? decoded.block : internalError('block-read-failed', `stored block ${node.hex} does not decode: ${decoded.message}`);
   }
 
   /**
@@ -704,8 +716,14 @@ export class ChainState {
     const prev = node.prev;
     if (prev === undefined) return internalError('disconnect-genesis', 'cannot disconnect the genesis block');
     const block = this.readBlock(node);
-    const undo = this.store.getUndo(node.hash);
-    if (block === undefined || undo === undefined) return internalError('undo-missing', `no block or undo data for ${node.hex}`);
+    if (!(block instanceof Block)) return block;
+    let undo: ReturnType<ChainStore['getUndo']>;
+    try {
+      undo = this.store.getUndo(node.hash);
+    } catch (err) {
+      return internalError('undo-read-failed', (err as Error).message);
+    }
+    if (undo === undefined) return internalError('undo-missing', `no undo data for ${node.hex}`);
     const removed: Array<{ txid: Uint8Array; vout: number }> = [];
     const restored: Array<{ txid: Uint8Array; vout: number; coin: (typeof undo)[number] }> = [];
     const ownTxids = new Set<string>();

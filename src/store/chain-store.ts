@@ -165,6 +165,8 @@ export class ChainStore implements CoinView {
   /** Where getCoin copies scripts: a block's look-ups share a few 8 KiB buffers instead of one each. */
   private readonly scriptSlab = new ByteSlab();
   private closed = false;
+  /** Set by changePending when a change failed half-way; see there. */
+  private broken: StoreError | undefined;
   /** The last queued write (see write()); its failure is the caller's, not the next write's. */
   private tail: Promise<void> = Promise.resolve();
   private readonly noSync: boolean;
@@ -327,6 +329,26 @@ export class ChainStore implements CoinView {
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError('closed', `store at ${this.dir} is closed`);
+    if (this.broken !== undefined) throw this.broken;
+  }
+
+  /**
+   * Change write-back's memory: `change` reads nothing that can fail (every LMDB read comes
+   * before it). Should it throw half-way all the same, what write-back holds may be part of a
+   * block, so the store breaks (StoreError 'broken') rather than let a flush write it.
+   */
+  private changePending(what: string, change: () => void): void {
+    try {
+      change();
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      this.broken = new StoreError(
+        'broken',
+        `${what} failed half-way through write-back's memory (${detail}): the store at ${this.dir} must be reopened, and resumes from its last flush`,
+        { cause: err },
+      );
+      throw this.broken;
+    }
   }
 
   /** A copy of the value under `key`, or undefined. */
@@ -585,7 +607,8 @@ export class ChainStore implements CoinView {
     const record = encodeIndexEntry(entry);
     const key = copyBytes(entry.hash);
     return this.enqueue(async () => {
-      if (this.pending !== undefined) this.pending.setRecord(INDEX_RECORD, key, record);
+      const p = this.pending;
+      if (p !== undefined) this.changePending('putIndex', () => p.setRecord(INDEX_RECORD, key, record));
       else await this.commit('putIndex', () => void this.index.put(key, record));
     });
   }
@@ -649,9 +672,11 @@ export class ChainStore implements CoinView {
     return this.enqueue(async () => {
       const p = this.pending;
       if (p !== undefined) {
-        p.setRecord(BLOCK_POS_RECORD, key, pos);
-        p.setRecord(INDEX_RECORD, key, record);
-        p.flatFiles = files;
+        this.changePending('putBlock', () => {
+          p.setRecord(BLOCK_POS_RECORD, key, pos);
+          p.setRecord(INDEX_RECORD, key, record);
+          p.flatFiles = files;
+        });
         return;
       }
       await this.syncFlatFiles();
@@ -716,15 +741,18 @@ export class ChainStore implements CoinView {
       const p = this.pending;
       if (p !== undefined) {
         const records = created ?? encodeCreated(u.created, u.spent);
-        for (const o of u.spent) p.spend(o.txid, o.vout);
-        const inStore = (txid: Uint8Array, vout: number): boolean => this.storeHasCoin(txid, vout);
-        u.created.forEach((c, i) => p.add(c.txid, c.vout, records[i]!, c.coin.coinbase, inStore));
-        if (blockPos !== undefined) p.setRecord(BLOCK_POS_RECORD, key, blockPos);
-        p.setRecord(UNDO_POS_RECORD, key, undoPos);
-        p.setRecord(INDEX_RECORD, key, indexRecord);
-        p.tip = tipRecord;
-        p.flatFiles = files;
-        p.blocksApplied++;
+        // Read before the first change: a failed read leaves write-back holding no part of the block.
+        const inStore = u.created.map((c) => c.coin.coinbase && this.storeHasCoin(c.txid, c.vout));
+        this.changePending(what, () => {
+          for (const o of u.spent) p.spend(o.txid, o.vout);
+          u.created.forEach((c, i) => p.add(c.txid, c.vout, records[i]!, inStore[i]!));
+          if (blockPos !== undefined) p.setRecord(BLOCK_POS_RECORD, key, blockPos);
+          p.setRecord(UNDO_POS_RECORD, key, undoPos);
+          p.setRecord(INDEX_RECORD, key, indexRecord);
+          p.tip = tipRecord;
+          p.flatFiles = files;
+          p.blocksApplied++;
+        });
         return;
       }
       const writes = ops ?? prepareCoinOps(u.spent, u.created, what);
@@ -851,8 +879,9 @@ export class ChainStore implements CoinView {
   /** Wait for pending commits and close the environment; later calls throw StoreError 'closed'. */
   async close(): Promise<void> {
     if (this.closed) return;
-    let flushError: unknown;
-    if (this.pending !== undefined) await this.flush().catch((err: unknown) => (flushError = err));
+    // A broken store writes nothing more: what write-back held is given up, and said so.
+    let flushError: unknown = this.broken;
+    if (this.pending !== undefined && this.broken === undefined) await this.flush().catch((err: unknown) => (flushError = err));
     this.closed = true;
     await this.tail;
     if (flushError !== undefined) {

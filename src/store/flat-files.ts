@@ -30,6 +30,13 @@ const RECORD_HEADER = 8;
  */
 const WRITE_BUFFER = 1 << 20;
 
+/**
+ * Files of one sequence kept open at once (a mainnet store has thousands of 128 MiB files); the
+ * least recently used, preferably one already synced, is closed for another. Data written and not
+ * yet synced survives a close: fdatasync syncs a file's data whichever descriptor wrote it.
+ */
+const MAX_OPEN_FILES = 8;
+
 /** Where a record's bytes sit: file number, offset of its first byte (after the header), length. */
 export interface FlatFilePos {
   file: number;
@@ -65,6 +72,8 @@ export class FlatFileSeq {
   private readonly fds = new Map<number, { fd: number; writable: boolean }>();
   /** Files written since the last sync. */
   private readonly unsynced = new Set<number>();
+  /** The file whose fdatasync is in flight (the store's calls of sync() never overlap). */
+  private readonly syncing = new Set<number>();
   /** A file was started since the last sync: its directory entry must be synced too. */
   private newFile = false;
   private dirCreated = false;
@@ -97,8 +106,27 @@ export class FlatFileSeq {
 
   private fd(file: number, write: boolean): number {
     const open = this.fds.get(file);
-    if (open !== undefined && (open.writable || !write)) return open.fd;
+    if (open !== undefined && (open.writable || !write)) {
+      // Least recently used first: that one is closed when too many are open.
+      this.fds.delete(file);
+      this.fds.set(file, open);
+      return open.fd;
+    }
     this.closeFile(file);
+    if (this.fds.size >= MAX_OPEN_FILES) {
+      // Never one an fdatasync is using; preferably one with nothing waiting for fdatasync, so
+      // that sync's errors come from the descriptor that wrote. None free: one more stays open.
+      let victim: number | undefined;
+      for (const f of this.fds.keys()) {
+        if (this.syncing.has(f)) continue;
+        victim ??= f;
+        if (!this.unsynced.has(f)) {
+          victim = f;
+          break;
+        }
+      }
+      if (victim !== undefined) this.closeFile(victim);
+    }
     if (write && !this.dirCreated) {
       mkdirSync(this.dir, { recursive: true });
       this.dirCreated = true;
@@ -160,14 +188,26 @@ export class FlatFileSeq {
     this.writeOut();
     const files = [...this.unsynced];
     this.unsynced.clear();
-    await Promise.all(
-      files.map(
-        (file) =>
-          new Promise<void>((resolve, reject) => {
-            fdatasync(this.fd(file, true), (err) => (err === null ? resolve() : reject(wrapStoreError(`syncing ${this.path(file)}`, err))));
-          }),
-      ),
-    );
+    try {
+      // One file at a time (almost always one: the file being appended to), so that no more
+      // than MAX_OPEN_FILES are open.
+      for (const file of files) {
+        const fd = this.fd(file, true);
+        // Kept open until its fdatasync is done: appends meanwhile may open other files.
+        this.syncing.add(file);
+        await new Promise<void>((resolve, reject) => {
+          fdatasync(fd, (err) => {
+            this.syncing.delete(file);
+            if (err === null) resolve();
+            else reject(wrapStoreError(`syncing ${this.path(file)}`, err));
+          });
+        });
+      }
+    } catch (err) {
+      // Not known to be on disk: the next sync (before a retried commit) syncs them again.
+      for (const file of files) this.unsynced.add(file);
+      throw err;
+    }
     // A new file is durable only once the directory entry naming it is.
     if (this.newFile) {
       this.newFile = false;

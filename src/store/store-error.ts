@@ -8,10 +8,13 @@
  * - `corrupt`: a record did not decode; the file is damaged or was written by something else.
  * - `inconsistent`: a write would break the store's invariants (a spent coin missing, a block
  *   applied on the wrong tip); the transaction was rolled back and nothing changed.
+ * - `broken`: a change to write-back's memory failed half-way (an allocation, a caller's bug); what
+ *   it held since the last flush is given up, and every later call throws this until the store is
+ *   reopened, which resumes from that flush, as after a crash.
  * - `closed`: the store was used after close().
  * - `locked`: another live process writes this directory.
  */
-export type StoreErrorCode = 'open' | 'wrong-network' | 'wrong-schema' | 'io' | 'corrupt' | 'inconsistent' | 'closed' | 'locked';
+export type StoreErrorCode = 'open' | 'wrong-network' | 'wrong-schema' | 'io' | 'corrupt' | 'inconsistent' | 'broken' | 'closed' | 'locked';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

@@ -132,20 +132,20 @@ export class PendingWrites {
   }
 
   /**
-   * Add a coin. `mayExist` is Core's possible_overwrite (coinbase outputs: BIP30's two duplicate
-   * coinbases overwrote their predecessors); `inStore` is then asked whether LMDB holds the key.
-   * Any other new coin cannot be in the set already (its txid commits to the coins it spends).
+   * Add a coin. `inStore`: whether LMDB holds its key, which only a coinbase output can (Core's
+   * possible_overwrite: BIP30's two duplicate coinbases overwrote their predecessors); any other
+   * new coin cannot be in the set already (its txid commits to the coins it spends). The caller
+   * reads it before changing anything here, so a failed read leaves write-back as it was.
    */
-  add(txid: Uint8Array, vout: number, value: Uint8Array, mayExist: boolean, inStore: (txid: Uint8Array, vout: number) => boolean): void {
+  add(txid: Uint8Array, vout: number, value: Uint8Array, inStore: boolean): void {
     const slot = this.coins.slotOf(txid, vout);
     if (slot >= 0) {
       if (this.coins.stateAt(slot) === 'spent') this.countDelta++;
       this.coins.setAt(slot, value);
       return;
     }
-    const existed = mayExist && inStore(txid, vout);
-    this.coins.insert(txid, vout, value, !existed);
-    if (!existed) this.countDelta++;
+    this.coins.insert(txid, vout, value, !inStore);
+    if (!inStore) this.countDelta++;
   }
 
   /** Set a record (copied in). */

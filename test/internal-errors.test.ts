@@ -1,0 +1,245 @@
+// Our own failures (a read or write the disk refuses, memory that runs out half-way) are internal
+// errors: they never change the UTXO set, never mark a valid block invalid, and leave a store that
+// connects the same blocks once the failure is gone. Faults are injected into one store call.
+
+import { test, type TestContext } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { existsSync, readdirSync, readlinkSync, statSync, truncateSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
+import { ChainState } from '../src/chain/chain-state.js';
+import { importBlocks } from '../src/chain/importer.js';
+import { generateChain } from '../src/generate/index.js';
+import { readBlockHeadersAsync, readBlocksAsync } from '../src/blockfile/reader.js';
+import { equalBytes, hashToHex, toHex } from '../src/primitives/bytes.js';
+import { BLOCK_FAILED_CHILD, BLOCK_FAILED_VALID, StoreError } from '../src/store/index.js';
+import { FlatFileSeq } from '../src/store/flat-files.js';
+import { PendingWrites } from '../src/store/write-back.js';
+import type { GeneratedBlock } from '../src/generate/index.js';
+import { branch, tempDir } from './helpers/regtest-chain.js';
+import { PARAMS } from '../src/consensus/params.js';
+
+/** node:fs as CommonJS sees it: what syncBuiltinESMExports copies to the ES module's bindings. */
+const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+
+function dir(t: TestContext, prefix: string): string {
+  const tmp = tempDir(prefix);
+  t.after(tmp.remove);
+  return tmp.dir;
+}
+
+/** Tip height and UTXO digest of a fresh store that connected `blocks` without a fault. */
+async function reference(t: TestContext, blocks: GeneratedBlock[]): Promise<{ height: number; digest: string }> {
+  const chain = await ChainState.open(dir(t, 'ie-ref-'), { network: 'regtest' });
+  for (const b of blocks) assert.equal((await chain.processBlock(b.raw)).result.mode, 'valid');
+  const out = { height: chain.tip.height, digest: toHex(chain.utxoDigest()) };
+  await chain.close();
+  return out;
+}
+
+/** The open descriptors of this process whose path matches `re` (Linux and macOS list them). */
+function openFiles(re: RegExp): number {
+  const fdDir = existsSync('/proc/self/fd') ? '/proc/self/fd' : '/dev/fd';
+  let n = 0;
+  for (const fd of readdirSync(fdDir)) {
+    try {
+      if (re.test(readlinkSync(join(fdDir, fd)))) n++;
+    } catch {
+      // closed while listed
+    }
+  }
+  return n;
+}
+
+test('write-back: a failed read while a block is connected leaves the coins as they were; the block connects when given again', async (t) => {
+  const blocks = branch('ie-read', 112, 4);
+  const want = await reference(t, blocks);
+  const path = dir(t, 'ie-read-');
+  const chain = await ChainState.open(path, { network: 'regtest' });
+  await chain.store.setWriteBack(64 << 20);
+  for (const b of blocks.slice(0, 111)) await chain.processBlock(b.raw);
+  const before = { tip: chain.tip.height, utxos: chain.store.utxoCount(), digest: toHex(chain.utxoDigest()) };
+
+  // The last block's coinbase outputs ask LMDB whether they overwrite a coin (BIP30): that read fails once.
+  const last = blocks[111]!;
+  const coinbase = last.block.txs[0]!.txid();
+  const store = chain.store as unknown as { storeHasCoin(txid: Uint8Array, vout: number): boolean };
+  const real = store.storeHasCoin.bind(store);
+  let fail = true;
+  store.storeHasCoin = (txid, vout) => {
+    if (fail && equalBytes(txid, coinbase)) {
+      fail = false;
+      throw new Error('EIO injected');
+    }
+    return real(txid, vout);
+  };
+  const r = await chain.processBlock(last.raw);
+  assert.equal(r.result.mode, 'error');
+  assert.equal(fail, false, 'the fault was hit');
+  assert.deepEqual({ tip: chain.tip.height, utxos: chain.store.utxoCount(), digest: toHex(chain.utxoDigest()) }, before, 'nothing of the block was applied');
+
+  // Given again, it connects (it was stored when its connection failed).
+  const again = await chain.processBlock(last.raw);
+  assert.equal(again.result.mode, 'valid');
+  assert.equal(chain.tip.height, 112);
+  await chain.close();
+  const reopened = await ChainState.open(path, { network: 'regtest' });
+  assert.deepEqual({ height: reopened.tip.height, digest: toHex(reopened.utxoDigest()) }, want);
+  assert.equal(reopened.getNodeByHash(last.block.hash())!.status & (BLOCK_FAILED_VALID | BLOCK_FAILED_CHILD), 0, 'not marked failed');
+  await reopened.close();
+});
+
+test('write-back: a change that fails half-way breaks the store; reopened, it resumes from the last flush and ends as a clean run', async (t) => {
+  // Blocks from 101 on spend coins (coinbases mature after 100).
+  const blocks = branch('ie-half', 112, 4);
+  const want = await reference(t, blocks);
+  const path = dir(t, 'ie-half-');
+  let chain = await ChainState.open(path, { network: 'regtest' });
+  await chain.store.setWriteBack(64 << 20);
+  for (const b of blocks.slice(0, 104)) await chain.processBlock(b.raw);
+  await chain.store.flush();
+  for (const b of blocks.slice(104, 108)) await chain.processBlock(b.raw);
+
+  // An allocation that fails after the block's spends went in: the third coin added throws.
+  const add = PendingWrites.prototype.add;
+  let calls = 0;
+  PendingWrites.prototype.add = function (this: PendingWrites, ...args: Parameters<PendingWrites['add']>) {
+    if (++calls === 3) throw new RangeError('Array buffer allocation failed');
+    return add.apply(this, args);
+  };
+  let r;
+  try {
+    r = await chain.processBlock(blocks[108]!.raw);
+  } finally {
+    PendingWrites.prototype.add = add;
+  }
+  assert.equal(r.result.mode, 'error');
+  assert.match((r.result.mode === 'error' && r.result.debug) || '', /failed half-way through write-back's memory/);
+  // Every later call refuses, rather than read or write part of a block.
+  assert.throws(
+    () => chain.store.getTip(),
+    (e: unknown) => e instanceof StoreError && e.code === 'broken',
+  );
+  assert.ok(calls >= 3 && blocks[108]!.block.txs.length > 1, 'the block spends coins before the failing add');
+  assert.throws(
+    () => chain.store.flush(),
+    (e: unknown) => e instanceof StoreError && e.code === 'broken',
+  );
+  assert.notEqual((await chain.processBlock(blocks[109]!.raw)).result.mode, 'valid');
+  await assert.rejects(chain.close(), (e: unknown) => e instanceof StoreError && e.code === 'broken');
+
+  // Reopened: the tip of the last flush, then every block connects.
+  chain = await ChainState.open(path, { network: 'regtest' });
+  assert.equal(chain.tip.height, 104);
+  for (const b of blocks) await chain.processBlock(b.raw);
+  assert.deepEqual({ height: chain.tip.height, digest: toHex(chain.utxoDigest()) }, want);
+  await chain.close();
+});
+
+test('a block stored when our own error kept it from connecting is connected when given again', async (t) => {
+  const blocks = branch('ie-dup', 6, 2);
+  const chain = await ChainState.open(dir(t, 'ie-dup-'), { network: 'regtest' });
+  for (const b of blocks.slice(0, 5)) await chain.processBlock(b.raw);
+  const apply = chain.store.applyBlock.bind(chain.store);
+  let fail = true;
+  chain.store.applyBlock = (u) => {
+    if (!fail) return apply(u);
+    fail = false;
+    return Promise.reject(new Error('ENOSPC injected'));
+  };
+  const first = await chain.processBlock(blocks[5]!.raw);
+  assert.equal(first.result.mode, 'error');
+  assert.equal(first.tip.height, 5);
+  const second = await chain.processBlock(blocks[5]!.raw);
+  assert.deepEqual({ mode: second.result.mode, duplicate: second.duplicate, tip: second.tip.height }, { mode: 'valid', duplicate: true, tip: 6 });
+  // A block already on the active chain is only a duplicate.
+  const third = await chain.processBlock(blocks[2]!.raw);
+  assert.deepEqual({ mode: third.result.mode, duplicate: third.duplicate, tip: third.tip.height }, { mode: 'valid', duplicate: true, tip: 6 });
+  await chain.close();
+});
+
+test('undo data that cannot be read during a reorganisation is an internal error, with memory and store on the same tip', async (t) => {
+  const a = branch('ie-reorg', 12, 2);
+  const b = branch('ie-reorg', 14, 2, { height: 11, tag: 'b' });
+  const path = dir(t, 'ie-reorg-');
+  const chain = await ChainState.open(path, { network: 'regtest' });
+  for (const g of a) await chain.processBlock(g.raw);
+  for (const g of b.slice(10, 12)) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  assert.equal(chain.tip.hex, hashToHex(a[11]!.block.hash()));
+  // The last record of rev00000.dat (block 12's undo data, which the reorg reads first) loses its tail.
+  const rev = join(path, 'blocks', 'rev00000.dat');
+  truncateSync(rev, statSync(rev).size - 10);
+  const r = await chain.processBlock(b[12]!.raw);
+  assert.equal(r.result.mode, 'error');
+  assert.equal(r.result.mode === 'error' && r.result.reason, 'undo-read-failed');
+  assert.equal(chain.store.getTip()!.height, chain.tip.height);
+  assert.ok(equalBytes(chain.store.getTip()!.hash, chain.tip.hash));
+  await chain.close();
+});
+
+test('a failed fdatasync is tried again before the commit it held back', async (t) => {
+  const blocks = branch('ie-sync', 5, 2);
+  const chain = await ChainState.open(dir(t, 'ie-sync-'), { network: 'regtest' });
+  await chain.store.setWriteBack(64 << 20);
+  for (const b of blocks) await chain.processBlock(b.raw);
+  const fdatasync = fs.fdatasync;
+  let calls = 0;
+  let fail = true;
+  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    calls++;
+    if (!fail) return fdatasync(fd, cb);
+    fail = false;
+    process.nextTick(cb, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  try {
+    await assert.rejects(chain.store.flush(), (e: unknown) => e instanceof StoreError && /fdatasync/.test(e.message));
+    assert.equal(chain.store.unflushedBlocks, 5);
+    calls = 0;
+    await chain.store.flush();
+    assert.equal(chain.store.unflushedBlocks, 0);
+    assert.equal(calls, 1, 'the file whose sync failed is synced again');
+  } finally {
+    fs.fdatasync = fdatasync;
+    syncBuiltinESMExports();
+  }
+  await chain.close();
+});
+
+test('reading blk files: a consumer that stops early closes the file; an import stopped by an internal error leaves none open', async (t) => {
+  const root = dir(t, 'ie-fds-');
+  generateChain({ blocks: 40, txsPerBlock: 2, seed: 'ie-fds', outDir: join(root, 'src') });
+  const srcFiles = /ie-fds-[^/]*\/src\/blk\d+\.dat$/;
+  for (const read of [readBlocksAsync, readBlockHeadersAsync]) {
+    for await (const rec of read(join(root, 'src'), { magic: PARAMS.regtest.messageStart })) {
+      assert.ok(rec !== undefined);
+      break;
+    }
+    assert.equal(openFiles(srcFiles), 0, `${read.name} closed its file`);
+  }
+  for (let run = 0; run < 2; run++) {
+    const chain = await ChainState.open(join(root, `db${run}`), { network: 'regtest' });
+    const apply = chain.store.applyBlock.bind(chain.store);
+    let n = 0;
+    chain.store.applyBlock = (u) => (++n === 10 ? Promise.reject(new Error('EIO injected')) : apply(u));
+    const s = await importBlocks(chain, join(root, 'src'), { cacheBytes: 0, lookAhead: false });
+    await chain.close();
+    assert.equal(s.stoppedOnError, true);
+    assert.equal(openFiles(srcFiles), 0, `import ${run} left no blk file open`);
+  }
+});
+
+test('flat files: at most 8 files of a sequence are open at once, and every record reads back', async (t) => {
+  const path = dir(t, 'ie-flat-');
+  const seq = new FlatFileSeq(path, 'blk', Uint8Array.of(1, 2, 3, 4), { file: 0, end: 0 }, 200);
+  const records = Array.from({ length: 60 }, (_, i) => new Uint8Array(150).fill(i));
+  const positions = records.map((r) => seq.append(r));
+  await seq.sync();
+  assert.equal(new Set(positions.map((p) => p.file)).size, 60, 'one file a record');
+  const files = /ie-flat-[^/]*\/blk\d+\.dat$/;
+  assert.ok(openFiles(files) <= 8, `${openFiles(files)} open after writing`);
+  for (let i = 59; i >= 0; i--) assert.equal(toHex(seq.read(positions[i]!)), toHex(records[i]!));
+  assert.ok(openFiles(files) <= 8, `${openFiles(files)} open after reading`);
+  seq.close();
+  assert.equal(openFiles(files), 0);
+});
