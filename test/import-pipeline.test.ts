@@ -9,12 +9,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks, type ImportOptions } from '../src/chain/importer.js';
-import { getParams } from '../src/consensus/params.js';
+import { getParams, PARAMS } from '../src/consensus/params.js';
 import { BlockHasher } from '../src/pipeline/block-hasher.js';
 import { writeXorKey, xorInPlace } from '../src/blockfile/xor.js';
 import { BLOCK_FAILED_CHILD, BLOCK_FAILED_VALID } from '../src/store/index.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
-import { adoptBlockHashes, computeBlockHashes, decodeBlock } from '../src/primitives/block.js';
+import { adoptBlockHashes, Block, BlockHeader, computeBlockHashes, computeMerkleRoot, decodeBlock } from '../src/primitives/block.js';
+import { Transaction } from '../src/primitives/transaction.js';
 import { hashToHex, toHex } from '../src/primitives/bytes.js';
 import { corruptSignature, rebuildBlock, withInput } from './helpers/alter-block.js';
 import { REAL_BLOCKS, realBlockBytes } from './helpers/real-blocks.js';
@@ -256,5 +257,43 @@ test('a block above a side branch that descends from a failed block is bad-prevb
   const r12 = await chain.processBlock(b[3]!.raw);
   assert.equal(r12.result.mode === 'invalid' && r12.result.reason, 'bad-prevblk');
   assert.equal(chain.tip.height, 10);
+  await chain.close();
+});
+
+/** A regtest block at `height` on `prev` whose coinbase pays `pay` (the subsidy is 50 BTC): mined, nothing else in it. */
+function coinbaseOnly(prev: Uint8Array, height: number, time: number, pay: number): Block {
+  const coinbase = new Transaction(
+    1,
+    [{ prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: Uint8Array.of(0x50 + height, 0x00), sequence: 0xffffffff, witness: [] }],
+    [{ value: pay, scriptPubKey: Uint8Array.of(0x51) }],
+    0,
+  );
+  return remine(new Block(new BlockHeader(4, prev, computeMerkleRoot([coinbase.txid()]).root, time, 0x207fffff, 0), [coinbase]));
+}
+
+test('headers and blocks above a failed block reached through header-only blocks are bad-prevblk (Core\'s m_failed_blocks); proof of work is checked before the parent', async (t) => {
+  const tmp = tempDir('vigil-failed-headers-');
+  t.after(() => tmp.remove());
+  const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
+  const genesis = decodeBlock(PARAMS.regtest.genesisBlock);
+  assert.ok(genesis.ok);
+  const t0 = genesis.block.header.time;
+  const a = coinbaseOnly(genesis.block.hash(), 1, t0 + 600, 51e8); // overpays: bad-cb-amount when connected
+  const b = coinbaseOnly(a.hash(), 2, t0 + 1200, 50e8);
+  const c = coinbaseOnly(b.hash(), 3, t0 + 1800, 50e8);
+  assert.equal(chain.acceptHeader(a.header).mode, 'valid');
+  assert.equal(chain.acceptHeader(b.header).mode, 'valid');
+  const ra = await chain.processBlock(a.toBytes());
+  assert.equal(ra.result.mode === 'invalid' && ra.result.reason, 'bad-cb-amount');
+  // B, known only by its header, carries no mark; its child is still refused.
+  const hc = chain.acceptHeader(c.header);
+  assert.equal(hc.mode === 'invalid' && hc.reason, 'bad-prevblk');
+  const rc = await chain.processBlock(c.toBytes());
+  assert.equal(rc.result.mode === 'invalid' && rc.result.reason, 'bad-prevblk');
+  assert.equal(chain.tip.height, 0);
+  // A header that fails its own proof of work says so, whatever its parent.
+  const unmined = new BlockHeader(4, new Uint8Array(32).fill(7), new Uint8Array(32), t0 + 600, 0x1d00ffff, 0);
+  const r = chain.acceptHeader(unmined);
+  assert.equal(r.mode === 'invalid' && r.reason, 'high-hash');
   await chain.close();
 });

@@ -175,6 +175,8 @@ class IndexNode implements BlockNode {
 export class ChainState {
   /** The block index: every node, by hash, with its header and hash (node-table.ts). */
   private readonly nodes = new NodeTable<IndexNode>();
+  /** Blocks found invalid themselves (BLOCK_FAILED_VALID), not for an ancestor: Core's m_failed_blocks. */
+  private readonly failedBlocks = new Set<BlockNode>();
   /** The active chain by height (Core's CChain). */
   private readonly active: BlockNode[] = [];
   private readonly runScripts: ScriptRunner;
@@ -268,6 +270,7 @@ export class ChainState {
       e.status,
     );
     this.nodes.add(node);
+    if ((node.status & BLOCK_FAILED_VALID) !== 0) this.failedBlocks.add(node);
     if ((node.status & FAILED) === 0 && (this.bestHeader === undefined || node.chainWork > this.bestHeader.chainWork)) this.bestHeader = node;
     return node;
   }
@@ -314,11 +317,12 @@ export class ChainState {
   acceptHeader(header: BlockHeader): ValidationResult {
     const known = this.nodes.get(header.hash());
     if (known !== undefined) return (known.status & FAILED) !== 0 ? invalid('duplicate-invalid', 'header is marked invalid') : VALID;
-    const parent = this.nodes.get(header.prevBlock);
-    if (parent === undefined) return invalid('prev-blk-not-found', 'previous header is not known');
-    if ((parent.status & FAILED) !== 0) return invalid('bad-prevblk', 'previous block is invalid');
+    // Core's order: CheckBlockHeader, then the parent, then its validity.
     const pow = checkBlockHeader(header, this.params);
     if (pow.mode !== 'valid') return pow;
+    const parent = this.nodes.get(header.prevBlock);
+    if (parent === undefined) return invalid('prev-blk-not-found', 'previous header is not known');
+    if (this.failedAncestor(parent) !== undefined) return invalid('bad-prevblk', 'previous block is invalid');
     const r = contextualCheckBlockHeader(header, this.headerContext(parent, header), this.params);
     if (r.mode !== 'valid') return r;
     this.addNode({ hash: header.hash(), header: header.toBytes(), height: parent.height + 1, chainWork: parent.chainWork + getBlockProof(header.bits), status: 0 });
@@ -401,7 +405,7 @@ export class ChainState {
     // 64-byte transaction can pose as the merkle root's pair of txids).
     if (checked.mode !== 'valid') return done(checked);
     if (parent === undefined) return done(invalid('prev-blk-not-found', 'previous block is not known'));
-    const branch = this.branchState(parent);
+    const branch = this.failedAncestor(parent) !== undefined ? 'failed' : this.branchState(parent);
     if (branch === 'failed') {
       // Core's AcceptBlockHeader: a parent that is, or descends from, a block known invalid.
       await this.markFailed(block, parent, BLOCK_FAILED_CHILD);
@@ -461,6 +465,18 @@ export class ChainState {
   }
 
   /**
+   * `parent` itself when it is marked failed, else the block found invalid (Core's m_failed_blocks)
+   * that it descends from, if any: a header-only block between them carries no mark (Core's
+   * AcceptBlockHeader). The active chain descends from none.
+   */
+  private failedAncestor(parent: BlockNode): BlockNode | undefined {
+    if ((parent.status & FAILED) !== 0) return parent;
+    if (this.active[parent.height] === parent) return undefined;
+    for (const f of this.failedBlocks) if (f.height <= parent.height && this.ancestor(parent, f.height) === f) return f;
+    return undefined;
+  }
+
+  /**
    * The blocks from `node` back to the active chain: 'whole' when each has its data, 'failed' when
    * one is known invalid (activation marks only the path it tried, so a side branch's blocks can
    * descend from a failed one unmarked), 'missing' when one, nearer, is known only by its header.
@@ -494,6 +510,7 @@ export class ChainState {
     const existing = this.nodes.get(block.hash());
     if (existing !== undefined) {
       existing.status |= flag;
+      if ((flag & BLOCK_FAILED_VALID) !== 0) this.failedBlocks.add(existing);
       await this.putStatus(existing);
       return;
     }
@@ -574,6 +591,7 @@ export class ChainState {
         if (r.mode === 'error') return results;
         if (r.mode !== 'valid') {
           node.status |= BLOCK_FAILED_VALID;
+          this.failedBlocks.add(node);
           await this.putStatus(node);
           for (const d of path.slice(path.indexOf(node) + 1)) {
             d.status |= BLOCK_FAILED_CHILD;
