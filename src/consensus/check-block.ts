@@ -11,6 +11,7 @@ import { isFinalTx } from './tx-verify.js';
 import { MAX_BLOCK_SIGOPS_COST, MAX_BLOCK_WEIGHT, WITNESS_SCALE_FACTOR } from './consensus.js';
 import { VALID, invalid, mutated, type ValidationResult } from './validation.js';
 import { checkProofOfWork } from './pow.js';
+import { checkSignetBlockSolution } from './signet.js';
 import type { ChainParams } from './params.js';
 import { scriptNumEncode } from '../script/script-num.js';
 import { OP } from '../script/opcodes.js';
@@ -40,13 +41,18 @@ export function checkBlock(block: Block, params: ChainParams, checkPow = true): 
 }
 
 /**
- * CheckBlock's first checks: the header's proof of work and the merkle root. Once they pass, the
+ * CheckBlock's first checks: the header's proof of work, on signet the block's BIP325 solution
+ * (checked with proof of work only, as in Core), and the merkle root. Once they pass, the
  * transactions are the ones the header commits to (what validateBlockAsync waits for before it
  * starts their scripts).
  */
 export function checkBlockCommitment(block: Block, params: ChainParams, checkPow = true): ValidationResult {
   const header = checkBlockHeader(block.header, params, checkPow);
-  return header.mode !== 'valid' ? header : checkMerkleRoot(block);
+  if (header.mode !== 'valid') return header;
+  if (params.signetBlocks && checkPow && !checkSignetBlockSolution(block, params.signetChallenge!, params.genesisHash)) {
+    return invalid('bad-signet-blksig', 'signet block signature validation failure');
+  }
+  return checkMerkleRoot(block);
 }
 
 /** The rest of CheckBlock, in Core's order: sizes, the coinbase, each transaction, legacy sigops. */
