@@ -471,16 +471,22 @@ export function* readBlocks(path: string, opts: ReadBlocksOptions): Generator<Bl
  * Holds about two chunks of a file in memory (plus any record longer than that).
  */
 export async function* readBlocksAsync(path: string, opts: ReadBlocksOptions): AsyncGenerator<BlockRecord, ReadBlocksSummary> {
-  const it = scanFilesAsync(path, opts, false);
+  return yield* eachWindow(scanFilesAsync(path, opts, false), (w) => w.records);
+}
+
+/** What `pick` takes from each window of `scan`; a consumer that stops early (break, a throw) ends the scan too, which closes its file. */
+async function* eachWindow<T>(
+  scan: AsyncGenerator<{ records: BlockRecord[]; headers: BlockHeaderRecord[] }, ReadBlocksSummary>,
+  pick: (w: { records: BlockRecord[]; headers: BlockHeaderRecord[] }) => T[],
+): AsyncGenerator<T, ReadBlocksSummary> {
   try {
     for (;;) {
-      const r = await it.next();
+      const r = await scan.next();
       if (r.done === true) return r.value;
-      yield* r.value.records;
+      yield* pick(r.value);
     }
   } finally {
-    // A consumer that stops early (break, a throw) ends the scan too, which closes its file.
-    await it.return(undefined as unknown as ReadBlocksSummary);
+    await scan.return(undefined as unknown as ReadBlocksSummary);
   }
 }
 
@@ -499,16 +505,7 @@ export async function* readBlockHeadersAsync(
   opts: Omit<ReadBlocksOptions, 'check' | 'views'>,
 ): AsyncGenerator<BlockHeaderRecord, ReadBlocksSummary> {
   // Frame checks only (the blocks are not read), whatever a caller without types passed.
-  const it = scanFilesAsync(path, { ...opts, check: 'frame', views: false, chunkSize: opts.chunkSize ?? DEFAULT_HEADER_CHUNK }, true);
-  try {
-    for (;;) {
-      const r = await it.next();
-      if (r.done === true) return r.value;
-      yield* r.value.headers;
-    }
-  } finally {
-    await it.return(undefined as unknown as ReadBlocksSummary);
-  }
+  return yield* eachWindow(scanFilesAsync(path, { ...opts, check: 'frame', views: false, chunkSize: opts.chunkSize ?? DEFAULT_HEADER_CHUNK }, true), (w) => w.headers);
 }
 
 /** The files under `path` window by window (the next read in flight while a window is consumed). */
