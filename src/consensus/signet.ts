@@ -66,7 +66,6 @@ export function signetTxs(block: Block, challenge: Uint8Array): { toSpend: Trans
       const r = new ByteReader(found.solution);
       scriptSig = r.varBytes();
       const n = r.compactSize();
-      witness = [];
       for (let i = 0; i < n; i++) witness.push(r.varBytes());
       if (r.offset !== found.solution.length) return undefined;
     } catch {

@@ -72,8 +72,8 @@ export class FlatFileSeq {
   private readonly fds = new Map<number, { fd: number; writable: boolean }>();
   /** Files written since the last sync. */
   private readonly unsynced = new Set<number>();
-  /** The file whose fdatasync is in flight (the store's calls of sync() never overlap). */
-  private readonly syncing = new Set<number>();
+  /** The file whose fdatasync is in flight (sync() goes one file at a time, and the store's calls of it never overlap). */
+  private syncing: number | undefined;
   /** A file was started since the last sync: its directory entry must be synced too. */
   private newFile = false;
   private dirCreated = false;
@@ -118,7 +118,7 @@ export class FlatFileSeq {
       // that sync's errors come from the descriptor that wrote. None free: one more stays open.
       let victim: number | undefined;
       for (const f of this.fds.keys()) {
-        if (this.syncing.has(f)) continue;
+        if (f === this.syncing) continue;
         victim ??= f;
         if (!this.unsynced.has(f)) {
           victim = f;
@@ -194,10 +194,10 @@ export class FlatFileSeq {
       for (const file of files) {
         const fd = this.fd(file, true);
         // Kept open until its fdatasync is done: appends meanwhile may open other files.
-        this.syncing.add(file);
+        this.syncing = file;
         await new Promise<void>((resolve, reject) => {
           fdatasync(fd, (err) => {
-            this.syncing.delete(file);
+            this.syncing = undefined;
             if (err === null) resolve();
             else reject(wrapStoreError(`syncing ${this.path(file)}`, err));
           });
