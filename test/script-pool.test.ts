@@ -91,6 +91,36 @@ test('pool: a worker failure on every attempt is an internal error', async () =>
   }
 });
 
+test('pool: a thread that dies when no replacement can start gives an internal error, not a hang, and the pool recovers', { timeout: 60_000 }, async () => {
+  const { work, flags } = load();
+  const failStarts = new Int32Array(new SharedArrayBuffer(4));
+  const pool = await ScriptPool.create({ threads: 2, faultInjection: 'exit', failThreadStarts: failStarts });
+  try {
+    Atomics.store(failStarts, 0, 1);
+    // The first attempt kills one thread, whose replacement fails to start (Piscina then replaces
+    // no thread that dies); the retry runs on the thread left.
+    assert.deepEqual(await pool.verify(work.slice(0, 60), flags), { mode: 'valid' });
+    // This block's first attempt kills the last thread: its other task waits for a thread that
+    // never comes, until the pool cancels it; the retry cannot start one either.
+    const r = await pool.verify(work.slice(0, 60), flags);
+    assert.equal(r.mode, 'error');
+    if (r.mode === 'error') {
+      assert.equal(r.reason, 'script-worker-failed');
+      assert.match(r.debug ?? '', /injected thread start failure/);
+    }
+    Atomics.store(failStarts, 0, 0);
+    assert.deepEqual(await pool.verify(work.slice(0, 60), flags), { mode: 'valid' });
+  } finally {
+    await pool.close();
+  }
+});
+
+test('pool: threads that cannot start fail create() with the reason; zero attempts is refused', async () => {
+  const failStarts = new Int32Array(new SharedArrayBuffer(4)).fill(1);
+  await assert.rejects(ScriptPool.create({ threads: 2, failThreadStarts: failStarts }), /worker threads did not start: injected thread start failure/);
+  for (const attempts of [0, -1, Number.NaN, 1.5]) await assert.rejects(ScriptPool.create({ threads: 0, attempts }), RangeError);
+});
+
 test('tasks: a transaction larger than a chunk is split into input ranges', () => {
   const { work } = load();
   const big = work.reduce((a, b) => (b.tx.inputs.length > a.tx.inputs.length ? b : a));

@@ -13,7 +13,7 @@ import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
 import { abortTask, prepareBlock, scriptTask, type ScriptTask, type ScriptTaskResult } from './script-task.js';
 import { VERIFY_INPUTS_WORKER, WORKER_YOUNG_GENERATION_MB } from './workers.js';
-import { hashBlockBatch, type HashBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
+import { hashBlockBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
 
 /**
  * Inputs per chunk at most. Claiming a chunk is one atomic add; 32 inputs are ~1.5 ms of
@@ -37,6 +37,11 @@ export interface ScriptPoolOptions {
   sigCache?: SignatureCache | null;
   /** Test hook: inject a worker failure into the first attempt of each block. */
   faultInjection?: 'throw' | 'exit';
+  /**
+   * Test hook: an Int32Array over a SharedArrayBuffer; while its first element is nonzero, threads
+   * that start fail as one whose backend cannot load would.
+   */
+  failThreadStarts?: Int32Array;
 }
 
 export interface ScriptPoolStats {
@@ -62,10 +67,17 @@ export class ScriptPool {
   private buffer: SharedArrayBuffer | undefined;
   private bufferBusy = false;
   private generation = 0;
+  /** One per task submitted: cancels those still queued when no thread is left to run them. */
+  private readonly inFlight = new Set<AbortController>();
+  /** The last failure Piscina reported outside any task (a thread that could not start). */
+  private threadError: unknown;
   /** The backend this pool verifies with (its name says what loaded). */
   backend: SignatureBackend | undefined;
 
   private constructor(private readonly opts: ScriptPoolOptions) {
+    const attempts = opts.attempts ?? 2;
+    // Zero attempts would answer VALID having checked nothing.
+    if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`ScriptPool: attempts must be a positive integer, got ${attempts}`);
     this.threads = opts.threads ?? availableParallelism();
     this.sigCache = opts.sigCache === null ? undefined : (opts.sigCache ?? SignatureCache.create(32 * 1024 * 1024));
     if (this.threads > 0) {
@@ -81,7 +93,14 @@ export class ScriptPool {
         // RSS was 345–353 MB with that, 290–299 MB with this; verification ran 26.2 against
         // 26.8 blocks/s, within the noise (bench/import-child.js on the 10,000-block chain).
         resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-        workerData: { backend: opts.crypto ?? 'noble' },
+        workerData: { backend: opts.crypto ?? 'noble', ...(opts.failThreadStarts === undefined ? {} : { failStarts: opts.failThreadStarts }) },
+      });
+      // A thread that fails outside a task (a replacement whose backend does not load) is emitted
+      // as 'error' on the pool; unheard, it would end the process. It is our own failure: the tasks
+      // it strands fail as internal errors (cancelStranded).
+      this.pool.on('error', (err: unknown) => {
+        this.threadError = err;
+        this.cancelStranded();
       });
     }
   }
@@ -93,9 +112,35 @@ export class ScriptPool {
     p.backend = countingBackend(await loadBackend(opts.crypto ?? 'noble'), p.stats);
     if (p.pool !== undefined) {
       const empty = scriptTask(prepareBlock([], { threads: 1, maxChunk: 1 }), 0, -1);
-      await Promise.all(Array.from({ length: p.threads }, () => p.pool!.run(empty)));
+      try {
+        await Promise.all(Array.from({ length: p.threads }, () => p.submit<ScriptTaskResult>(empty)));
+      } catch (err) {
+        await p.close();
+        throw new Error(`ScriptPool: the worker threads did not start: ${describe(p.threadError ?? err)}`);
+      }
     }
     return p;
+  }
+
+  /**
+   * Run a task on the pool. Once a thread has failed to start, Piscina stops replacing threads that
+   * die, so tasks queued when the last one is gone would wait forever, and the block with them:
+   * each task can be cancelled (cancelStranded).
+   */
+  private submit<R>(task: unknown, name?: string): Promise<R> {
+    const cancel = new AbortController();
+    this.inFlight.add(cancel);
+    const pool = this.pool as unknown as Piscina<unknown, R>;
+    return pool.run(task, name === undefined ? { signal: cancel.signal } : { name, signal: cancel.signal }).finally(() => this.inFlight.delete(cancel));
+  }
+
+  /**
+   * With no thread left, no task is running: every one submitted waits in Piscina's queue for a
+   * thread that may never come. Cancel them, so their attempt ends as an internal error and is
+   * retried (the next task makes Piscina start threads again).
+   */
+  private cancelStranded(): void {
+    if (this.pool !== undefined && this.pool.threads.length === 0) for (const c of this.inFlight) c.abort();
   }
 
   /**
@@ -104,7 +149,7 @@ export class ScriptPool {
    */
   readonly hashBlocks: HashRunner = (batch) => {
     if (this.pool === undefined) return Promise.resolve(hashBlockBatch(batch));
-    return (this.pool as unknown as Piscina<HashBatch, HashBatchResult>).run(batch, { name: 'hashBlocks' });
+    return this.submit<HashBatchResult>(batch, 'hashBlocks');
   };
 
   /**
@@ -167,7 +212,7 @@ export class ScriptPool {
     let inputs = 0;
     await Promise.all(
       Array.from({ length: Math.min(this.threads, chunks) }, (_, i) =>
-        this.pool!.run(fault !== undefined && i === 0 ? { ...task, fault } : task).then(
+        this.submit<ScriptTaskResult>(fault !== undefined && i === 0 ? { ...task, fault } : task).then(
           (r) => {
             inputs += r.inputs;
             this.stats.ecdsa += r.ecdsa;
@@ -178,6 +223,7 @@ export class ScriptPool {
             crash ??= err;
             // Stop the others: this attempt is lost anyway.
             abortTask(sab);
+            this.cancelStranded();
           },
         ),
       ),
@@ -188,7 +234,10 @@ export class ScriptPool {
       const w = work.find((x) => x.txIndex === failure!.txIndex)!;
       return scriptFailure(failure.txIndex, failure.inputIndex, failure.error, w.tx);
     }
-    if (crash !== undefined) return internalError('script-worker-failed', (crash as Error).message ?? String(crash));
+    if (crash !== undefined) {
+      const why = crash instanceof Error && crash.name === 'AbortError' && this.threadError !== undefined ? `no thread could start: ${describe(this.threadError)}` : describe(crash);
+      return internalError('script-worker-failed', why);
+    }
     return VALID;
   }
 
@@ -211,4 +260,8 @@ export class ScriptPool {
     this.isClosed = true;
     await this.pool?.destroy();
   }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

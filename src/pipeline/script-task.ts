@@ -224,10 +224,13 @@ let current: { sab: SharedArrayBuffer; generation: number; txOffset: number; tx:
 /** What a worker thread is started with (Piscina's workerData). */
 export interface ScriptWorkerData {
   backend?: BackendName;
+  /** Test hook (ScriptPoolOptions.failThreadStarts): while its first element is nonzero, starting fails. */
+  failStarts?: Int32Array;
 }
 
 /** Set this thread up: load its signature backend and warm it. */
 export async function configureScriptWorker(data: ScriptWorkerData | undefined): Promise<void> {
+  if (data?.failStarts !== undefined && Atomics.load(data.failStarts, 0) !== 0) throw new Error('injected thread start failure');
   workerBackend = countingBackend(await loadBackend(data?.backend ?? 'noble'), sigCounts);
   warmUp();
 }
