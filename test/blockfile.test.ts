@@ -257,7 +257,7 @@ test('garbage between records: one issue per run, then the scan resynchronises o
   assert.equal(r.value.issues.length, 1);
 });
 
-test("check: 'parse' rejects a well-framed record that is not a block and resumes after its magic", (t) => {
+test("check: 'parse' rejects a well-framed record that is not a block and resumes at its end", (t) => {
   const dir = tempDir(t);
   const blocks = BTCD_BLOCKS.slice(20, 23);
   const w = new BlockFileWriter(dir, MAIN_MAGIC);
@@ -278,6 +278,31 @@ test("check: 'parse' rejects a well-framed record that is not a block and resume
   assert.deepEqual(
     parsed.summary.issues.map((i) => `${i.code}@${i.offset}`),
     [`bad-block@${fakeAt}`],
+  );
+});
+
+test("check: 'parse' resumes at the end of a record that does not decode, as Core: a block framed inside it is not read", (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(40, 43);
+  const inner = new Uint8Array(8 + blocks[1]!.length);
+  inner.set(MAIN_MAGIC);
+  new DataView(inner.buffer).setUint32(4, blocks[1]!.length, true);
+  inner.set(blocks[1]!, 8);
+  // A forged record whose length covers 100 bytes of junk and then a whole framed block.
+  const forged = new Uint8Array(8 + 100 + inner.length).fill(0x5a);
+  forged.set(MAIN_MAGIC);
+  new DataView(forged.buffer).setUint32(4, 100 + inner.length, true);
+  forged.set(inner, 108);
+  const w = new BlockFileWriter(dir, MAIN_MAGIC);
+  w.append(blocks[0]!);
+  w.appendRaw(forged);
+  w.append(blocks[2]!);
+  w.close();
+  const parsed = readAllBlocks(dir, { magic: MAIN_MAGIC, check: 'parse' });
+  sameRecords(parsed.records, [blocks[0]!, blocks[2]!]);
+  assert.deepEqual(
+    parsed.summary.issues.map((i) => `${i.code}@${i.offset}`),
+    [`bad-block@${8 + blocks[0]!.length}`],
   );
 });
 

@@ -54,7 +54,7 @@ export interface ReadBlocksOptions {
   /**
    * 'frame' (default): a record is a magic and a length that fit inside the file.
    * 'parse': the framed bytes must also decode as one block (returned as `block`), else the
-   * scan resumes one byte after the magic, as Core's LoadExternalBlockFile does.
+   * scan resumes at the record's end, as Core's LoadExternalBlockFile does.
    */
   check?: 'frame' | 'parse';
   /**
@@ -285,8 +285,11 @@ function* scanWindow(
         if (pos >= st.quietUntil) {
           yield { kind: 'issue', issue: { code: 'bad-block', file, offset: pos, length: size, message: `record at offset ${pos} is not a block: ${r.message}` } };
         }
-        st.quietUntil = Math.max(st.quietUntil, base + end);
-        i++;
+        // As Core's LoadExternalBlockFile: once a record's header is read, the scan goes on at the
+        // record's end (nRewind = nBlockPos + nSize) whether or not the block deserializes. Going on
+        // one byte after the magic decoded every magic inside the record again: quadratic in a
+        // file of nested forged records (15.6 s for 4 MB).
+        i = end;
         continue;
       }
       block = r.block;
