@@ -6,8 +6,9 @@
 
 import { describe, it, before } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { validateBlock, type BlockReport } from '../src/consensus/validate-block.js';
+import { MissingHeightError, validateBlock, validateBlockAsync, type BlockReport } from '../src/consensus/validate-block.js';
 import { getLegacySigOpCount } from '../src/consensus/sigops.js';
+import { MAX_BLOCK_SERIALIZED_SIZE } from '../src/consensus/consensus.js';
 import { Block, blockMerkleRoot } from '../src/primitives/block.js';
 import { equalBytes, hashToHex } from '../src/primitives/bytes.js';
 import { MAX_MONEY } from '../src/primitives/amount.js';
@@ -99,6 +100,9 @@ describe('controls', () => {
     const r = validateBlock(A.raw, A.spent, { network: 'main' });
     assertResult(r, { mode: 'valid' });
     assert.equal(r.height, 300025);
+    // The height was read from the coinbase, so BIP34's check of it could not fail: said so.
+    assert.ok(r.skipped.includes('bad-cb-height'));
+    assert.ok(!validateBlock(A.raw, A.spent, { network: 'main', height: 300025 }).skipped.includes('bad-cb-height'));
   });
 
   it('866342 unaltered is valid (proof of work checked)', () => {
@@ -401,6 +405,33 @@ describe('bad input', () => {
       const bytes = new Uint8Array([...header, ...count, ...A.raw.subarray(81)]);
       decodeFailed(validateBlock(bytes, A.spent, { network: 'main' }));
     }
+  });
+
+  it('bytes longer than MAX_BLOCK_SERIALIZED_SIZE are bad-blk-length, answered before decoding', async () => {
+    const padded = (size: number): Uint8Array => {
+      const bytes = new Uint8Array(size);
+      bytes.set(A.raw);
+      return bytes;
+    };
+    // At the limit the bytes are decoded (and the padding is data after the block); past it, not.
+    decodeFailed(validateBlock(padded(MAX_BLOCK_SERIALIZED_SIZE), A.spent, { network: 'main' }));
+    const over = padded(MAX_BLOCK_SERIALIZED_SIZE + 1);
+    const runScripts = (): never => assert.fail('no script work for bytes that are not decoded');
+    for (const r of [validateBlock(over, A.spent, { network: 'main' }), await validateBlockAsync(over, A.spent, { network: 'main', runScripts })]) {
+      assertResult(r, { mode: 'invalid', reason: 'bad-blk-length' });
+      assert.equal(r.txs, 0);
+      assert.match(r.result.mode === 'invalid' ? (r.result.debug ?? '') : '', /4000001 bytes serialized/);
+    }
+  });
+
+  it('no height given and none in the coinbase is misuse: MissingHeightError', () => {
+    // Block 300025 with its coinbase's BIP34 push replaced by OP_1NEGATE (merkle root redone).
+    const cb = A.block.txs[0]!;
+    const script = Uint8Array.of(0x4f, ...cb.inputs[0]!.scriptSig.subarray(4));
+    const raw = rebuildBlock(A.block, [withInput(cb, 0, { scriptSig: script }), ...A.block.txs.slice(1)]).toBytes();
+    assert.throws(() => validateBlock(raw, A.spent, { network: 'main', checkPow: false }), MissingHeightError);
+    // Given the height, the same block is judged: BIP34 finds the coinbase wrong.
+    assertResult(validateBlock(raw, A.spent, { network: 'main', height: 300025, checkPow: false }), { mode: 'invalid', reason: 'bad-cb-height', txIndex: 0 });
   });
 
   it('a spent list of the wrong length is misuse: RangeError', () => {

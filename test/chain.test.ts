@@ -172,7 +172,7 @@ test('rejections on a chain-backed store leave tip and UTXO digest unchanged', a
   });
 });
 
-test('bad input to a chain: random bytes, a truncated block, an unknown parent change nothing', async () => {
+test('bad input to a chain: random bytes, a truncated block, an oversized one, an unknown parent change nothing', async () => {
   const blocks = branch('bad-input', 5, 0);
   await withChain('regtest', async (chain) => {
     await feed(chain, blocks.slice(0, 3));
@@ -180,9 +180,13 @@ test('bad input to a chain: random bytes, a truncated block, an unknown parent c
     const tip = chain.tip.hex;
     let seed = 1;
     const random = Uint8Array.from({ length: 500 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) & 0xff);
-    for (const raw of [random, blocks[3]!.raw.subarray(0, 100), new Uint8Array(0), blocks[4]!.raw]) {
+    // The next block's bytes padded past MAX_BLOCK_SERIALIZED_SIZE: refused undecoded, its hash not marked failed.
+    const oversized = new Uint8Array(4_000_001);
+    oversized.set(blocks[3]!.raw);
+    for (const raw of [random, blocks[3]!.raw.subarray(0, 100), new Uint8Array(0), oversized, blocks[4]!.raw]) {
       const r = await chain.processBlock(raw);
       assert.equal(r.result.mode, 'invalid');
+      if (raw === oversized) assert.equal(r.result.mode === 'invalid' && r.result.reason, 'bad-blk-length');
       assert.equal(chain.tip.hex, tip);
       assert.equal(toHex(chain.utxoDigest()), digest);
     }

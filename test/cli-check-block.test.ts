@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rebuildBlock, withOutput } from './helpers/alter-block.js';
+import { rebuildBlock, withInput, withOutput } from './helpers/alter-block.js';
 import { runCli, type CliRun } from './helpers/cli.js';
 import { loadRealBlock, REAL_BLOCKS, type RealBlockVector } from './helpers/real-blocks.js';
 import { readVector, vectorPath } from './helpers/vectors.js';
@@ -186,6 +186,18 @@ describe('check-block: bad usage exits 2 with a message on stderr', () => {
   it('a bad --height', async () => {
     await usage(['check-block', block(), '--spent', undo(), '--spent-format', 'bcoin-undo', '--height', 'abc'], /--height must be a non-negative integer/);
     await usage(['check-block', block(), '--spent', undo(), '--spent-format', 'bcoin-undo', '--height=-1'], /--height must be a non-negative integer/);
+  });
+
+  it('a block whose coinbase carries no BIP34 height, without --height', async (t) => {
+    // Block 300025 with its coinbase's height push replaced by OP_1NEGATE (merkle root redone).
+    const block = loadRealBlock(A);
+    const cb = block.txs[0]!;
+    const altered = rebuildBlock(block, [withInput(cb, 0, { scriptSig: Uint8Array.of(0x4f, ...cb.inputs[0]!.scriptSig.subarray(4)) }), ...block.txs.slice(1)]);
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'no-height.raw');
+    writeFileSync(file, altered.toBytes());
+    await usage(['check-block', file, '--spent', undo(), '--spent-format', 'bcoin-undo', '--no-pow-check'], /no-height\.raw: the coinbase carries no BIP34 height: give the block's height with --height/);
   });
 
   it('an unknown option', () => usage(['check-block', block(), '--spent', undo(), '--spent-format', 'bcoin-undo', '--fast'], /--fast/));

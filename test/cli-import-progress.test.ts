@@ -4,6 +4,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateChain } from '../src/generate/index.js';
 import { regtestSync } from '../src/cli/selftest-command.js';
@@ -51,6 +52,23 @@ describe('vigil import: progress off a terminal', () => {
     const logs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; datadir?: string });
     assert.ok(logs.some((l) => l.level === 'debug' && l.msg === 'import starting' && l.datadir === join(tmp.dir, 'a')), r.stderr);
     assert.match(r.stdout, /0 blocks accepted, 121 already known/, 'the second run resumes: everything is known');
+  });
+});
+
+describe('vigil import: a blocks directory it cannot read', () => {
+  const tmp = tempDir('vigil-import-badxor-');
+  after(() => tmp.remove());
+
+  it('an xor.dat that is not an 8-byte key: exit 2 and a message, no datadir made', async () => {
+    const blocks = join(tmp.dir, 'blocks');
+    generateChain({ blocks: 3, txsPerBlock: 1, seed: 'badxor', outDir: blocks });
+    writeFileSync(join(blocks, 'xor.dat'), Uint8Array.of(1, 2, 3));
+    const datadir = join(tmp.dir, 'data');
+    const r = await runCli(['import', blocks, '--datadir', datadir, '--network', 'regtest', '--workers', '0']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^vigil: .*xor\.dat: an obfuscation key is 8 bytes, this file has 3\n$/);
+    assert.equal(existsSync(datadir), false);
   });
 });
 

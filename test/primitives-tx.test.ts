@@ -143,6 +143,15 @@ test('truncated: huge input count is refused before allocating', () => {
   assert.equal(r.offset, 9);
 });
 
+test('truncated: a huge witness item count is refused before allocating', () => {
+  // 2^25 items claimed by 5 bytes: refused by what the bytes left can hold, not by running out.
+  const r = decodeTransaction(segwitTx('01', 'fe00000002'));
+  assert.ok(!r.ok);
+  assert.equal(r.code, 'truncated');
+  assert.equal(r.offset, 6 + 1 + 36 + 1 + 4 + 1 + 8 + 2 + 5);
+  assert.match(r.message, /^33554432 witness items cannot fit in 4 bytes/);
+});
+
 test('superfluous witness (BIP144 flag 1, every stack empty)', () => {
   const bytes = segwitTx('01', '00');
   const r = decodeTransaction(bytes);

@@ -2,6 +2,7 @@
 // work on a chain state directory or make block files.
 
 import { existsSync } from 'node:fs';
+import { resolveBlockFiles } from '../blockfile/reader.js';
 import { toHex } from '../primitives/bytes.js';
 import { ChainState, type ChainObserver } from '../chain/chain-state.js';
 import { generateChain } from '../generate/index.js';
@@ -32,6 +33,13 @@ export interface ImportCommandOptions {
 export async function importCommand(opts: ImportCommandOptions): Promise<number> {
   const { path, datadir, network, json, logger } = opts;
   if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);
+  // The blk files and their xor.dat key are the user's: one that cannot be read (an xor.dat that
+  // is not an 8-byte key) is said before the datadir is opened, not thrown from the import.
+  try {
+    resolveBlockFiles(path);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const stream = opts.stream ?? process.stderr;
   const counter = new ConnectCounter();
   logger.debug('import starting', { path, datadir, network, workers: opts.pool?.threads });

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { validateBlock, validateBlockAsync, type BlockReport } from '../consensus/validate-block.js';
+import { MissingHeightError, validateBlock, validateBlockAsync, type BlockReport } from '../consensus/validate-block.js';
 import type { ScriptPool } from '../pipeline/script-pool.js';
 import type { NetworkName } from '../consensus/script-flags.js';
 import type { SpentFileFormat } from '../spent/index.js';
@@ -47,6 +47,7 @@ export async function checkBlockFile(args: CheckBlockArgs): Promise<CheckBlockOu
     const pool = args.pool;
     report = pool === undefined ? validateBlock(raw, spent, opts) : await validateBlockAsync(raw, spent, { ...opts, runScripts: (w, f, s) => pool.verify(w, f, s) });
   } catch (err) {
+    if (err instanceof MissingHeightError) throw new UsageError(`${args.block}: the coinbase carries no BIP34 height: give the block's height with --height`);
     if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
     throw err;
   }

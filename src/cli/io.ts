@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { decodeBlock, type Block } from '../primitives/block.js';
 import { PARAMS } from '../consensus/params.js';
+import { checkSerializedSize } from '../consensus/check-block.js';
 import { SPENT_FILE_FORMATS, readSpentFile, type SpentFileFormat, type SpentOutput } from '../spent/index.js';
 
 /** A problem with the command line or its files: reported on stderr with exit status 2. */
@@ -41,8 +42,9 @@ export function parseSpentFormat(value: string | undefined): SpentFileFormat {
  * to the validator (it is the block's fault); a spent file that does not parse or match is ours.
  */
 export function loadSpentOutputs(blockBytes: Uint8Array, spentPath: string, format: SpentFileFormat): SpentOutput[] {
-  const decoded = decodeBlock(blockBytes);
-  const block: Block | undefined = decoded.ok ? decoded.block : undefined;
+  // Bytes too long to be a block are refused before decoding (checkSerializedSize): not decoded here either.
+  const decoded = checkSerializedSize(blockBytes).mode === 'valid' ? decodeBlock(blockBytes) : undefined;
+  const block: Block | undefined = decoded?.ok === true ? decoded.block : undefined;
   if (format === 'btcd-utxostore' && block === undefined) return [];
   const spent = readSpentFile(readFileBytes(spentPath), format, block);
   if (!spent.ok) throw new UsageError(`${spentPath}: spent outputs do not parse: ${spent.message}`);

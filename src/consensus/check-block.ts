@@ -8,7 +8,7 @@ import { blockMerkleRoot, blockWitnessMerkleRoot, getWitnessCommitmentIndex, typ
 import { checkTransaction } from './tx-check.js';
 import { getLegacySigOpCount } from './sigops.js';
 import { isFinalTx } from './tx-verify.js';
-import { MAX_BLOCK_SIGOPS_COST, MAX_BLOCK_WEIGHT, WITNESS_SCALE_FACTOR } from './consensus.js';
+import { MAX_BLOCK_SERIALIZED_SIZE, MAX_BLOCK_SIGOPS_COST, MAX_BLOCK_WEIGHT, WITNESS_SCALE_FACTOR } from './consensus.js';
 import { VALID, invalid, mutated, type ValidationResult } from './validation.js';
 import { checkProofOfWork } from './pow.js';
 import { checkSignetBlockSolution } from './signet.js';
@@ -56,6 +56,18 @@ export function checkBlockCommitment(block: Block, params: ChainParams, checkPow
 }
 
 /** The rest of CheckBlock, in Core's order: sizes, the coinbase, each transaction, legacy sigops. */
+/**
+ * Raw bytes before they are decoded: a block longer than MAX_BLOCK_SERIALIZED_SIZE weighs more than
+ * MAX_BLOCK_WEIGHT whatever it holds, so it cannot be valid. Core never deserializes such bytes
+ * from the network (MAX_PROTOCOL_MESSAGE_LENGTH) or from blk files (LoadExternalBlockFile skips the
+ * record); we answer with CheckBlock's size reject instead of decoding them, which costs ~30 bytes
+ * of heap a byte (160 MB of 10-byte transactions ran the heap out).
+ */
+export function checkSerializedSize(raw: Uint8Array): ValidationResult {
+  if (raw.length <= MAX_BLOCK_SERIALIZED_SIZE) return VALID;
+  return invalid('bad-blk-length', `size limits failed (${raw.length} bytes serialized, at most ${MAX_BLOCK_SERIALIZED_SIZE})`);
+}
+
 export function checkBlockBody(block: Block): ValidationResult {
   // Size limits; witness data is judged later (ContextualCheckBlock), once the commitment is checked.
   if (block.txs.length === 0 || block.txs.length * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT || strippedSize(block) * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT) {

@@ -2,11 +2,11 @@
 // and the outputs it spends, with no chain behind it (Core's CheckBlock,
 // ContextualCheckBlock and ConnectBlock against a caller-supplied coin list).
 
-import { decodeBlock, type Block } from '../primitives/block.js';
+import { Block, decodeBlock } from '../primitives/block.js';
 import { hashToHex, equalBytes } from '../primitives/bytes.js';
 import type { SignatureBackend } from '../script/signature.js';
 import { coinbaseHeight } from './bip34.js';
-import { checkBlockBody, checkBlockCommitment, contextualCheckBlock, contextualCheckBlockHeader } from './check-block.js';
+import { checkBlockBody, checkBlockCommitment, checkSerializedSize, contextualCheckBlock, contextualCheckBlockHeader } from './check-block.js';
 import { connectBlockInputs, runScriptsSerial, type CoinSource, type SpentCoin, type TxScriptWork } from './connect-block.js';
 import { LOCKTIME_VERIFY_SEQUENCE } from './consensus.js';
 import { getParams, type ChainParams } from './params.js';
@@ -54,12 +54,25 @@ export function enforceBIP30(params: ChainParams, height: number, hash: Uint8Arr
  * from the block: spending one before it exists, or twice, is bad-txns-inputs-missingorspent.
  * Bad data gives a result; a missing height or a spent list of the wrong length is misuse and throws.
  */
-export function validateBlock(raw: Uint8Array, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
-  const decoded = decodeBlock(raw);
-  if (!decoded.ok) {
-    return { result: invalid('block-decode-failed', decoded.message), txs: 0, inputs: 0, skipped: [] };
+/** validateBlock needs the block's height: none was given and the coinbase carries none (BIP34). Misuse, not a verdict. */
+export class MissingHeightError extends TypeError {
+  constructor() {
+    super('the coinbase carries no BIP34 height: pass opts.height');
+    this.name = 'MissingHeightError';
   }
-  return validateDecodedBlock(decoded.block, spentOutputs, opts);
+}
+
+export function validateBlock(raw: Uint8Array, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
+  const decoded = decodeRaw(raw);
+  return decoded instanceof Block ? validateDecodedBlock(decoded, spentOutputs, opts) : decoded;
+}
+
+/** The block in `raw`, or the report for bytes too long to be a block or that do not decode as one. */
+function decodeRaw(raw: Uint8Array): Block | BlockReport {
+  const size = checkSerializedSize(raw);
+  if (size.mode !== 'valid') return { result: size, txs: 0, inputs: 0, skipped: [] };
+  const decoded = decodeBlock(raw);
+  return decoded.ok ? decoded.block : { result: invalid('block-decode-failed', decoded.message), txs: 0, inputs: 0, skipped: [] };
 }
 
 export function validateDecodedBlock(block: Block, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
@@ -89,9 +102,8 @@ export async function validateBlockAsync(
   spentOutputs: readonly SpentCoin[],
   opts: ValidateBlockOptions & { runScripts: ScriptRunner },
 ): Promise<BlockReport> {
-  const decoded = decodeBlock(raw);
-  if (!decoded.ok) return { result: invalid('block-decode-failed', decoded.message), txs: 0, inputs: 0, skipped: [] };
-  const block = decoded.block;
+  const block = decodeRaw(raw);
+  if (!(block instanceof Block)) return block;
   const stop = new AbortController();
   let early: { work: TxScriptWork[]; flags: number; running: Promise<ValidationResult> } | undefined;
   const withdraw = async (): Promise<void> => {
@@ -171,7 +183,7 @@ function checkBeforeCoins(
   const body = checkBlockBody(block);
   if (body.mode !== 'valid') return done(body);
 
-  if (height === undefined || flags === undefined) throw new TypeError('the coinbase carries no BIP34 height: pass opts.height');
+  if (height === undefined || flags === undefined) throw new MissingHeightError();
   report.height = height;
 
   if (byTx === undefined) {
@@ -182,6 +194,8 @@ function checkBeforeCoins(
   // No chain: the parent's times are unknown, so the time rules that need them are skipped,
   // and lock times are compared against the block's own time (Core uses the parent's MTP).
   const skipped = new Set<string>(['time-too-old', 'bad-diffbits']);
+  // A height read from the coinbase (BIP34) cannot be checked against the coinbase itself.
+  if (opts.height === undefined) skipped.add('bad-cb-height');
   const headerCtx = { height, prevMedianTimePast: -1, prevTime: block.header.time, now: opts.now ?? Math.floor(Date.now() / 1000) };
   const header = contextualCheckBlockHeader(block.header, headerCtx, params);
   if (header.mode !== 'valid') return done(header);

@@ -175,6 +175,9 @@ export class Transaction {
       let anyWitness = false;
       for (let i = 0; i < inputs.length; i++) {
         const n = r.compactSize();
+        // Every item takes at least its 1-byte length: as for inputs and outputs, a count the bytes
+        // left cannot hold is refused before allocating (5 bytes asked for 2^25 slots, 268 MB).
+        if (n > r.remaining) throw new ParseError('truncated', r.offset, `${n} witness items cannot fit in ${r.remaining} bytes`);
         const items: Uint8Array[] = new Array(n);
         for (let j = 0; j < n; j++) items[j] = r.varBytes();
         if (n > 0) anyWitness = true;
