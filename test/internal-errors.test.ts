@@ -6,6 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync, readlinkSync, statSync, truncateSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks } from '../src/chain/importer.js';
@@ -242,4 +243,39 @@ test('flat files: at most 8 files of a sequence are open at once, and every reco
   assert.ok(openFiles(files) <= 8, `${openFiles(files)} open after reading`);
   seq.close();
   assert.equal(openFiles(files), 0);
+});
+
+test('a commit the disk refuses is an internal error, not the end of the process; the block connects once it can', { skip: process.platform === 'win32' ? 'needs a POSIX shell for ulimit' : false }, async (t) => {
+  // A child process whose files may not grow past 64 KiB (ulimit -f; SIGXFSZ ignored, so write()
+  // fails with EFBIG as it would on a full disk): LMDB's commit fails under the first block. lmdb-js
+  // used to reject a promise of its own that no caller held, and the process died of it.
+  const store = dir(t, 'ie-fsize-');
+  const script = `
+    const { ChainState } = await import(${JSON.stringify(new URL('../src/chain/chain-state.js', import.meta.url).href)});
+    const { branch } = await import(${JSON.stringify(new URL('./helpers/regtest-chain.js', import.meta.url).href)});
+    const chain = await ChainState.open(${JSON.stringify(store)}, { network: 'regtest' });
+    let failed;
+    for (const b of branch('fsize', 30, 4)) {
+      const r = await chain.processBlock(b.raw);
+      if (r.result.mode !== 'valid') { failed = { height: b.height, result: r.result }; break; }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    console.log(JSON.stringify({ failed, tip: chain.tip.height }));
+    await chain.close().catch(() => {});
+  `;
+  const child = spawnSync('bash', ['-c', 'trap "" XFSZ; ulimit -f 64; exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { failed?: { height: number; result: { mode: string; reason: string } }; tip: number };
+  assert.ok(out.failed !== undefined, 'a block failed to commit under the file size limit');
+  assert.deepEqual([out.failed.result.mode, out.failed.result.reason], ['error', 'store-write-failed']);
+  assert.equal(out.tip, out.failed.height - 1);
+  // Without the limit the same store takes the block.
+  const chain = await ChainState.open(store, { network: 'regtest' });
+  try {
+    const blocks = branch('fsize', out.failed.height, 4);
+    for (const b of blocks.slice(out.tip)) assert.equal((await chain.processBlock(b.raw)).result.mode, 'valid');
+    assert.equal(chain.tip.height, out.failed.height);
+  } finally {
+    await chain.close();
+  }
 });

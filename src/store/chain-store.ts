@@ -213,6 +213,11 @@ export class ChainStore implements CoinView {
         // would make a resolved applyBlock not yet durable.
         overlappingSync: false,
         noSync: opts.noSync === true,
+        // Every write is an explicit batch (write()), so event-turn batching adds nothing, and it
+        // costs a crash: it starts each turn's transaction with a write of its own whose promise
+        // no caller holds, and a failed commit (a full disk) rejects that promise unhandled, which
+        // ends the process (lmdb-js issue #368) where the batch's own rejection is answered.
+        eventTurnBatching: false,
         // No writable map (useWritemap): LMDB would size the file to the whole map at once, and a
         // full disk would then kill the process with SIGBUS instead of failing the commit. Its
         // page copies are counted by write-back instead (flushPageBytes).
