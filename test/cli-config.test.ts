@@ -116,6 +116,8 @@ describe('config: bad values are usage errors naming their source', () => {
   it('an unknown flag', () => usageError(() => parseCommandLine(['import', '--fast']), /^unknown option --fast$/));
   it('a flag the command does not take', () => usageError(() => resolve(['--port', '1']), /^import does not take --port/));
   it('a flag without its value', () => usageError(() => parseCommandLine(['import', '--datadir']), /^--datadir needs a value/));
+  it('a ban longer than a date can hold', () =>
+    usageError(() => resolveOptions('serve', parseCommandLine(['serve', '--ban-seconds', '9007199254740991']), {}), /^--ban-seconds must be an integer from 0 to 3153600000/));
 
   it('the CLI exits 2 and says which variable, or which file key, is wrong', () => {
     const bad = spawnSync(process.execPath, [CLI, 'tip', '--datadir', '/nonexistent'], { env: { ...process.env, VIGIL_LOG_LEVEL: 'loud' }, encoding: 'utf8' });

@@ -10,6 +10,7 @@ import { createLogger } from '../src/service/logger.js';
 import { ChainStore } from '../src/store/index.js';
 import { internalError, invalid, mutated, VALID } from '../src/consensus/validation.js';
 import { checkHealth } from '../src/service/health.js';
+import { MAX_SOURCE_SERIES, VigilMetrics } from '../src/metrics/metrics.js';
 import type { ChainState } from '../src/chain/chain-state.js';
 import type { ScriptPool } from '../src/pipeline/script-pool.js';
 import { tempDir } from './helpers/regtest-chain.js';
@@ -142,6 +143,8 @@ describe('SourceBook (scores and bans in the store)', () => {
     assert.equal(outcomeOf(VALID, true), 'duplicate');
     assert.equal(outcomeOf(invalid('bad-cb-amount'), false), 'invalid');
     assert.equal(outcomeOf(invalid('prev-blk-not-found'), false), 'unconnected');
+    // Ahead of our clock is not invalid (Core never punishes BLOCK_TIME_FUTURE): our clock may be wrong.
+    assert.equal(outcomeOf(invalid('time-too-new', 'block timestamp too far in the future'), false), 'unconnected');
     assert.equal(outcomeOf(invalid('block-decode-failed'), false), 'malformed');
     assert.equal(outcomeOf(mutated('bad-txnmrklroot'), false), 'mutated');
     assert.equal(outcomeOf(internalError('store-write-failed'), false), 'error');
@@ -259,5 +262,27 @@ describe('checkHealth', () => {
     assert.match(h.components.store.detail, /MDB_PANIC/);
     assert.equal(checkHealth({ ...base, chain: chain(okStore), pool: pool({ closed: true }) }).status, 'unhealthy');
     assert.equal(checkHealth({ ...base, chain: chain(okStore), pool: pool({}), queue: { depth: 0, capacity: 4, closed: true } }).status, 'unhealthy');
+  });
+
+  it('unhealthy: reads answer but the last write failed', () => {
+    const h = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), storeWriteError: 'ENOSPC: no space left on device' });
+    assert.equal(h.status, 'unhealthy');
+    assert.match(h.components.store.detail, /last write failed: ENOSPC/);
+  });
+});
+
+describe('VigilMetrics: labels a client chooses stay bounded', () => {
+  it('source scores: only the lowest MAX_SOURCE_SERIES; reject reasons without their detail', async () => {
+    const scores = Array.from({ length: 3 * MAX_SOURCE_SERIES }, (_, i) => ({ source: `peer-${i}`, score: (i * 37) % 101 }));
+    const m = new VigilMetrics({ sourceScores: () => scores }, { defaultMetrics: false });
+    for (const v of [1, 2, 0x20000000]) m.blockResult(invalid(`bad-version(0x${v.toString(16).padStart(8, '0')})`, 'rejected nVersion block'));
+    const text = await m.registry.metrics();
+    const series = text.split('\n').filter((l) => l.startsWith('vigil_source_score{'));
+    assert.equal(series.length, MAX_SOURCE_SERIES);
+    const highest = Math.max(...series.map((l) => Number(l.split(' ').at(-1))));
+    const lowest = scores.map((s) => s.score).sort((a, b) => a - b);
+    assert.equal(highest, lowest[MAX_SOURCE_SERIES - 1]);
+    assert.match(text, /^vigil_blocks_rejected_total\{reason="bad-version"\} 3$/m);
+    assert.doesNotMatch(text, /bad-version\(/);
   });
 });

@@ -77,7 +77,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'burst', env: 'VIGIL_BURST', type: 'integer', min: 1, default: 40, commands: ['serve'], description: "size of a source's token bucket" },
   { name: 'ban-score', env: 'VIGIL_BAN_SCORE', type: 'number', default: 10, commands: ['serve'], description: 'score at or below which a source is banned' },
   { name: 'ban-violations', env: 'VIGIL_BAN_VIOLATIONS', type: 'integer', min: 1, default: 3, commands: ['serve'], description: 'consensus-invalid blocks from a source before it is banned' },
-  { name: 'ban-seconds', env: 'VIGIL_BAN_SECONDS', type: 'integer', min: 0, default: 86400, commands: ['serve'], description: 'how long a ban lasts' },
+  { name: 'ban-seconds', env: 'VIGIL_BAN_SECONDS', type: 'integer', min: 0, max: 3_153_600_000, default: 86400, commands: ['serve'], description: 'how long a ban lasts' },
   { name: 'time', env: 'VIGIL_BENCH_TIME', type: 'integer', min: 1, default: 1000, arg: '<ms>', commands: ['bench'], description: 'milliseconds each benchmark task is measured' },
   { name: 'warmup', env: 'VIGIL_BENCH_WARMUP', type: 'integer', min: 0, default: 200, arg: '<ms>', commands: ['bench'], description: 'milliseconds each benchmark task is warmed up first' },
 ];

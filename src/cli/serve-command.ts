@@ -50,7 +50,7 @@ export async function serveCommand(o: ServeCommandOptions): Promise<number> {
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${o.host}:${o.port}: ${e.code}`);
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') throw new UsageError(`cannot listen on ${o.host}:${o.port}: ${e.code}`);
     if (e.name === 'StoreError') throw new UsageError(e.message);
     throw err;
   }

@@ -21,6 +21,9 @@ export interface MetricSources {
 /** Seconds, from 50 µs (a tiny block's parse) to 30 s (a huge block's scripts on one core). */
 const STAGE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** At most this many vigil_source_score series (the lowest scores). */
+export const MAX_SOURCE_SERIES = 100;
+
 /** Raise a counter to a cumulative total read elsewhere (counters only go up). */
 function follow(counter: Counter<string>, labels: Record<string, string> | undefined, total: number, last: { v: number }): void {
   if (total > last.v) {
@@ -132,7 +135,9 @@ export class VigilMetrics {
         const all = self.sources.sourceScores?.();
         if (all === undefined) return;
         sourceScore.reset();
-        for (const s of all) sourceScore.set({ source: s.source }, s.score);
+        // Source names come from clients: export the lowest scores only, a bounded number of series.
+        const lowest = [...all].sort((a, b) => a.score - b.score).slice(0, MAX_SOURCE_SERIES);
+        for (const s of lowest) sourceScore.set({ source: s.source }, s.score);
       },
     });
     this.sourceScore = sourceScore;
@@ -171,7 +176,9 @@ export class VigilMetrics {
 
   /** Count a block's verdict (valid blocks are counted when connected). */
   blockResult(result: ValidationResult): void {
-    if (result.mode === 'invalid' || result.mode === 'mutated') this.blocksRejected.inc({ reason: result.reason });
+    // The label is the reason without a parenthesised detail: 'bad-version(0x%08x)' carries a
+    // sender-chosen value, and a label per value would let senders grow the series without bound.
+    if (result.mode === 'invalid' || result.mode === 'mutated') this.blocksRejected.inc({ reason: result.reason.replace(/\(.*\)$/, '') });
     else if (result.mode === 'error') this.internalErrors.inc({ reason: result.reason });
   }
 

@@ -28,6 +28,8 @@ export interface HealthInputs {
   chain: ChainState;
   pool: ScriptPool | undefined;
   queue: { depth: number; capacity: number; closed: boolean };
+  /** Why the last store write failed, while no later one has succeeded. */
+  storeWriteError?: string;
   /** A tip older than this (seconds, by its header time) makes the engine `degraded`. */
   maxTipAgeSeconds: number;
   /** Seconds since the epoch. */
@@ -40,7 +42,12 @@ export function checkHealth(h: HealthInputs): HealthReport {
   let store: ComponentHealth;
   try {
     const tip = h.chain.store.getTip();
-    store = tip === undefined ? { status: 'unhealthy', detail: 'the store has no tip' } : { status: 'healthy', detail: 'reads answer', utxos: h.chain.store.utxoCount() };
+    store =
+      tip === undefined
+        ? { status: 'unhealthy', detail: 'the store has no tip' }
+        : h.storeWriteError !== undefined
+          ? { status: 'unhealthy', detail: `reads answer, but the last write failed: ${h.storeWriteError}`, utxos: h.chain.store.utxoCount() }
+          : { status: 'healthy', detail: 'reads answer', utxos: h.chain.store.utxoCount() };
   } catch (err) {
     store = { status: 'unhealthy', detail: `the store does not answer: ${(err as Error).message}` };
   }

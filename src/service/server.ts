@@ -61,20 +61,49 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       reject(new BodyTooLarge());
       return;
     }
-    const parts: Buffer[] = [];
+    let parts: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    // The request lives until it is answered, after the block was processed: once settled, no
+    // listener may keep the chunks, or this promise (and so the body) reachable from it.
+    const settle = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.on('error', ignore);
+      parts = [];
+    };
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
-        req.removeAllListeners('data');
+        settle();
         reject(new BodyTooLarge());
         return;
       }
       parts.push(chunk);
-    });
-    req.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)));
-    req.on('error', reject);
+    };
+    const onEnd = (): void => {
+      const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      settle();
+      resolve(body);
+    };
+    const onError = (err: Error): void => {
+      settle();
+      reject(err);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
   });
+}
+
+const ignore = (): void => {};
+
+/** The block's bytes from a body read whole (hex or raw); a string: why it is not one. */
+function blockBytes(body: Buffer, hex: boolean): Uint8Array | string {
+  if (!hex) return body;
+  const text = body.toString('latin1').trim();
+  if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) return 'the body is not hex';
+  return Buffer.from(text, 'hex');
 }
 
 export class VigilService {
@@ -87,6 +116,10 @@ export class VigilService {
   private readonly clock: () => number;
   private server: Server | undefined;
   private closing: Promise<void> | undefined;
+  /** Bytes reserved by bodies being read (their declared length, or the most a block may take). */
+  private readingBytes = 0;
+  /** The last store write that failed, until one succeeds again (for health). */
+  private storeWriteError: string | undefined;
 
   constructor(private readonly opts: ServiceOptions) {
     this.chain = opts.chain;
@@ -139,8 +172,12 @@ export class VigilService {
   // ---- routing -------------------------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://vigil');
-    const path = url.pathname;
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://vigil').pathname;
+    } catch {
+      return this.send(res, { status: 400, body: { error: 'malformed request target' } }, req);
+    }
     const method = req.method ?? 'GET';
     if (path === '/blocks') {
       if (method !== 'POST') return this.send(res, { status: 405, body: { error: 'use POST' }, headers: { allow: 'POST' } });
@@ -187,6 +224,7 @@ export class VigilService {
       chain: this.chain,
       pool: this.opts.pool,
       queue: { depth: this.queue.depth, capacity: this.queue.opts.capacity, closed: this.queue.isClosed },
+      ...(this.storeWriteError === undefined ? {} : { storeWriteError: this.storeWriteError }),
       maxTipAgeSeconds: this.opts.maxTipAgeSeconds ?? 86_400,
       now: Math.floor(this.clock() / 1000),
     });
@@ -236,21 +274,27 @@ export class VigilService {
       });
     }
     const hex = (req.headers['content-type'] ?? '').toLowerCase().startsWith('text/plain');
-    let body: Buffer;
+    const limit = hex ? MAX_HEX_BODY : MAX_BLOCK_SERIALIZED_SIZE;
+    // Bodies being read count against the same byte budget as the queue: many clients that
+    // start uploads (and finish them slowly, or never) cannot hold more memory than that.
+    const declared = Number(req.headers['content-length']);
+    const reserve = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : limit;
+    if (this.readingBytes + this.queue.queuedBytes + reserve > this.queue.opts.maxBytes) {
+      return this.refuse('queue_full', { status: 503, body: { error: 'the ingest queue is full', depth: this.queue.depth }, headers: { 'retry-after': '1' } });
+    }
+    this.readingBytes += reserve;
+    let raw: Uint8Array | string;
     try {
-      body = await readBody(req, hex ? MAX_HEX_BODY : MAX_BLOCK_SERIALIZED_SIZE);
+      raw = blockBytes(await readBody(req, limit), hex);
     } catch (err) {
       if (err instanceof BodyTooLarge) return this.refuse('too_large', { status: 413, body: { error: `a block is at most ${MAX_BLOCK_SERIALIZED_SIZE} bytes` } });
       throw err;
+    } finally {
+      this.readingBytes -= reserve;
     }
-    let raw: Uint8Array = body;
-    if (hex) {
-      const text = body.toString('latin1').trim();
-      if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
-        this.sources.record(source, 'malformed');
-        return this.refuse('malformed', { status: 400, body: { error: 'the body is not hex' } });
-      }
-      raw = Buffer.from(text, 'hex');
+    if (typeof raw === 'string') {
+      this.sources.record(source, 'malformed');
+      return this.refuse('malformed', { status: 400, body: { error: raw } });
     }
     if (raw.length === 0) {
       this.sources.record(source, 'malformed');
@@ -275,6 +319,8 @@ export class VigilService {
   private async processJob(job: Job): Promise<ProcessResult> {
     const r = await this.chain.processBlock(job.raw);
     this.metrics.blockResult(r.result);
+    if (r.result.mode === 'error' && r.result.reason === 'store-write-failed') this.storeWriteError = r.result.debug ?? r.result.reason;
+    else if (r.result.mode === 'valid' && !r.duplicate) this.storeWriteError = undefined;
     return r;
   }
 

@@ -33,7 +33,7 @@ export const SCORE_DELTA: Readonly<Record<SourceOutcome, number>> = {
   invalid: -15, // breaks a consensus rule: the sender validated nothing, or attacks us
   mutated: -2, // bytes that do not match their header: possibly damage on the way
   malformed: -2, // not a block at all: likewise
-  unconnected: 0, // its parent is unknown to us: out of order is no offence (the rate limit bounds its cost)
+  unconnected: 0, // not connectable yet: its parent is unknown to us (out of order is no offence; the rate limit bounds its cost), or its time is ahead of our clock
   error: 0, // our own failure is never the source's fault
 };
 
@@ -82,6 +82,9 @@ export function outcomeOf(result: ValidationResult, duplicate: boolean): SourceO
     case 'invalid':
       if (result.reason === 'block-decode-failed') return 'malformed';
       if (result.reason === 'prev-blk-not-found') return 'unconnected';
+      // Ahead of our clock, not invalid: the block may be fine later (Core: BLOCK_TIME_FUTURE,
+      // which it never punishes), and our clock may be the one that is wrong.
+      if (result.reason === 'time-too-new') return 'unconnected';
       return 'invalid';
   }
 }

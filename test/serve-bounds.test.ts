@@ -1,0 +1,93 @@
+// The service in this process, on a real chain: what clients send cannot make it hold more than
+// its byte budget (bodies still being read count too), a request target it cannot parse is the
+// client's error, and a store write that failed makes health say so until one succeeds.
+
+import { test, type TestContext } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { connect } from 'node:net';
+import { request, type ClientRequest } from 'node:http';
+import { ChainState } from '../src/chain/chain-state.js';
+import { internalError } from '../src/consensus/validation.js';
+import { VigilService } from '../src/service/server.js';
+import { createLogger } from '../src/service/logger.js';
+import { branch, tempDir } from './helpers/regtest-chain.js';
+
+async function serve(t: TestContext, queueBytes: number): Promise<{ service: VigilService; chain: ChainState; base: string; port: number }> {
+  const tmp = tempDir('vigil-bounds-');
+  const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
+  const service = new VigilService({ chain, queueBytes, logger: createLogger({ level: 'error' }) });
+  const address = await service.listen(0);
+  t.after(async () => {
+    await service.close();
+    await chain.close();
+    tmp.remove();
+  });
+  return { service, chain, base: `http://127.0.0.1:${address.port}`, port: address.port };
+}
+
+/** A POST that declares `length` bytes and sends only `sent` of them, left open. */
+function partialUpload(port: number, length: number, sent: number): { req: ClientRequest; status: Promise<number> } {
+  const req = request({ host: '127.0.0.1', port, path: '/blocks', method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': length } });
+  const status = new Promise<number>((resolve) => {
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+  });
+  req.write(new Uint8Array(sent));
+  return { req, status };
+}
+
+async function post(base: string, raw: Uint8Array): Promise<{ status: number; body: { valid?: boolean; reason?: string } }> {
+  const res = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: raw });
+  return { status: res.status, body: (await res.json()) as { valid?: boolean; reason?: string } };
+}
+
+test('bodies still being read count against the byte budget; the budget comes back when they end', async (t) => {
+  const { base, port } = await serve(t, 8_000_000);
+  // Two uploads that declare 3 MB each and stall: 6 MB of the 8 MB budget is held for them.
+  const stalled = [partialUpload(port, 3_000_000, 10), partialUpload(port, 3_000_000, 10)];
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const third = partialUpload(port, 3_000_000, 10);
+  assert.equal(await third.status, 503, 'a third would pass the budget');
+  third.req.destroy();
+  for (const s of stalled) s.req.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const blocks = branch('bounds', 1, 0);
+  const r = await post(base, blocks[0]!.raw);
+  assert.deepEqual([r.status, r.body.valid], [200, true]);
+});
+
+test('a request target that does not parse is 400, not an internal error', async (t) => {
+  const { port } = await serve(t, 8_000_000);
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end('GET http://[/tip HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    let text = '';
+    socket.setEncoding('utf8').on('data', (s: string) => (text += s));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  assert.match(reply, /^HTTP\/1\.1 400 /);
+  assert.match(reply, /malformed request target/);
+});
+
+test('health is unhealthy after a store write failed, and healthy once a block commits again', async (t) => {
+  const { base, chain } = await serve(t, 8_000_000);
+  const blocks = branch('bounds-health', 2, 0);
+  const health = async (): Promise<{ status: number; store: string }> => {
+    const res = await fetch(`${base}/health`);
+    const body = (await res.json()) as { components: { store: { status: string } } };
+    return { status: res.status, store: body.components.store.status };
+  };
+  // The block fails to commit (as on a full disk) once; processBlock answers it as our own error.
+  const processBlock = chain.processBlock.bind(chain);
+  chain.processBlock = async () => {
+    chain.processBlock = processBlock;
+    return { result: internalError('store-write-failed', 'ENOSPC: no space left on device'), hash: '', duplicate: false, tip: { hash: chain.tip.hex, height: chain.tip.height } };
+  };
+  assert.equal((await post(base, blocks[0]!.raw)).status, 500);
+  assert.deepEqual(await health(), { status: 503, store: 'unhealthy' });
+  assert.equal((await post(base, blocks[0]!.raw)).status, 200);
+  assert.deepEqual(await health(), { status: 200, store: 'healthy' });
+});
