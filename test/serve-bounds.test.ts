@@ -59,6 +59,13 @@ test('bodies still being read count against the byte budget; the budget comes ba
   assert.deepEqual([r.status, r.body.valid], [200, true]);
 });
 
+test('one body is let in when nothing else holds any, even one larger than the budget (as the queue does)', async (t) => {
+  const { base } = await serve(t, 100);
+  const blocks = branch('bounds-small', 2, 0);
+  assert.ok(blocks[0]!.raw.length > 100);
+  for (const b of blocks) assert.deepEqual((await post(base, b.raw)).status, 200);
+});
+
 test('a request target that does not parse is 400, not an internal error', async (t) => {
   const { port } = await serve(t, 8_000_000);
   const reply = await new Promise<string>((resolve, reject) => {

@@ -55,7 +55,6 @@ export function checkBlockCommitment(block: Block, params: ChainParams, checkPow
   return checkMerkleRoot(block);
 }
 
-/** The rest of CheckBlock, in Core's order: sizes, the coinbase, each transaction, legacy sigops. */
 /**
  * Raw bytes before they are decoded: a block longer than MAX_BLOCK_SERIALIZED_SIZE weighs more than
  * MAX_BLOCK_WEIGHT whatever it holds, so it cannot be valid. Core never deserializes such bytes
@@ -68,6 +67,7 @@ export function checkSerializedSize(raw: Uint8Array): ValidationResult {
   return invalid('bad-blk-length', `size limits failed (${raw.length} bytes serialized, at most ${MAX_BLOCK_SERIALIZED_SIZE})`);
 }
 
+/** The rest of CheckBlock, in Core's order: sizes, the coinbase, each transaction, legacy sigops. */
 export function checkBlockBody(block: Block): ValidationResult {
   // Size limits; witness data is judged later (ContextualCheckBlock), once the commitment is checked.
   if (block.txs.length === 0 || block.txs.length * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT || strippedSize(block) * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT) {

@@ -48,12 +48,6 @@ export function enforceBIP30(params: ChainParams, height: number, hash: Uint8Arr
   return !bip34Done || height >= BIP34_IMPLIES_BIP30_LIMIT;
 }
 
-/**
- * Validate a raw block against the outputs its inputs spend, given flat in block order
- * (non-coinbase transactions, inputs in order). Coins the block itself creates are taken
- * from the block: spending one before it exists, or twice, is bad-txns-inputs-missingorspent.
- * Bad data gives a result; a missing height or a spent list of the wrong length is misuse and throws.
- */
 /** validateBlock needs the block's height: none was given and the coinbase carries none (BIP34). Misuse, not a verdict. */
 export class MissingHeightError extends TypeError {
   constructor() {
@@ -62,6 +56,12 @@ export class MissingHeightError extends TypeError {
   }
 }
 
+/**
+ * Validate a raw block against the outputs its inputs spend, given flat in block order
+ * (non-coinbase transactions, inputs in order). Coins the block itself creates are taken
+ * from the block: spending one before it exists, or twice, is bad-txns-inputs-missingorspent.
+ * Bad data gives a result; a missing height or a spent list of the wrong length is misuse and throws.
+ */
 export function validateBlock(raw: Uint8Array, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
   const decoded = decodeRaw(raw);
   return decoded instanceof Block ? validateDecodedBlock(decoded, spentOutputs, opts) : decoded;

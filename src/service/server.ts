@@ -276,10 +276,12 @@ export class VigilService {
     const hex = (req.headers['content-type'] ?? '').toLowerCase().startsWith('text/plain');
     const limit = hex ? MAX_HEX_BODY : MAX_BLOCK_SERIALIZED_SIZE;
     // Bodies being read count against the same byte budget as the queue: many clients that
-    // start uploads (and finish them slowly, or never) cannot hold more memory than that.
+    // start uploads (and finish them slowly, or never) cannot hold more memory than that. As the
+    // queue does, one body is always let in when nothing else holds any.
     const declared = Number(req.headers['content-length']);
     const reserve = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : limit;
-    if (this.readingBytes + this.queue.queuedBytes + reserve > this.queue.opts.maxBytes) {
+    const held = this.readingBytes + this.queue.queuedBytes;
+    if (held > 0 && held + reserve > this.queue.opts.maxBytes) {
       return this.refuse('queue_full', { status: 503, body: { error: 'the ingest queue is full', depth: this.queue.depth }, headers: { 'retry-after': '1' } });
     }
     this.readingBytes += reserve;
