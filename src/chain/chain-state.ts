@@ -7,7 +7,7 @@ import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import { equalBytes, hashToHex, hexToHash } from '../primitives/bytes.js';
 import type { SignatureBackend } from '../script/signature.js';
-import { checkBlock, checkBlockHeader, contextualCheckBlock, contextualCheckBlockHeader, checkSerializedSize } from '../consensus/check-block.js';
+import { checkBlock, checkBlockHeader, checkSerializedSize, contextualCheckBlock, contextualCheckBlockHeader } from '../consensus/check-block.js';
 import { getMedianTimePast, type ChainEntry } from '../consensus/chain-time.js';
 import { connectBlockInputs, isUnspendable, runScriptsSerial, type SpentCoin, type TxScriptWork } from '../consensus/connect-block.js';
 import { LOCKTIME_VERIFY_SEQUENCE } from '../consensus/consensus.js';

@@ -200,7 +200,7 @@ export function schnorrByEcdsa(
     writeBig256(sigView, 32, sPrime > HALF_N ? N - sPrime : sPrime);
     key33.set(xonly32, 1);
     // False too when the key is no x coordinate (lift_x(P) fails: the key does not parse).
-    return native.ecdsaVerify(sig, z, key33) === true;
+    return native.ecdsaVerify(sig, z, key33);
   };
   return {
     verify,
