@@ -2,6 +2,8 @@
 // scoring and bans on a real store, and the health verdicts.
 
 import { describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { strict as assert } from 'node:assert';
 import { RateLimiter } from '../src/service/rate-limit.js';
 import { IngestQueue, QueueClosedError } from '../src/service/ingest-queue.js';
@@ -14,6 +16,8 @@ import { MAX_SOURCE_SERIES, VigilMetrics } from '../src/metrics/metrics.js';
 import type { ChainState } from '../src/chain/chain-state.js';
 import type { ScriptPool } from '../src/pipeline/script-pool.js';
 import { tempDir } from './helpers/regtest-chain.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 describe('RateLimiter (token bucket)', () => {
   it('lets a burst through, then one token per 1/rate seconds', () => {
@@ -203,6 +207,48 @@ describe('SourceBook (scores and bans in the store)', () => {
       await book.flush();
       const fresh = new SourceBook(store).list();
       assert.equal(fresh.reduce((n, s) => n + s.valid + s.duplicate, 0), 500);
+    });
+  });
+
+  it('builds on an unban by another process: outcomes still pending here do not bring the ban back', async () => {
+    await withStore(async (store, dir) => {
+      const book = new SourceBook(store, { banScore: 0, banViolations: 2, banSeconds: 3600 });
+      book.record('mallory', 'invalid');
+      book.record('mallory', 'invalid');
+      await book.flush();
+      assert.ok(book.banRemaining('mallory') > 0);
+      // A block of hers still queued ends while the ban stands (its outcome not yet committed)...
+      book.record('mallory', 'duplicate');
+      // ...when the operator lifts the ban from another process.
+      const out = execFileSync(process.execPath, [CLI, 'unban', 'mallory', '--datadir', dir], { encoding: 'utf8' });
+      assert.equal(out, 'unbanned mallory\n');
+      // lmdb-js reads share one snapshot until its next timer turn: the unban is seen after it.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      assert.equal(book.banRemaining('mallory'), 0, 'seen here at once');
+      await book.flush();
+      const after = new SourceBook(store).get('mallory');
+      assert.equal(after.bannedUntil, 0, 'the flush did not write the ban back');
+      assert.deepEqual([after.invalid, after.duplicate, after.violations], [2, 1, 0], 'the pending outcome is kept');
+    });
+  });
+
+  it('keeps at most maxRecords sources: the least recently seen that are not banned go first', async () => {
+    await withStore(async (store) => {
+      let now = 1_000_000;
+      const book = new SourceBook(store, { banScore: 0, banViolations: 1, banSeconds: 3600 }, () => now, 20);
+      book.record('bad', 'invalid'); // banned, and seen before every other source
+      const names = Array.from({ length: 30 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+      for (const name of names) {
+        now += 1000;
+        book.record(name, 'valid');
+      }
+      await book.flush();
+      // 31 records, more than 20: down to 18 (a tenth under the bound, so the scan is rare).
+      const kept = new SourceBook(store).list().map((s) => s.source);
+      assert.deepEqual(kept, ['bad', ...names.slice(13)]);
+      assert.ok(book.banRemaining('bad') > 0, 'the ban is kept');
+      assert.equal(book.get('s00').valid, 0, 'a forgotten source starts again');
+      assert.throws(() => new SourceBook(store, undefined, undefined, 0), RangeError);
     });
   });
 

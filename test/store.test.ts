@@ -354,6 +354,32 @@ test('reopening keeps the tip, coins, block index, blocks, meta and source recor
   await store.close();
 });
 
+test('updateSourceRecords builds on what is committed and writes all of it or nothing', async (t) => {
+  const store = ChainStore.open(tempDir(t), { network: 'regtest' });
+  const k = (n: number): Uint8Array => new Uint8Array([n]);
+  await store.putSourceRecord(k(1), new Uint8Array([10]));
+  await store.putSourceRecord(k(2), new Uint8Array([20]));
+  const seen: Array<number | undefined> = [];
+  await store.updateSourceRecords([k(1), k(2), k(3)], (i, cur) => {
+    seen.push(cur?.[0]);
+    return i === 1 ? undefined : new Uint8Array([(cur?.[0] ?? 0) + 1]);
+  });
+  assert.deepEqual(seen, [10, 20, undefined]);
+  assert.deepEqual([store.getSourceRecord(k(1))?.[0], store.getSourceRecord(k(2)), store.getSourceRecord(k(3))?.[0]], [11, undefined, 1]);
+  assert.equal(store.sourceRecordCount(), 2);
+  // A throw part-way: the record already rewritten in that call is not written either.
+  const boom = new Error('boom');
+  await assert.rejects(
+    store.updateSourceRecords([k(1), k(3)], (i) => {
+      if (i === 1) throw boom;
+      return new Uint8Array([99]);
+    }),
+    (err) => err === boom,
+  );
+  assert.deepEqual([store.getSourceRecord(k(1))?.[0], store.getSourceRecord(k(3))?.[0]], [11, 1]);
+  await store.close();
+});
+
 test('blocks and undo live in flat files: a crash tail past the committed end is overwritten, positions survive reopening', async (t) => {
   const dir = tempDir(t);
   let store = ChainStore.open(dir, { network: 'regtest' });

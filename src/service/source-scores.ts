@@ -4,8 +4,10 @@
 // source at or below the ban score, or with too many consensus violations, is banned for a
 // while. Records live in the store's `sources` database, which is read on every check, so a
 // ban or an unban by another process (`vigil unban`) takes effect at once and survives restarts.
+// Their number is bounded (maxRecords): past it, the sources least worth remembering go.
 
 import type { ValidationResult } from '../consensus/validation.js';
+import { equalBytes } from '../primitives/bytes.js';
 import type { ChainStore } from '../store/index.js';
 
 export const INITIAL_SCORE = 50;
@@ -97,29 +99,63 @@ function decode(bytes: Uint8Array): SourceRecord {
   return JSON.parse(dec.decode(bytes)) as SourceRecord;
 }
 
+function encode(r: SourceRecord): Uint8Array {
+  return enc.encode(JSON.stringify(r));
+}
+
+/** Records kept by default: past it, the sources least worth remembering are forgotten. */
+export const DEFAULT_MAX_SOURCE_RECORDS = 10_000;
+
+/** One submission's outcome, not yet committed. */
+interface Change {
+  outcome: Exclude<SourceOutcome, 'error'>;
+  at: number;
+}
+
 export class SourceBook {
   /**
-   * Records changed but not yet committed. Scores are advisory, so they are written in one
+   * Outcomes recorded but not yet committed. Scores are advisory, so they are written in one
    * commit every FLUSH_MS rather than one durable commit per submission (a crash forgets at
-   * most that much scoring); reads see them first, so no update is lost.
+   * most that much scoring). They are kept as outcomes, not as records: the flush applies them
+   * to each record as committed when it writes, so a change another process made meanwhile
+   * (`vigil unban`) is built on, not overwritten. Reads apply them too, so no update is lost.
    */
-  private readonly pending = new Map<string, SourceRecord>();
+  private readonly pending = new Map<string, Change[]>();
+  /** Outcomes the flush in progress is writing, and the records it writes once it has read them. */
+  private readonly inFlight = new Map<string, { changes: Change[]; record?: SourceRecord }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  /** The last failed flush (its records stay pending and are tried again). */
+  /** The last failed flush (its outcomes stay pending and are tried again). */
   lastError: Error | undefined;
 
+  /**
+   * `maxRecords` bounds the records kept: sources named by clients (or by addresses) are as many
+   * as clients care to invent, and each would otherwise be kept for good.
+   */
   constructor(
     private readonly store: ChainStore,
     readonly policy: ScorePolicy = DEFAULT_SCORE_POLICY,
     private readonly clock: () => number = Date.now,
-  ) {}
+    readonly maxRecords: number = DEFAULT_MAX_SOURCE_RECORDS,
+  ) {
+    if (!(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) throw new RangeError('maxRecords must be a positive integer');
+  }
 
-  private read(source: string): SourceRecord | undefined {
-    const p = this.pending.get(source);
-    if (p !== undefined) return { ...p };
+  private stored(source: string): SourceRecord | undefined {
     const raw = this.store.getSourceRecord(enc.encode(source));
     return raw === undefined ? undefined : decode(raw);
+  }
+
+  /** The committed record `stored` with the outcomes not yet committed applied. */
+  private withChanges(source: string, stored: SourceRecord | undefined): SourceRecord | undefined {
+    const f = this.inFlight.get(source);
+    const base = f === undefined ? stored : (f.record ?? this.replay(stored, f.changes));
+    const p = this.pending.get(source);
+    return p === undefined ? base : this.replay(base, p);
+  }
+
+  private read(source: string): SourceRecord | undefined {
+    return this.withChanges(source, this.stored(source));
   }
 
   /** The source's record (a fresh one if it never sent anything). A ban that ran out reads as lifted. */
@@ -138,13 +174,29 @@ export class SourceBook {
 
   /** Record a submission's outcome; returns the updated record (banned when this one tipped it). */
   record(source: string, outcome: SourceOutcome): SourceRecord {
-    const now = this.clock();
-    const r = this.get(source);
-    if (outcome === 'error') return r;
+    if (outcome === 'error') return this.get(source);
+    const change = { outcome, at: this.clock() };
+    const list = this.pending.get(source);
+    if (list === undefined) this.pending.set(source, [change]);
+    else list.push(change);
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
+    return this.get(source);
+  }
+
+  /** `base` (a fresh record when none) after `changes`, in order. */
+  private replay(base: SourceRecord | undefined, changes: readonly Change[]): SourceRecord {
+    let r = base ?? fresh(changes[0]?.at ?? this.clock());
+    for (const c of changes) r = this.apply(r, c);
+    return r;
+  }
+
+  /** One outcome's effect on a record: its count and score, and a ban when it tips one. */
+  private apply(rec: SourceRecord, { outcome, at }: Change): SourceRecord {
+    const r = { ...this.current(rec, at) };
     r[outcome]++;
     r.score = Math.max(0, Math.min(MAX_SCORE, r.score + SCORE_DELTA[outcome]));
     if (outcome === 'invalid') r.violations++;
-    r.lastSeen = now;
+    r.lastSeen = at;
     if (r.bannedUntil === 0) {
       const reason =
         r.violations >= this.policy.banViolations
@@ -153,46 +205,94 @@ export class SourceBook {
             ? `score ${r.score} at or below ${this.policy.banScore}`
             : undefined;
       if (reason !== undefined) {
-        r.bannedUntil = now + this.policy.banSeconds * 1000;
+        r.bannedUntil = at + this.policy.banSeconds * 1000;
         r.banReason = reason;
       }
     }
-    this.pending.set(source, { ...r });
-    this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
     return r;
   }
 
-  /** Commit every pending record (the service calls this before it closes the store). */
-  async flush(): Promise<void> {
+  /** Commit every pending outcome (the service calls this before it closes the store). */
+  flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.flushing;
-    if (this.pending.size === 0) return;
-    const batch = [...this.pending];
-    // Puts issued together go into one LMDB transaction.
-    this.flushing = Promise.resolve()
-      .then(() => Promise.all(batch.map(([source, r]) => this.store.putSourceRecord(enc.encode(source), enc.encode(JSON.stringify(r))))))
-      .then(
-      () => {
-        for (const [source, r] of batch) if (this.pending.get(source) === r) this.pending.delete(source);
-        this.lastError = undefined;
-      },
-      (err: unknown) => {
-        // Kept pending; tried again with the next change or the next flush (a closed store stays failed).
-        this.lastError = err as Error;
-      },
-    );
-    await this.flushing;
-    this.flushing = undefined;
+    // One flush at a time, each after the one before.
+    const run = (this.flushing ?? Promise.resolve()).then(() => this.flushPending());
+    this.flushing = run;
+    return run.finally(() => {
+      if (this.flushing === run) this.flushing = undefined;
+    });
   }
 
-  /** Lift a ban; false when the source is unknown or not banned. */
+  /** Never rejects: a failure is kept in lastError and its outcomes go back to pending. */
+  private async flushPending(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending];
+    this.pending.clear();
+    for (const [source, changes] of batch) this.inFlight.set(source, { changes });
+    try {
+      // One LMDB transaction, reading each record as committed (see pending).
+      await this.store.updateSourceRecords(
+        batch.map(([source]) => enc.encode(source)),
+        (i, current) => {
+          const [source, changes] = batch[i]!;
+          const record = this.replay(current === undefined ? undefined : decode(current), changes);
+          this.inFlight.get(source)!.record = record;
+          return encode(record);
+        },
+      );
+      this.lastError = undefined;
+    } catch (err) {
+      // Tried again with the next change or the next flush (a closed store stays failed), before
+      // any outcome recorded meanwhile.
+      for (const [source, changes] of batch) this.pending.set(source, [...changes, ...(this.pending.get(source) ?? [])]);
+      this.lastError = err as Error;
+      return;
+    } finally {
+      for (const [source] of batch) this.inFlight.delete(source);
+    }
+    try {
+      if (this.store.sourceRecordCount() > this.maxRecords) await this.prune();
+    } catch (err) {
+      this.lastError = err as Error;
+    }
+  }
+
+  /**
+   * Forget records until a tenth fewer than maxRecords are left (so the scan is rare): first the
+   * sources not banned, least recently seen first, then the bans that end soonest. A forgotten
+   * source starts again from a fresh record. A record changed since the scan is kept.
+   */
+  private async prune(): Promise<void> {
+    const now = this.clock();
+    const keep = Math.floor(this.maxRecords * 0.9);
+    const all = this.store.sourceRecords().map(({ key, value }) => ({ key, value, r: decode(value) }));
+    if (all.length <= keep) return;
+    const rank = (r: SourceRecord): [number, number] => (r.bannedUntil > now ? [1, r.bannedUntil] : [0, r.lastSeen]);
+    all.sort((a, b) => {
+      const [ka, ta] = rank(a.r);
+      const [kb, tb] = rank(b.r);
+      return ka - kb || ta - tb;
+    });
+    const victims = all.slice(0, all.length - keep);
+    await this.store.updateSourceRecords(
+      victims.map((v) => v.key),
+      (i, current) => (current !== undefined && equalBytes(current, victims[i]!.value) ? undefined : current),
+    );
+  }
+
+  /** Lift a ban; false when the source is unknown or not banned. This process's pending outcomes are committed first. */
   async unban(source: string): Promise<boolean> {
-    const r = this.read(source);
-    if (r === undefined || r.bannedUntil === 0 || r.bannedUntil <= this.clock()) return false;
-    this.pending.delete(source);
-    await this.store.putSourceRecord(enc.encode(source), enc.encode(JSON.stringify(this.afterBan(r))));
-    return true;
+    await this.flush();
+    let lifted = false;
+    await this.store.updateSourceRecords([enc.encode(source)], (_, current) => {
+      if (current === undefined) return undefined;
+      const r = decode(current);
+      if (r.bannedUntil === 0 || r.bannedUntil <= this.clock()) return current;
+      lifted = true;
+      return encode(this.afterBan(r));
+    });
+    return lifted;
   }
 
   /** The record as it stands at `now`: a ban that ran out is lifted. */
@@ -208,13 +308,13 @@ export class SourceBook {
   /** Every known source (the pending changes included), in name order. */
   list(): SourceView[] {
     const now = this.clock();
-    const all = new Map<string, SourceRecord>();
-    for (const { key, value } of this.store.sourceRecords()) all.set(dec.decode(key), decode(value));
-    for (const [source, r] of this.pending) all.set(source, { ...r });
-    return [...all]
+    const stored = new Map<string, SourceRecord | undefined>();
+    for (const { key, value } of this.store.sourceRecords()) stored.set(dec.decode(key), decode(value));
+    for (const source of [...this.inFlight.keys(), ...this.pending.keys()]) if (!stored.has(source)) stored.set(source, undefined);
+    return [...stored]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([source, rec]) => {
-        const r = this.current(rec, now);
+        const r = this.current(this.withChanges(source, rec)!, now);
         return { source, ...r, banned: r.bannedUntil > now };
       });
   }

@@ -859,6 +859,47 @@ export class ChainStore implements CoinView {
     });
   }
 
+  /**
+   * Rewrite source records in one transaction that reads each as committed when it runs: a record
+   * another process wrote meanwhile (`vigil unban`) is what `next` gets, so it is built on, never
+   * overwritten. `next` gets the index of a key and its record (undefined when none) and returns
+   * the record to store, or undefined to have none. A throw from `next` writes nothing.
+   */
+  updateSourceRecords(keys: readonly Uint8Array[], next: (index: number, current: Uint8Array | undefined) => Uint8Array | undefined): Promise<void> {
+    for (const key of keys) if (key.length === 0 || key.length > 511) throw new RangeError('source key must be 1..511 bytes');
+    const ks = keys.map((k) => copyBytes(k));
+    return this.enqueue(async () => {
+      let thrown: { err: unknown } | undefined;
+      try {
+        // A child transaction: its reads see the write transaction (the LMDB write lock is held, so
+        // no other process commits between read and write), and a throw aborts it whole.
+        await this.root.childTransaction(() => {
+          ks.forEach((k, i) => {
+            const cur = this.sources.getBinary(k);
+            let v: Uint8Array | undefined;
+            try {
+              v = next(i, cur === undefined ? undefined : copyBytes(cur, 0, cur.length));
+            } catch (err) {
+              thrown = { err };
+              throw err;
+            }
+            if (v !== undefined) void this.sources.put(k, v);
+            else if (cur !== undefined) void this.sources.remove(k);
+          });
+        });
+      } catch (err) {
+        if (thrown !== undefined) throw thrown.err;
+        throw wrapStoreError('updateSourceRecords', await commitCause(err));
+      }
+    });
+  }
+
+  /** How many source records are stored. */
+  sourceRecordCount(): number {
+    this.assertOpen();
+    return entryCount(this.sources);
+  }
+
   /** Every source record (copies), in key order. */
   sourceRecords(): Array<{ key: Uint8Array; value: Uint8Array }> {
     this.assertOpen();
