@@ -70,7 +70,7 @@ export { readBlocks, readBlocksAsync, readBlockHeadersAsync, BlockFileWriter, re
 export { generateChain, generateBlocks, ChainGenerator, type GenerateOptions, type GeneratedBlock } from './generate/index.js';
 
 export { readSpentFile, readBcoinUndo, readFlorestaJson, readBtcdUtxoStore, type SpentOutput } from './spent/index.js';
-export { ScriptPool, type ScriptPoolOptions, type ScriptPoolStats } from './pipeline/script-pool.js';
+export { MAX_SCRIPT_THREADS, ScriptPool, type ScriptPoolOptions, type ScriptPoolStats } from './pipeline/script-pool.js';
 export { BlockHasher, type HashRunner } from './pipeline/block-hasher.js';
 export { runScriptTask, prepareBlock, scriptTask, chunkSizes, type ScriptTask, type ScriptTaskResult } from './pipeline/script-task.js';
 export { VERIFY_INPUTS_WORKER } from './pipeline/workers.js';

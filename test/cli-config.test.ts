@@ -99,15 +99,16 @@ describe('config: precedence flag > environment > file > default', () => {
 describe('config: bad values are usage errors naming their source', () => {
   const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveOptions('import', parseCommandLine(['import', 'blocks', ...argv]), env);
 
-  it('a bad flag value names the flag', () => usageError(() => resolve(['--workers', 'many']), /^--workers must be a non-negative integer \(got "many"\)/));
+  it('a bad flag value names the flag', () => usageError(() => resolve(['--workers', 'many']), /^--workers must be an integer from 0 to 256 \(got "many"\)/));
+  it('more worker threads than a pool takes is a usage error', () => usageError(() => resolve(['--workers', '100000']), /^--workers must be an integer from 0 to 256 \(got "100000"\)/));
   it('a bad enum flag lists the values', () => usageError(() => resolve(['--network', 'moonnet']), /^--network must be one of main, testnet3/));
-  it('a bad environment value names the variable', () => usageError(() => resolve([], { VIGIL_WORKERS: '-1' }), /^VIGIL_WORKERS must be a non-negative integer/));
+  it('a bad environment value names the variable', () => usageError(() => resolve([], { VIGIL_WORKERS: '-1' }), /^VIGIL_WORKERS must be an integer from 0 to 256/));
   it('a bad environment boolean names the variable', () => usageError(() => resolve([], { VIGIL_QUIET: 'maybe' }), /^VIGIL_QUIET must be true or false/));
   it('a bad assumevalid names its source', () => usageError(() => resolve([], { VIGIL_ASSUMEVALID: 'abc' }), /^VIGIL_ASSUMEVALID must be a block hash/));
   it('an unknown key in the file names the key and the file', () =>
     withConfig({ netwrok: 'main' }, (path) => usageError(() => readConfigFile(path), new RegExp(`^config file ${path}: unknown option "netwrok"`))));
   it('a wrong type in the file names the key', () =>
-    withConfig({ workers: '2' }, (path) => usageError(() => readConfigFile(path), /: "workers" must be a non-negative integer$/)));
+    withConfig({ workers: '2' }, (path) => usageError(() => readConfigFile(path), /: "workers" must be an integer from 0 to 256$/)));
   it('a bad enum value in the file names the key', () =>
     withConfig({ 'log-level': 'loud' }, (path) => usageError(() => readConfigFile(path), /: "log-level" must be one of debug, info, warn, error$/)));
   it('a file that is not a JSON object', () => withConfig('[1]', (path) => usageError(() => readConfigFile(path), /must hold a JSON object/)));

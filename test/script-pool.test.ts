@@ -10,7 +10,7 @@ import { readBcoinUndo } from '../src/spent/index.js';
 import { spentOutputsByTx } from '../src/consensus/block-scripts.js';
 import { getBlockScriptFlags } from '../src/consensus/script-flags.js';
 import { runScriptsSerial, type TxScriptWork } from '../src/consensus/connect-block.js';
-import { ScriptPool } from '../src/pipeline/script-pool.js';
+import { MAX_SCRIPT_THREADS, ScriptPool } from '../src/pipeline/script-pool.js';
 import { verifyTransaction } from '../src/script/verify-tx.js';
 import { chunkRecords, chunkSizes, prepareBlock, runScriptTask, scriptTask } from '../src/pipeline/script-task.js';
 import { readVector } from './helpers/vectors.js';
@@ -115,10 +115,11 @@ test('pool: a thread that dies when no replacement can start gives an internal e
   }
 });
 
-test('pool: threads that cannot start fail create() with the reason; zero attempts is refused', async () => {
+test('pool: threads that cannot start fail create() with the reason; zero attempts and absurd thread counts are refused', async () => {
   const failStarts = new Int32Array(new SharedArrayBuffer(4)).fill(1);
   await assert.rejects(ScriptPool.create({ threads: 2, failThreadStarts: failStarts }), /worker threads did not start: injected thread start failure/);
   for (const attempts of [0, -1, Number.NaN, 1.5]) await assert.rejects(ScriptPool.create({ threads: 0, attempts }), RangeError);
+  for (const threads of [-1, 1.5, Number.NaN, MAX_SCRIPT_THREADS + 1]) await assert.rejects(ScriptPool.create({ threads }), RangeError);
 });
 
 test('tasks: a transaction larger than a chunk is split into input ranges', () => {

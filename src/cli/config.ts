@@ -9,6 +9,7 @@ import { NETWORK_NAMES } from '../consensus/script-flags.js';
 import { SPENT_FILE_FORMATS } from '../spent/index.js';
 import { BACKEND_NAMES } from '../script/backends.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../service/logger.js';
+import { MAX_SCRIPT_THREADS } from '../pipeline/workers.js';
 import { UsageError } from './io.js';
 
 export const COMMAND_NAMES = ['check-block', 'import', 'generate', 'tip', 'utxo-digest', 'selftest', 'bench', 'serve', 'sources', 'unban'] as const;
@@ -66,7 +67,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'txs', env: 'VIGIL_TXS', type: 'integer', min: 0, default: 10, commandDefaults: { selftest: 25 }, commands: ['generate', 'selftest'], description: 'transactions per block once coins have matured' },
   { name: 'seed', env: 'VIGIL_SEED', type: 'string', default: '0', commandDefaults: { selftest: 'selftest' }, commands: ['generate', 'selftest'], description: 'seed of the generated keys and choices (same seed, same bytes)' },
   { name: 'out', env: 'VIGIL_OUT', type: 'string', arg: '<dir>', defaultText: 'required', commands: ['generate'], description: 'directory the blk*.dat files are written to' },
-  { name: 'workers', env: 'VIGIL_WORKERS', type: 'integer', min: 0, defaultText: 'one per core', commands: CHAIN_COMMANDS, description: 'script-checking threads (0 checks on the main thread)' },
+  { name: 'workers', env: 'VIGIL_WORKERS', type: 'integer', min: 0, max: MAX_SCRIPT_THREADS, defaultText: 'one per core', commands: CHAIN_COMMANDS, description: 'script-checking threads (0 checks on the main thread)' },
   { name: 'crypto', env: 'VIGIL_CRYPTO', type: 'enum', values: BACKEND_NAMES, default: 'noble', commands: CHAIN_COMMANDS, description: 'signature backend' },
   { name: 'assumevalid', env: 'VIGIL_ASSUMEVALID', type: 'string', arg: '<hash>|0', check: HASH_OR_ZERO, defaultText: "the network's", commands: ['import', 'serve'], description: 'skip scripts of ancestors of this block under Core\'s conditions; 0: check all' },
   { name: 'dbcache', env: 'VIGIL_DBCACHE', type: 'integer', min: 0, default: 8, arg: '<MiB>', commands: ['import'], description: 'memory for UTXO and index changes held between commits (LMDB\'s page copies to commit them included); 0: commit every block' },

@@ -12,7 +12,9 @@ import { countingBackend, type SignatureBackend } from '../script/signature.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
 import { abortTask, prepareBlock, scriptTask, type ScriptTask, type ScriptTaskResult } from './script-task.js';
-import { VERIFY_INPUTS_WORKER, WORKER_YOUNG_GENERATION_MB } from './workers.js';
+import { MAX_SCRIPT_THREADS, VERIFY_INPUTS_WORKER, WORKER_YOUNG_GENERATION_MB } from './workers.js';
+
+export { MAX_SCRIPT_THREADS };
 import { hashBlockBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
 
 /**
@@ -79,6 +81,9 @@ export class ScriptPool {
     // Zero attempts would answer VALID having checked nothing.
     if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`ScriptPool: attempts must be a positive integer, got ${attempts}`);
     this.threads = opts.threads ?? availableParallelism();
+    if (!Number.isInteger(this.threads) || this.threads < 0 || this.threads > MAX_SCRIPT_THREADS) {
+      throw new RangeError(`ScriptPool: threads must be an integer in 0..${MAX_SCRIPT_THREADS}, got ${this.threads}`);
+    }
     this.sigCache = opts.sigCache === null ? undefined : (opts.sigCache ?? SignatureCache.create(32 * 1024 * 1024));
     if (this.threads > 0) {
       this.pool = new Piscina<ScriptTask, ScriptTaskResult>({
