@@ -306,8 +306,8 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
   const rows: Row[] = [];
   notes.push(
     cached
-      ? `chains reused from ${cacheDir} (generated earlier in ${secs(meta.generateMs)}; delete the folder to regenerate)`
-      : `chains generated into ${cacheDir} in ${secs(meta.generateMs)} (untimed; reused by later runs)`,
+      ? `chains reused from the OS temp directory's vigil-bench-import/${cacheKey()} (generated earlier in ${secs(meta.generateMs)}; delete the folder to regenerate)`
+      : `chains generated into the OS temp directory's vigil-bench-import/${cacheKey()} in ${secs(meta.generateMs)} (untimed; reused by later runs)`,
   );
   const job = (blocksDir: string, store: string, o: Partial<ImportJob> & Pick<ImportJob, 'expectHeight' | 'expectTip'>): ImportJob => ({
     blocksDir,

@@ -366,7 +366,7 @@ async function runStore(dir: string, opts: SuiteOptions): Promise<SuiteReport> {
         'keys are sorted before writing; the puts and deletes run as one lmdb-js batch (one LMDB transaction) on its writer thread',
       `main thread busy per commit (event-loop utilization, includes encoding, sorting, the spent-coin checks and enqueueing): ` +
         `${durableMainMs.toFixed(1)} ms durable, ${noSyncMainMs.toFixed(1)} ms noSync; the rest of each commit runs on lmdb-js's writer thread`,
-      `the store file lives in ${tmpdir()}: durable figures are those of that disk's fsync`,
+      `the store file lives in the OS temp directory: durable figures are those of that disk's fsync`,
       'applyBlock rows are timed by a plain loop (one sample per commit, awaited), not by tinybench, whose tasks here are synchronous',
       ...wbNotes,
     ],

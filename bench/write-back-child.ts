@@ -6,9 +6,9 @@
 // the store closes, so the anonymous RSS a run adds is what the limit lets a flush cost. Prints
 // one JSON line (WriteBackOutcome).
 //
-//   node dist/bench/write-back-child.js '{"dir":"/tmp/x","prefill":500000}'
-//   cp -r /tmp/x /tmp/y
-//   node --expose-gc --max-semi-space-size=1 dist/bench/write-back-child.js '{"dir":"/tmp/y","per":500,"blocks":240,"limitBytes":8388608}'
+//   node dist/bench/write-back-child.js '{"dir":"<dir>","prefill":500000}'
+//   cp -r <dir> <copy>
+//   node --expose-gc --max-semi-space-size=1 dist/bench/write-back-child.js '{"dir":"<copy>","per":500,"blocks":240,"limitBytes":8388608}'
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -89,7 +89,8 @@ async function dispatch(parsed: ParsedArgs, o: ResolvedOptions, logger: Logger):
         const where = out.txIndex === undefined ? '' : ` (tx ${out.txIndex}${out.inputIndex === undefined ? '' : ` input ${out.inputIndex}`})`;
         console.log(`${out.valid ? 'valid' : `${out.mode}: ${out.reason}${where}`} ${out.hash ?? ''} height ${out.height ?? '?'}: ${out.txs} txs, ${out.inputs} inputs in ${out.ms} ms`);
       }
-      return out.valid ? 0 : 1;
+      // Our own failure (mode error) is no verdict on the block: it exits as I/O errors do.
+      return out.valid ? 0 : out.mode === 'error' ? 2 : 1;
     }
     case 'import': {
       const [path] = rest;
