@@ -7,6 +7,9 @@ import { toHex } from '../src/primitives/bytes.js';
 import { hash256 } from '../src/primitives/hash.js';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks } from '../src/chain/importer.js';
+import { BlockFileWriter } from '../src/blockfile/writer.js';
+import { PARAMS } from '../src/consensus/params.js';
+import { join } from 'node:path';
 import type { GeneratedBlock } from '../src/generate/index.js';
 import { vectorPath } from './helpers/vectors.js';
 import { branch, remine, tempDir } from './helpers/regtest-chain.js';
@@ -86,27 +89,77 @@ test('reorganisation: a heavier fork B from 10 blocks below A, then a heavier A�
 test('a heavier branch with an invalid block is tried, rejected, and the old branch restored', async () => {
   const a = branch('reorg-bad', 125, 3);
   const b = branch('reorg-bad', 127, 3, { height: 121, tag: 'branch-b' });
+  // B's block 122 pays its coinbase one satoshi too much; B's later blocks are re-mined on top of it.
+  const bad = b[121]!.block;
+  const cb = bad.txs[0]!;
+  let prev = remine(rebuildBlock(bad, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...bad.txs.slice(1)]));
+  const forged = [prev];
+  for (const g of b.slice(122)) {
+    prev = remine(rebuildBlock(g.block, g.block.txs, { header: { prevBlock: prev.hash() } }));
+    forged.push(prev);
+  }
+  const badHex = toHex(forged[0]!.hash().slice().reverse());
   await withChain('regtest', async (chain) => {
     await feed(chain, a);
     const tipA = chain.tip.hex;
     const digestA = toHex(chain.utxoDigest());
-    // B's block 122 pays its coinbase one satoshi too much; B's later blocks are re-mined on top of it.
-    const bad = b[121]!.block;
-    const cb = bad.txs[0]!;
-    let prev = remine(rebuildBlock(bad, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...bad.txs.slice(1)]));
-    const forged = [prev];
-    for (const g of b.slice(122)) {
-      prev = remine(rebuildBlock(g.block, g.block.txs, { header: { prevBlock: prev.hash() } }));
-      forged.push(prev);
-    }
     assert.equal((await chain.processBlock(b[120]!.raw)).result.mode, 'valid');
-    let last;
-    for (const blk of forged) last = await chain.processBlock(blk.toBytes());
-    // With block 127 B has more work: the reorganisation reaches block 122, which fails.
-    assert.ok(last !== undefined && last.result.mode === 'invalid', JSON.stringify(last?.result));
+    const results = [];
+    for (const blk of forged) results.push(await chain.processBlock(blk.toBytes()));
+    // With block 126 B has more work: the reorganisation reaches block 122, which fails; 127 then
+    // has a parent known invalid.
+    assert.deepEqual(
+      results.map((r) => r.result.mode === 'invalid' && r.result.reason),
+      [false, false, false, false, 'bad-prevblk', 'bad-prevblk'],
+    );
+    const b126 = results[4]!;
+    assert.deepEqual(b126.result, { mode: 'invalid', reason: 'bad-prevblk', debug: `ancestor ${badHex} is invalid: bad-cb-amount` });
+    // The block that failed is named with its own reason, not only through its descendant's.
+    assert.deepEqual(
+      b126.invalidated?.map((x) => [x.hash, x.height, x.result.mode === 'invalid' && x.result.reason]),
+      [[badHex, 122, 'bad-cb-amount']],
+    );
     assert.equal(chain.tip.hex, tipA, 'back on A');
     assert.equal(toHex(chain.utxoDigest()), digestA, 'with A’s exact UTXO set');
-    assert.equal(chain.getNode(toHex(forged[0]!.hash().slice().reverse()))?.status !== undefined, true);
+    assert.equal(chain.getNode(badHex)?.status !== undefined, true);
+  });
+  // The same blocks from a blk file: the import's failures name the invalid block too.
+  const tmp = tempDir('vigil-chain-files-');
+  try {
+    const w = new BlockFileWriter(join(tmp.dir, 'blocks'), PARAMS.regtest.messageStart);
+    for (const g of [...a, b[120]!]) w.append(g.raw);
+    for (const blk of forged) w.append(blk.toBytes());
+    w.close();
+    await withChain('regtest', async (chain) => {
+      const summary = await importBlocks(chain, join(tmp.dir, 'blocks'));
+      assert.deepEqual(summary.failures.find((f) => f.reason === 'bad-cb-amount'), { hash: badHex, height: 122, mode: 'invalid', reason: 'bad-cb-amount' });
+      assert.equal(summary.tip.height, 125);
+    });
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a reorganisation that fails where its branch has only the old tip\'s work goes back to the old tip, as Core', async () => {
+  // B forks at 121; its block 126 overpays its coinbase. With B126, B has more work than A, so the
+  // reorganisation connects B121..B125, and B126 fails. B125 then has exactly A125's work: Core keeps
+  // A125 among its candidates, and at equal work the block received first (lower nSequenceId) wins.
+  const a = branch('reorg-equal', 125, 3);
+  const b = branch('reorg-equal', 126, 3, { height: 121, tag: 'branch-b' });
+  const bad = b[125]!.block;
+  const cb = bad.txs[0]!;
+  const forged = remine(rebuildBlock(bad, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...bad.txs.slice(1)]));
+  await withChain('regtest', async (chain) => {
+    await feed(chain, a);
+    const tipA = chain.tip.hex;
+    const digestA = toHex(chain.utxoDigest());
+    await feed(chain, b.slice(120, 125));
+    assert.equal(chain.tip.hex, tipA, 'equal work: the tip received first stays');
+    const r = await chain.processBlock(forged.toBytes());
+    assert.equal(r.result.mode === 'invalid' && r.result.reason, 'bad-cb-amount');
+    assert.equal(chain.tip.hex, tipA, 'back on A125, not left on B125');
+    assert.equal(toHex(chain.utxoDigest()), digestA, 'with A’s exact UTXO set');
+    assert.deepEqual(r.tip, { hash: tipA, height: 125 });
   });
 });
 

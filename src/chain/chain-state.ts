@@ -130,6 +130,11 @@ export interface ProcessResult {
   duplicate: boolean;
   /** The tip after processing. */
   tip: { hash: string; height: number };
+  /**
+   * Other blocks found invalid while this one's branch was connected (Core's InvalidChainFound):
+   * an ancestor stored earlier, on a side branch, fails once its branch has the most work.
+   */
+  invalidated?: Array<{ hash: string; height: number; result: ValidationResult }>;
 }
 
 /**
@@ -381,9 +386,11 @@ export class ChainState {
     const block = decoded.block;
     if (hashes !== undefined) adoptBlockHashes(block, hashes);
     const hex = hashToHex(block.hash());
-    const done = (result: ValidationResult, duplicate = false, height?: number): ProcessResult => {
+    const done = (result: ValidationResult, duplicate = false, height?: number, results?: Map<string, ValidationResult>): ProcessResult => {
       const r: ProcessResult = { result, hash: hex, duplicate, tip: this.tipInfo() };
       if (height !== undefined) r.height = height;
+      const invalidated = results === undefined ? [] : this.invalidatedBesides(hex, results);
+      if (invalidated.length > 0) r.invalidated = invalidated;
       return r;
     };
 
@@ -395,7 +402,7 @@ export class ChainState {
         // when our own error kept it from connecting (a full disk) is tried again now.
         if (known.chainWork <= this.tip.chainWork) return done(VALID, true, known.height);
         const results = await this.activateBestChain(this.findBestCandidate());
-        return done(results.get(known.hex) ?? firstError(results) ?? VALID, true, known.height);
+        return done(results.get(known.hex) ?? firstError(results) ?? VALID, true, known.height, results);
       }
     }
 
@@ -422,11 +429,9 @@ export class ChainState {
     const height = parent.height + 1;
     const ctx = this.headerContext(parent, block.header);
     const header = contextualCheckBlockHeader(block.header, ctx, this.params);
-    if (header.mode !== 'valid') {
-      // time-too-new may become valid later; Core does not mark it failed either.
-      if (header.mode === 'invalid' && header.reason !== 'time-too-new') await this.markFailed(block, parent, BLOCK_FAILED_VALID);
-      return done(header, false, height);
-    }
+    // Not remembered, as in Core: AcceptBlockHeader returns before AddToBlockIndex, so the same
+    // block is checked again (and answered the same), and a child of it has an unknown parent.
+    if (header.mode !== 'valid') return done(header, false, height);
     const contextual = contextualCheckBlock(block, ctx, this.params);
     if (contextual.mode !== 'valid') {
       if (contextual.mode === 'invalid') await this.markFailed(block, parent, BLOCK_FAILED_VALID);
@@ -446,7 +451,7 @@ export class ChainState {
       // connects it, one commit instead of two. Until then its entry is a header's (no data).
       const node = this.nodes.get(entry.hash) ?? this.addNode({ ...entry, status: 0 });
       const results = await this.activateBestChain(node, block, raw);
-      return done(results.get(hex) ?? VALID, false, height);
+      return done(results.get(hex) ?? VALID, false, height, results);
     }
 
     t = performance.now();
@@ -463,7 +468,18 @@ export class ChainState {
     if (node.chainWork <= this.tip.chainWork) return done(VALID, false, height);
     const results = await this.activateBestChain(node, block);
     // An internal error while connecting the branch this block completes is reported with it.
-    return done(results.get(hex) ?? firstError(results) ?? VALID, false, height);
+    return done(results.get(hex) ?? firstError(results) ?? VALID, false, height, results);
+  }
+
+  /** The blocks of `results` found invalid themselves (not for an ancestor), other than `hex`. */
+  private invalidatedBesides(hex: string, results: Map<string, ValidationResult>): NonNullable<ProcessResult['invalidated']> {
+    const out: NonNullable<ProcessResult['invalidated']> = [];
+    for (const [h, result] of results) {
+      if (h === hex || result.mode !== 'invalid' || result.reason === 'bad-prevblk') continue;
+      const node = this.getNode(h);
+      if (node !== undefined && (node.status & BLOCK_FAILED_VALID) !== 0) out.push({ hash: h, height: node.height, result });
+    }
+    return out;
   }
 
   /**
@@ -563,6 +579,11 @@ export class ChainState {
    */
   private async activateBestChain(target: BlockNode, known?: Block, knownRaw?: Uint8Array): Promise<Map<string, ValidationResult>> {
     const results = new Map<string, ValidationResult>();
+    // Core keeps the tip it starts from among its candidates (PruneBlockIndexCandidates drops only
+    // those worse than the tip), and at equal work the block received first wins: that tip, the
+    // best candidate before this call. So when a branch fails where it has only that tip's work,
+    // Core goes back to it rather than stay on the part of the branch that connected.
+    const startTip = this.tip;
     while (target !== this.tip) {
       const fork = this.findFork(target);
       let undone = 0;
@@ -598,7 +619,7 @@ export class ChainState {
           for (const d of path.slice(path.indexOf(node) + 1)) {
             d.status |= BLOCK_FAILED_CHILD;
             await this.putStatus(d);
-            results.set(d.hex, invalid('bad-prevblk', `ancestor ${node.hex} is invalid`));
+            results.set(d.hex, invalid('bad-prevblk', `ancestor ${node.hex} is invalid: ${r.reason}`));
           }
           failed = true;
           break;
@@ -607,6 +628,7 @@ export class ChainState {
       if (!failed) break;
       this.recomputeBestHeader();
       target = this.findBestCandidate();
+      if (target.chainWork === startTip.chainWork && (startTip.status & FAILED) === 0) target = startTip;
     }
     return results;
   }

@@ -26,7 +26,11 @@ export interface ImportProgress {
 
 export interface ImportSummary extends ImportProgress {
   tip: { hash: string; height: number };
-  /** Blocks that failed validation, with Core's reason. */
+  /**
+   * Blocks that failed validation, with Core's reason: those rejected when read, and those stored
+   * on a side branch earlier and found invalid once their branch had the most work (counted as
+   * accepted when stored, as Core's AcceptBlock stores them).
+   */
   failures: Array<{ hash: string; height?: number; mode: string; reason: string }>;
   /** Problems in the files themselves (padding aside). */
   fileIssues: BlockFileIssue[];
@@ -199,6 +203,10 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
         if (r.height !== undefined) f.height = r.height;
         failures.push(f);
         if (r.result.mode === 'error') return false;
+      }
+      // A block stored earlier on a side branch, found invalid once this one gave it the most work.
+      for (const x of r.invalidated ?? []) {
+        if (x.result.mode === 'invalid') failures.push({ hash: x.hash, height: x.height, mode: x.result.mode, reason: x.result.reason });
       }
       const children = waiting.get(r.hash);
       if (children !== undefined) {
