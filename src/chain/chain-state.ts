@@ -690,7 +690,9 @@ export class ChainState {
           lockTimeFlags: height >= params.csvHeight ? LOCKTIME_VERIFY_SEQUENCE : 0,
           prevMedianTimePast: this.mtp(node.prev!),
           medianTimePastAt: (h) => this.mtp(this.active[h]!),
-          enforceBIP30: enforceBIP30(params, height, node.hash, this.ancestor(node, params.bip34Height)?.hash),
+          // Core: pindex->pprev->GetAncestor(BIP34Height), none for the BIP34 block itself (so
+          // BIP30 is checked there too).
+          enforceBIP30: enforceBIP30(params, height, node.hash, this.ancestor(node.prev!, params.bip34Height)?.hash),
           subsidyHalvingInterval: params.subsidyHalvingInterval,
         },
         {
