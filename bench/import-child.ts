@@ -12,6 +12,8 @@ import { BlockHeader } from '../src/primitives/block.js';
 import { fromHex } from '../src/primitives/bytes.js';
 import { ByteReader } from '../src/primitives/reader.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
+import { peakRssMB } from '../src/metrics/peak-rss.js';
+
 
 export interface ImportJob {
   readonly blocksDir: string;
@@ -45,7 +47,7 @@ export interface ImportOutcome {
   readonly blockMs: number[];
   readonly doneAt: number[];
   readonly skipped: boolean[];
-  /** Peak resident set size of this process (getrusage ru_maxrss), MB, and the largest 50 ms sample. */
+  /** Peak resident set size of this process (peakRssMB()), MB, and the largest 50 ms sample. */
   readonly maxRssMB: number;
   readonly sampledPeakRssMB: number;
   readonly rssAtEndMB: number;
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
     blockMs,
     doneAt,
     skipped,
-    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    maxRssMB: peakRssMB(),
     sampledPeakRssMB: sampledPeak / 2 ** 20,
     rssAtEndMB: process.memoryUsage.rss() / 2 ** 20,
     heapUsedAtEndMB: process.memoryUsage().heapUsed / 2 ** 20,

@@ -498,7 +498,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
     `mainnet-like: blocks ${MAINNET.prefix + 1}–${heavyTo} each have ≥ ${MAINNET.minInputs.toLocaleString('en-US')} spending inputs; blocks 1–${MAINNET.prefix} (coinbases only) are imported first, untimed, into a store copied for each timed run`,
   );
 
-  // Memory: a fresh process per run, getrusage's peak RSS (main thread, workers, LMDB's mapped pages).
+  // Memory: a fresh process per run, its own peak RSS (VmHWM: main thread, workers, LMDB's mapped pages).
   const mem1k = r1000.maxRssMB;
   const mem10k = r10k.maxRssMB;
   // The memory rows restate the 1,000- and 10,000-block noble runs (each a fresh process) with what their memory was made of.
@@ -512,7 +512,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
     p99Ms: [...o.blockMs].sort((a, b) => a - b)[Math.ceil(o.blockMs.length * 0.99) - 1]!,
     samples: 1,
     detail:
-      `peak RSS ${mb(o.maxRssMB)} (getrusage); 50 ms samples peak at RSS ${mb(o.sampledPeakRssMB)} = anonymous ${mb(o.sampledPeakRssAnonMB)} + file-backed ${mb(o.sampledPeakRssFileMB)} (LMDB's map, node's binary); ` +
+      `peak RSS ${mb(o.maxRssMB)} (VmHWM); 50 ms samples peak at RSS ${mb(o.sampledPeakRssMB)} = anonymous ${mb(o.sampledPeakRssAnonMB)} + file-backed ${mb(o.sampledPeakRssFileMB)} (LMDB's map, node's binary); ` +
       `main-thread peaks: JS heap ${mb(o.sampledPeakHeapMB)}, ArrayBuffers ${mb(o.sampledPeakArrayBuffersMB)}; ` +
       `at the end RSS ${mb(o.rssAtEndMB)}, JS heap ${mb(o.heapUsedAtEndMB)}; store ${mb(o.storeMB)}; block files ${mb(filesMB)}` +
       (o.memAt.length > 1 ? `; RSS after each 1,000 blocks: ${o.memAt.map((m) => m.rssMB.toFixed(0)).join(', ')} MB` : ''),
@@ -588,7 +588,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
     'every run is a fresh `node dist/bench/import-child.js` process: a 2-worker ScriptPool (noble unless the row says libsecp256k1; its default signature cache, which block validation reads and never fills), ChainState.open on an empty store, importBlocks on the blk*.dat folder; ops/s and mean = blocks ÷ wall time of importBlocks (reading the files and the headers-first pass included); p50/p99 = processBlock per block',
     `mainnet-like uses ${MAINNET.heavy} timed blocks, not 2,000: each carries ~2,500 signature checks, ${secs(rowOff.row.meanMs)} a block here with noble on 2 workers, so 2,000 of them would take ${((2000 * rowOff.row.meanMs) / 60_000).toFixed(0)} minutes`,
     `the small profile's assumevalid-off throughput is measured on 1,000 blocks, and again on the 2,017 checked blocks at the end of the 10,000-block run (row "the last … blocks, scripts checked"); a separate 2,000-block run without assumevalid would add ~${secs(2000 * row1.row.meanMs)} to the suite`,
-    `peak RSS is getrusage's ru_maxrss of the child: main thread, both script workers, and the LMDB pages it touched (file-backed, mapped). Process times: ${processMs.join('; ')}`,
+    `peak RSS is the child's VmHWM (/proc/self/status): main thread, both script workers, and the LMDB pages it touched (file-backed, mapped); not getrusage's ru_maxrss, which on Linux starts from the RSS the parent had when it forked the child. Process times: ${processMs.join('; ')}`,
     `cores this process could get (2 spinning threads, 0.5 s): ${coresBefore.toFixed(2)} before the imports, ${coresAfter.toFixed(2)} after; "cores busy" in a row = the child's CPU time ÷ its wall time`,
   );
   return {

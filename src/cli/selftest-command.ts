@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COINBASE_MATURITY } from '../consensus/consensus.js';
 import { generateChain } from '../generate/index.js';
+import { peakRssMB } from '../metrics/peak-rss.js';
 import type { ScriptPool } from '../pipeline/script-pool.js';
 import type { Logger } from '../service/logger.js';
 import { TARGET_BLOCKS_PER_SEC, TARGET_PEAK_RSS_MB, TARGET_SYNC_BLOCKS, TARGET_SYNC_SECONDS, TARGET_TX_PER_SEC } from '../targets.js';
@@ -117,7 +118,7 @@ export async function regtestSync(opts: RegtestSyncOptions): Promise<RegtestSync
       txs: counter.txs - mark.txs,
       inputs: counter.inputs - mark.inputs,
       seconds: (counter.elapsedMs() - mark.ms) / 1000,
-      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      peakRssMB: peakRssMB(),
     };
     const s = run.summary;
     return {
