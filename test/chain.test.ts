@@ -11,6 +11,7 @@ import { BlockFileWriter } from '../src/blockfile/writer.js';
 import { PARAMS } from '../src/consensus/params.js';
 import { join } from 'node:path';
 import type { GeneratedBlock } from '../src/generate/index.js';
+import type { Block } from '../src/primitives/block.js';
 import { vectorPath } from './helpers/vectors.js';
 import { branch, remine, tempDir } from './helpers/regtest-chain.js';
 import { corruptSignature, rebuildBlock, withInput, withOutput } from './helpers/alter-block.js';
@@ -31,6 +32,12 @@ async function feed(chain: ChainState, blocks: readonly GeneratedBlock[]): Promi
     const r = await chain.processBlock(b.raw);
     assert.equal(r.result.mode, 'valid', `block ${b.height}: ${JSON.stringify(r.result)}`);
   }
+}
+
+/** `block` with its coinbase paying one satoshi too much (bad-cb-amount), re-mined. */
+function overpaid(block: Block): Block {
+  const cb = block.txs[0]!;
+  return remine(rebuildBlock(block, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...block.txs.slice(1)]));
 }
 
 async function stateOf(blocks: readonly GeneratedBlock[]): Promise<{ tip: string; digest: string }> {
@@ -90,9 +97,7 @@ test('a heavier branch with an invalid block is tried, rejected, and the old bra
   const a = branch('reorg-bad', 125, 3);
   const b = branch('reorg-bad', 127, 3, { height: 121, tag: 'branch-b' });
   // B's block 122 pays its coinbase one satoshi too much; B's later blocks are re-mined on top of it.
-  const bad = b[121]!.block;
-  const cb = bad.txs[0]!;
-  let prev = remine(rebuildBlock(bad, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...bad.txs.slice(1)]));
+  let prev = overpaid(b[121]!.block);
   const forged = [prev];
   for (const g of b.slice(122)) {
     prev = remine(rebuildBlock(g.block, g.block.txs, { header: { prevBlock: prev.hash() } }));
@@ -146,9 +151,7 @@ test('a reorganisation that fails where its branch has only the old tip\'s work 
   // A125 among its candidates, and at equal work the block received first (lower nSequenceId) wins.
   const a = branch('reorg-equal', 125, 3);
   const b = branch('reorg-equal', 126, 3, { height: 121, tag: 'branch-b' });
-  const bad = b[125]!.block;
-  const cb = bad.txs[0]!;
-  const forged = remine(rebuildBlock(bad, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...bad.txs.slice(1)]));
+  const forged = overpaid(b[125]!.block);
   await withChain('regtest', async (chain) => {
     await feed(chain, a);
     const tipA = chain.tip.hex;
