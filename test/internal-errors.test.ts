@@ -178,6 +178,29 @@ test('undo data that cannot be read during a reorganisation is an internal error
   await chain.close();
 });
 
+test('an activation an internal error stopped part-way is taken up again before the next block', async (t) => {
+  const a = branch('ie-resume', 12, 2);
+  const b = branch('ie-resume', 14, 2, { height: 11, tag: 'b' });
+  const chain = await ChainState.open(dir(t, 'ie-resume-'), { network: 'regtest' });
+  for (const g of a) await chain.processBlock(g.raw);
+  for (const g of b.slice(10, 12)) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  // B13 gives B the most work: A12 and A11 go, B11 and B12 connect, and B13's commit fails.
+  const apply = chain.store.applyBlock.bind(chain.store);
+  let calls = 0;
+  chain.store.applyBlock = (u) => (++calls === 3 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  const failed = await chain.processBlock(b[12]!.raw);
+  assert.equal(failed.result.mode, 'error');
+  assert.equal(chain.tip.hex, hashToHex(b[11]!.block.hash()), 'stopped on B12, no more work than A12');
+  // The next block, one the chain already has, finds the activation taken up again first.
+  const next = await chain.processBlock(a[4]!.raw);
+  assert.deepEqual({ mode: next.result.mode, duplicate: next.duplicate }, { mode: 'valid', duplicate: true });
+  assert.equal(chain.tip.hex, hashToHex(b[12]!.block.hash()), 'on B13');
+  const fresh = await ChainState.open(dir(t, 'ie-resume-fresh-'), { network: 'regtest' });
+  for (const g of b.slice(0, 13)) assert.equal((await fresh.processBlock(g.raw)).result.mode, 'valid');
+  assert.equal(toHex(chain.utxoDigest()), toHex(fresh.utxoDigest()), 'with B13’s exact UTXO set');
+  await Promise.all([chain.close(), fresh.close()]);
+});
+
 test('a failed fdatasync is tried again before the commit it held back', async (t) => {
   const blocks = branch('ie-sync', 5, 2);
   const chain = await ChainState.open(dir(t, 'ie-sync-'), { network: 'regtest' });

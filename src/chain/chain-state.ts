@@ -187,6 +187,12 @@ export class ChainState {
   private readonly runScripts: ScriptRunner;
   /** The known header with the most work that is not known to be invalid (Core's m_best_header). */
   private bestHeader: BlockNode | undefined;
+  /**
+   * An internal error (the store, a read) stopped the last activation part-way, possibly on a
+   * branch with less work than the tip it left. Core stops the node there and activates the best
+   * chain when it starts again; we do that before the next block.
+   */
+  private activationPending = false;
   private readonly assumeValidHash: Uint8Array | undefined;
   /** Whether the last connected block skipped its scripts (to log only the changes). */
   private skippingScripts = false;
@@ -377,6 +383,7 @@ export class ChainState {
    * its header: either way the block can be given again once its parent has been.
    */
   async processBlock(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
+    if (this.activationPending) await this.activateBestChain(this.findBestCandidate());
     const observer = this.opts.observer;
     let t = performance.now();
     const size = checkSerializedSize(raw);
@@ -594,6 +601,7 @@ export class ChainState {
         const r = await this.disconnectTip();
         if (r.mode !== 'valid') {
           results.set(this.tip.hex, r);
+          this.activationPending = true;
           return results;
         }
         undone++;
@@ -614,7 +622,10 @@ export class ChainState {
           if (stored.mode !== 'valid' && r.mode !== 'error') r = stored;
         }
         results.set(node.hex, r);
-        if (r.mode === 'error') return results;
+        if (r.mode === 'error') {
+          this.activationPending = true;
+          return results;
+        }
         if (r.mode !== 'valid') {
           node.status |= BLOCK_FAILED_VALID;
           this.failedBlocks.add(node);
@@ -633,6 +644,7 @@ export class ChainState {
       target = this.findBestCandidate();
       if (target.chainWork === startTip.chainWork && (startTip.status & FAILED) === 0) target = startTip;
     }
+    this.activationPending = false;
     return results;
   }
 
