@@ -1,6 +1,7 @@
 // The service in this process, on a real chain: what clients send cannot make it hold more than
 // its byte budget (bodies still being read count too), a request target it cannot parse is the
-// client's error, and a store write that failed makes health say so until one succeeds.
+// client's error, a store write that failed makes health say so until one succeeds, and a block
+// found invalid only later is blamed on the source that sent it.
 
 import { test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
@@ -10,7 +11,9 @@ import { ChainState } from '../src/chain/chain-state.js';
 import { internalError } from '../src/consensus/validation.js';
 import { VigilService } from '../src/service/server.js';
 import { createLogger } from '../src/service/logger.js';
-import { branch, tempDir } from './helpers/regtest-chain.js';
+import { INITIAL_SCORE, SCORE_DELTA } from '../src/service/source-scores.js';
+import { rebuildBlock, withOutput } from './helpers/alter-block.js';
+import { branch, remine, tempDir } from './helpers/regtest-chain.js';
 
 async function serve(t: TestContext, queueBytes: number): Promise<{ service: VigilService; chain: ChainState; base: string; port: number }> {
   const tmp = tempDir('vigil-bounds-');
@@ -39,8 +42,9 @@ function partialUpload(port: number, length: number, sent: number): { req: Clien
   return { req, status };
 }
 
-async function post(base: string, raw: Uint8Array): Promise<{ status: number; body: { valid?: boolean; reason?: string } }> {
-  const res = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: raw });
+async function post(base: string, raw: Uint8Array, source?: string): Promise<{ status: number; body: { valid?: boolean; reason?: string } }> {
+  const headers: Record<string, string> = { 'content-type': 'application/octet-stream', ...(source === undefined ? {} : { 'x-vigil-source': source }) };
+  const res = await fetch(`${base}/blocks`, { method: 'POST', headers, body: raw });
   return { status: res.status, body: (await res.json()) as { valid?: boolean; reason?: string } };
 }
 
@@ -97,4 +101,32 @@ test('health is unhealthy after a store write failed, and healthy once a block c
   assert.deepEqual(await health(), { status: 503, store: 'unhealthy' });
   assert.equal((await post(base, blocks[0]!.raw)).status, 200);
   assert.deepEqual(await health(), { status: 200, store: 'healthy' });
+});
+
+test('a side-branch block found invalid later costs its sender, not the sender of the block that made its branch win (Core)', async (t) => {
+  const { service, chain, base } = await serve(t, 64_000_000);
+  const a = branch('blame', 103, 0);
+  const b = branch('blame', 104, 0, { height: 102, tag: 'b' });
+  for (const g of a) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  // B's block 102 pays its coinbase one satoshi too much; B103 and B104 are re-mined on top of it.
+  const cb = b[101]!.block.txs[0]!;
+  let prev = remine(rebuildBlock(b[101]!.block, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...b[101]!.block.txs.slice(1)]));
+  const forged = [prev];
+  for (const g of b.slice(102)) {
+    prev = remine(rebuildBlock(g.block, g.block.txs, { header: { prevBlock: prev.hash() } }));
+    forged.push(prev);
+  }
+  // mallory's two blocks wait on a side branch with no more work than A's: stored, valid so far.
+  for (const blk of forged.slice(0, 2)) {
+    const r = await post(base, blk.toBytes(), 'mallory');
+    assert.deepEqual([r.status, r.body.valid], [200, true]);
+  }
+  // relay's block gives that branch the most work: B102 fails, and B104 is answered bad-prevblk.
+  const r = await post(base, forged[2]!.toBytes(), 'relay');
+  assert.deepEqual([r.status, r.body.reason], [422, 'bad-prevblk']);
+  assert.equal(chain.tip.height, 103);
+  const relay = service.sources.get('relay');
+  assert.deepEqual([relay.score, relay.violations, relay.unconnected], [INITIAL_SCORE, 0, 1], 'relay is not blamed');
+  const mallory = service.sources.get('mallory');
+  assert.deepEqual([mallory.valid, mallory.invalid, mallory.violations, mallory.score], [2, 1, 1, INITIAL_SCORE + 2 + SCORE_DELTA.invalid], 'mallory is');
 });

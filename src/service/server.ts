@@ -51,6 +51,8 @@ interface Answer {
 
 /** The hex body of a block, at most: two digits a byte plus a little whitespace. */
 const MAX_HEX_BODY = MAX_BLOCK_SERIALIZED_SIZE * 2 + 2;
+/** Accepted blocks whose sender is remembered (blockSources). */
+const MAX_BLOCK_SOURCES = 10_000;
 
 class BodyTooLarge extends Error {}
 
@@ -120,6 +122,12 @@ export class VigilService {
   private readingBytes = 0;
   /** The last store write that failed, until one succeeds again (for health). */
   private storeWriteError: string | undefined;
+  /**
+   * Who sent each block accepted lately (Core's mapBlockSource), oldest first: a block stored on a
+   * side branch may be found invalid only when a later block gives its branch the most work, and
+   * then its sender is the one to blame.
+   */
+  private readonly blockSources = new Map<string, string>();
 
   constructor(private readonly opts: ServiceOptions) {
     this.chain = opts.chain;
@@ -323,11 +331,28 @@ export class VigilService {
     this.metrics.blockResult(r.result);
     if (r.result.mode === 'error' && r.result.reason === 'store-write-failed') this.storeWriteError = r.result.debug ?? r.result.reason;
     else if (r.result.mode === 'valid' && !r.duplicate) this.storeWriteError = undefined;
+    if (r.result.mode === 'valid' && !r.duplicate) {
+      this.blockSources.set(r.hash, job.source);
+      if (this.blockSources.size > MAX_BLOCK_SOURCES) this.blockSources.delete(this.blockSources.keys().next().value!);
+    }
+    // As Core's BlockChecked: a block found invalid while connecting this one's branch costs the
+    // source that sent it, not the sender of this block.
+    for (const x of r.invalidated ?? []) {
+      this.metrics.blockResult(x.result);
+      const sender = this.blockSources.get(x.hash);
+      if (sender === undefined || x.result.mode !== 'invalid') continue;
+      this.blockSources.delete(x.hash);
+      const rec = this.sources.record(sender, 'invalid');
+      this.log.warn('block found invalid once its branch had the most work', { source: sender, hash: x.hash, height: x.height, reason: x.result.reason, score: rec.score });
+    }
     return r;
   }
 
   private answer(source: string, r: ProcessResult): Answer {
-    const outcome = outcomeOf(r.result, r.duplicate);
+    // This block's own branch held the block found invalid (bad-prevblk, with the ancestor in
+    // r.invalidated): Core does not punish the peer whose block made the branch worth trying.
+    const blamedElsewhere = r.result.mode === 'invalid' && r.result.reason === 'bad-prevblk' && (r.invalidated?.length ?? 0) > 0;
+    const outcome = blamedElsewhere ? 'unconnected' : outcomeOf(r.result, r.duplicate);
     const rec = this.sources.record(source, outcome);
     if (rec.bannedUntil > this.clock() && outcome !== 'valid' && outcome !== 'duplicate') {
       this.log.warn('source banned', { source, score: rec.score, violations: rec.violations, reason: rec.banReason, until: new Date(rec.bannedUntil).toISOString() });
