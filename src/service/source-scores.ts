@@ -123,6 +123,8 @@ export class SourceBook {
   private readonly pending = new Map<string, Change[]>();
   /** Outcomes the flush in progress is writing, and the records it writes once it has read them. */
   private readonly inFlight = new Map<string, { changes: Change[]; record?: SourceRecord }>();
+  /** Each outcome list's last replay (replayed()). */
+  private readonly replays = new WeakMap<Change[], { from: string; applied: number; record: SourceRecord }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   /** The last failed flush (its outcomes stay pending and are tried again). */
@@ -149,9 +151,29 @@ export class SourceBook {
   /** The committed record `stored` with the outcomes not yet committed applied. */
   private withChanges(source: string, stored: SourceRecord | undefined): SourceRecord | undefined {
     const f = this.inFlight.get(source);
-    const base = f === undefined ? stored : (f.record ?? this.replay(stored, f.changes));
+    const base = f === undefined ? stored : (f.record ?? this.replayed(stored, f.changes));
     const p = this.pending.get(source);
-    return p === undefined ? base : this.replay(base, p);
+    return p === undefined ? base : this.replayed(base, p);
+  }
+
+  /**
+   * replay() from where the list's last replay left off, when that began from the same record: a
+   * list only grows, so a read applies the outcomes added since. Replaying every outcome on every
+   * read cost time in their number squared while commits failed and outcomes piled up (1.3 ms a
+   * read at 10,000 pending).
+   */
+  private replayed(base: SourceRecord | undefined, changes: Change[]): SourceRecord {
+    const from = JSON.stringify(base ?? null);
+    const last = this.replays.get(changes);
+    let r: SourceRecord;
+    if (last !== undefined && last.from === from) {
+      r = last.record;
+      for (let i = last.applied; i < changes.length; i++) r = this.apply(r, changes[i]!);
+    } else {
+      r = this.replay(base, changes);
+    }
+    this.replays.set(changes, { from, applied: changes.length, record: r });
+    return { ...r };
   }
 
   private read(source: string): SourceRecord | undefined {
@@ -265,7 +287,7 @@ export class SourceBook {
    */
   private async prune(): Promise<void> {
     const now = this.clock();
-    const keep = Math.floor(this.maxRecords * 0.9);
+    const keep = Math.max(1, Math.floor(this.maxRecords * 0.9));
     const all = this.store.sourceRecords().map(({ key, value }) => ({ key, value, r: decode(value) }));
     if (all.length <= keep) return;
     const rank = (r: SourceRecord): [number, number] => (r.bannedUntil > now ? [1, r.bannedUntil] : [0, r.lastSeen]);
