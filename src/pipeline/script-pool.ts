@@ -80,7 +80,7 @@ export class ScriptPool {
     const attempts = opts.attempts ?? 2;
     // Zero attempts would answer VALID having checked nothing.
     if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`ScriptPool: attempts must be a positive integer, got ${attempts}`);
-    this.threads = opts.threads ?? availableParallelism();
+    this.threads = opts.threads ?? Math.min(availableParallelism(), MAX_SCRIPT_THREADS);
     if (!Number.isInteger(this.threads) || this.threads < 0 || this.threads > MAX_SCRIPT_THREADS) {
       throw new RangeError(`ScriptPool: threads must be an integer in 0..${MAX_SCRIPT_THREADS}, got ${this.threads}`);
     }
