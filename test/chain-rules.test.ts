@@ -160,9 +160,10 @@ describe('block 112 altered one rule at a time, on one chain-backed store at hei
    * Submit `block`, expect `expected` with the tip and digest unchanged, then submit it again.
    * A block that fails ContextualCheckBlock or ConnectBlock is indexed and marked invalid, and
    * answered "duplicate-invalid" again (Core since v28, "duplicate" before: AcceptBlock marks it
-   * BLOCK_FAILED_VALID). One that fails its header checks or CheckBlock (`indexed` false) never
-   * reaches the index (Core's ProcessNewBlock and AcceptBlockHeader return before it), so the same
-   * reason is found again. High-hash and mutated blocks are never remembered: the same answer again.
+   * BLOCK_FAILED_VALID). One that fails its header checks or CheckBlock, or whose parent is invalid
+   * (`indexed` false), never reaches the index (Core's ProcessNewBlock and AcceptBlockHeader return
+   * before it), so the same reason is found again. High-hash and mutated blocks are never
+   * remembered: the same answer again.
    */
   async function rejects(block: Block, expected: Expected, debug?: string | RegExp, indexed = true): Promise<void> {
     const raw = block.toBytes();
@@ -181,7 +182,7 @@ describe('block 112 altered one rule at a time, on one chain-backed store at hei
     assertUnchanged(again, 'resubmission');
   }
 
-  /** rejects() for a block Core never indexes: one that fails its header checks or CheckBlock. */
+  /** rejects() for a block Core never indexes: one that fails its header checks or CheckBlock, or whose parent is invalid. */
   const rejectsUnindexed = (block: Block, expected: Expected, debug?: string | RegExp): Promise<void> => rejects(block, expected, debug, false);
 
   describe('CheckBlockHeader and ContextualCheckBlockHeader', () => {
@@ -383,7 +384,9 @@ describe('block 112 altered one rule at a time, on one chain-backed store at hei
     it('bad-prevblk: block 113 re-mined on top of the overpaying block 112', async () => {
       assert.ok(overpaid !== undefined);
       const child = remine(rebuildBlock(blocks[HEIGHT]!.block, blocks[HEIGHT]!.block.txs, { header: { prevBlock: overpaid.hash() } }));
-      await rejects(child, { mode: 'invalid', reason: 'bad-prevblk' });
+      // Core's AcceptBlockHeader answers before AddToBlockIndex: not indexed, the same answer again.
+      await rejectsUnindexed(child, { mode: 'invalid', reason: 'bad-prevblk' });
+      assert.equal(chain.getNode(hashToHex(child.hash())), undefined, 'not in the block index');
     });
 
     // BIP68: a version-2 input whose sequence has bit 31 clear is locked for (sequence & 0xffff)
@@ -522,6 +525,26 @@ describe('mutated copies under the genuine header do not poison its hash (a fres
     const cb = txs[0]!;
     const block = rebuildBlock(next.block, replaced(0, withInput(cb, 0, { witness: [new Uint8Array(33)] })), { keepWitnessCommitment: true });
     await mutatedThenGenuine(block.toBytes(), next.block, { mode: 'mutated', reason: 'bad-witness-nonce-size' });
+  });
+
+  it('after the genuine block: a mutated copy is still mutated, not a duplicate (CheckBlock before the hash is looked up, as in Core)', async () => {
+    const { items } = duplicateTail(txs);
+    const copy = new Block(next.block.header, items).toBytes();
+    const tx = txs[single]!;
+    const other = rebuildBlock(next.block, replaced(single, withOutput(tx, 0, { value: tx.outputs[0]!.value - 1 })), { keepMerkleRoot: true }).toBytes();
+    const { chain, close } = await openChain();
+    try {
+      await feed(chain, blocks.slice(0, HEIGHT));
+      for (const [bytes, reason] of [[copy, 'bad-txns-duplicate'], [other, 'bad-txnmrklroot']] as const) {
+        const r = await chain.processBlock(bytes);
+        assertResult(r.result, { mode: 'mutated', reason });
+        assert.equal(r.duplicate, false);
+      }
+      const again = await chain.processBlock(next.block.toBytes());
+      assert.deepEqual([again.result.mode, again.duplicate], ['valid', true], 'the genuine bytes are the duplicate');
+    } finally {
+      await close();
+    }
   });
 
   describe('a 64-byte transaction under a two-transaction block’s header (merkle tree ambiguity)', () => {

@@ -236,7 +236,7 @@ test("a block whose parent is known only by its header waits for the parent's da
   await chain.close();
 });
 
-test('a block above a side branch that descends from a failed block is bad-prevblk and marked, not left waiting', async (t) => {
+test('a block above a side branch that descends from a failed block is bad-prevblk, not left waiting, and not indexed (Core)', async (t) => {
   // A: heights 1-10, the active chain. B forks after height 8: B9 and B10 are stored beside it.
   const a = branch('failed-ancestor', 10, 1);
   const b = branch('failed-ancestor', 12, 1, { height: 9, tag: 'side' }).slice(8);
@@ -253,9 +253,14 @@ test('a block above a side branch that descends from a failed block is bad-prevb
   const r = await chain.processBlock(b[2]!.raw);
   assert.equal(r.result.mode, 'invalid');
   assert.equal(r.result.mode === 'invalid' && r.result.reason, 'bad-prevblk');
-  assert.ok((chain.getNodeByHash(b[2]!.hash)!.status & BLOCK_FAILED_CHILD) !== 0, 'B11 is marked as a failed block\'s descendant');
+  // Core's AcceptBlockHeader: the blocks between it and the failed one are marked, it is not indexed.
+  assert.ok((chain.getNodeByHash(b[1]!.hash)!.status & BLOCK_FAILED_CHILD) !== 0, 'B10 is marked as a failed block\'s descendant');
+  assert.equal(chain.getNodeByHash(b[2]!.hash), undefined, 'B11 is not indexed');
+  const again = await chain.processBlock(b[2]!.raw);
+  assert.deepEqual([again.result.mode === 'invalid' && again.result.reason, again.duplicate], ['bad-prevblk', false], 'the same answer again');
+  // B12's parent was never indexed: unknown, as in Core.
   const r12 = await chain.processBlock(b[3]!.raw);
-  assert.equal(r12.result.mode === 'invalid' && r12.result.reason, 'bad-prevblk');
+  assert.equal(r12.result.mode === 'invalid' && r12.result.reason, 'prev-blk-not-found');
   assert.equal(chain.tip.height, 10);
   await chain.close();
 });

@@ -17,7 +17,8 @@ import { BLOCK_FAILED_CHILD, BLOCK_FAILED_VALID, StoreError } from '../src/store
 import { FlatFileSeq } from '../src/store/flat-files.js';
 import { PendingWrites } from '../src/store/write-back.js';
 import type { GeneratedBlock } from '../src/generate/index.js';
-import { branch, tempDir } from './helpers/regtest-chain.js';
+import { branch, remine, tempDir } from './helpers/regtest-chain.js';
+import { rebuildBlock, withOutput } from './helpers/alter-block.js';
 import { PARAMS } from '../src/consensus/params.js';
 
 /** node:fs as CommonJS sees it: what syncBuiltinESMExports copies to the ES module's bindings. */
@@ -199,6 +200,51 @@ test('an activation an internal error stopped part-way is taken up again before 
   for (const g of b.slice(0, 13)) assert.equal((await fresh.processBlock(g.raw)).result.mode, 'valid');
   assert.equal(toHex(chain.utxoDigest()), toHex(fresh.utxoDigest()), 'with B13’s exact UTXO set');
   await Promise.all([chain.close(), fresh.close()]);
+});
+
+test('a block that extends the tip an internal error left does not end the activation short of the best branch', async (t) => {
+  const a = branch('ie-resume2', 12, 2);
+  const b = branch('ie-resume2', 14, 2, { height: 11, tag: 'b' });
+  // C12: another child of B11 (B12 with its coinbase claiming one satoshi less: valid), A12's work.
+  const b12 = b[11]!.block;
+  const cb = b12.txs[0]!;
+  const c12 = remine(rebuildBlock(b12, [withOutput(cb, 0, { value: cb.outputs[0]!.value - 1 }), ...b12.txs.slice(1)]));
+  const chain = await ChainState.open(dir(t, 'ie-resume2-'), { network: 'regtest' });
+  for (const g of a) await chain.processBlock(g.raw);
+  for (const g of b.slice(10, 12)) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  // B13 makes B the best branch; B12's commit fails, and again when the activation is taken up.
+  const apply = chain.store.applyBlock.bind(chain.store);
+  let calls = 0;
+  chain.store.applyBlock = (u) => ([2, 3].includes(++calls) ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  assert.equal((await chain.processBlock(b[12]!.raw)).result.mode, 'error');
+  assert.equal(chain.tip.hex, hashToHex(b[10]!.block.hash()), 'stopped on B11');
+  // C12 extends that tip; its activation goes on to the best branch, B13.
+  const r = await chain.processBlock(c12.toBytes());
+  assert.equal(r.result.mode, 'valid');
+  assert.equal(chain.tip.hex, hashToHex(b[12]!.block.hash()), 'on B13, not left on C12');
+  await chain.close();
+});
+
+test('a block found invalid when an activation is taken up again is reported with the next block', async (t) => {
+  const a = branch('ie-resume3', 12, 2);
+  const b = branch('ie-resume3', 13, 2, { height: 11, tag: 'b' });
+  const g = b[12]!.block;
+  const cb = g.txs[0]!;
+  const bad13 = remine(rebuildBlock(g, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...g.txs.slice(1)]));
+  const chain = await ChainState.open(dir(t, 'ie-resume3-'), { network: 'regtest' });
+  for (const x of a) await chain.processBlock(x.raw);
+  for (const x of b.slice(10, 12)) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
+  const apply = chain.store.applyBlock.bind(chain.store);
+  let calls = 0;
+  chain.store.applyBlock = (u) => (++calls === 2 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  // B12's commit fails before B13 (which overpays its coinbase) is reached: B13's answer is ours.
+  assert.equal((await chain.processBlock(bad13.toBytes())).result.mode, 'error');
+  const next = await chain.processBlock(a[4]!.raw);
+  assert.deepEqual(
+    next.invalidated?.map((x) => [x.hash, x.result.mode === 'invalid' && x.result.reason]),
+    [[hashToHex(bad13.hash()), 'bad-cb-amount']],
+  );
+  await chain.close();
 });
 
 test('a failed fdatasync is tried again before the commit it held back', async (t) => {

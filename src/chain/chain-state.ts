@@ -383,7 +383,8 @@ export class ChainState {
    * its header: either way the block can be given again once its parent has been.
    */
   async processBlock(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
-    if (this.activationPending) await this.activateBestChain(this.findBestCandidate());
+    // What it finds (a stored block found invalid) is reported with this block's result.
+    const resumed = this.activationPending ? await this.activateBestChain(this.findBestCandidate()) : undefined;
     const observer = this.opts.observer;
     let t = performance.now();
     const size = checkSerializedSize(raw);
@@ -399,10 +400,19 @@ export class ChainState {
     const done = (result: ValidationResult, duplicate = false, height?: number, results?: Map<string, ValidationResult>): ProcessResult => {
       const r: ProcessResult = { result, hash: hex, duplicate, tip: this.tipInfo() };
       if (height !== undefined) r.height = height;
-      const invalidated = results === undefined ? [] : this.invalidatedBesides(hex, results);
+      const all = resumed === undefined ? results : new Map([...resumed, ...(results ?? [])]);
+      const invalidated = all === undefined ? [] : this.invalidatedBesides(hex, all);
       if (invalidated.length > 0) r.invalidated = invalidated;
       return r;
     };
+
+    t = performance.now();
+    const checked = checkBlock(block, this.params);
+    // Not remembered, as in Core (ProcessNewBlock returns before AcceptBlock indexes the block):
+    // CheckBlock cannot always tell a bad block from bad bytes under a good header (a
+    // 64-byte transaction can pose as the merkle root's pair of txids). It runs before the hash
+    // is looked up, as there: bytes that do not match a known block's header are no duplicate.
+    if (checked.mode !== 'valid') return done(checked);
 
     const known = this.nodes.get(block.hash());
     if (known !== undefined) {
@@ -416,18 +426,18 @@ export class ChainState {
       }
     }
 
-    t = performance.now();
     const parent = this.nodes.get(block.header.prevBlock);
-    const checked = checkBlock(block, this.params);
-    // Not remembered, as in Core (ProcessNewBlock returns before AcceptBlock indexes the block):
-    // CheckBlock cannot always tell a bad block from bad bytes under a good header (a
-    // 64-byte transaction can pose as the merkle root's pair of txids).
-    if (checked.mode !== 'valid') return done(checked);
     if (parent === undefined) return done(invalid('prev-blk-not-found', 'previous block is not known'));
-    const branch = this.failedAncestor(parent) !== undefined ? 'failed' : this.branchState(parent);
+    const failedAt = this.failedAncestor(parent);
+    const branch = failedAt !== undefined ? 'failed' : this.branchState(parent);
     if (branch === 'failed') {
-      // Core's AcceptBlockHeader: a parent that is, or descends from, a block known invalid.
-      await this.markFailed(block, parent, BLOCK_FAILED_CHILD);
+      // Core's AcceptBlockHeader: a parent that is, or descends from, a block known invalid. The
+      // block is not indexed (the same answer comes again); the blocks between it and the invalid
+      // one are marked as descending from it.
+      for (let n: BlockNode | undefined = parent; n !== undefined && n !== failedAt && (n.status & FAILED) === 0; n = n.prev) {
+        n.status |= BLOCK_FAILED_CHILD;
+        await this.putStatus(n);
+      }
       return done(invalid('bad-prevblk', 'previous block is invalid'), false, parent.height + 1);
     }
     // A parent known only by its header (the import reads headers first) may have its data later:
@@ -594,6 +604,9 @@ export class ChainState {
     // best candidate before this call. So when a branch fails where it has only that tip's work,
     // Core goes back to it rather than stay on the part of the branch that connected.
     const startTip = this.tip;
+    // Taking up an activation an internal error stopped: `target` (say, a block just given that
+    // extends the tip it stopped on) need not be the best branch, so this one ends only there.
+    const resuming = this.activationPending;
     while (target !== this.tip) {
       const fork = this.findFork(target);
       let undone = 0;
@@ -639,7 +652,13 @@ export class ChainState {
           break;
         }
       }
-      if (!failed) break;
+      if (!failed) {
+        if (!resuming) break;
+        const best = this.findBestCandidate();
+        if (best === this.tip) break;
+        target = best;
+        continue;
+      }
       this.recomputeBestHeader();
       target = this.findBestCandidate();
       if (target.chainWork === startTip.chainWork && (startTip.status & FAILED) === 0) target = startTip;

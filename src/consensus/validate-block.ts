@@ -196,6 +196,8 @@ function checkBeforeCoins(
   const skipped = new Set<string>(['time-too-old', 'bad-diffbits']);
   // A height read from the coinbase (BIP34) cannot be checked against the coinbase itself.
   if (opts.height === undefined) skipped.add('bad-cb-height');
+  // BIP94 (testnet4) compares a retarget block's time with its parent's, unknown here.
+  if (params.enforceBIP94 && height % (params.powTargetTimespan / params.powTargetSpacing) === 0) skipped.add('time-timewarp-attack');
   const headerCtx = { height, prevMedianTimePast: -1, prevTime: block.header.time, now: opts.now ?? Math.floor(Date.now() / 1000) };
   const header = contextualCheckBlockHeader(block.header, headerCtx, params);
   if (header.mode !== 'valid') return done(header);
