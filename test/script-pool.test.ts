@@ -4,6 +4,10 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeBlock, type Block } from '../src/primitives/block.js';
 import type { TxOut } from '../src/primitives/transaction.js';
 import { readBcoinUndo } from '../src/spent/index.js';
@@ -120,6 +124,28 @@ test('pool: threads that cannot start fail create() with the reason; zero attemp
   await assert.rejects(ScriptPool.create({ threads: 2, failThreadStarts: failStarts }), /worker threads did not start: injected thread start failure/);
   for (const attempts of [0, -1, Number.NaN, 1.5]) await assert.rejects(ScriptPool.create({ threads: 0, attempts }), RangeError);
   for (const threads of [-1, 1.5, Number.NaN, MAX_SCRIPT_THREADS + 1]) await assert.rejects(ScriptPool.create({ threads }), RangeError);
+});
+
+test('pool: threads load their file without require(esm), and start under flags a worker refuses (--max-old-space-size)', () => {
+  // Node 20 aborts the process when a thread is terminated while require() loads an ES module;
+  // the pool's threads run with require(esm) off, keeping the parent's flags a worker accepts.
+  const script = [
+    `const { ScriptPool } = await import(${JSON.stringify(new URL('../src/pipeline/script-pool.js', import.meta.url).href)});`,
+    'const pool = await ScriptPool.create({ threads: 1, sigCache: null });',
+    "console.log(JSON.stringify(pool['pool'].options.execArgv ?? null));",
+    'await pool.close();',
+  ].join('\n');
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-exec-argv-'));
+  let out: string;
+  try {
+    writeFileSync(join(dir, 'probe.mjs'), script);
+    out = execFileSync(process.execPath, ['--max-old-space-size=512', '--enable-source-maps', join(dir, 'probe.mjs')], { encoding: 'utf8' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const execArgv = JSON.parse(out) as string[] | null;
+  if (!process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')) return assert.equal(execArgv, null);
+  assert.deepEqual(execArgv, ['--enable-source-maps', '--no-experimental-require-module']);
 });
 
 test('tasks: a transaction larger than a chunk is split into input ranges', () => {

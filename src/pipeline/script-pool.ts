@@ -5,6 +5,7 @@
 // never a verdict on the block: Piscina replaces the thread and the block is tried again.
 
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { VALID, internalError, type ValidationResult } from '../consensus/validation.js';
 import { runScriptsSerial, scriptFailure, type TxScriptWork } from '../consensus/connect-block.js';
@@ -15,7 +16,39 @@ import { abortTask, prepareBlock, scriptTask, type ScriptTask, type ScriptTaskRe
 import { MAX_SCRIPT_THREADS, VERIFY_INPUTS_WORKER, WORKER_YOUNG_GENERATION_MB } from './workers.js';
 
 export { MAX_SCRIPT_THREADS };
-import { hashBlockBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
+
+/**
+ * Piscina loads a worker's file with require() first, and Node 20.19+ require()s an ES module
+ * (require(esm)). A thread terminated while that loads (a pool closed while it replaces a thread)
+ * aborts the whole process in Node 20: "FATAL ERROR: v8::Module::IsGraphAsync must be used on an
+ * instantiated module" (seen once in the test suite; Piscina pools of this file destroyed 0–200 ms
+ * after they started, 150 times a run, crashed 7 runs of 13, and none of 11 with the flag below).
+ * Without require(esm), require()
+ * fails at once and Piscina loads the file with import(), which a termination does not break.
+ * Setting a worker's execArgv replaces the flags it would inherit, and a worker refuses V8 and
+ * process-wide ones (--max-old-space-size): the parent's flags are kept but for those it refuses.
+ * Undefined (inherit, with require(esm)) where Node lacks the flag or the flags cannot be settled.
+ */
+let workerExecArgv: string[] | undefined | null = null;
+function scriptWorkerExecArgv(): string[] | undefined {
+  if (workerExecArgv !== null) return workerExecArgv;
+  workerExecArgv = undefined;
+  const flag = '--no-experimental-require-module';
+  if (!process.allowedNodeEnvironmentFlags.has(flag)) return undefined;
+  let argv = [...process.execArgv, flag];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      // The flags are checked as the Worker is constructed; an empty script starts no module load.
+      void new Worker('', { eval: true, execArgv: argv }).terminate();
+      return (workerExecArgv = argv);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return undefined;
+      const refused = /flags: (.*)$/.exec((err as Error).message)?.[1]?.split(', ') ?? [];
+      argv = argv.filter((a) => !refused.includes(a));
+    }
+  }
+  return undefined;
+}import { hashBlockBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
 
 /**
  * Inputs per chunk at most. Claiming a chunk is one atomic add; 32 inputs are ~1.5 ms of
@@ -86,6 +119,7 @@ export class ScriptPool {
     }
     this.sigCache = opts.sigCache === null ? undefined : (opts.sigCache ?? SignatureCache.create(32 * 1024 * 1024));
     if (this.threads > 0) {
+      const execArgv = scriptWorkerExecArgv();
       this.pool = new Piscina<ScriptTask, ScriptTaskResult>({
         filename: VERIFY_INPUTS_WORKER.href,
         minThreads: this.threads,
@@ -98,6 +132,7 @@ export class ScriptPool {
         // RSS was 345–353 MB with that, 290–299 MB with this; verification ran 26.2 against
         // 26.8 blocks/s, within the noise (bench/import-child.js on the 10,000-block chain).
         resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+        ...(execArgv === undefined ? {} : { execArgv }),
         workerData: { backend: opts.crypto ?? 'noble', ...(opts.failThreadStarts === undefined ? {} : { failStarts: opts.failThreadStarts }) },
       });
       // A thread that fails outside a task (a replacement whose backend does not load) is emitted
