@@ -14,8 +14,12 @@ import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
 import { abortTask, prepareBlock, scriptTask, type ScriptTask, type ScriptTaskResult } from './script-task.js';
 import { MAX_SCRIPT_THREADS, VERIFY_INPUTS_WORKER, WORKER_YOUNG_GENERATION_MB } from './workers.js';
+import { hashBlockBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
 
 export { MAX_SCRIPT_THREADS };
+
+/** scriptWorkerExecArgv()'s answer, once settled (null until then). */
+let workerExecArgv: string[] | undefined | null = null;
 
 /**
  * Piscina loads a worker's file with require() first, and Node 20.19+ require()s an ES module
@@ -23,13 +27,12 @@ export { MAX_SCRIPT_THREADS };
  * aborts the whole process in Node 20: "FATAL ERROR: v8::Module::IsGraphAsync must be used on an
  * instantiated module" (seen once in the test suite; Piscina pools of this file destroyed 0–200 ms
  * after they started, 150 times a run, crashed 7 runs of 13, and none of 11 with the flag below).
- * Without require(esm), require()
- * fails at once and Piscina loads the file with import(), which a termination does not break.
- * Setting a worker's execArgv replaces the flags it would inherit, and a worker refuses V8 and
- * process-wide ones (--max-old-space-size): the parent's flags are kept but for those it refuses.
- * Undefined (inherit, with require(esm)) where Node lacks the flag or the flags cannot be settled.
+ * Without require(esm), require() fails at once and Piscina loads the file with import(), which a
+ * termination does not break. Setting a worker's execArgv replaces the flags it would inherit, and
+ * a worker refuses V8 and process-wide ones (--max-old-space-size): the parent's flags are kept
+ * but for those. Undefined (inherit, with require(esm)) where Node lacks the flag or the flags
+ * cannot be settled.
  */
-let workerExecArgv: string[] | undefined | null = null;
 function scriptWorkerExecArgv(): string[] | undefined {
   if (workerExecArgv !== null) return workerExecArgv;
   workerExecArgv = undefined;
@@ -48,7 +51,7 @@ function scriptWorkerExecArgv(): string[] | undefined {
     }
   }
   return undefined;
-}import { hashBlockBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
+}
 
 /**
  * Inputs per chunk at most. Claiming a chunk is one atomic add; 32 inputs are ~1.5 ms of
