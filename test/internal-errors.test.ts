@@ -179,16 +179,27 @@ test('undo data that cannot be read during a reorganisation is an internal error
   await chain.close();
 });
 
-test('an activation an internal error stopped part-way is taken up again before the next block', async (t) => {
-  const a = branch('ie-resume', 12, 2);
-  const b = branch('ie-resume', 14, 2, { height: 11, tag: 'b' });
-  const chain = await ChainState.open(dir(t, 'ie-resume-'), { network: 'regtest' });
+/** A's 12 blocks connected, B's 11 and 12 stored beside them: B's next block makes B the best branch. */
+async function besideA12(t: TestContext, seed: string, bBlocks: number): Promise<{ a: GeneratedBlock[]; b: GeneratedBlock[]; chain: ChainState }> {
+  const a = branch(seed, 12, 2);
+  const b = branch(seed, bBlocks, 2, { height: 11, tag: 'b' });
+  const chain = await ChainState.open(dir(t, `${seed}-`), { network: 'regtest' });
   for (const g of a) await chain.processBlock(g.raw);
   for (const g of b.slice(10, 12)) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
-  // B13 gives B the most work: A12 and A11 go, B11 and B12 connect, and B13's commit fails.
+  return { a, b, chain };
+}
+
+/** The store's block commits numbered in `which` (from 1, counted from now) fail as on a full disk. */
+function failCommits(chain: ChainState, which: readonly number[]): void {
   const apply = chain.store.applyBlock.bind(chain.store);
   let calls = 0;
-  chain.store.applyBlock = (u) => (++calls === 3 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  chain.store.applyBlock = (u) => (which.includes(++calls) ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+}
+
+test('an activation an internal error stopped part-way is taken up again before the next block', async (t) => {
+  const { a, b, chain } = await besideA12(t, 'ie-resume', 14);
+  // B13 gives B the most work: A12 and A11 go, B11 and B12 connect, and B13's commit fails.
+  failCommits(chain, [3]);
   const failed = await chain.processBlock(b[12]!.raw);
   assert.equal(failed.result.mode, 'error');
   assert.equal(chain.tip.hex, hashToHex(b[11]!.block.hash()), 'stopped on B12, no more work than A12');
@@ -203,19 +214,13 @@ test('an activation an internal error stopped part-way is taken up again before 
 });
 
 test('a block that extends the tip an internal error left does not end the activation short of the best branch', async (t) => {
-  const a = branch('ie-resume2', 12, 2);
-  const b = branch('ie-resume2', 14, 2, { height: 11, tag: 'b' });
+  const { b, chain } = await besideA12(t, 'ie-resume2', 14);
   // C12: another child of B11 (B12 with its coinbase claiming one satoshi less: valid), A12's work.
   const b12 = b[11]!.block;
   const cb = b12.txs[0]!;
   const c12 = remine(rebuildBlock(b12, [withOutput(cb, 0, { value: cb.outputs[0]!.value - 1 }), ...b12.txs.slice(1)]));
-  const chain = await ChainState.open(dir(t, 'ie-resume2-'), { network: 'regtest' });
-  for (const g of a) await chain.processBlock(g.raw);
-  for (const g of b.slice(10, 12)) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
   // B13 makes B the best branch; B12's commit fails, and again when the activation is taken up.
-  const apply = chain.store.applyBlock.bind(chain.store);
-  let calls = 0;
-  chain.store.applyBlock = (u) => ([2, 3].includes(++calls) ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  failCommits(chain, [2, 3]);
   assert.equal((await chain.processBlock(b[12]!.raw)).result.mode, 'error');
   assert.equal(chain.tip.hex, hashToHex(b[10]!.block.hash()), 'stopped on B11');
   // C12 extends that tip; its activation goes on to the best branch, B13.
@@ -226,18 +231,12 @@ test('a block that extends the tip an internal error left does not end the activ
 });
 
 test('a block found invalid when an activation is taken up again is reported with the next block', async (t) => {
-  const a = branch('ie-resume3', 12, 2);
-  const b = branch('ie-resume3', 13, 2, { height: 11, tag: 'b' });
+  const { a, b, chain } = await besideA12(t, 'ie-resume3', 13);
   const g = b[12]!.block;
   const cb = g.txs[0]!;
   const bad13 = remine(rebuildBlock(g, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...g.txs.slice(1)]));
-  const chain = await ChainState.open(dir(t, 'ie-resume3-'), { network: 'regtest' });
-  for (const x of a) await chain.processBlock(x.raw);
-  for (const x of b.slice(10, 12)) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
-  const apply = chain.store.applyBlock.bind(chain.store);
-  let calls = 0;
-  chain.store.applyBlock = (u) => (++calls === 2 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
   // B12's commit fails before B13 (which overpays its coinbase) is reached: B13's answer is ours.
+  failCommits(chain, [2]);
   assert.equal((await chain.processBlock(bad13.toBytes())).result.mode, 'error');
   const next = await chain.processBlock(a[4]!.raw);
   assert.deepEqual(
