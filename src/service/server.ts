@@ -51,7 +51,7 @@ interface Answer {
 
 /** The hex body of a block, at most: two digits a byte plus a little whitespace. */
 const MAX_HEX_BODY = MAX_BLOCK_SERIALIZED_SIZE * 2 + 2;
-/** Accepted blocks whose sender is remembered (blockSources). */
+/** Side-branch blocks whose sender is remembered (blockSources). */
 const MAX_BLOCK_SOURCES = 10_000;
 
 class BodyTooLarge extends Error {}
@@ -123,9 +123,9 @@ export class VigilService {
   /** The last store write that failed, until one succeeds again (for health). */
   private storeWriteError: string | undefined;
   /**
-   * Who sent each block accepted lately (Core's mapBlockSource), oldest first: a block stored on a
-   * side branch may be found invalid only when a later block gives its branch the most work, and
-   * then its sender is the one to blame.
+   * Who sent each block stored beside the active chain lately (Core's mapBlockSource), oldest
+   * first: such a block may be found invalid only when a later block gives its branch the most
+   * work, and then its sender is the one to blame.
    */
   private readonly blockSources = new Map<string, string>();
 
@@ -331,7 +331,8 @@ export class VigilService {
     this.metrics.blockResult(r.result);
     if (r.result.mode === 'error' && r.result.reason === 'store-write-failed') this.storeWriteError = r.result.debug ?? r.result.reason;
     else if (r.result.mode === 'valid' && !r.duplicate) this.storeWriteError = undefined;
-    if (r.result.mode === 'valid' && !r.duplicate) {
+    // A block that became the tip was found valid; one stored beside the active chain may not be.
+    if (r.result.mode === 'valid' && !r.duplicate && r.tip.hash !== r.hash) {
       this.blockSources.set(r.hash, job.source);
       if (this.blockSources.size > MAX_BLOCK_SOURCES) this.blockSources.delete(this.blockSources.keys().next().value!);
     }
