@@ -53,13 +53,22 @@ function openFiles(re: RegExp): number {
   return n;
 }
 
-test('write-back: a failed read while a block is connected leaves the coins as they were; the block connects when given again', async (t) => {
-  const blocks = branch('ie-read', 112, 4);
+/**
+ * A 112-block chain (blocks from 101 on spend coins; coinbases mature after 100), its clean
+ * import's tip and digest, and a chain with write-back on that has connected the first `connected`.
+ */
+async function writeBackChain(t: TestContext, seed: string, connected: number): Promise<{ blocks: GeneratedBlock[]; want: { height: number; digest: string }; path: string; chain: ChainState }> {
+  const blocks = branch(seed, 112, 4);
   const want = await reference(t, blocks);
-  const path = dir(t, 'ie-read-');
+  const path = dir(t, `${seed}-`);
   const chain = await ChainState.open(path, { network: 'regtest' });
   await chain.store.setWriteBack(64 << 20);
-  for (const b of blocks.slice(0, 111)) await chain.processBlock(b.raw);
+  for (const b of blocks.slice(0, connected)) await chain.processBlock(b.raw);
+  return { blocks, want, path, chain };
+}
+
+test('write-back: a failed read while a block is connected leaves the coins as they were; the block connects when given again', async (t) => {
+  const { blocks, want, path, chain } = await writeBackChain(t, 'ie-read', 111);
   const before = { tip: chain.tip.height, utxos: chain.store.utxoCount(), digest: toHex(chain.utxoDigest()) };
 
   // The last block's coinbase outputs ask LMDB whether they overwrite a coin (BIP30): that read fails once.
@@ -92,13 +101,9 @@ test('write-back: a failed read while a block is connected leaves the coins as t
 });
 
 test('write-back: a change that fails half-way breaks the store; reopened, it resumes from the last flush and ends as a clean run', async (t) => {
-  // Blocks from 101 on spend coins (coinbases mature after 100).
-  const blocks = branch('ie-half', 112, 4);
-  const want = await reference(t, blocks);
-  const path = dir(t, 'ie-half-');
-  let chain = await ChainState.open(path, { network: 'regtest' });
-  await chain.store.setWriteBack(64 << 20);
-  for (const b of blocks.slice(0, 104)) await chain.processBlock(b.raw);
+  const setUp = await writeBackChain(t, 'ie-half', 104);
+  const { blocks, want, path } = setUp;
+  let chain = setUp.chain;
   await chain.store.flush();
   for (const b of blocks.slice(104, 108)) await chain.processBlock(b.raw);
 

@@ -454,7 +454,7 @@ export class ChainState {
     if (header.mode !== 'valid') return done(header, false, height);
     const contextual = contextualCheckBlock(block, ctx, this.params);
     if (contextual.mode !== 'valid') {
-      if (contextual.mode === 'invalid') await this.markFailed(block, parent, BLOCK_FAILED_VALID);
+      if (contextual.mode === 'invalid') await this.markFailed(block, parent);
       return done(contextual, false, height);
     }
     observer?.stage?.('precheck', seconds(t));
@@ -495,7 +495,7 @@ export class ChainState {
   private invalidatedBesides(hex: string, results: Map<string, ValidationResult>): NonNullable<ProcessResult['invalidated']> {
     const out: NonNullable<ProcessResult['invalidated']> = [];
     for (const [h, result] of results) {
-      if (h === hex || result.mode !== 'invalid' || result.reason === 'bad-prevblk') continue;
+      if (h === hex || result.mode !== 'invalid') continue;
       const node = this.getNode(h);
       if (node !== undefined && (node.status & BLOCK_FAILED_VALID) !== 0) out.push({ hash: h, height: node.height, result });
     }
@@ -544,11 +544,12 @@ export class ChainState {
     return VALID;
   }
 
-  private async markFailed(block: Block, parent: BlockNode, flag: number): Promise<void> {
+  /** Index `block` (on `parent`) as found invalid itself: BLOCK_FAILED_VALID. */
+  private async markFailed(block: Block, parent: BlockNode): Promise<void> {
     const existing = this.nodes.get(block.hash());
     if (existing !== undefined) {
-      existing.status |= flag;
-      if ((flag & BLOCK_FAILED_VALID) !== 0) this.failedBlocks.add(existing);
+      existing.status |= BLOCK_FAILED_VALID;
+      this.failedBlocks.add(existing);
       await this.putStatus(existing);
       return;
     }
@@ -557,7 +558,7 @@ export class ChainState {
       header: block.header.toBytes(),
       height: parent.height + 1,
       chainWork: parent.chainWork + getBlockProof(block.header.bits),
-      status: flag,
+      status: BLOCK_FAILED_VALID,
     };
     try {
       await this.store.putIndex(entry);
