@@ -252,6 +252,47 @@ describe('SourceBook (scores and bans in the store)', () => {
     });
   });
 
+  it('while commits fail, what waits stays one record a source and at most maxRecords sources', async () => {
+    await withStore(async (store) => {
+      let now = 1_000_000;
+      const book = new SourceBook(store, { banScore: 0, banViolations: 1, banSeconds: 3600 }, () => now, 4);
+      book.record('early', 'valid');
+      await book.flush();
+      const commit = store.updateSourceRecords.bind(store);
+      let failing = true;
+      store.updateSourceRecords = (keys, next) => (failing ? Promise.reject(new Error('MDB_MAP_FULL')) : commit(keys, next));
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 200; i++) {
+          now += 10;
+          book.record('early', i % 2 === 0 ? 'valid' : 'duplicate');
+        }
+        await book.flush();
+        assert.match(book.lastError?.message ?? '', /MDB_MAP_FULL/);
+        assert.deepEqual(book.waiting, { sources: 1, outcomes: 0 }, 'folded into one record');
+        assert.deepEqual([book.get('early').valid, book.get('early').duplicate], [1 + 100 * (round + 1), 100 * (round + 1)]);
+      }
+      // Eight sources wait; four are kept: the ban, then the most recently seen.
+      book.record('mallory', 'invalid');
+      for (const name of ['s1', 's2', 's3', 's4', 's5', 's6']) {
+        now += 1000;
+        book.record(name, 'valid');
+      }
+      await book.flush();
+      assert.equal(book.waiting.sources, 4);
+      assert.ok(book.banRemaining('mallory') > 0);
+      assert.deepEqual([book.get('early').valid, book.get('early').duplicate], [1, 0], 'the least recently seen loses what waited: its committed record is left');
+      failing = false;
+      book.record('s6', 'valid');
+      await book.flush();
+      assert.equal(book.lastError, undefined);
+      assert.deepEqual(book.waiting, { sources: 0, outcomes: 0 });
+      // Committed: the four that waited, beside 'early' as committed before the failures; five
+      // records, more than four, so the prune after the commit keeps three.
+      const kept = new SourceBook(store).list().map((s) => [s.source, s.valid, s.invalid]);
+      assert.deepEqual(kept, [['mallory', 0, 1], ['s5', 1, 0], ['s6', 2, 0]]);
+    });
+  });
+
   it('checks source names', () => {
     assert.equal(checkSourceName('peer-1.example:8333'), undefined);
     assert.notEqual(checkSourceName(''), undefined);

@@ -112,17 +112,35 @@ interface Change {
   at: number;
 }
 
+/**
+ * A source's outcomes not yet committed. `base`, when set, is the record they apply to in place of
+ * the committed one: a failed commit folds the outcomes it could not write into it (see flushPending).
+ */
+interface Pending {
+  base?: SourceRecord;
+  changes: Change[];
+}
+
+/** Records in the order they are forgotten: those not banned, least recently seen first, then the bans that end soonest. */
+function compareKeep(a: SourceRecord, b: SourceRecord, now: number): number {
+  const rank = (r: SourceRecord): [number, number] => (r.bannedUntil > now ? [1, r.bannedUntil] : [0, r.lastSeen]);
+  const [ka, ta] = rank(a);
+  const [kb, tb] = rank(b);
+  return ka - kb || ta - tb;
+}
+
 export class SourceBook {
   /**
    * Outcomes recorded but not yet committed. Scores are advisory, so they are written in one
    * commit every FLUSH_MS rather than one durable commit per submission (a crash forgets at
    * most that much scoring). They are kept as outcomes, not as records: the flush applies them
    * to each record as committed when it writes, so a change another process made meanwhile
-   * (`vigil unban`) is built on, not overwritten. Reads apply them too, so no update is lost.
+   * (`vigil unban`) is built on, not overwritten (unless a commit failed: flushPending). Reads apply
+   * them too, so no update is lost.
    */
-  private readonly pending = new Map<string, Change[]>();
+  private readonly pending = new Map<string, Pending>();
   /** Outcomes the flush in progress is writing, and the records it writes once it has read them. */
-  private readonly inFlight = new Map<string, { changes: Change[]; record?: SourceRecord }>();
+  private readonly inFlight = new Map<string, Pending & { record?: SourceRecord }>();
   /** Each outcome list's last replay (replayed()). */
   private readonly replays = new WeakMap<Change[], { from: string; applied: number; record: SourceRecord }>();
   private timer: NodeJS.Timeout | undefined;
@@ -151,9 +169,9 @@ export class SourceBook {
   /** The committed record `stored` with the outcomes not yet committed applied. */
   private withChanges(source: string, stored: SourceRecord | undefined): SourceRecord | undefined {
     const f = this.inFlight.get(source);
-    const base = f === undefined ? stored : (f.record ?? this.replayed(stored, f.changes));
+    const base = f === undefined ? stored : (f.record ?? this.replayed(f.base ?? stored, f.changes));
     const p = this.pending.get(source);
-    return p === undefined ? base : this.replayed(base, p);
+    return p === undefined ? base : this.replayed(p.base ?? base, p.changes);
   }
 
   /**
@@ -163,6 +181,7 @@ export class SourceBook {
    * read at 10,000 pending).
    */
   private replayed(base: SourceRecord | undefined, changes: Change[]): SourceRecord {
+    if (changes.length === 0 && base !== undefined) return { ...base };
     const from = JSON.stringify(base ?? null);
     const last = this.replays.get(changes);
     let r: SourceRecord;
@@ -178,6 +197,13 @@ export class SourceBook {
 
   private read(source: string): SourceRecord | undefined {
     return this.withChanges(source, this.stored(source));
+  }
+
+  /** What waits for a commit: sources, and outcomes not yet folded into a record (flushPending). */
+  get waiting(): { sources: number; outcomes: number } {
+    let outcomes = 0;
+    for (const p of this.pending.values()) outcomes += p.changes.length;
+    return { sources: this.pending.size, outcomes };
   }
 
   /** The source's record (a fresh one if it never sent anything). A ban that ran out reads as lifted. */
@@ -198,9 +224,9 @@ export class SourceBook {
   record(source: string, outcome: SourceOutcome): SourceRecord {
     if (outcome === 'error') return this.get(source);
     const change = { outcome, at: this.clock() };
-    const list = this.pending.get(source);
-    if (list === undefined) this.pending.set(source, [change]);
-    else list.push(change);
+    const p = this.pending.get(source);
+    if (p === undefined) this.pending.set(source, { changes: [change] });
+    else p.changes.push(change);
     this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
     return this.get(source);
   }
@@ -246,29 +272,33 @@ export class SourceBook {
     });
   }
 
-  /** Never rejects: a failure is kept in lastError and its outcomes go back to pending. */
+  /**
+   * Never rejects: a failure is kept in lastError, and the outcomes it could not write are folded
+   * into one record a source, built on the record as committed (pending's `base`): while commits
+   * keep failing (a full disk), what waits stays one record a source, not a list that grows with
+   * every submission, and at most maxRecords sources (the least worth keeping dropped, as prune()
+   * does). Such a record no longer builds on a change another process commits meanwhile.
+   */
   private async flushPending(): Promise<void> {
     if (this.pending.size === 0) return;
     const batch = [...this.pending];
     this.pending.clear();
-    for (const [source, changes] of batch) this.inFlight.set(source, { changes });
+    for (const [source, p] of batch) this.inFlight.set(source, { ...p });
     try {
       // One LMDB transaction, reading each record as committed (see pending).
       await this.store.updateSourceRecords(
         batch.map(([source]) => enc.encode(source)),
         (i, current) => {
-          const [source, changes] = batch[i]!;
-          const record = this.replay(current === undefined ? undefined : decode(current), changes);
+          const [source, p] = batch[i]!;
+          const record = this.replay(p.base ?? (current === undefined ? undefined : decode(current)), p.changes);
           this.inFlight.get(source)!.record = record;
           return encode(record);
         },
       );
       this.lastError = undefined;
     } catch (err) {
-      // Tried again with the next change or the next flush (a closed store stays failed), before
-      // any outcome recorded meanwhile.
-      for (const [source, changes] of batch) this.pending.set(source, [...changes, ...(this.pending.get(source) ?? [])]);
       this.lastError = err as Error;
+      this.fold(batch);
       return;
     } finally {
       for (const [source] of batch) this.inFlight.delete(source);
@@ -278,6 +308,31 @@ export class SourceBook {
     } catch (err) {
       this.lastError = err as Error;
     }
+  }
+
+  /** A failed flush's outcomes, folded into pending before any recorded meanwhile (flushPending). */
+  private fold(batch: ReadonlyArray<[string, Pending]>): void {
+    for (const [source, p] of batch) {
+      let committed: SourceRecord | undefined;
+      if (p.base === undefined) {
+        try {
+          committed = this.stored(source);
+        } catch {
+          // The store does not answer reads either: these outcomes wait as a list for the next try.
+          this.pending.set(source, { changes: [...p.changes, ...(this.pending.get(source)?.changes ?? [])] });
+          continue;
+        }
+      }
+      // Outcomes recorded during the flush were taken from this record's inFlight state, which
+      // replays the same outcomes on the same base: they go on top of the folded record.
+      const base = this.replay(p.base ?? committed, p.changes);
+      this.pending.set(source, { base, changes: this.pending.get(source)?.changes ?? [] });
+    }
+    if (this.pending.size <= this.maxRecords) return;
+    const now = this.clock();
+    const ranked = [...this.pending].map(([source, p]) => ({ source, r: this.replay(p.base, p.changes) }));
+    ranked.sort((a, b) => compareKeep(a.r, b.r, now));
+    for (const { source } of ranked.slice(0, ranked.length - this.maxRecords)) this.pending.delete(source);
   }
 
   /**
@@ -290,12 +345,7 @@ export class SourceBook {
     const keep = Math.max(1, Math.floor(this.maxRecords * 0.9));
     const all = this.store.sourceRecords().map(({ key, value }) => ({ key, value, r: decode(value) }));
     if (all.length <= keep) return;
-    const rank = (r: SourceRecord): [number, number] => (r.bannedUntil > now ? [1, r.bannedUntil] : [0, r.lastSeen]);
-    all.sort((a, b) => {
-      const [ka, ta] = rank(a.r);
-      const [kb, tb] = rank(b.r);
-      return ka - kb || ta - tb;
-    });
+    all.sort((a, b) => compareKeep(a.r, b.r, now));
     const victims = all.slice(0, all.length - keep);
     await this.store.updateSourceRecords(
       victims.map((v) => v.key),
