@@ -15,7 +15,10 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 
 import { TEST_BACKENDS } from './helpers/backends.js';
 import { fromHex } from '../src/primitives/bytes.js';
-import { BACKEND_NAMES, getLoadedBackend, loadBackend, loadNative, type LibsecpBackend } from '../src/script/backends.js';
+import { BACKEND_NAMES, getLoadedBackend, loadBackend, loadNative, loadWasm, makeLibsecpBackend, type LibsecpBackend } from '../src/script/backends.js';
+import { validateBlock } from '../src/consensus/validate-block.js';
+import type { ValidationResult } from '../src/consensus/validation.js';
+import { loadBlockFixture } from './helpers/real-blocks.js';
 import { CURVE_ORDER, nobleBackend, normalizePubKey, type EcdsaRS, type SignatureBackend } from '../src/script/signature.js';
 import { checkTapTweakNoble } from '../src/script/taproot.js';
 
@@ -319,3 +322,68 @@ for (const { tag, backend } of others) {
     );
   });
 }
+
+// Core's verification never fails but on the data: an exception (bad_alloc) stops the node, it is no
+// verdict. A throw inside a backend must likewise surface as our own failure, never as a signature or
+// a taproot commitment that does not check out (which would mark a valid block invalid, for good).
+test('a throw inside a backend is our own failure, never an invalid signature or commitment', async () => {
+  const native = loadNative();
+  const wasm = await loadWasm();
+  assert.ok(typeof native !== 'string' && typeof wasm !== 'string', 'both builds of libsecp256k1 load here');
+  const oom = (): never => {
+    throw new RangeError('Array buffer allocation failed');
+  };
+  const bug = (): never => {
+    throw new TypeError("Cannot read properties of null (reading 'x')");
+  };
+  const F = loadBlockFixture('floresta/block_866342.raw');
+  const run = (backend: SignatureBackend): ValidationResult => validateBlock(F.raw, F.spent, { network: 'main', backend }).result;
+  const ourFailure = (backend: SignatureBackend, what: string): void => {
+    const r = run(backend);
+    assert.equal(r.mode, 'error', `${what}: ${JSON.stringify(r)}`);
+    assert.equal(r.reason, 'script-check-failed', what);
+  };
+  // The block checks out on each build as it is (866342: ECDSA, taproot key and script paths).
+  assert.deepEqual([run(makeLibsecpBackend(native, wasm)).mode, run(makeLibsecpBackend(undefined, wasm)).mode, run(nobleBackend).mode], ['valid', 'valid', 'valid']);
+
+  ourFailure(makeLibsecpBackend({ ...native, ecdsaVerify: oom }, wasm), 'native ecdsaVerify');
+  ourFailure(makeLibsecpBackend({ ...native, publicKeyTweakAdd: oom }, wasm), 'native publicKeyTweakAdd (CheckTapTweak)');
+  ourFailure(makeLibsecpBackend({ ...native, publicKeyCombine: oom }, wasm), 'native publicKeyCombine (BIP340 through ECDSA)');
+  ourFailure(makeLibsecpBackend(undefined, { ...wasm, verifySchnorr: bug }), 'wasm verifySchnorr, a TypeError');
+  ourFailure(makeLibsecpBackend(undefined, { ...wasm, xOnlyPointAddTweak: bug }), 'wasm xOnlyPointAddTweak, a TypeError');
+  ourFailure(makeLibsecpBackend(undefined, { ...wasm, verify: oom }), 'wasm verify');
+
+  // noble: its own verify() answers false for anything thrown inside it; ours only for its refusals.
+  // Its objects are frozen: the fault is BigInt() failing, for the length of one call.
+  const sk = new Uint8Array(32).fill(7);
+  const msg = new Uint8Array(32).fill(9);
+  const schnorrSig = schnorr.sign(msg, sk, new Uint8Array(32));
+  const ecdsaSig = secp256k1.sign(msg, sk, { prehash: false });
+  const xonly = schnorr.getPublicKey(sk);
+  const tweak = new Uint8Array(32).fill(1);
+  const tweaked = schnorr.utils.lift_x(BigInt('0x' + Buffer.from(xonly).toString('hex'))).add(secp256k1.Point.BASE.multiply(BigInt('0x' + '01'.repeat(32)))).toAffine();
+  const calls: Array<[string, () => boolean]> = [
+    ['verifySchnorr', () => nobleBackend.verifySchnorr(schnorrSig, msg, xonly)],
+    ['verifyEcdsaCompact', () => nobleBackend.verifyEcdsaCompact!(ecdsaSig, msg, secp256k1.getPublicKey(sk))],
+    ['checkTapTweakNoble', () => checkTapTweakNoble(xonly, tweak, big32(tweaked.x), Number(tweaked.y & 1n))],
+  ];
+  const realBigInt = globalThis.BigInt;
+  for (const [what, call] of calls) {
+    assert.equal(call(), true, what);
+    globalThis.BigInt = bug as unknown as BigIntConstructor;
+    try {
+      assert.throws(call, TypeError, what);
+    } finally {
+      globalThis.BigInt = realBigInt;
+    }
+    assert.equal(call(), true, what);
+  }
+
+  // Refusals of the data are still answers: a key off the curve, an x with no square root.
+  const offCurve = Uint8Array.of(0x02, ...new Uint8Array(31), 5);
+  for (const b of [nobleBackend, makeLibsecpBackend(native, wasm), makeLibsecpBackend(undefined, wasm)]) {
+    assert.equal(b.verifyEcdsa({ r: 1n, s: 1n }, new Uint8Array(32), offCurve), false, b.name);
+    assert.equal(b.verifySchnorr(new Uint8Array(64).fill(1), new Uint8Array(32), offCurve.subarray(1)), false, b.name);
+    assert.equal(b.checkTapTweak?.(offCurve.subarray(1), new Uint8Array(32).fill(1), new Uint8Array(32).fill(2), 0) ?? false, false, b.name);
+  }
+});

@@ -13,7 +13,7 @@ import { getParams, type ChainParams } from './params.js';
 import { getBlockScriptFlags, type NetworkName } from './script-flags.js';
 import { expectedScriptWork, sameScriptWork, spentOutputsByTx } from './block-scripts.js';
 import { BlockTxids } from './block-txids.js';
-import { invalid, type ValidationResult } from './validation.js';
+import { internalError, invalid, type ValidationResult } from './validation.js';
 
 export interface ValidateBlockOptions {
   network: NetworkName;
@@ -80,7 +80,18 @@ export function validateDecodedBlock(block: Block, spentOutputs: readonly SpentC
   if (head.checked === undefined) return head.report;
   const pre = checkCoins(block, head.checked);
   if (pre.scripts === undefined) return pre.report;
-  return { ...pre.report, result: runScriptsSerial(pre.scripts.work, pre.scripts.flags, opts.backend) };
+  let result: ValidationResult;
+  try {
+    result = runScriptsSerial(pre.scripts.work, pre.scripts.flags, opts.backend);
+  } catch (err) {
+    result = scriptCheckFailed(err);
+  }
+  return { ...pre.report, result };
+}
+
+/** A throw while checking scripts (a backend's failure, a runner's): our own error, as ChainState reports it, never the block's. */
+function scriptCheckFailed(err: unknown): ValidationResult {
+  return internalError('script-check-failed', err instanceof Error ? err.message : String(err));
 }
 
 /**
@@ -128,11 +139,11 @@ export async function validateBlockAsync(
     return pre.report;
   }
   if (early !== undefined && early.flags === pre.scripts.flags && sameScriptWork(early.work, pre.scripts.work)) {
-    return { ...pre.report, result: await early.running };
+    return { ...pre.report, result: await early.running.catch(scriptCheckFailed) };
   }
   // Not what the coin checks settled on (cannot happen once they pass; checked, not assumed).
   await withdraw();
-  return { ...pre.report, result: await opts.runScripts(pre.scripts.work, pre.scripts.flags) };
+  return { ...pre.report, result: await opts.runScripts(pre.scripts.work, pre.scripts.flags).catch(scriptCheckFailed) };
 }
 
 interface Checked {

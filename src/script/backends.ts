@@ -19,7 +19,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { equalBytes, fromHex, writeBig256 } from '../primitives/bytes.js';
-import { schnorrByEcdsa } from './schnorr-by-ecdsa.js';
+import { NativeRefusal, isDataRefusal, schnorrByEcdsa } from './schnorr-by-ecdsa.js';
 import { CURVE_ORDER, isCompressedPubKey, isHighS, isZero256, negateS, nobleBackend, type EcdsaRS, type SignatureBackend } from './signature.js';
 
 export type BackendName = 'noble' | 'libsecp256k1';
@@ -56,7 +56,7 @@ export interface NativeSecp256k1 {
  * `tiny-secp256k1` (v2): throws TypeError on arguments it refuses (lengths, r or s >= n, bad key).
  * isPoint / isXOnlyPoint answer without throwing.
  */
-interface TinySecp256k1 {
+export interface TinySecp256k1 {
   verify(h: Uint8Array, Q: Uint8Array, signature: Uint8Array, strict?: boolean): boolean;
   verifySchnorr(h: Uint8Array, Q: Uint8Array, signature: Uint8Array): boolean;
   isPoint(p: Uint8Array): boolean;
@@ -118,7 +118,7 @@ export function loadNative(): NativeSecp256k1 | string {
 function nativeCalls(addon: Secp256k1Addon): NativeSecp256k1 {
   const keyOut = (compressed: boolean | undefined): Uint8Array => new Uint8Array(compressed === false ? 65 : 33);
   const ok = (status: number, output: Uint8Array, what: string): Uint8Array => {
-    if (status !== 0) throw new Error(`secp256k1 ${what} failed (status ${status})`);
+    if (status !== 0) throw new NativeRefusal(what, status);
     return output;
   };
   return {
@@ -144,7 +144,8 @@ function nativeCalls(addon: Secp256k1Addon): NativeSecp256k1 {
   };
 }
 
-async function loadWasm(): Promise<TinySecp256k1 | string> {
+/** `tiny-secp256k1`, or why it does not load. */
+export async function loadWasm(): Promise<TinySecp256k1 | string> {
   // A specifier in a variable: tsc neither resolves nor type-checks it, so the project builds
   // without the optional package.
   const specifier = 'tiny-secp256k1';
@@ -177,9 +178,9 @@ function writeCompactLowS(out: DataView, rs: EcdsaRS): boolean {
   return true;
 }
 
-/** parseDerLaxCompact's r || s into `out` with s made low; false if r or s is zero (never verifies). */
+/** parseDerLaxCompact's r || s into `out` with s made low; false if r or s is zero or not below n (never verifies). */
 function copyCompactLowS(out: Uint8Array, rs64: Uint8Array): boolean {
-  if (rs64.length !== 64 || isZero256(rs64, 0) || isZero256(rs64, 32)) return false;
+  if (rs64.length !== 64 || isZero256(rs64, 0) || isZero256(rs64, 32) || !belowOrder(rs64, 0) || !belowOrder(rs64, 32)) return false;
   out.set(rs64);
   // As writeCompactLowS: secp256k1_ecdsa_verify accepts only low S.
   if (isHighS(out)) negateS(out);
@@ -219,19 +220,19 @@ function verifyWasmSafe(call: () => boolean): boolean {
   try {
     return call() === true;
   } catch (err) {
-    // tiny-secp256k1's argument errors are TypeErrors. We check lengths, r, s and keys first, so
-    // none should occur; if one does, it judged bad data, and should it come from inside the wasm
-    // and leak, the trap it leads to is caught below, never a wrong answer.
-    if (err instanceof TypeError) return false;
-    // A trap (WebAssembly.RuntimeError) means the instance is broken: answering false would call
-    // a valid signature invalid. Throw, so the caller reports its own error, not the block's.
+    // tiny-secp256k1's argument errors are TypeErrors, but we check lengths, r, s and keys first, so
+    // none can occur: a TypeError here is a bug (ours, or one thrown from inside the wasm, which
+    // leaks its stack), and a trap (WebAssembly.RuntimeError) means the instance is broken. Either
+    // way answering false would call a valid signature invalid: throw, so the caller reports its
+    // own error, not the block's.
     throw new Error(`tiny-secp256k1 failed: ${describeError(err)}`, { cause: err });
   }
 }
 
 // --- the backend -----------------------------------------------------------------------------
 
-function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp256k1 | undefined): LibsecpBackend {
+/** The libsecp256k1 backend over these builds (loadBackend's; tests build it over builds that fail on purpose). */
+export function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp256k1 | undefined): LibsecpBackend {
   // One scratch signature: both packages read it synchronously (the wasm one copies it in).
   const sig = new Uint8Array(64);
   const sigView = new DataView(sig.buffer);
@@ -293,8 +294,11 @@ function makeLibsecpBackend(native: NativeSecp256k1 | undefined, wasm: TinySecp2
       let q: Uint8Array;
       try {
         q = nativeTweakAdd(key33, tweak, true);
-      } catch {
-        return false; // the internal key is no x coordinate, or Q is infinity
+      } catch (err) {
+        // The internal key is no x coordinate, or Q is infinity: libsecp256k1's answer. Anything else
+        // thrown is our own failure, never a commitment mismatch.
+        if (isDataRefusal(err)) return false;
+        throw err;
       }
       return q[0] === 2 + parity && equalBytes(q.subarray(1), outputKey);
     };

@@ -6,10 +6,11 @@
 // so the checker may record the check, carry on as if it passed, and verify everything at the end:
 // the verdict on the input is the same. ECDSA results steer script flow and cannot be deferred.
 
-import { randomBytes, createHash, ECDH, type Hash } from 'node:crypto';
+import { randomBytes, ECDH } from 'node:crypto';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import type { ScriptError } from './errors.js';
 import { msm, type Affine } from './msm.js';
+import { bytesToBig, challenge, unlessRefused } from './noble-verify.js';
 import { nobleBackend, type SignatureBackend } from './signature.js';
 import type { SignatureCache } from './sig-cache.js';
 
@@ -59,11 +60,7 @@ function liftX(x32: Uint8Array, x: bigint): Affine | undefined {
 }
 
 function nobleLiftX(x: bigint): Affine | undefined {
-  try {
-    return schnorr.utils.lift_x(x).toAffine();
-  } catch {
-    return undefined;
-  }
+  return unlessRefused(() => schnorr.utils.lift_x(x).toAffine(), undefined);
 }
 
 /** 02 || x: the compressed encoding of the even-y point with x (reused scratch buffer). */
@@ -86,21 +83,6 @@ const openssl: ((compressed: Uint8Array) => Uint8Array) | undefined = (() => {
 })();
 
 // ---- challenge ------------------------------------------------------------------------------
-
-/** SHA256(tag) || SHA256(tag) for "BIP0340/challenge", hashed once; each challenge copies it. */
-const challengePrefix: Hash = (() => {
-  const tag = createHash('sha256').update('BIP0340/challenge').digest();
-  return createHash('sha256').update(tag).update(tag);
-})();
-
-/** e = int(hash_BIP0340/challenge(r || P || m)) mod n. */
-function challenge(r32: Uint8Array, p32: Uint8Array, msg: Uint8Array): bigint {
-  return bytesToBig(challengePrefix.copy().update(r32).update(p32).update(msg).digest()) % N;
-}
-
-function bytesToBig(b: Uint8Array): bigint {
-  return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
-}
 
 // ---- the batch check ------------------------------------------------------------------------
 

@@ -32,6 +32,25 @@ import { equalBytes, readBig256, writeBig256 } from '../primitives/bytes.js';
 import { sha256 } from '../primitives/hash.js';
 import { CURVE_ORDER } from './signature.js';
 
+/**
+ * libsecp256k1 refused the data (backends.ts's nativeCalls): status 1, a key it cannot parse; status 2,
+ * a tweak not below n or a result at infinity. Anything else thrown by a call is our own failure.
+ */
+export class NativeRefusal extends Error {
+  constructor(
+    readonly what: string,
+    readonly status: number,
+  ) {
+    super(`secp256k1 ${what} failed (status ${status})`);
+    this.name = 'NativeRefusal';
+  }
+}
+
+/** Whether `err` is libsecp256k1 answering that the data does not parse or sums to infinity. */
+export function isDataRefusal(err: unknown): boolean {
+  return err instanceof NativeRefusal && (err.status === 1 || err.status === 2);
+}
+
 /** What this module calls on the `secp256k1` (v5) binding (backends.ts's nativeCalls). */
 export interface NativeEcdsaOps {
   /** False also for a signature or key it cannot parse. */
@@ -184,7 +203,9 @@ export function schnorrByEcdsa(
     let sum: Uint8Array;
     try {
       sum = native.publicKeyCombine([r33, tPoint], true);
-    } catch {
+    } catch (err) {
+      // Only libsecp256k1's answer about the data decides; any other throw is our own failure.
+      if (!isDataRefusal(err)) throw err;
       return equalBytes(r33.subarray(1), tPoint.subarray(1, 33)) ? fallback(sig64, msg32, xonly32) : false;
     }
     const rPrime = readBig256(sum, 1) % N;

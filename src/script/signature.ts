@@ -1,8 +1,9 @@
 // Signature and public-key encodings (Core's interpreter.cpp checks and pubkey.cpp's lax
 // DER parser) and the ECDSA / BIP340 verification they lead to, through @noble/curves.
 
-import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ScriptFailure } from './errors.js';
+import { bytesToBig, unlessRefused, verifyEcdsaNoble, verifySchnorrNoble } from './noble-verify.js';
 import {
   SCRIPT_VERIFY_DERSIG,
   SCRIPT_VERIFY_LOW_S,
@@ -291,53 +292,23 @@ export interface SignatureBackend {
   readonly counts?: SignatureCounts;
 }
 
-const VERIFY_OPTS = { prehash: false, lowS: false } as const;
-
 export const nobleBackend: SignatureBackend = {
   name: 'noble',
   batchSchnorr: true,
+  // noble-verify.ts: noble's arithmetic, but only its refusals of the data answer false.
   verifyEcdsa(rs, msg32, pubkey) {
-    if (rs.r === 0n || rs.s === 0n) return false;
-    const sig = new Uint8Array(64);
-    writeBig32(sig, 0, rs.r);
-    writeBig32(sig, 32, rs.s);
-    try {
-      return secp256k1.verify(sig, msg32, pubkey, VERIFY_OPTS);
-    } catch {
-      return false;
-    }
+    return verifyEcdsaNoble(rs.r, rs.s, msg32, pubkey);
   },
   verifyEcdsaCompact(rs64, msg32, pubkey) {
-    if (isZero256(rs64, 0) || isZero256(rs64, 32)) return false;
-    try {
-      return secp256k1.verify(rs64, msg32, pubkey, VERIFY_OPTS);
-    } catch {
-      return false;
-    }
+    if (rs64.length !== 64) return false;
+    return verifyEcdsaNoble(bytesToBig(rs64.subarray(0, 32)), bytesToBig(rs64.subarray(32, 64)), msg32, pubkey);
   },
-  verifySchnorr(sig64, msg32, xonly32) {
-    try {
-      return schnorr.verify(sig64, msg32, xonly32);
-    } catch {
-      return false;
-    }
-  },
+  verifySchnorr: verifySchnorrNoble,
   decompressPubKey(key33) {
     if (!isCompressedPubKey(key33)) return undefined;
-    try {
-      return secp256k1.Point.fromBytes(key33).toBytes(false);
-    } catch {
-      return undefined;
-    }
+    return unlessRefused(() => secp256k1.Point.fromBytes(key33).toBytes(false), undefined);
   },
 };
-
-function writeBig32(out: Uint8Array, offset: number, v: bigint): void {
-  for (let i = 31; i >= 0; i--) {
-    out[offset + i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-}
 
 /** Signature verifications made through a backend, by kind. */
 export interface SignatureCounts {

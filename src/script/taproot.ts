@@ -5,6 +5,7 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { taggedHash, taggedHasher } from '../primitives/hash.js';
 import { compareBytes } from '../primitives/bytes.js';
 import { ByteWriter } from '../primitives/writer.js';
+import { bytesToBig, unlessRefused } from './noble-verify.js';
 import type { SignatureBackend } from './signature.js';
 
 export const TAPROOT_LEAF_MASK = 0xfe;
@@ -43,18 +44,9 @@ export function computeTaprootMerkleRoot(control: Uint8Array, leafHash: Uint8Arr
   return k;
 }
 
-function bytesToBig(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = 0; i < b.length; i++) v = (v << 8n) | BigInt(b[i]!);
-  return v;
-}
-
 function liftX(x: Uint8Array): ReturnType<typeof schnorr.utils.lift_x> | undefined {
-  try {
-    return schnorr.utils.lift_x(bytesToBig(x));
-  } catch {
-    return undefined;
-  }
+  // Only noble's answer that x is no point's is undefined; anything else it throws is our failure.
+  return unlessRefused(() => schnorr.utils.lift_x(bytesToBig(x)), undefined);
 }
 
 /**

@@ -1,0 +1,86 @@
+// ECDSA and BIP340 verification on @noble/curves' arithmetic, without noble's own verify(): that
+// one answers false for anything thrown inside it, our failures included (out of memory, a stack
+// overflow, a bug), which would call a valid signature invalid and so a valid block invalid, for
+// good. Here only noble's answers about the data are false: the plain Errors it throws for a key
+// that is not a point, an x with no square root, x ≥ p. Anything else is thrown, and the caller
+// reports its own failure (an internal error), as Core's verification never fails but on the data.
+
+import { createHash, type Hash } from 'node:crypto';
+import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+
+const Point = secp256k1.Point;
+const Fn = Point.Fn;
+const N = Fn.ORDER;
+const P = Point.Fp.ORDER;
+
+/**
+ * Whether noble threw to refuse the data: a plain Error ('bad point: …', 'Cannot find square
+ * root', 'invalid x: …'). A RangeError (out of memory, the stack), a TypeError (a bug) or any
+ * other class is our own failure.
+ */
+export function isNobleRefusal(err: unknown): boolean {
+  return err instanceof Error && Object.getPrototypeOf(err) === Error.prototype;
+}
+
+/** `fn()`, or `refused` when noble throws to refuse the data (isNobleRefusal); any other throw goes on. */
+export function unlessRefused<T, R>(fn: () => T, refused: R): T | R {
+  try {
+    return fn();
+  } catch (err) {
+    if (isNobleRefusal(err)) return refused;
+    throw err;
+  }
+}
+
+export function bytesToBig(b: Uint8Array): bigint {
+  return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
+}
+
+/** SHA256(tag) || SHA256(tag) for "BIP0340/challenge", hashed once; each challenge copies it. */
+const challengePrefix: Hash = (() => {
+  const tag = createHash('sha256').update('BIP0340/challenge').digest();
+  return createHash('sha256').update(tag).update(tag);
+})();
+
+/** e = int(hash_BIP0340/challenge(r || P || m)) mod n. */
+export function challenge(r32: Uint8Array, p32: Uint8Array, msg: Uint8Array): bigint {
+  return bytesToBig(challengePrefix.copy().update(r32).update(p32).update(msg).digest()) % N;
+}
+
+/**
+ * ECDSA as Core's CPubKey::Verify checks it once the lax DER parse gave r and s: high S accepted
+ * (libsecp256k1 normalises first), r or s outside [1, n-1] never verifies, the key 33 or 65 bytes
+ * (hybrid keys already turned into 04 keys), the message 32 bytes, no prehash:
+ * u1 = h·s⁻¹, u2 = r·s⁻¹, R = u1·G + u2·Q, valid when R is not infinity and x(R) mod n = r.
+ */
+export function verifyEcdsaNoble(r: bigint, s: bigint, msg32: Uint8Array, pubkey: Uint8Array): boolean {
+  if (r <= 0n || s <= 0n || r >= N || s >= N || msg32.length !== 32) return false;
+  return unlessRefused(() => {
+    const q = Point.fromBytes(pubkey);
+    if (q.is0()) return false;
+    const sInv = Fn.inv(s);
+    const R = Point.BASE.mulAddUnsafe(Fn.create(bytesToBig(msg32) * sInv), q, Fn.create(r * sInv));
+    return !R.is0() && Fn.create(R.toAffine().x) === r;
+  }, false);
+}
+
+/**
+ * BIP340 Verify: P = lift_x(pk); fail if r ≥ p or s ≥ n; e = challenge(r, P, m);
+ * R = s·G − e·P; valid when R is not infinity, has an even y, and x(R) = r.
+ */
+export function verifySchnorrNoble(sig64: Uint8Array, msg: Uint8Array, pub32: Uint8Array): boolean {
+  if (sig64.length !== 64 || pub32.length !== 32) return false;
+  return unlessRefused(() => {
+    const pk = schnorr.utils.lift_x(bytesToBig(pub32));
+    const r = bytesToBig(sig64.subarray(0, 32));
+    if (r >= P) return false;
+    const s = bytesToBig(sig64.subarray(32, 64));
+    if (s >= N) return false;
+    // lift_x keeps x (below p), so bytes(P) is pub32.
+    const e = challenge(sig64.subarray(0, 32), pub32, msg);
+    const R = Point.BASE.mulAddUnsafe(s, pk, Fn.neg(e));
+    if (R.is0()) return false;
+    const { x, y } = R.toAffine();
+    return (y & 1n) === 0n && x === r;
+  }, false);
+}
