@@ -48,17 +48,23 @@ async function post(base: string, raw: Uint8Array, source?: string): Promise<{ s
   return { status: res.status, body: (await res.json()) as { valid?: boolean; reason?: string } };
 }
 
-test('bodies still being read count against the byte budget; the budget comes back when they end', async (t) => {
+test('bodies still being read count against the byte budget by the bytes they sent; the budget comes back when they end', async (t) => {
   const { base, port } = await serve(t, 8_000_000);
-  // Two uploads that declare 3 MB each and stall: 6 MB of the 8 MB budget is held for them.
-  const stalled = [partialUpload(port, 3_000_000, 10), partialUpload(port, 3_000_000, 10)];
+  const blocks = branch('bounds', 1, 0);
+  // Uploads that declare 3 MB and trickle hold what they sent, not what they declared: they
+  // cannot lock others out.
+  const trickling = [partialUpload(port, 3_000_000, 10), partialUpload(port, 3_000_000, 10), partialUpload(port, 3_000_000, 10)];
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const third = partialUpload(port, 3_000_000, 10);
+  assert.deepEqual((await post(base, blocks[0]!.raw)).status, 200);
+  for (const s of trickling) s.req.destroy();
+  // Two that sent 3 MB each and stall hold 6 MB of the 8 MB budget: a third sending 3 MB is cut.
+  const stalled = [partialUpload(port, 3_500_000, 3_000_000), partialUpload(port, 3_500_000, 3_000_000)];
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const third = partialUpload(port, 3_500_000, 3_000_000);
   assert.equal(await third.status, 503, 'a third would pass the budget');
   third.req.destroy();
   for (const s of stalled) s.req.destroy();
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const blocks = branch('bounds', 1, 0);
   const r = await post(base, blocks[0]!.raw);
   assert.deepEqual([r.status, r.body.valid], [200, true]);
 });
@@ -129,4 +135,46 @@ test('a side-branch block found invalid later costs its sender, not the sender o
   assert.deepEqual([relay.score, relay.violations, relay.unconnected], [INITIAL_SCORE, 0, 1], 'relay is not blamed');
   const mallory = service.sources.get('mallory');
   assert.deepEqual([mallory.valid, mallory.invalid, mallory.violations, mallory.score], [2, 1, 1, INITIAL_SCORE + 2 + SCORE_DELTA.invalid], 'mallory is');
+});
+
+test('a source banned while its blocks wait: they are answered 403 unchecked (Core disconnects at once)', async (t) => {
+  const tmp = tempDir('vigil-bounds-');
+  const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
+  const service = new VigilService({ chain, policy: { banScore: 0, banViolations: 2, banSeconds: 3600 }, logger: createLogger({ level: 'error' }) });
+  const { port } = await service.listen(0);
+  t.after(async () => {
+    await service.close();
+    await chain.close();
+    tmp.remove();
+  });
+  const base = `http://127.0.0.1:${port}`;
+  // Ten blocks at height 1, each paying its coinbase a different amount too much: all invalid.
+  const [first] = branch('banned-queue', 1, 0);
+  const cb = first!.block.txs[0]!;
+  const bad = Array.from({ length: 10 }, (_, i) => remine(rebuildBlock(first!.block, [withOutput(cb, 0, { value: cb.outputs[0]!.value + i + 1 })])).toBytes());
+  const answers = await Promise.all(bad.map((raw) => post(base, raw, 'mallory')));
+  // They arrive in any order; the queue takes them one at a time.
+  assert.deepEqual(
+    answers.map((a) => a.status).sort(),
+    [403, 403, 403, 403, 403, 403, 403, 403, 422, 422],
+    'the two that banned her were checked; the rest were not',
+  );
+  const rec = service.sources.get('mallory');
+  assert.deepEqual([rec.invalid, rec.violations], [2, 2]);
+  assert.ok(rec.bannedUntil > 0);
+  // A relay sending a block already known invalid is not punished for it (Core spares inbound peers
+  // BLOCK_CACHED_INVALID); its maker was.
+  const again = await post(base, bad[0]!, 'relay');
+  assert.deepEqual([again.status, again.body.reason], [422, 'duplicate-invalid']);
+  const relay = service.sources.get('relay');
+  assert.deepEqual([relay.score, relay.violations, relay.duplicate], [INITIAL_SCORE, 0, 1]);
+});
+
+test('a hex body that decodes to more than a block may be is 413, as a raw one, and costs nothing', async (t) => {
+  const { service, base } = await serve(t, 64_000_000);
+  const hex = '00'.repeat(4_000_001);
+  const res = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-vigil-source': 'big' }, body: hex });
+  assert.equal(res.status, 413);
+  const rec = service.sources.get('big');
+  assert.deepEqual([rec.score, rec.violations, rec.malformed], [INITIAL_SCORE, 0, 0]);
 });

@@ -170,7 +170,11 @@ test('vigil serve: three sources, one corrupt; metrics, health, bans, bursts, re
       assert.equal(v('vigil_stage_duration_seconds_count', { stage: 'scripts' }), BLOCKS);
       assert.equal(v('vigil_reorgs_total'), 0);
       assert.equal(v('vigil_ingest_queue_depth'), 0);
-      assert.equal(v('vigil_source_score', { source: 'mallory' }), 3);
+      // Scores are exported for the sources that gave valid blocks; mallory sent junk only: counted.
+      assert.equal(v('vigil_source_score', { source: 'alpha' }), bySource.get('alpha')?.score);
+      assert.ok(!samples.some((x) => x.name === 'vigil_source_score' && x.labels.source === 'mallory'));
+      assert.equal(v('vigil_sources', { state: 'banned' }), 1);
+      assert.equal(v('vigil_sources', { state: 'active' }), sources.length - 1);
       assert.ok(v('process_resident_memory_bytes') > 0, 'default process metrics are exported');
       const utxos = v('vigil_utxo_count');
       assert.ok(utxos > BLOCKS);

@@ -147,6 +147,8 @@ describe('SourceBook (scores and bans in the store)', () => {
     assert.equal(outcomeOf(VALID, true), 'duplicate');
     assert.equal(outcomeOf(invalid('bad-cb-amount'), false), 'invalid');
     assert.equal(outcomeOf(invalid('prev-blk-not-found'), false), 'unconnected');
+    // Known invalid already: its maker was punished once; Core spares inbound peers that relay it.
+    assert.equal(outcomeOf(invalid('duplicate-invalid'), true), 'duplicate');
     // Ahead of our clock is not invalid (Core never punishes BLOCK_TIME_FUTURE): our clock may be wrong.
     assert.equal(outcomeOf(invalid('time-too-new', 'block timestamp too far in the future'), false), 'unconnected');
     assert.equal(outcomeOf(invalid('block-decode-failed'), false), 'malformed');
@@ -359,9 +361,11 @@ describe('checkHealth', () => {
 });
 
 describe('VigilMetrics: labels a client chooses stay bounded', () => {
-  it('source scores: only the lowest MAX_SOURCE_SERIES; reject reasons without their detail', async () => {
-    const scores = Array.from({ length: 3 * MAX_SOURCE_SERIES }, (_, i) => ({ source: `peer-${i}`, score: (i * 37) % 101 }));
-    const m = new VigilMetrics({ sourceScores: () => scores }, { defaultMetrics: false });
+  it('source scores: only sources that gave a valid block, the lowest MAX_SOURCE_SERIES; reject reasons without their detail', async () => {
+    const scores = Array.from({ length: 3 * MAX_SOURCE_SERIES }, (_, i) => ({ source: `peer-${i}`, score: (i * 37) % 101, valid: 1, banned: i % 7 === 0 }));
+    // Names that only ever sent junk (any client can invent thousands): counted, never a label.
+    const junk = Array.from({ length: 500 }, (_, i) => ({ source: `junk-${i}`, score: 0, valid: 0, banned: true }));
+    const m = new VigilMetrics({ sourceScores: () => [...junk, ...scores] }, { defaultMetrics: false });
     for (const v of [1, 2, 0x20000000]) m.blockResult(invalid(`bad-version(0x${v.toString(16).padStart(8, '0')})`, 'rejected nVersion block'));
     const text = await m.registry.metrics();
     const series = text.split('\n').filter((l) => l.startsWith('vigil_source_score{'));
@@ -369,6 +373,10 @@ describe('VigilMetrics: labels a client chooses stay bounded', () => {
     const highest = Math.max(...series.map((l) => Number(l.split(' ').at(-1))));
     const lowest = scores.map((s) => s.score).sort((a, b) => a - b);
     assert.equal(highest, lowest[MAX_SOURCE_SERIES - 1]);
+    assert.doesNotMatch(text, /junk-/);
+    const banned = scores.filter((x) => x.banned).length;
+    assert.match(text, new RegExp(`^vigil_sources\\{state="banned"\\} ${junk.length + banned}$`, 'm'));
+    assert.match(text, new RegExp(`^vigil_sources\\{state="active"\\} ${scores.length - banned}$`, 'm'));
     assert.match(text, /^vigil_blocks_rejected_total\{reason="bad-version"\} 3$/m);
     assert.doesNotMatch(text, /bad-version\(/);
   });

@@ -15,7 +15,7 @@ export interface MetricSources {
   signatures?: () => { ecdsa: number; schnorr: number };
   /** Cumulative signature-cache hits. */
   sigCacheHits?: () => number;
-  sourceScores?: () => Iterable<{ source: string; score: number }>;
+  sourceScores?: () => Iterable<{ source: string; score: number; valid: number; banned: boolean }>;
 }
 
 /** Seconds, from 50 µs (a tiny block's parse) to 30 s (a huge block's scripts on one core). */
@@ -61,7 +61,7 @@ export class VigilMetrics {
     this.blocksConnected = new Counter({ name: 'vigil_blocks_connected_total', help: 'Blocks connected to the active chain', registers });
     this.blocksRejected = new Counter({
       name: 'vigil_blocks_rejected_total',
-      help: "Blocks rejected as invalid or mutated, by Bitcoin Core's reject reason",
+      help: "Blocks answered invalid or mutated, by Bitcoin Core's reject reason (bodies that are not blocks, block-decode-failed, and blocks not connectable yet, prev-blk-not-found or time-too-new, included)",
       labelNames: ['reason'],
       registers,
     });
@@ -128,22 +128,43 @@ export class VigilMetrics {
     this.blocksDisconnected = new Counter({ name: 'vigil_blocks_disconnected_total', help: 'Blocks disconnected by reorganisations', registers });
     const sourceScore = new Gauge({
       name: 'vigil_source_score',
-      help: 'Score of each block source (0-100; a new source starts at 50)',
+      help: 'Score of each block source that gave a new valid block (0-100; a new source starts at 50): the lowest 100',
       labelNames: ['source'] as const,
       registers,
       collect() {
         const all = self.sources.sourceScores?.();
         if (all === undefined) return;
         sourceScore.reset();
-        // Source names come from clients: export the lowest scores only, a bounded number of series.
-        const lowest = [...all].sort((a, b) => a.score - b.score).slice(0, MAX_SOURCE_SERIES);
+        // Source names come from clients. A name is exported once it gave a new valid block (which
+        // costs its proof of work), not for junk: label values then appear no faster than blocks
+        // do. Of those, the lowest scores, a bounded number of series. vigil_sources counts all.
+        const proven = [...all].filter((s) => s.valid > 0);
+        const lowest = proven.sort((a, b) => a.score - b.score).slice(0, MAX_SOURCE_SERIES);
         for (const s of lowest) sourceScore.set({ source: s.source }, s.score);
+      },
+    });
+    const sourceCount = new Gauge({
+      name: 'vigil_sources',
+      help: 'Block sources with a record, by state: banned, or not',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const all = self.sources.sourceScores?.();
+        if (all === undefined) return;
+        let banned = 0;
+        let active = 0;
+        for (const s of all) {
+          if (s.banned) banned++;
+          else active++;
+        }
+        sourceCount.set({ state: 'banned' }, banned);
+        sourceCount.set({ state: 'active' }, active);
       },
     });
     this.sourceScore = sourceScore;
     this.submissions = new Counter({
       name: 'vigil_ingest_submissions_total',
-      help: 'Block submissions by how they were answered: valid, duplicate, invalid, mutated, malformed, rate_limited, banned, queue_full, error',
+      help: 'Block submissions by how they were answered: valid, duplicate, invalid, mutated, malformed, unconnected, rate_limited, banned, queue_full, too_large, shutting_down, error',
       labelNames: ['outcome'] as const,
       registers,
     });

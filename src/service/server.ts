@@ -15,7 +15,7 @@ import { checkHealth, type HealthReport } from './health.js';
 import { IngestQueue, QueueClosedError } from './ingest-queue.js';
 import { silentLogger, type Logger } from './logger.js';
 import { RateLimiter } from './rate-limit.js';
-import { checkSourceName, outcomeOf, SourceBook, type ScorePolicy, type SourceOutcome } from './source-scores.js';
+import { checkSourceName, outcomeOf, SourceBook, type ScorePolicy, type SourceOutcome, type SourceView } from './source-scores.js';
 
 export interface ServiceOptions {
   chain: ChainState;
@@ -43,6 +43,12 @@ interface Job {
   source: string;
 }
 
+/** A block the chain processed, with what it says of its source (recorded already). */
+interface Processed {
+  result: ProcessResult;
+  outcome: SourceOutcome;
+}
+
 interface Answer {
   status: number;
   body: unknown;
@@ -55,8 +61,10 @@ const MAX_HEX_BODY = MAX_BLOCK_SERIALIZED_SIZE * 2 + 2;
 const MAX_BLOCK_SOURCES = 10_000;
 
 class BodyTooLarge extends Error {}
+class OverBudget extends Error {}
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** `take(n)`: count n more bytes held; false when that would pass the ingest budget (the read stops). */
+function readBody(req: IncomingMessage, limit: number, take: (n: number) => boolean = () => true): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
@@ -79,6 +87,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) {
         settle();
         reject(new BodyTooLarge());
+        return;
+      }
+      if (!take(chunk.length)) {
+        settle();
+        reject(new OverBudget());
         return;
       }
       parts.push(chunk);
@@ -112,13 +125,13 @@ export class VigilService {
   readonly metrics: VigilMetrics;
   readonly sources: SourceBook;
   readonly limiter: RateLimiter;
-  readonly queue: IngestQueue<Job, ProcessResult>;
+  readonly queue: IngestQueue<Job, Processed | 'banned'>;
   private readonly log: Logger;
   private readonly chain: ChainState;
   private readonly clock: () => number;
   private server: Server | undefined;
   private closing: Promise<void> | undefined;
-  /** Bytes reserved by bodies being read (their declared length, or the most a block may take). */
+  /** Bytes of bodies being read, as received so far. */
   private readingBytes = 0;
   /** The last store write that failed, until one succeeds again (for health). */
   private storeWriteError: string | undefined;
@@ -135,7 +148,7 @@ export class VigilService {
     this.log = opts.logger ?? silentLogger;
     this.sources = new SourceBook(opts.chain.store, opts.policy, this.clock);
     this.limiter = new RateLimiter({ rate: opts.rate ?? 20, burst: opts.burst ?? 40, clock: this.clock });
-    this.queue = new IngestQueue<Job, ProcessResult>((job) => this.processJob(job), (job) => job.raw.length, {
+    this.queue = new IngestQueue<Job, Processed | 'banned'>((job) => this.processJob(job), (job) => job.raw.length, {
       capacity: opts.queueSize ?? 64,
       maxBytes: opts.queueBytes ?? 256 * 1024 * 1024,
     });
@@ -144,7 +157,7 @@ export class VigilService {
     this.metrics.bind({
       utxoCount: () => this.chain.store.utxoCount(),
       queueDepth: () => this.queue.depth,
-      sourceScores: () => this.sources.list(),
+      sourceScores: () => this.sourceList(),
       ...(pool === undefined
         ? {}
         : {
@@ -159,7 +172,9 @@ export class VigilService {
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        this.log.error('request failed', { method: req.method, url: req.url, error: err as Error });
+        // A client that hung up (or was cut at shutdown) mid-body is no failure of ours.
+        if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') this.log.debug('client went away', { method: req.method, url: req.url });
+        else this.log.error('request failed', { method: req.method, url: req.url, error: err as Error });
         if (!res.headersSent) this.send(res, { status: 500, body: { error: 'internal-error' } });
         else res.destroy();
       });
@@ -203,7 +218,7 @@ export class VigilService {
       res.end(text);
       return;
     }
-    if (path === '/sources') return this.send(res, { status: 200, body: { sources: this.sources.list() } });
+    if (path === '/sources') return this.send(res, { status: 200, body: { sources: this.sourceList() } });
     const coin = /^\/coins\/([^/]+)\/([^/]+)$/.exec(path);
     if (coin !== null) return this.send(res, this.coin(coin[1]!, coin[2]!));
     return this.send(res, { status: 404, body: { error: 'not found' } });
@@ -221,6 +236,18 @@ export class VigilService {
     res.writeHead(a.status, headers);
     res.end(body);
   }
+
+  /**
+   * Every source, read at most once a second: the list reads and decodes up to maxRecords
+   * records on the main thread (~100 ms at 10,000), and /sources and /metrics are anyone's to call.
+   */
+  private sourceList(): SourceView[] {
+    const now = Date.now();
+    if (this.listed === undefined || now - this.listed.at >= 1000) this.listed = { at: now, list: this.sources.list() };
+    return this.listed.list;
+  }
+
+  private listed: { at: number; list: SourceView[] } | undefined;
 
   tip(): { hash: string; height: number; chainwork: string } {
     const t = this.chain.tip;
@@ -268,11 +295,7 @@ export class VigilService {
     if (this.closing !== undefined) return this.refuse('shutting_down', { status: 503, body: { error: 'shutting down' }, headers: { 'retry-after': '5' } });
     const source = this.sourceOf(req);
     if (typeof source !== 'string') return this.refuse('malformed', source);
-    const rec = this.sources.get(source);
-    if (rec.bannedUntil !== 0) {
-      const retryAfterSeconds = Math.ceil((rec.bannedUntil - this.clock()) / 1000);
-      return this.refuse('banned', { status: 403, body: { error: 'source is banned', source, reason: rec.banReason, retryAfterSeconds } });
-    }
+    if (this.sources.get(source).bannedUntil !== 0) return this.banned(source);
     const take = this.limiter.take(source);
     if (!take.ok) {
       return this.refuse('rate_limited', {
@@ -283,24 +306,33 @@ export class VigilService {
     }
     const hex = (req.headers['content-type'] ?? '').toLowerCase().startsWith('text/plain');
     const limit = hex ? MAX_HEX_BODY : MAX_BLOCK_SERIALIZED_SIZE;
-    // Bodies being read count against the same byte budget as the queue: many clients that
-    // start uploads (and finish them slowly, or never) cannot hold more memory than that. As the
-    // queue does, one body is always let in when nothing else holds any.
-    const declared = Number(req.headers['content-length']);
-    const reserve = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : limit;
-    const held = this.readingBytes + this.queue.queuedBytes;
-    if (held > 0 && held + reserve > this.queue.opts.maxBytes) {
-      return this.refuse('queue_full', { status: 503, body: { error: 'the ingest queue is full', depth: this.queue.depth }, headers: { 'retry-after': '1' } });
-    }
-    this.readingBytes += reserve;
+    // Bodies being read count against the same byte budget as the queue, by the bytes they have
+    // actually sent: a client that declares a large body (or none) and trickles it holds only
+    // what it sent, so slow uploads cannot lock others out. A body that would pass the budget is
+    // cut with 503. As the queue does, one body is always let in when nothing else holds any.
+    const full = (): Answer => this.refuse('queue_full', { status: 503, body: { error: 'the ingest queue is full', depth: this.queue.depth }, headers: { 'retry-after': '1' } });
+    if (this.readingBytes + this.queue.queuedBytes >= this.queue.opts.maxBytes) return full();
+    let counted = 0;
+    const hold = (n: number): boolean => {
+      const others = this.readingBytes - counted + this.queue.queuedBytes;
+      if (others > 0 && others + counted + n > this.queue.opts.maxBytes) return false;
+      counted += n;
+      this.readingBytes += n;
+      return true;
+    };
     let raw: Uint8Array | string;
     try {
-      raw = blockBytes(await readBody(req, limit), hex);
+      raw = blockBytes(await readBody(req, limit, hold), hex);
     } catch (err) {
       if (err instanceof BodyTooLarge) return this.refuse('too_large', { status: 413, body: { error: `a block is at most ${MAX_BLOCK_SERIALIZED_SIZE} bytes` } });
+      if (err instanceof OverBudget) return full();
       throw err;
     } finally {
-      this.readingBytes -= reserve;
+      this.readingBytes -= counted;
+    }
+    // A hex body may decode to more than a block can be: the same 413 as a raw one, unscored.
+    if (typeof raw !== 'string' && raw.length > MAX_BLOCK_SERIALIZED_SIZE) {
+      return this.refuse('too_large', { status: 413, body: { error: `a block is at most ${MAX_BLOCK_SERIALIZED_SIZE} bytes` } });
     }
     if (typeof raw === 'string') {
       this.sources.record(source, 'malformed');
@@ -315,18 +347,28 @@ export class VigilService {
       if (this.queue.isClosed) return this.refuse('shutting_down', { status: 503, body: { error: 'shutting down' }, headers: { 'retry-after': '5' } });
       return this.refuse('queue_full', { status: 503, body: { error: 'the ingest queue is full', depth: this.queue.depth }, headers: { 'retry-after': '1' } });
     }
-    let r: ProcessResult;
+    let r: Processed | 'banned';
     try {
       r = await pending;
     } catch (err) {
       if (err instanceof QueueClosedError) return this.refuse('shutting_down', { status: 503, body: { error: 'shutting down before this block was processed' }, headers: { 'retry-after': '5' } });
       throw err;
     }
-    return this.answer(source, r);
+    if (r === 'banned') return this.banned(source);
+    return this.answer(source, r.result, r.outcome);
+  }
+
+  private banned(source: string): Answer {
+    const rec = this.sources.get(source);
+    const retryAfterSeconds = Math.ceil((rec.bannedUntil - this.clock()) / 1000);
+    return this.refuse('banned', { status: 403, body: { error: 'source is banned', source, reason: rec.banReason, retryAfterSeconds } });
   }
 
   /** Runs in queue order, one block at a time. */
-  private async processJob(job: Job): Promise<ProcessResult> {
+  private async processJob(job: Job): Promise<Processed | 'banned'> {
+    // A source banned while its blocks waited gets no more of our time (Core disconnects at once).
+    // Its outcomes are recorded here, in queue order, so a ban takes effect from its next block on.
+    if (this.sources.get(job.source).bannedUntil !== 0) return 'banned';
     const r = await this.chain.processBlock(job.raw);
     this.metrics.blockResult(r.result);
     if (r.result.mode === 'error' && r.result.reason === 'store-write-failed') this.storeWriteError = r.result.debug ?? r.result.reason;
@@ -346,18 +388,18 @@ export class VigilService {
       const rec = this.sources.record(sender, 'invalid');
       this.log.warn('block found invalid once its branch had the most work', { source: sender, hash: x.hash, height: x.height, reason: x.result.reason, score: rec.score });
     }
-    return r;
-  }
-
-  private answer(source: string, r: ProcessResult): Answer {
     // This block's own branch held the block found invalid (bad-prevblk, with the ancestor in
     // r.invalidated): Core does not punish the peer whose block made the branch worth trying.
     const blamedElsewhere = r.result.mode === 'invalid' && r.result.reason === 'bad-prevblk' && (r.invalidated?.length ?? 0) > 0;
     const outcome = blamedElsewhere ? 'unconnected' : outcomeOf(r.result, r.duplicate);
-    const rec = this.sources.record(source, outcome);
+    const rec = this.sources.record(job.source, outcome);
     if (rec.bannedUntil > this.clock() && outcome !== 'valid' && outcome !== 'duplicate') {
-      this.log.warn('source banned', { source, score: rec.score, violations: rec.violations, reason: rec.banReason, until: new Date(rec.bannedUntil).toISOString() });
+      this.log.warn('source banned', { source: job.source, score: rec.score, violations: rec.violations, reason: rec.banReason, until: new Date(rec.bannedUntil).toISOString() });
     }
+    return { result: r, outcome };
+  }
+
+  private answer(source: string, r: ProcessResult, outcome: SourceOutcome): Answer {
     this.metrics.submissions.inc({ outcome });
     const res = r.result;
     const at = { hash: r.hash, ...(r.height === undefined ? {} : { height: r.height }) };

@@ -82,6 +82,9 @@ export function outcomeOf(result: ValidationResult, duplicate: boolean): SourceO
     case 'error':
       return 'error';
     case 'invalid':
+      // Known invalid already: resending it is no new offence (Core spares inbound peers
+      // BLOCK_CACHED_INVALID), and the relay did not make it; its maker was punished once.
+      if (duplicate && result.reason === 'duplicate-invalid') return 'duplicate';
       if (result.reason === 'block-decode-failed') return 'malformed';
       if (result.reason === 'prev-blk-not-found') return 'unconnected';
       // Ahead of our clock, not invalid: the block may be fine later (Core: BLOCK_TIME_FUTURE,
