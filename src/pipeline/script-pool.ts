@@ -12,7 +12,7 @@ import { runScriptsSerial, scriptFailure, type TxScriptWork } from '../consensus
 import { countingBackend, type SignatureBackend } from '../script/signature.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
-import { abortTask, prepareBlock, scriptTask, type ScriptTask, type ScriptTaskResult } from './script-task.js';
+import { abortTask, THREAD_START_FAILED, prepareBlock, scriptTask, type ScriptTask, type ScriptTaskResult } from './script-task.js';
 import { MAX_SCRIPT_THREADS, VERIFY_INPUTS_WORKER, WORKER_YOUNG_GENERATION_MB } from './workers.js';
 import { hashBlockBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
 
@@ -238,7 +238,7 @@ export class ScriptPool {
     const stop = (): void => abortTask(prepared.sab);
     signal?.addEventListener('abort', stop, { once: true });
     try {
-      return await this.run(prepared.sab, scriptTask(prepared, flags, this.generation++, this.sigCache?.shared), prepared.chunks, work, fault);
+      return await this.run(prepared.sab, scriptTask(prepared, flags, this.generation++, this.sigCache?.shared), prepared, work, fault);
     } finally {
       signal?.removeEventListener('abort', stop);
       // Every task has settled (run awaits them all): no thread reads the buffer any more.
@@ -246,26 +246,33 @@ export class ScriptPool {
     }
   }
 
-  private async run(sab: SharedArrayBuffer, task: ScriptTask, chunks: number, work: readonly TxScriptWork[], fault?: 'throw' | 'exit'): Promise<ValidationResult> {
+  private async run(sab: SharedArrayBuffer, task: ScriptTask, prepared: { chunks: number; inputs: number }, work: readonly TxScriptWork[], fault?: 'throw' | 'exit'): Promise<ValidationResult> {
+    const chunks = prepared.chunks;
     this.stats.tasks += chunks;
     // Cancellation goes through the buffer's abort flag only: aborting a running Piscina task
     // terminates its thread, while a thread that sees the flag returns within one input.
     let failure: Extract<ScriptTaskResult, { ok: false }> | undefined;
     let crash: unknown;
     let inputs = 0;
+    let aborted = false;
+    let onlyStartFailures = true;
     await Promise.all(
       Array.from({ length: Math.min(this.threads, chunks) }, (_, i) =>
         this.submit<ScriptTaskResult>(fault !== undefined && i === 0 ? { ...task, fault } : task).then(
           (r) => {
             inputs += r.inputs;
+            if (r.ok && r.aborted === true) aborted = true;
             this.stats.ecdsa += r.ecdsa;
             this.stats.schnorr += r.schnorr;
             if (!r.ok && failure === undefined) failure = r;
           },
           (err: unknown) => {
             crash ??= err;
-            // Stop the others: this attempt is lost anyway.
-            abortTask(sab);
+            if (!isThreadStartFailure(err)) {
+              onlyStartFailures = false;
+              // Stop the others: this attempt is lost anyway.
+              abortTask(sab);
+            }
             this.cancelStranded();
           },
         ),
@@ -277,7 +284,14 @@ export class ScriptPool {
       const w = work.find((x) => x.txIndex === failure!.txIndex)!;
       return scriptFailure(failure.txIndex, failure.inputIndex, failure.error, w.tx);
     }
-    if (crash !== undefined) {
+    // Threads claim chunks until none is left, so a task that never ran (its thread failed to
+    // start: Piscina rejects the task it gave a thread that dies starting, say while a dead
+    // thread is being replaced) left no input behind: when the tasks that returned, none of them
+    // stopped early, checked every input, the block's answer is whole. (An input a task counts is
+    // checked and its deferred BIP340 batch settled, unless the task stopped early.) A thread that
+    // failed while checking is an error for the attempt, whatever the others did.
+    const whole = onlyStartFailures && !aborted && inputs === prepared.inputs;
+    if (crash !== undefined && !whole) {
       const why = crash instanceof Error && crash.name === 'AbortError' && this.threadError !== undefined ? `no thread could start: ${describe(this.threadError)}` : describe(crash);
       return internalError('script-worker-failed', why);
     }
@@ -306,5 +320,9 @@ export class ScriptPool {
 }
 
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return err instanceof Error ? err.message.replace(THREAD_START_FAILED, '') : String(err);
+}
+
+function isThreadStartFailure(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith(THREAD_START_FAILED);
 }

@@ -230,10 +230,19 @@ export interface ScriptWorkerData {
 
 /** Set this thread up: load its signature backend and warm it. */
 export async function configureScriptWorker(data: ScriptWorkerData | undefined): Promise<void> {
-  if (data?.failStarts !== undefined && Atomics.load(data.failStarts, 0) !== 0) throw new Error('injected thread start failure');
-  workerBackend = countingBackend(await loadBackend(data?.backend ?? 'noble'), sigCounts);
-  warmUp();
+  try {
+    if (data?.failStarts !== undefined && Atomics.load(data.failStarts, 0) !== 0) throw new Error('injected thread start failure');
+    workerBackend = countingBackend(await loadBackend(data?.backend ?? 'noble'), sigCounts);
+    warmUp();
+  } catch (err) {
+    // Piscina rejects the task it gave this thread with this error: the pool tells it from a
+    // thread that failed while checking inputs by this prefix (the class does not cross threads).
+    throw new Error(THREAD_START_FAILED + (err instanceof Error ? err.message : String(err)), { cause: err });
+  }
 }
+
+/** How the error of a script thread that did not start begins. */
+export const THREAD_START_FAILED = 'script thread did not start: ';
 
 function cacheFor(sab: SharedArrayBuffer | undefined): SignatureCache | undefined {
   if (sab === undefined) return undefined;
