@@ -340,6 +340,9 @@ describe('checkHealth', () => {
     assert.equal(checkHealth({ ...base, chain: chain(okStore), pool: pool({ liveThreads: 1 }) }).components.workers.status, 'degraded');
     const full = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), queue: { depth: 4, capacity: 4, closed: false } });
     assert.deepEqual([full.status, full.components.queue.status], ['degraded', 'degraded']);
+    const spent = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), queue: { depth: 1, capacity: 4, closed: false, bytes: 8_000_000, maxBytes: 8_000_000 } });
+    assert.deepEqual([spent.status, spent.components.queue.status], ['degraded', 'degraded']);
+    assert.match(spent.components.queue.detail, /byte budget is spent/);
     const old = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), now: 1_101 });
     assert.deepEqual([old.status, old.components.tip.status], ['degraded', 'degraded']);
   });

@@ -27,7 +27,8 @@ export interface HealthReport {
 export interface HealthInputs {
   chain: ChainState;
   pool: ScriptPool | undefined;
-  queue: { depth: number; capacity: number; closed: boolean };
+  /** `bytes`: held by queued blocks and bodies being read; `maxBytes`: the budget they share. */
+  queue: { depth: number; capacity: number; closed: boolean; bytes?: number; maxBytes?: number };
   /** Why the last store write failed, while no later one has succeeded. */
   storeWriteError?: string;
   /** A tip older than this (seconds, by its header time) makes the engine `degraded`. */
@@ -70,11 +71,14 @@ export function checkHealth(h: HealthInputs): HealthReport {
   }
 
   const q = h.queue;
+  const sizes = { depth: q.depth, capacity: q.capacity, ...(q.bytes === undefined ? {} : { bytes: q.bytes, maxBytes: q.maxBytes }) };
   const queue: ComponentHealth = q.closed
-    ? { status: 'unhealthy', detail: 'shutting down: not taking blocks', depth: q.depth, capacity: q.capacity }
+    ? { status: 'unhealthy', detail: 'shutting down: not taking blocks', ...sizes }
     : q.depth >= q.capacity
-      ? { status: 'degraded', detail: 'the ingest queue is full: submissions get 503', depth: q.depth, capacity: q.capacity }
-      : { status: 'healthy', detail: 'taking blocks', depth: q.depth, capacity: q.capacity };
+      ? { status: 'degraded', detail: 'the ingest queue is full: submissions get 503', ...sizes }
+      : q.bytes !== undefined && q.maxBytes !== undefined && q.bytes >= q.maxBytes
+        ? { status: 'degraded', detail: 'the ingest byte budget is spent (queued blocks and bodies being read): submissions get 503', ...sizes }
+        : { status: 'healthy', detail: 'taking blocks', ...sizes };
 
   const t = h.chain.tip;
   const age = h.now - t.time;

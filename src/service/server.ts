@@ -258,7 +258,13 @@ export class VigilService {
     return checkHealth({
       chain: this.chain,
       pool: this.opts.pool,
-      queue: { depth: this.queue.depth, capacity: this.queue.opts.capacity, closed: this.queue.isClosed },
+      queue: {
+        depth: this.queue.depth,
+        capacity: this.queue.opts.capacity,
+        closed: this.queue.isClosed,
+        bytes: this.readingBytes + this.queue.queuedBytes,
+        maxBytes: this.queue.opts.maxBytes,
+      },
       ...(this.storeWriteError === undefined ? {} : { storeWriteError: this.storeWriteError }),
       maxTipAgeSeconds: this.opts.maxTipAgeSeconds ?? 86_400,
       now: Math.floor(this.clock() / 1000),
