@@ -251,3 +251,24 @@ test('bad input to a chain: random bytes, a truncated block, an oversized one, a
     assert.equal(chain.tip.height, 5);
   });
 });
+
+test('overlapping processBlock calls run one after another, as Core under cs_main: no internal errors', async () => {
+  const a = branch('overlap', 12, 2);
+  const b = branch('overlap', 12, 2, { height: 10, tag: 'b' });
+  const serial = await stateOf(a.slice(0, 11));
+  await withChain('regtest', async (chain) => {
+    await feed(chain, a.slice(0, 9));
+    // The same block twice at once, then a sibling branch and the next block at once, then an
+    // invalid side block beside a valid one: each answered as if given alone, in call order.
+    const twice = await Promise.all([chain.processBlock(a[9]!.raw), chain.processBlock(a[9]!.raw)]);
+    assert.deepEqual(twice.map((r) => [r.result.mode, r.duplicate]), [['valid', false], ['valid', true]]);
+    const side = await Promise.all([chain.processBlock(b[9]!.raw), chain.processBlock(a[10]!.raw), chain.processBlock(overpaid(b[10]!.block).toBytes())]);
+    assert.deepEqual(side.map((r) => r.result.mode), ['valid', 'valid', 'valid'], 'b10 stored, a11 connected, the bad b11 stored beside a tip of equal work');
+    assert.equal(chain.tip.hex, serial.tip);
+    assert.equal(toHex(chain.utxoDigest()), serial.digest);
+    // close() waits for calls still running.
+    const last = chain.processBlock(a[11]!.raw);
+    await chain.close();
+    assert.equal((await last).result.mode, 'valid');
+  });
+});

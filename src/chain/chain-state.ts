@@ -381,8 +381,21 @@ export class ChainState {
    * computeBlockHashes gave for these bytes on another thread (the import's look-ahead).
    * 'prev-blk-not-found' means the parent is not known, or (after acceptHeader) known only by
    * its header: either way the block can be given again once its parent has been.
+   *
+   * Calls may overlap: each waits for the one before it (Core holds cs_main through
+   * ProcessNewBlock). Run side by side, two could move the tip at once, and the store's check of
+   * its tip refused one of them as an internal error.
    */
-  async processBlock(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
+  processBlock(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
+    const run = this.processing.then(() => this.processOne(raw, hashes));
+    this.processing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The last processBlock call, settled (it never rejects). */
+  private processing: Promise<unknown> = Promise.resolve();
+
+  private async processOne(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
     // What it finds (a stored block found invalid) is reported with this block's result.
     const resumed = this.activationPending ? await this.activateBestChain(this.findBestCandidate()) : undefined;
     const observer = this.opts.observer;
@@ -862,7 +875,9 @@ export class ChainState {
     return this.store.utxoDigest();
   }
 
+  /** Close the store, once the blocks given so far are processed. */
   async close(): Promise<void> {
+    await this.processing;
     try {
       await this.store.close();
     } finally {
