@@ -306,6 +306,25 @@ test("check: 'parse' resumes at the end of a record that does not decode, as Cor
   );
 });
 
+test('a record whose length claims too much does not swallow the records after it: the block is read to its end, as Core', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(50, 56);
+  const w = writeAll(dir, blocks);
+  assert.ok(w);
+  // Block 1's length, one bit flipped: it now covers the next records too.
+  const file = join(dir, blockFileName(0));
+  const bytes = new Uint8Array(readFileSync(file));
+  const at = 8 + blocks[0]!.length + 4;
+  const dv = new DataView(bytes.buffer);
+  dv.setUint32(at, dv.getUint32(at, true) | 0x100, true);
+  writeFileSync(file, bytes);
+  for (const check of ['frame', 'parse'] as const) {
+    const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC, check });
+    sameRecords(records, blocks);
+    assert.deepEqual(summary.issues, [], check);
+  }
+});
+
 test('a record whose length runs past the end is reported once; a later real record is still found', (t) => {
   const dir = tempDir(t);
   const blocks = BTCD_BLOCKS.slice(30, 32);

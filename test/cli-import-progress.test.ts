@@ -4,13 +4,16 @@
 
 import { describe, it, before, after } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateChain } from '../src/generate/index.js';
 import { regtestSync } from '../src/cli/selftest-command.js';
 import { createLogger } from '../src/service/logger.js';
 import { runCli } from './helpers/cli.js';
-import { tempDir } from './helpers/regtest-chain.js';
+import { branch, remine, tempDir } from './helpers/regtest-chain.js';
+import { rebuildBlock, withOutput } from './helpers/alter-block.js';
+import { BlockFileWriter } from '../src/blockfile/writer.js';
+import { PARAMS } from '../src/consensus/params.js';
 
 
 describe('vigil import: progress off a terminal', () => {
@@ -69,6 +72,43 @@ describe('vigil import: a blocks directory it cannot read', () => {
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^vigil: .*xor\.dat: an obfuscation key is 8 bytes, this file has 3\n$/);
     assert.equal(existsSync(datadir), false);
+  });
+});
+
+describe('vigil import: exit statuses on a second run and on files it cannot read', () => {
+  const tmp = tempDir('vigil-import-status-');
+  after(() => tmp.remove());
+
+  it('a blk file it cannot read is our failure: exit 2, the file named, the rest imported', async () => {
+    const blocks = join(tmp.dir, 'unreadable');
+    generateChain({ blocks: 5, txsPerBlock: 1, seed: 'unreadable', outDir: blocks });
+    symlinkSync(join(tmp.dir, 'nowhere'), join(blocks, 'blk00001.dat'));
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'u'), '--network', 'regtest', '--workers', '0']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stdout, /height 5: 5 blocks accepted/);
+    assert.match(r.stdout, /file issue read-error in .*blk00001\.dat/);
+    assert.match(r.stderr, /some block files could not be read/);
+  });
+
+  it('run again, an import with an invalid block still says so (duplicate-invalid), exit 1 both times', async () => {
+    const blocks = join(tmp.dir, 'invalid');
+    const chain = branch('rerun', 6, 1);
+    // The last block with its coinbase paying one satoshi too much (bad-cb-amount).
+    const last = chain.at(-1)!.block;
+    const cb = last.txs[0]!;
+    const bad = remine(rebuildBlock(last, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...last.txs.slice(1)]));
+    const w = new BlockFileWriter(blocks, PARAMS.regtest.messageStart);
+    for (const b of chain.slice(0, -1)) w.append(b.raw);
+    w.append(bad.toBytes());
+    w.close();
+    const args = ['import', blocks, '--datadir', join(tmp.dir, 'i'), '--network', 'regtest', '--workers', '0'];
+    const first = await runCli(args);
+    assert.equal(first.status, 1, first.stderr);
+    assert.match(first.stdout, /1 rejected/);
+    assert.match(first.stdout, /invalid [0-9a-f]{64} \(height 6\): bad-cb-amount/);
+    const again = await runCli(args);
+    assert.equal(again.status, 1, again.stderr);
+    assert.match(again.stdout, /invalid [0-9a-f]{64} \(height 6\): duplicate-invalid/);
   });
 });
 

@@ -5,7 +5,8 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, readdirSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { decodeBlock, HEADER_SIZE, type Block } from '../primitives/block.js';
+import { Block, decodeBlock, HEADER_SIZE } from '../primitives/block.js';
+import { ByteReader } from '../primitives/reader.js';
 import { MAX_BLOCK_SERIALIZED_SIZE } from '../consensus/consensus.js';
 import { readXorKey, xorInPlace } from './xor.js';
 
@@ -273,7 +274,26 @@ function* scanWindow(
       i++;
       continue;
     }
-    const slice = bytes.subarray(start, end);
+    // Core's LoadExternalBlockFile deserializes the block from the record's start under the
+    // record's limit and, when it decodes, goes on where the block ended (nRewind =
+    // blkdat.GetPos()): a length that claims too much does not swallow the records after it.
+    // Where the record is followed by the next magic, Core's zero padding or the end of the
+    // file (every record Core wrote), its length is taken as it is; else the block is read to
+    // find its end.
+    // The 4 bytes after the record decide: a window that ends before them is joined to the next.
+    if (!atEnd && end + 4 > len) return pos;
+    let blockEnd = end;
+    const next = end + 4 <= len ? view.getUint32(end, true) : 0;
+    if (next !== 0 && !(bytes[end] === m0 && bytes[end + 1] === m1 && bytes[end + 2] === m2 && bytes[end + 3] === m3)) {
+      try {
+        const r = new ByteReader(bytes.subarray(start, end));
+        Block.read(r);
+        blockEnd = start + r.offset;
+      } catch {
+        // Not a block: the record is given whole, and the scan goes on at its end, as Core's does.
+      }
+    }
+    const slice = bytes.subarray(start, blockEnd);
     // A copy, unless views were asked for, so a kept record does not pin the window's buffer.
     const raw = opts.views ? slice : slice.slice();
     let block: Block | undefined;
@@ -298,7 +318,7 @@ function* scanWindow(
     if (g !== undefined) yield g;
     const offset = base + start;
     yield { kind: 'record', record: block === undefined ? { file, offset, raw } : { file, offset, raw, block } };
-    i = end;
+    i = blockEnd;
   }
   // Past the window only after a record skipped in headers mode.
   if (!atEnd) return base + Math.max(i, len);

@@ -9,6 +9,7 @@ import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import type { ChainState, ProcessResult } from './chain-state.js';
 import { BlockHasher, type HashedBatch, type HashRunner } from '../pipeline/block-hasher.js';
+import { BLOCK_FAILED_CHILD, BLOCK_FAILED_VALID, BLOCK_HAVE_DATA } from '../store/index.js';
 
 export interface ImportProgress {
   /** Records read from the files so far. */
@@ -197,9 +198,17 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
         waiting.set(parent, list);
         waitingCount++;
         continue;
+      } else if (r.hash === '') {
+        // Bytes that do not decode as a block: damage in the file, not a block to judge (Core's
+        // LoadExternalBlockFile logs "unexpected data at file offset" and goes on), said with its place.
+        fileIssues.push({ code: 'bad-block', file: item.file, offset: item.offset - 8, length: next.length, message: `record at offset ${item.offset - 8} is not a block: ${r.result.reason}${r.result.debug ? ` (${r.result.debug})` : ''}` });
+        continue;
       } else {
-        p.rejected++;
-        const f: ImportSummary['failures'][number] = { hash: r.hash, mode: r.result.mode, reason: r.result.reason };
+        // Our own failure (mode 'error') is no verdict on the block: listed in failures, not counted as rejected.
+        if (r.result.mode !== 'error') p.rejected++;
+        // Our own failure says what failed (the full disk, the read): its detail is all there is to act on.
+        const reason = r.result.mode === 'error' && r.result.debug !== undefined ? `${r.result.reason}: ${r.result.debug}` : r.result.reason;
+        const f: ImportSummary['failures'][number] = { hash: r.hash, mode: r.result.mode, reason };
         if (r.height !== undefined) f.height = r.height;
         failures.push(f);
         if (r.result.mode === 'error') return false;
@@ -235,7 +244,10 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
   /** One block read from the files: known already (resume fast, from its header hash alone) or processed. */
   const handle = async (raw: Uint8Array, hashes: Uint8Array | undefined, place: RecordPlace): Promise<boolean> => {
     const known = chain.getNodeByHash(hashes?.subarray(0, 32) ?? hash256(raw.subarray(0, 80)));
-    if (known !== undefined && known.status !== 0 && !waiting.has(known.hex)) {
+    // Skipped only when stored and not known invalid (Core's LoadExternalBlockFile: BLOCK_HAVE_DATA);
+    // one known invalid goes to processBlock, which answers duplicate-invalid as Core's AcceptBlockHeader does.
+    const skip = known !== undefined && (known.status & BLOCK_HAVE_DATA) !== 0 && (known.status & (BLOCK_FAILED_VALID | BLOCK_FAILED_CHILD)) === 0;
+    if (skip && !waiting.has(known.hex)) {
       p.known++;
       report();
       return true;

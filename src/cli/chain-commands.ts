@@ -44,6 +44,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
   const counter = new ConnectCounter();
   logger.debug('import starting', { path, datadir, network, workers: opts.pool?.threads });
   const chain = await openChain(datadir, network, opts.pool, opts.assumeValid, (m) => logger.info(m), counter);
+  let status = 2;
   try {
     const { summary } = await importWithProgress(chain, path, counter, {
       mode: progressMode({ quiet: opts.quiet, json, stream }),
@@ -59,14 +60,25 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
       for (const f of summary.failures) console.log(`  ${f.mode} ${f.hash}${f.height === undefined ? '' : ` (height ${f.height})`}: ${f.reason}`);
       for (const i of summary.fileIssues) console.log(`  file issue ${i.code} in ${i.file} at ${i.offset}: ${i.message}`);
     }
+    const unreadable = summary.fileIssues.filter((i) => i.code === 'read-error');
     if (summary.stoppedOnError) {
       logger.error('import stopped on an internal error; running it again resumes', { tip: summary.tip.height });
-      return 2;
-    }
-    return summary.rejected > 0 ? 1 : 0;
+      status = 2;
+    } else if (unreadable.length > 0) {
+      // Our own failure to read the input, not a verdict on any block: the blocks in it were not imported.
+      logger.error('some block files could not be read; the blocks in them were not imported', { files: unreadable.length });
+      status = 2;
+    } else status = summary.rejected > 0 ? 1 : 0;
   } finally {
-    await chain.close();
+    try {
+      await chain.close();
+    } catch (err) {
+      // A store that failed during the import fails its last flush again here: said once, as an internal error.
+      logger.error('closing the chain state failed; the store keeps its last commit and running the import again resumes', { error: (err as Error).message });
+      status = 2;
+    }
   }
+  return status;
 }
 
 export async function openChain(
