@@ -325,6 +325,27 @@ test('a record whose length claims too much does not swallow the records after i
   }
 });
 
+test('the last record of a file, its length grown past the end: the whole block in it is still read, as Core', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(60, 63);
+  writeAll(dir, blocks);
+  const file = join(dir, blockFileName(0));
+  const bytes = new Uint8Array(readFileSync(file));
+  const at = 2 * 8 + blocks[0]!.length + blocks[1]!.length + 4;
+  new DataView(bytes.buffer).setUint32(at, blocks[2]!.length + 5000, true);
+  writeFileSync(file, bytes);
+  for (const check of ['frame', 'parse'] as const) {
+    const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC, check });
+    sameRecords(records, blocks);
+    assert.deepEqual(summary.issues, [], check);
+  }
+  // Cut inside the block: nothing whole to read, so the truncation is reported as before.
+  truncateSync(file, bytes.length - 10);
+  const cut = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(cut.records, blocks.slice(0, 2));
+  assert.deepEqual(cut.summary.issues.map((i) => i.code), ['truncated']);
+});
+
 test('a record whose length runs past the end is reported once; a later real record is still found', (t) => {
   const dir = tempDir(t);
   const blocks = BTCD_BLOCKS.slice(30, 32);

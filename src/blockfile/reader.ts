@@ -266,6 +266,16 @@ function* scanWindow(
       if (headersEnd === undefined && !atEnd) return pos;
       const g = flushGarbage();
       if (g !== undefined) yield g;
+      // Core reads the block up to the record's limit: a whole block before the end of the file
+      // is read, whatever its damaged length claimed (the records around it are found as usual).
+      const whole = headersEnd === undefined ? blockEndIn(bytes, start, len) : undefined;
+      if (whole !== undefined) {
+        const raw = opts.views ? bytes.subarray(start, whole) : bytes.slice(start, whole);
+        const r = parse ? decodeBlock(raw) : undefined;
+        yield { kind: 'record', record: r?.ok === true ? { file, offset: pos + BLOCK_RECORD_HEADER_SIZE, raw, block: r.block } : { file, offset: pos + BLOCK_RECORD_HEADER_SIZE, raw } };
+        i = whole;
+        continue;
+      }
       if (pos >= st.quietUntil) {
         yield { kind: 'issue', issue: truncated(file, pos, size, `record at offset ${pos} claims ${size} bytes, the file holds ${fileEnd - base - start} more`) };
       }
@@ -285,13 +295,8 @@ function* scanWindow(
     let blockEnd = end;
     const next = end + 4 <= len ? view.getUint32(end, true) : 0;
     if (next !== 0 && !(bytes[end] === m0 && bytes[end + 1] === m1 && bytes[end + 2] === m2 && bytes[end + 3] === m3)) {
-      try {
-        const r = new ByteReader(bytes.subarray(start, end));
-        Block.read(r);
-        blockEnd = start + r.offset;
-      } catch {
-        // Not a block: the record is given whole, and the scan goes on at its end, as Core's does.
-      }
+      // Not a block: the record is given whole, and the scan goes on at its end, as Core's does.
+      blockEnd = blockEndIn(bytes, start, end) ?? end;
     }
     const slice = bytes.subarray(start, blockEnd);
     // A copy, unless views were asked for, so a kept record does not pin the window's buffer.
@@ -325,6 +330,17 @@ function* scanWindow(
   const g = flushGarbage();
   if (g !== undefined) yield g;
   return -1;
+}
+
+/** Where the block that starts at bytes[start] ends, if one decodes before `limit`. */
+function blockEndIn(bytes: Uint8Array, start: number, limit: number): number | undefined {
+  try {
+    const r = new ByteReader(bytes.subarray(start, limit));
+    Block.read(r);
+    return start + r.offset;
+  } catch {
+    return undefined;
+  }
 }
 
 function truncated(file: string, offset: number, length: number, message: string): BlockFileIssue {
