@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -383,6 +384,20 @@ test('a throw inside a backend is our own failure, never an invalid signature or
     }
     assert.equal(call(), true, what);
   }
+
+  // Only the data's decoding may refuse: node:crypto's own failures (OpenSSL's are plain Errors, as
+  // noble's refusals are) in the BIP340 challenge are ours.
+  const hashProto = Object.getPrototypeOf(createHash('sha256')) as { copy: () => unknown };
+  const copy = hashProto.copy;
+  hashProto.copy = () => {
+    throw new Error('Digest copy error');
+  };
+  try {
+    assert.throws(() => nobleBackend.verifySchnorr(schnorrSig, msg, xonly), /Digest copy error/);
+  } finally {
+    hashProto.copy = copy;
+  }
+  assert.equal(nobleBackend.verifySchnorr(schnorrSig, msg, xonly), true);
 
   // Refusals of the data are still answers: a key off the curve, an x with no square root.
   const offCurve = Uint8Array.of(0x02, ...new Uint8Array(31), 5);

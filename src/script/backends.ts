@@ -11,10 +11,10 @@
 // - BIP340 over a 32-byte message with a 32-byte x-only key: on the native binding's ECDSA
 //   verification where it loads (schnorr-by-ecdsa.ts), else on tiny-secp256k1's.
 // Bad data never throws: the native addon answers a status (a key or signature it cannot parse
-// is `false`), tiny-secp256k1 throws TypeError on arguments it dislikes and every such throw
-// becomes `false`. tiny-secp256k1 must never throw from inside its wasm, though (see
-// verifyWasmSafe): we check what it would refuse before calling it. Only a broken wasm instance
-// makes a verify throw, an internal error that must not be read as an invalid signature.
+// is `false`; statuses 1 and 2 of the key and tweak calls are its answers about the data), and
+// everything tiny-secp256k1 would refuse (it throws TypeError on arguments it dislikes, sometimes
+// from inside its wasm: see verifyWasmSafe) is checked before calling it. So any throw from either
+// build is our own failure, an internal error that must not be read as an invalid signature.
 
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';

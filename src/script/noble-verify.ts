@@ -55,13 +55,12 @@ export function challenge(r32: Uint8Array, p32: Uint8Array, msg: Uint8Array): bi
  */
 export function verifyEcdsaNoble(r: bigint, s: bigint, msg32: Uint8Array, pubkey: Uint8Array): boolean {
   if (r <= 0n || s <= 0n || r >= N || s >= N || msg32.length !== 32) return false;
-  return unlessRefused(() => {
-    const q = Point.fromBytes(pubkey);
-    if (q.is0()) return false;
-    const sInv = Fn.inv(s);
-    const R = Point.BASE.mulAddUnsafe(Fn.create(bytesToBig(msg32) * sInv), q, Fn.create(r * sInv));
-    return !R.is0() && Fn.create(R.toAffine().x) === r;
-  }, false);
+  // Only the key's decoding may refuse the data; past it nothing throws but our own failures.
+  const q = unlessRefused(() => Point.fromBytes(pubkey), undefined);
+  if (q === undefined || q.is0()) return false;
+  const sInv = Fn.inv(s);
+  const R = Point.BASE.mulAddUnsafe(Fn.create(bytesToBig(msg32) * sInv), q, Fn.create(r * sInv));
+  return !R.is0() && Fn.create(R.toAffine().x) === r;
 }
 
 /**
@@ -70,17 +69,18 @@ export function verifyEcdsaNoble(r: bigint, s: bigint, msg32: Uint8Array, pubkey
  */
 export function verifySchnorrNoble(sig64: Uint8Array, msg: Uint8Array, pub32: Uint8Array): boolean {
   if (sig64.length !== 64 || pub32.length !== 32) return false;
-  return unlessRefused(() => {
-    const pk = schnorr.utils.lift_x(bytesToBig(pub32));
-    const r = bytesToBig(sig64.subarray(0, 32));
-    if (r >= P) return false;
-    const s = bytesToBig(sig64.subarray(32, 64));
-    if (s >= N) return false;
-    // lift_x keeps x (below p), so bytes(P) is pub32.
-    const e = challenge(sig64.subarray(0, 32), pub32, msg);
-    const R = Point.BASE.mulAddUnsafe(s, pk, Fn.neg(e));
-    if (R.is0()) return false;
-    const { x, y } = R.toAffine();
-    return (y & 1n) === 0n && x === r;
-  }, false);
+  // Only lift_x may refuse the data; the challenge (node:crypto, whose OpenSSL failures are plain
+  // Errors too) and the arithmetic after it throw only for our own failures.
+  const pk = unlessRefused(() => schnorr.utils.lift_x(bytesToBig(pub32)), undefined);
+  if (pk === undefined) return false;
+  const r = bytesToBig(sig64.subarray(0, 32));
+  if (r >= P) return false;
+  const s = bytesToBig(sig64.subarray(32, 64));
+  if (s >= N) return false;
+  // lift_x keeps x (below p), so bytes(P) is pub32.
+  const e = challenge(sig64.subarray(0, 32), pub32, msg);
+  const R = Point.BASE.mulAddUnsafe(s, pk, Fn.neg(e));
+  if (R.is0()) return false;
+  const { x, y } = R.toAffine();
+  return (y & 1n) === 0n && x === r;
 }
