@@ -295,6 +295,29 @@ describe('SourceBook (scores and bans in the store)', () => {
     });
   });
 
+  it('an unban by another process while a failed commit waits is not written back', async () => {
+    await withStore(async (store) => {
+      const book = new SourceBook(store, { banScore: 0, banViolations: 1, banSeconds: 3600 });
+      book.record('mallory', 'invalid');
+      await book.flush();
+      assert.ok(book.banRemaining('mallory') > 0);
+      const commit = store.updateSourceRecords.bind(store);
+      store.updateSourceRecords = () => Promise.reject(new Error('MDB_MAP_FULL'));
+      book.record('mallory', 'duplicate'); // a block of hers still queued
+      await book.flush();
+      assert.deepEqual(book.waiting, { sources: 1, outcomes: 0 }, 'folded over the committed ban');
+      store.updateSourceRecords = commit;
+      assert.equal(await new SourceBook(store).unban('mallory'), true, 'lifted from elsewhere');
+      // lmdb-js reads share one snapshot until its next timer turn: the unban is seen after it.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      assert.equal(book.banRemaining('mallory'), 0, 'seen here');
+      await book.flush();
+      const after = new SourceBook(store).get('mallory');
+      assert.equal(after.bannedUntil, 0, 'the flush did not write the ban back');
+      assert.deepEqual([after.invalid, after.duplicate, after.violations], [1, 1, 0], 'the outcome that waited is kept');
+    });
+  });
+
   it('checks source names', () => {
     assert.equal(checkSourceName('peer-1.example:8333'), undefined);
     assert.notEqual(checkSourceName(''), undefined);

@@ -121,6 +121,8 @@ interface Change {
  */
 interface Pending {
   base?: SourceRecord;
+  /** The committed record `base` was folded over: a ban it held that is lifted since (vigil unban) is lifted in `base` too. */
+  over?: SourceRecord;
   changes: Change[];
 }
 
@@ -172,9 +174,16 @@ export class SourceBook {
   /** The committed record `stored` with the outcomes not yet committed applied. */
   private withChanges(source: string, stored: SourceRecord | undefined): SourceRecord | undefined {
     const f = this.inFlight.get(source);
-    const base = f === undefined ? stored : (f.record ?? this.replayed(f.base ?? stored, f.changes));
+    const base = f === undefined ? stored : (f.record ?? this.replayed(this.baseOf(f, stored), f.changes));
     const p = this.pending.get(source);
-    return p === undefined ? base : this.replayed(p.base ?? base, p.changes);
+    return p === undefined ? base : this.replayed(p.base === undefined ? base : this.baseOf(p, stored), p.changes);
+  }
+
+  /** What `p`'s outcomes apply to, `stored` being the record as committed now (see Pending). */
+  private baseOf(p: Pending, stored: SourceRecord | undefined): SourceRecord | undefined {
+    if (p.base === undefined) return stored;
+    const lifted = p.over !== undefined && p.over.bannedUntil !== 0 && stored !== undefined && stored.bannedUntil === 0;
+    return lifted && p.base.bannedUntil !== 0 ? this.afterBan(p.base) : p.base;
   }
 
   /**
@@ -293,7 +302,7 @@ export class SourceBook {
         batch.map(([source]) => enc.encode(source)),
         (i, current) => {
           const [source, p] = batch[i]!;
-          const record = this.replay(p.base ?? (current === undefined ? undefined : decode(current)), p.changes);
+          const record = this.replay(this.baseOf(p, current === undefined ? undefined : decode(current)), p.changes);
           this.inFlight.get(source)!.record = record;
           return encode(record);
         },
@@ -317,19 +326,20 @@ export class SourceBook {
   private fold(batch: ReadonlyArray<[string, Pending]>): void {
     for (const [source, p] of batch) {
       let committed: SourceRecord | undefined;
-      if (p.base === undefined) {
-        try {
-          committed = this.stored(source);
-        } catch {
+      try {
+        committed = this.stored(source);
+      } catch {
+        if (p.base === undefined) {
           // The store does not answer reads either: these outcomes wait as a list for the next try.
           this.pending.set(source, { changes: [...p.changes, ...(this.pending.get(source)?.changes ?? [])] });
           continue;
         }
+        committed = p.over;
       }
       // Outcomes recorded during the flush were taken from this record's inFlight state, which
       // replays the same outcomes on the same base: they go on top of the folded record.
-      const base = this.replay(p.base ?? committed, p.changes);
-      this.pending.set(source, { base, changes: this.pending.get(source)?.changes ?? [] });
+      const base = this.replay(this.baseOf(p, committed), p.changes);
+      this.pending.set(source, { base, ...(committed === undefined ? {} : { over: committed }), changes: this.pending.get(source)?.changes ?? [] });
     }
     if (this.pending.size <= this.maxRecords) return;
     const now = this.clock();
