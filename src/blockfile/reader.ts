@@ -287,18 +287,14 @@ function* scanWindow(
     // Core's LoadExternalBlockFile deserializes the block from the record's start under the
     // record's limit and, when it decodes, goes on where the block ended (nRewind =
     // blkdat.GetPos()): a length that claims too much does not swallow the records after it.
-    // Where the record is followed by the next magic or the end of the file (every record Core
-    // wrote but the last of a file, before its zero padding), its length is taken as it is; else
-    // the block is read to find its end.
+    // Only the next magic or the end of the file vouches for a length (every record Core wrote
+    // but the last of a file, before its zero padding): zero words are common inside block data
+    // (a locktime of 0, an amount's high bytes). Else the block is read to find its end; bytes
+    // that are not a block are given whole, and the scan goes on at the record's end, as Core's.
     // The 4 bytes after the record decide: a window that ends before them is joined to the next.
     if (!atEnd && end + 4 > len) return pos;
     let blockEnd = end;
-    // Only the next magic (or the end of the file) vouches for the length: a zero word is common
-    // inside block data (a locktime of 0, an amount's high bytes), and a length that runs into the
-    // zero padding Core preallocates would swallow the last records of the file. The record
-    // before that padding is read once more: one a file.
     if (end + 4 <= len && !(bytes[end] === m0 && bytes[end + 1] === m1 && bytes[end + 2] === m2 && bytes[end + 3] === m3)) {
-      // Not a block: the record is given whole, and the scan goes on at its end, as Core's does.
       blockEnd = blockEndIn(bytes, start, end) ?? end;
     }
     const slice = bytes.subarray(start, blockEnd);

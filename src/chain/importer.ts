@@ -4,7 +4,7 @@
 
 import { hash256 } from '../primitives/hash.js';
 import { hashToHex } from '../primitives/bytes.js';
-import { readBlockHeadersAsync, readBlocksAsync, readRecordAt, resolveBlockFiles, type BlockFileIssue } from '../blockfile/reader.js';
+import { BLOCK_RECORD_HEADER_SIZE, readBlockHeadersAsync, readBlocksAsync, readRecordAt, resolveBlockFiles, type BlockFileIssue } from '../blockfile/reader.js';
 import { BlockHeader } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import type { ChainState, ProcessResult } from './chain-state.js';
@@ -201,7 +201,8 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
       } else if (r.hash === '') {
         // Bytes that do not decode as a block: damage in the file, not a block to judge (Core's
         // LoadExternalBlockFile logs "unexpected data at file offset" and goes on), said with its place.
-        fileIssues.push({ code: 'bad-block', file: item.file, offset: item.offset - 8, length: next.length, message: `record at offset ${item.offset - 8} is not a block: ${r.result.reason}${r.result.debug ? ` (${r.result.debug})` : ''}` });
+        const at = item.offset - BLOCK_RECORD_HEADER_SIZE;
+        fileIssues.push({ code: 'bad-block', file: item.file, offset: at, length: next.length, message: `record at offset ${at} is not a block: ${r.result.reason}${r.result.debug ? ` (${r.result.debug})` : ''}` });
         continue;
       } else {
         // Our own failure (mode 'error') is no verdict on the block: listed in failures, not counted as rejected.
