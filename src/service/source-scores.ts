@@ -289,7 +289,8 @@ export class SourceBook {
    * into one record a source, built on the record as committed (pending's `base`): while commits
    * keep failing (a full disk), what waits stays one record a source, not a list that grows with
    * every submission, and at most maxRecords sources (the least worth keeping dropped, as prune()
-   * does). Such a record no longer builds on a change another process commits meanwhile.
+   * does). Of the changes another process commits meanwhile, such a record keeps a lifted ban
+   * (vigil unban: Pending's `over`); others are written over.
    */
   private async flushPending(): Promise<void> {
     if (this.pending.size === 0) return;
