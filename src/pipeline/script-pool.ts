@@ -12,7 +12,7 @@ import { runScriptsSerial, scriptFailure, type TxScriptWork } from '../consensus
 import { countingBackend, type SignatureBackend } from '../script/signature.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
-import { abortTask, THREAD_START_FAILED, prepareBlock, scriptTask, type ScriptTask, type ScriptTaskResult } from './script-task.js';
+import { abortTask, THREAD_START_FAILED, prepareBlock, scriptTask, type PreparedBlock, type ScriptTask, type ScriptTaskResult } from './script-task.js';
 import { MAX_SCRIPT_THREADS, VERIFY_INPUTS_WORKER, WORKER_YOUNG_GENERATION_MB } from './workers.js';
 import { hashBlockBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
 
@@ -238,7 +238,7 @@ export class ScriptPool {
     const stop = (): void => abortTask(prepared.sab);
     signal?.addEventListener('abort', stop, { once: true });
     try {
-      return await this.run(prepared.sab, scriptTask(prepared, flags, this.generation++, this.sigCache?.shared), prepared, work, fault);
+      return await this.run(prepared, scriptTask(prepared, flags, this.generation++, this.sigCache?.shared), work, fault);
     } finally {
       signal?.removeEventListener('abort', stop);
       // Every task has settled (run awaits them all): no thread reads the buffer any more.
@@ -246,8 +246,8 @@ export class ScriptPool {
     }
   }
 
-  private async run(sab: SharedArrayBuffer, task: ScriptTask, prepared: { chunks: number; inputs: number }, work: readonly TxScriptWork[], fault?: 'throw' | 'exit'): Promise<ValidationResult> {
-    const chunks = prepared.chunks;
+  private async run(prepared: PreparedBlock, task: ScriptTask, work: readonly TxScriptWork[], fault?: 'throw' | 'exit'): Promise<ValidationResult> {
+    const { sab, chunks } = prepared;
     this.stats.tasks += chunks;
     // Cancellation goes through the buffer's abort flag only: aborting a running Piscina task
     // terminates its thread, while a thread that sees the flag returns within one input.

@@ -7,6 +7,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { readBig256 } from '../primitives/bytes.js';
 
 const Point = secp256k1.Point;
 const Fn = Point.Fn;
@@ -32,6 +33,7 @@ export function unlessRefused<T, R>(fn: () => T, refused: R): T | R {
   }
 }
 
+/** Big-endian bytes of any length as a number (readBig256 reads exactly 32). */
 export function bytesToBig(b: Uint8Array): bigint {
   return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
 }
@@ -44,7 +46,7 @@ const challengePrefix: Hash = (() => {
 
 /** e = int(hash_BIP0340/challenge(r || P || m)) mod n. */
 export function challenge(r32: Uint8Array, p32: Uint8Array, msg: Uint8Array): bigint {
-  return bytesToBig(challengePrefix.copy().update(r32).update(p32).update(msg).digest()) % N;
+  return readBig256(challengePrefix.copy().update(r32).update(p32).update(msg).digest(), 0) % N;
 }
 
 /**
@@ -59,7 +61,7 @@ export function verifyEcdsaNoble(r: bigint, s: bigint, msg32: Uint8Array, pubkey
   const q = unlessRefused(() => Point.fromBytes(pubkey), undefined);
   if (q === undefined || q.is0()) return false;
   const sInv = Fn.inv(s);
-  const R = Point.BASE.mulAddUnsafe(Fn.create(bytesToBig(msg32) * sInv), q, Fn.create(r * sInv));
+  const R = Point.BASE.mulAddUnsafe(Fn.create(readBig256(msg32, 0) * sInv), q, Fn.create(r * sInv));
   return !R.is0() && Fn.create(R.toAffine().x) === r;
 }
 
@@ -71,11 +73,11 @@ export function verifySchnorrNoble(sig64: Uint8Array, msg: Uint8Array, pub32: Ui
   if (sig64.length !== 64 || pub32.length !== 32) return false;
   // Only lift_x may refuse the data; the challenge (node:crypto, whose OpenSSL failures are plain
   // Errors too) and the arithmetic after it throw only for our own failures.
-  const pk = unlessRefused(() => schnorr.utils.lift_x(bytesToBig(pub32)), undefined);
+  const pk = unlessRefused(() => schnorr.utils.lift_x(readBig256(pub32, 0)), undefined);
   if (pk === undefined) return false;
-  const r = bytesToBig(sig64.subarray(0, 32));
+  const r = readBig256(sig64, 0);
   if (r >= P) return false;
-  const s = bytesToBig(sig64.subarray(32, 64));
+  const s = readBig256(sig64, 32);
   if (s >= N) return false;
   // lift_x keeps x (below p), so bytes(P) is pub32.
   const e = challenge(sig64.subarray(0, 32), pub32, msg);

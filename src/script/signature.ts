@@ -3,7 +3,8 @@
 
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ScriptFailure } from './errors.js';
-import { bytesToBig, unlessRefused, verifyEcdsaNoble, verifySchnorrNoble } from './noble-verify.js';
+import { unlessRefused, verifyEcdsaNoble, verifySchnorrNoble } from './noble-verify.js';
+import { readBig256 } from '../primitives/bytes.js';
 import {
   SCRIPT_VERIFY_DERSIG,
   SCRIPT_VERIFY_LOW_S,
@@ -301,7 +302,7 @@ export const nobleBackend: SignatureBackend = {
   },
   verifyEcdsaCompact(rs64, msg32, pubkey) {
     if (rs64.length !== 64) return false;
-    return verifyEcdsaNoble(bytesToBig(rs64.subarray(0, 32)), bytesToBig(rs64.subarray(32, 64)), msg32, pubkey);
+    return verifyEcdsaNoble(readBig256(rs64, 0), readBig256(rs64, 32), msg32, pubkey);
   },
   verifySchnorr: verifySchnorrNoble,
   decompressPubKey(key33) {

@@ -141,6 +141,8 @@ export class VigilService {
    * work, and then its sender is the one to blame.
    */
   private readonly blockSources = new Map<string, string>();
+  /** The source list sourceList() read last, and when. */
+  private listed: { at: number; list: SourceView[] } | undefined;
 
   constructor(private readonly opts: ServiceOptions) {
     this.chain = opts.chain;
@@ -247,8 +249,6 @@ export class VigilService {
     return this.listed.list;
   }
 
-  private listed: { at: number; list: SourceView[] } | undefined;
-
   tip(): { hash: string; height: number; chainwork: string } {
     const t = this.chain.tip;
     return { hash: t.hex, height: t.height, chainwork: t.chainWork.toString(16).padStart(64, '0') };
@@ -316,8 +316,7 @@ export class VigilService {
     // actually sent: a client that declares a large body (or none) and trickles it holds only
     // what it sent, so slow uploads cannot lock others out. A body that would pass the budget is
     // cut with 503. As the queue does, one body is always let in when nothing else holds any.
-    const full = (): Answer => this.refuse('queue_full', { status: 503, body: { error: 'the ingest queue is full', depth: this.queue.depth }, headers: { 'retry-after': '1' } });
-    if (this.readingBytes + this.queue.queuedBytes >= this.queue.opts.maxBytes) return full();
+    if (this.readingBytes + this.queue.queuedBytes >= this.queue.opts.maxBytes) return this.queueFull();
     let counted = 0;
     const hold = (n: number): boolean => {
       const others = this.readingBytes - counted + this.queue.queuedBytes;
@@ -330,16 +329,14 @@ export class VigilService {
     try {
       raw = blockBytes(await readBody(req, limit, hold), hex);
     } catch (err) {
-      if (err instanceof BodyTooLarge) return this.refuse('too_large', { status: 413, body: { error: `a block is at most ${MAX_BLOCK_SERIALIZED_SIZE} bytes` } });
-      if (err instanceof OverBudget) return full();
+      if (err instanceof BodyTooLarge) return this.tooLarge();
+      if (err instanceof OverBudget) return this.queueFull();
       throw err;
     } finally {
       this.readingBytes -= counted;
     }
     // A hex body may decode to more than a block can be: the same 413 as a raw one, unscored.
-    if (typeof raw !== 'string' && raw.length > MAX_BLOCK_SERIALIZED_SIZE) {
-      return this.refuse('too_large', { status: 413, body: { error: `a block is at most ${MAX_BLOCK_SERIALIZED_SIZE} bytes` } });
-    }
+    if (typeof raw !== 'string' && raw.length > MAX_BLOCK_SERIALIZED_SIZE) return this.tooLarge();
     if (typeof raw === 'string') {
       this.sources.record(source, 'malformed');
       return this.refuse('malformed', { status: 400, body: { error: raw } });
@@ -351,7 +348,7 @@ export class VigilService {
     const pending = this.queue.offer({ raw, source });
     if (pending === undefined) {
       if (this.queue.isClosed) return this.refuse('shutting_down', { status: 503, body: { error: 'shutting down' }, headers: { 'retry-after': '5' } });
-      return this.refuse('queue_full', { status: 503, body: { error: 'the ingest queue is full', depth: this.queue.depth }, headers: { 'retry-after': '1' } });
+      return this.queueFull();
     }
     let r: Processed | 'banned';
     try {
@@ -362,6 +359,14 @@ export class VigilService {
     }
     if (r === 'banned') return this.banned(source);
     return this.answer(source, r.result, r.outcome);
+  }
+
+  private queueFull(): Answer {
+    return this.refuse('queue_full', { status: 503, body: { error: 'the ingest queue is full', depth: this.queue.depth }, headers: { 'retry-after': '1' } });
+  }
+
+  private tooLarge(): Answer {
+    return this.refuse('too_large', { status: 413, body: { error: `a block is at most ${MAX_BLOCK_SERIALIZED_SIZE} bytes` } });
   }
 
   private banned(source: string): Answer {
