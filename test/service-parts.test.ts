@@ -142,6 +142,17 @@ describe('SourceBook (scores and bans in the store)', () => {
     }
   }
 
+  /** After mallory's ban was lifted elsewhere: `book` sees it, and its flush keeps it lifted with the outcome that waited. */
+  async function assertUnbanKept(book: SourceBook, store: ChainStore, counts: [invalid: number, duplicate: number, violations: number]): Promise<void> {
+    // lmdb-js reads share one snapshot until its next timer turn: the unban is seen after it.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.equal(book.banRemaining('mallory'), 0, 'seen here');
+    await book.flush();
+    const after = new SourceBook(store).get('mallory');
+    assert.equal(after.bannedUntil, 0, 'the flush did not write the ban back');
+    assert.deepEqual([after.invalid, after.duplicate, after.violations], counts, 'the outcome that waited is kept');
+  }
+
   it('maps results to outcomes: our own errors are never the source’s', () => {
     assert.equal(outcomeOf(VALID, false), 'valid');
     assert.equal(outcomeOf(VALID, true), 'duplicate');
@@ -224,13 +235,7 @@ describe('SourceBook (scores and bans in the store)', () => {
       // ...when the operator lifts the ban from another process.
       const out = execFileSync(process.execPath, [CLI, 'unban', 'mallory', '--datadir', dir], { encoding: 'utf8' });
       assert.equal(out, 'unbanned mallory\n');
-      // lmdb-js reads share one snapshot until its next timer turn: the unban is seen after it.
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      assert.equal(book.banRemaining('mallory'), 0, 'seen here at once');
-      await book.flush();
-      const after = new SourceBook(store).get('mallory');
-      assert.equal(after.bannedUntil, 0, 'the flush did not write the ban back');
-      assert.deepEqual([after.invalid, after.duplicate, after.violations], [2, 1, 0], 'the pending outcome is kept');
+      await assertUnbanKept(book, store, [2, 1, 0]);
     });
   });
 
@@ -308,13 +313,7 @@ describe('SourceBook (scores and bans in the store)', () => {
       assert.deepEqual(book.waiting, { sources: 1, outcomes: 0 }, 'folded over the committed ban');
       store.updateSourceRecords = commit;
       assert.equal(await new SourceBook(store).unban('mallory'), true, 'lifted from elsewhere');
-      // lmdb-js reads share one snapshot until its next timer turn: the unban is seen after it.
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      assert.equal(book.banRemaining('mallory'), 0, 'seen here');
-      await book.flush();
-      const after = new SourceBook(store).get('mallory');
-      assert.equal(after.bannedUntil, 0, 'the flush did not write the ban back');
-      assert.deepEqual([after.invalid, after.duplicate, after.violations], [1, 1, 0], 'the outcome that waited is kept');
+      await assertUnbanKept(book, store, [1, 1, 0]);
     });
   });
 
