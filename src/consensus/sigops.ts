@@ -5,7 +5,7 @@ import type { Transaction, TxOut } from '../primitives/transaction.js';
 import { SCRIPT_VERIFY_P2SH, SCRIPT_VERIFY_WITNESS } from '../script/flags.js';
 import { MAX_PUBKEYS_PER_MULTISIG } from '../script/interpreter.js';
 import { OP, decodeOpN } from '../script/opcodes.js';
-import { ScriptCursor, getWitnessProgram, isPayToScriptHash } from '../script/script.js';
+import { ScriptCursor, isPayToScriptHash, witnessVersion } from '../script/script.js';
 import { WITNESS_SCALE_FACTOR } from './consensus.js';
 
 /**
@@ -57,19 +57,20 @@ export function getLegacySigOpCount(tx: Transaction): number {
 export function getP2SHSigOpCount(tx: Transaction, spent: readonly TxOut[]): number {
   if (tx.isCoinbase()) return 0;
   let n = 0;
-  tx.inputs.forEach((input, i) => {
-    const prev = spent[i]!;
-    if (!isPayToScriptHash(prev.scriptPubKey)) return;
-    const redeem = lastPush(input.scriptSig);
+  const inputs = tx.inputs;
+  for (let i = 0; i < inputs.length; i++) {
+    if (!isPayToScriptHash(spent[i]!.scriptPubKey)) continue;
+    const redeem = lastPush(inputs[i]!.scriptSig);
     if (redeem !== undefined) n += getSigOpCount(redeem, true);
-  });
+  }
   return n;
 }
 
-function witnessSigOps(version: number, program: Uint8Array, witness: readonly Uint8Array[]): number {
+/** Core's WitnessSigOps, for a witness program of `programLength` bytes (the program itself is not read). */
+function witnessSigOps(version: number, programLength: number, witness: readonly Uint8Array[]): number {
   if (version === 0) {
-    if (program.length === 20) return 1;
-    if (program.length === 32 && witness.length > 0) return getSigOpCount(witness[witness.length - 1]!, true);
+    if (programLength === 20) return 1;
+    if (programLength === 32 && witness.length > 0) return getSigOpCount(witness[witness.length - 1]!, true);
   }
   return 0; // taproot and future versions are budgeted per script instead (BIP342)
 }
@@ -77,13 +78,13 @@ function witnessSigOps(version: number, program: Uint8Array, witness: readonly U
 /** Core's CountWitnessSigOps for one input. */
 export function countWitnessSigOps(scriptSig: Uint8Array, scriptPubKey: Uint8Array, witness: readonly Uint8Array[], flags: number): number {
   if ((flags & SCRIPT_VERIFY_WITNESS) === 0) return 0;
-  const wp = getWitnessProgram(scriptPubKey);
-  if (wp !== undefined) return witnessSigOps(wp.version, wp.program, witness);
+  const version = witnessVersion(scriptPubKey);
+  if (version >= 0) return witnessSigOps(version, scriptPubKey.length - 2, witness);
   if (isPayToScriptHash(scriptPubKey)) {
     const redeem = lastPush(scriptSig);
     if (redeem !== undefined) {
-      const inner = getWitnessProgram(redeem);
-      if (inner !== undefined) return witnessSigOps(inner.version, inner.program, witness);
+      const inner = witnessVersion(redeem);
+      if (inner >= 0) return witnessSigOps(inner, redeem.length - 2, witness);
     }
   }
   return 0;
@@ -94,8 +95,10 @@ export function getTransactionSigOpCost(tx: Transaction, spent: readonly TxOut[]
   let cost = getLegacySigOpCount(tx) * WITNESS_SCALE_FACTOR;
   if (tx.isCoinbase()) return cost;
   if ((flags & SCRIPT_VERIFY_P2SH) !== 0) cost += getP2SHSigOpCount(tx, spent) * WITNESS_SCALE_FACTOR;
-  tx.inputs.forEach((input, i) => {
+  const inputs = tx.inputs;
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
     cost += countWitnessSigOps(input.scriptSig, spent[i]!.scriptPubKey, input.witness, flags);
-  });
+  }
   return cost;
 }

@@ -88,11 +88,21 @@ export interface WitnessProgram {
 
 /** BIP141: a version push (OP_0..OP_16) followed by one direct push of 2..40 bytes, nothing else. */
 export function getWitnessProgram(script: Uint8Array): WitnessProgram | undefined {
-  if (script.length < 4 || script.length > 42) return undefined;
+  const version = witnessVersion(script);
+  return version < 0 ? undefined : { version, program: script.subarray(2) };
+}
+
+/**
+ * The witness version of a BIP141 witness program (its program is the script's bytes after the
+ * first two), or -1 for any other script: getWitnessProgram without the object and the view, for
+ * counting sigops on every input of a block.
+ */
+export function witnessVersion(script: Uint8Array): number {
+  if (script.length < 4 || script.length > 42) return -1;
   const v = script[0]!;
-  if (v !== OP.OP_0 && (v < OP.OP_1 || v > OP.OP_16)) return undefined;
-  if (script[1]! + 2 !== script.length) return undefined;
-  return { version: decodeOpN(v), program: script.subarray(2) };
+  if (v !== OP.OP_0 && (v < OP.OP_1 || v > OP.OP_16)) return -1;
+  if (script[1]! + 2 !== script.length) return -1;
+  return decodeOpN(v);
 }
 
 /** Core's CScript::IsPayToAnchor (witness v1, program 4e73). */
