@@ -104,6 +104,32 @@ test('bad-txns-inputs-duplicate is reported before bad-txns-prevout-null', () =>
   assert.equal(reason(tx([SPEND, nul, nul], [output(1)])), 'bad-txns-inputs-duplicate');
 });
 
+test('duplicate and null prevouts are found at every position, with few inputs (pair by pair) and many (sorted)', () => {
+  const nul = input(ZERO_HASH, 0xffffffff);
+  for (const n of [3, 4, 15, 16, 17, 18, 40]) {
+    const distinct = (): ReturnType<typeof input>[] => Array.from({ length: n }, (_, k) => input(hashOf(k + 1), k % 3));
+    assert.equal(reason(tx(distinct(), [output(1)])), 'OK', `${n} distinct inputs`);
+    for (let a = 0; a < n; a++) {
+      const withNull = distinct();
+      withNull[a] = nul;
+      assert.equal(reason(tx(withNull, [output(1)])), 'bad-txns-prevout-null', `${n} inputs, null at ${a}`);
+      for (let b = a + 1; b < n; b += Math.max(1, Math.floor(n / 5))) {
+        const dup = distinct();
+        dup[b] = dup[a]!;
+        assert.equal(reason(tx(dup, [output(1)])), 'bad-txns-inputs-duplicate', `${n} inputs, ${a} repeated at ${b}`);
+        // Same txid, another index: not a duplicate.
+        dup[b] = input(hashOf(a + 1), (a % 3) + 1);
+        assert.equal(reason(tx(dup, [output(1)])), 'OK', `${n} inputs, ${a}'s txid at ${b} with another index`);
+        // A duplicate anywhere is reported before a null prevout anywhere (Core checks them in that order).
+        const both = distinct();
+        both[b] = both[a]!;
+        both[(b + 1) % n === a ? (b + 2) % n : (b + 1) % n] = nul;
+        assert.equal(reason(tx(both, [output(1)])), 'bad-txns-inputs-duplicate', `${n} inputs, duplicate and null`);
+      }
+    }
+  }
+});
+
 test('bad-cb-length: coinbase scriptSig must be 2..100 bytes', () => {
   const cb = (n: number): Transaction => tx([input(ZERO_HASH, 0xffffffff, new Uint8Array(n))], [output(50)]);
   assert.equal(reason(cb(1)), 'bad-cb-length');

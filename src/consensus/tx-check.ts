@@ -28,6 +28,9 @@ function compareOutPoints(a: OutPoint, b: OutPoint): number {
   return compareBytes(a.hash, b.hash) || a.index - b.index;
 }
 
+/** Up to this many inputs, duplicates are looked for pair by pair rather than in a sorted copy. */
+const PAIRWISE_MAX = 16;
+
 export function checkTransaction(tx: Transaction): CheckTxResult {
   const vin = tx.inputs;
   const vout = tx.outputs;
@@ -59,6 +62,13 @@ export function checkTransaction(tx: Transaction): CheckTxResult {
     const b = vin[1]!.prevout;
     if (sameOutPoint(a, b)) return invalid('bad-txns-inputs-duplicate');
     if (isNullOutPoint(a) || isNullOutPoint(b)) return invalid('bad-txns-prevout-null');
+  } else if (vin.length <= PAIRWISE_MAX) {
+    // Few inputs: every pair, with no sorted copy to allocate (most transactions of a block).
+    for (let i = 1; i < vin.length; i++) {
+      const a = vin[i]!.prevout;
+      for (let j = 0; j < i; j++) if (sameOutPoint(a, vin[j]!.prevout)) return invalid('bad-txns-inputs-duplicate');
+    }
+    for (const input of vin) if (isNullOutPoint(input.prevout)) return invalid('bad-txns-prevout-null');
   } else {
     const sorted = vin.map((i) => i.prevout).sort(compareOutPoints);
     for (let i = 1; i < sorted.length; i++) {
