@@ -99,7 +99,27 @@ export function isUnspendable(script: Uint8Array): boolean {
 
 /** Every coin-dependent rule of ConnectBlock except the scripts themselves. */
 export function connectBlockInputs(block: Block, ctx: ConnectContext, source: CoinSource): ConnectResult {
-  const update: CoinUpdate = { spent: [], undo: [], created: [] };
+  let created: CoinUpdate['created'] = [];
+  let unspentMade: OutpointMap<number> | undefined;
+  const update: CoinUpdate = {
+    spent: [],
+    undo: [],
+    // Listed when first read (the store's commit), not for every block checked: an object or two
+    // an output that validateBlock never looks at.
+    get created() {
+      if (unspentMade !== undefined) {
+        const list: CoinUpdate['created'] = [];
+        unspentMade.forEachEntry((txid, vout, txIndex) => list.push({ txid, vout, coin: blockCoin(block, txIndex, vout, ctx.height) }));
+        created = list;
+        unspentMade = undefined;
+      }
+      return created;
+    },
+    set created(list) {
+      created = list;
+      unspentMade = undefined;
+    },
+  };
   const scripts: TxScriptWork[] = [];
   const skipped = new Set<string>();
   let fees = 0;
@@ -126,7 +146,8 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
     nIn += tx.inputs.length;
     nOut += tx.outputs.length;
   }
-  const made = new OutpointMap<{ txid: Uint8Array; vout: number; coin: Coin }>(nOut);
+  // Value: the index of the transaction that made the output (the output itself is in the block).
+  const made = new OutpointMap<number>(nOut);
   const spentBefore = new OutpointMap<true>(nIn);
 
   for (let i = 0; i < block.txs.length; i++) {
@@ -139,7 +160,7 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
         const { hash, index } = tx.inputs[j]!.prevout;
         const own = made.take(hash, index);
         if (own !== undefined) {
-          spent[j] = own.coin;
+          spent[j] = blockCoin(block, own, index, ctx.height);
           continue;
         }
         const coin = spentBefore.get(hash, index) === true ? undefined : source.fetch(hash, index, i, j);
@@ -175,9 +196,7 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
 
     const txid = tx.txid();
     for (let o = 0; o < tx.outputs.length; o++) {
-      const output = tx.outputs[o]!;
-      if (isUnspendable(output.scriptPubKey)) continue;
-      made.set(txid, o, { txid, vout: o, coin: { value: output.value, scriptPubKey: output.scriptPubKey, height: ctx.height, coinbase: i === 0 } });
+      if (!isUnspendable(tx.outputs[o]!.scriptPubKey)) made.set(txid, o, i);
     }
   }
 
@@ -186,8 +205,14 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
   for (const o of block.txs[0]!.outputs) coinbaseOut += o.value;
   if (coinbaseOut > reward) return out(invalid('bad-cb-amount', `coinbase pays too much (actual=${coinbaseOut} vs limit=${reward})`, 0));
 
-  update.created = [...made.values()];
+  unspentMade = made;
   return out(VALID);
+}
+
+/** Output `vout` of the block's transaction `txIndex` as a coin of this block. */
+function blockCoin(block: Block, txIndex: number, vout: number, height: number): Coin {
+  const output = block.txs[txIndex]!.outputs[vout]!;
+  return { value: output.value, scriptPubKey: output.scriptPubKey, height, coinbase: txIndex === 0 };
 }
 
 /** Heights and BIP68 times of the spent coins, whose heights are all known. */
