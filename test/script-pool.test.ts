@@ -124,6 +124,25 @@ test('pool: threads that cannot start fail create() with the reason; zero attemp
   await assert.rejects(ScriptPool.create({ threads: 2, failThreadStarts: failStarts }), /worker threads did not start: injected thread start failure/);
   for (const attempts of [0, -1, Number.NaN, 1.5]) await assert.rejects(ScriptPool.create({ threads: 0, attempts }), RangeError);
   for (const threads of [-1, 1.5, Number.NaN, MAX_SCRIPT_THREADS + 1]) await assert.rejects(ScriptPool.create({ threads }), RangeError);
+  // A NaN chunk size cut every block into no inputs, and the pool answered VALID having checked none.
+  for (const maxChunk of [0, -1, Number.NaN, 1.5]) await assert.rejects(ScriptPool.create({ threads: 0, maxChunk }), RangeError);
+  assert.throws(() => chunkSizes(10, { threads: 2, maxChunk: Number.NaN }), RangeError);
+  assert.throws(() => chunkSizes(10, { threads: Number.NaN, maxChunk: 4 }), RangeError);
+});
+
+test('pool: a closed pool refuses work and starts no thread again; verify works unbound', async () => {
+  const { work, flags } = load();
+  const pool = await ScriptPool.create({ threads: 1, sigCache: null });
+  // `runScripts: pool.verify`, as a user may pass it.
+  const verify = pool.verify;
+  assert.equal((await verify(work.slice(0, 3), flags)).mode, 'valid');
+  await pool.close();
+  await assert.rejects(verify(work, flags), /ScriptPool is closed/);
+  await assert.rejects(pool.hashBlocks({ slot: new SharedArrayBuffer(8), ends: [], hashesAt: 0 }), /ScriptPool is closed/);
+  assert.equal(pool.liveThreads, 0);
+  const serial = await ScriptPool.create({ threads: 0, sigCache: null });
+  await serial.close();
+  await assert.rejects(serial.verify(work, flags), /ScriptPool is closed/);
 });
 
 test('pool: threads load their file without require(esm), and start under flags a worker refuses (--max-old-space-size)', () => {

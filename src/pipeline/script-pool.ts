@@ -116,6 +116,11 @@ export class ScriptPool {
     const attempts = opts.attempts ?? 2;
     // Zero attempts would answer VALID having checked nothing.
     if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`ScriptPool: attempts must be a positive integer, got ${attempts}`);
+    // Nor may a chunk size cut the block into no inputs (NaN did: VALID, nothing checked).
+    const maxChunk = opts.maxChunk ?? DEFAULT_MAX_CHUNK;
+    if (!Number.isInteger(maxChunk) || maxChunk < 1) throw new RangeError(`ScriptPool: maxChunk must be a positive integer, got ${maxChunk}`);
+    // A runner, so `runScripts: pool.verify` works as well as an arrow around it.
+    this.verify = this.verify.bind(this);
     this.threads = opts.threads ?? Math.min(availableParallelism(), MAX_SCRIPT_THREADS);
     if (!Number.isInteger(this.threads) || this.threads < 0 || this.threads > MAX_SCRIPT_THREADS) {
       throw new RangeError(`ScriptPool: threads must be an integer in 0..${MAX_SCRIPT_THREADS}, got ${this.threads}`);
@@ -171,6 +176,8 @@ export class ScriptPool {
    * each task can be cancelled (cancelStranded).
    */
   private submit<R>(task: unknown, name?: string): Promise<R> {
+    // Piscina would start new threads after destroy(), and nothing could stop them again.
+    if (this.isClosed) return Promise.reject(closedError());
     const cancel = new AbortController();
     this.inFlight.add(cancel);
     const pool = this.pool as unknown as Piscina<unknown, R>;
@@ -201,6 +208,8 @@ export class ScriptPool {
    * (then an 'error' result, never retried) is not about the block.
    */
   async verify(work: readonly TxScriptWork[], flags: number, signal?: AbortSignal): Promise<ValidationResult> {
+    // Misuse, thrown: validateBlockAsync and ChainState answer it as an internal error.
+    if (this.isClosed) throw closedError();
     this.stats.blocks++;
     if (this.pool === undefined) {
       // Let a caller that started this early (validateBlockAsync) finish its own checks first:
@@ -295,6 +304,9 @@ export class ScriptPool {
       const why = crash instanceof Error && crash.name === 'AbortError' && this.threadError !== undefined ? `no thread could start: ${describe(this.threadError)}` : describe(crash);
       return internalError('script-worker-failed', why);
     }
+    // VALID only for a block whose every input was checked: a fault in the chunking must fail
+    // closed (stopped early means withdrawn, and verify() answers that itself).
+    if (!aborted && inputs !== prepared.inputs) return internalError('script-worker-failed', `${inputs} of ${prepared.inputs} inputs checked`);
     return VALID;
   }
 
@@ -317,6 +329,10 @@ export class ScriptPool {
     this.isClosed = true;
     await this.pool?.destroy();
   }
+}
+
+function closedError(): Error {
+  return new Error('ScriptPool is closed');
 }
 
 function describe(err: unknown): string {

@@ -81,6 +81,8 @@ const GUIDED_DIVISOR = 4;
  * and the last ones are single inputs that even out the threads' finishing times.
  */
 export function chunkSizes(inputs: number, opts: ChunkOptions): number[] {
+  if (!Number.isInteger(opts.maxChunk) || opts.maxChunk < 1) throw new RangeError(`maxChunk must be a positive integer, got ${opts.maxChunk}`);
+  if (!Number.isInteger(opts.threads) || opts.threads < 0) throw new RangeError(`threads must be a non-negative integer, got ${opts.threads}`);
   const sizes: number[] = [];
   const per = Math.max(1, opts.threads) * GUIDED_DIVISOR;
   for (let left = inputs; left > 0; ) {
