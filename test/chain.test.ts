@@ -10,6 +10,7 @@ import { importBlocks } from '../src/chain/importer.js';
 import { BlockFileWriter } from '../src/blockfile/writer.js';
 import { PARAMS } from '../src/consensus/params.js';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { GeneratedBlock } from '../src/generate/index.js';
 import type { Block } from '../src/primitives/block.js';
 import { vectorPath } from './helpers/vectors.js';
@@ -266,9 +267,25 @@ test('overlapping processBlock calls run one after another, as Core under cs_mai
     assert.deepEqual(side.map((r) => r.result.mode), ['valid', 'valid', 'valid'], 'b10 stored, a11 connected, the bad b11 stored beside a tip of equal work');
     assert.equal(chain.tip.hex, serial.tip);
     assert.equal(toHex(chain.utxoDigest()), serial.digest);
-    // close() waits for calls still running.
+    // close() waits for calls still running; one given after it is refused as misuse, not
+    // answered with what a closed store would make of it.
     const last = chain.processBlock(a[11]!.raw);
-    await chain.close();
+    const closing = chain.close();
+    await assert.rejects(chain.processBlock(a[11]!.raw), (err: Error & { code?: string }) => err.name === 'StoreError' && err.code === 'closed');
+    await closing;
     assert.equal((await last).result.mode, 'valid');
+    await assert.rejects(chain.processBlock(a[0]!.raw), (err: Error & { code?: string }) => err.name === 'StoreError' && err.code === 'closed');
   });
+});
+
+test('ChainState.open checks its options before it takes the directory', async () => {
+  const tmp = tempDir('vigil-chain-opts-');
+  try {
+    const dir = join(tmp.dir, 'never-made');
+    await assert.rejects(ChainState.open(dir, { network: 'nope' as 'main' }), /unknown network "nope"/);
+    await assert.rejects(ChainState.open(dir, undefined as unknown as { network: 'main' }), TypeError);
+    assert.equal(existsSync(dir), false);
+  } finally {
+    tmp.remove();
+  }
 });

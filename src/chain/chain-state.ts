@@ -17,6 +17,7 @@ import { getBlockScriptFlags, type NetworkName } from '../consensus/script-flags
 import { enforceBIP30 } from '../consensus/validate-block.js';
 import { internalError, invalid, VALID, type ValidationResult } from '../consensus/validation.js';
 import { acquireDirLock } from '../store/dir-lock.js';
+import { StoreError } from '../store/store-error.js';
 import { NodeTable } from './node-table.js';
 import {
   BLOCK_FAILED_CHILD,
@@ -214,11 +215,14 @@ export class ChainState {
 
   /** Open (or create, starting from genesis) the chain state in `dir`. */
   static async open(dir: string, opts: ChainStateOptions): Promise<ChainState> {
+    // Options first: a bad one must not leave a directory and a lock behind.
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('ChainState.open(dir, opts): opts must be an object with the network');
+    const params = getParams(opts.network);
     const release = acquireDirLock(dir);
     let store: ChainStore | undefined;
     try {
       store = ChainStore.open(dir, opts.noSync === undefined ? { network: opts.network } : { network: opts.network, noSync: opts.noSync });
-      const chain = new ChainState(store, getParams(opts.network), opts);
+      const chain = new ChainState(store, params, opts);
       chain.releaseLock = release;
       await chain.load();
       return chain;
@@ -387,6 +391,9 @@ export class ChainState {
    * its tip refused one of them as an internal error.
    */
   processBlock(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
+    // Misuse, refused as the store refuses it: answered, it would read as a verdict on the block
+    // (its parent unknown to a reopened chain, a coin not readable from the closed store).
+    if (this.closing) return Promise.reject(new StoreError('closed', `processBlock after close(): the chain state at ${this.store.dir} is closed`));
     const run = this.processing.then(() => this.processOne(raw, hashes));
     this.processing = run.catch(() => undefined);
     return run;
@@ -394,6 +401,8 @@ export class ChainState {
 
   /** The last processBlock call, settled (it never rejects). */
   private processing: Promise<unknown> = Promise.resolve();
+  /** Set by close(): blocks given before it are still processed, later ones refused. */
+  private closing = false;
 
   private async processOne(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
     // What it finds (a stored block found invalid) is reported with this block's result.
@@ -877,6 +886,7 @@ export class ChainState {
 
   /** Close the store, once the blocks given so far are processed. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.processing;
     try {
       await this.store.close();
