@@ -392,6 +392,8 @@ describe('VigilMetrics: labels a client chooses stay bounded', () => {
     const junk = Array.from({ length: 500 }, (_, i) => ({ source: `junk-${i}`, score: 0, valid: 0, banned: true }));
     const m = new VigilMetrics({ sourceScores: () => [...junk, ...scores] }, { defaultMetrics: false });
     for (const v of [1, 2, 0x20000000]) m.blockResult(invalid(`bad-version(0x${v.toString(16).padStart(8, '0')})`, 'rejected nVersion block'));
+    // Core's script reject has a space before its detail: the label has neither.
+    m.blockResult(invalid('block-script-verify-flag-failed (Script evaluated without error but finished with a false/empty top stack element)', 'input 0'));
     const text = await m.registry.metrics();
     const series = text.split('\n').filter((l) => l.startsWith('vigil_source_score{'));
     assert.equal(series.length, MAX_SOURCE_SERIES);
@@ -403,6 +405,7 @@ describe('VigilMetrics: labels a client chooses stay bounded', () => {
     assert.match(text, new RegExp(`^vigil_sources\\{state="banned"\\} ${junk.length + banned}$`, 'm'));
     assert.match(text, new RegExp(`^vigil_sources\\{state="active"\\} ${scores.length - banned}$`, 'm'));
     assert.match(text, /^vigil_blocks_rejected_total\{reason="bad-version"\} 3$/m);
+    assert.match(text, /^vigil_blocks_rejected_total\{reason="block-script-verify-flag-failed"\} 1$/m);
     assert.doesNotMatch(text, /bad-version\(/);
   });
 });

@@ -199,7 +199,7 @@ export class VigilMetrics {
   blockResult(result: ValidationResult): void {
     // The label is the reason without a parenthesised detail: 'bad-version(0x%08x)' carries a
     // sender-chosen value, and a label per value would let senders grow the series without bound.
-    if (result.mode === 'invalid' || result.mode === 'mutated') this.blocksRejected.inc({ reason: result.reason.replace(/\(.*\)$/, '') });
+    if (result.mode === 'invalid' || result.mode === 'mutated') this.blocksRejected.inc({ reason: result.reason.replace(/\s*\(.*\)$/, '') });
     else if (result.mode === 'error') this.internalErrors.inc({ reason: result.reason });
   }
 
