@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { decodeTransaction, Transaction } from '../src/primitives/transaction.js';
-import { Block, blockMerkleRoot, computeMerkleRoot } from '../src/primitives/block.js';
+import { Block, blockMerkleRoot, computeMerkleRoot, decodeBlock } from '../src/primitives/block.js';
 import { concatBytes, equalBytes, fromHex, hashToHex, toHex } from '../src/primitives/bytes.js';
 import { hash256 } from '../src/primitives/hash.js';
 import { MAX_SIZE } from '../src/primitives/reader.js';
@@ -213,4 +213,12 @@ test('merkle: block300025 with its last tx duplicated keeps the header root, mut
   assert.equal(toHex(r.root), toHex(block.header.merkleRoot));
   assert.equal(r.mutated, true);
   assert.equal(blockMerkleRoot(block).mutated, false);
+});
+
+test('bytes given as anything but a Uint8Array are misuse, said plainly (a hex string, an ArrayBuffer)', () => {
+  const hex = '0100000000010000000000';
+  assert.throws(() => decodeTransaction(hex as unknown as Uint8Array), { name: 'TypeError', message: /expected bytes as a Uint8Array \(or Buffer\), got \[object String\]/ });
+  assert.throws(() => decodeBlock(new ArrayBuffer(80) as unknown as Uint8Array), { name: 'TypeError', message: /got \[object ArrayBuffer\]/ });
+  // A Buffer is a Uint8Array.
+  assert.equal(decodeTransaction(Buffer.from('00', 'hex')).ok, false);
 });

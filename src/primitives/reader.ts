@@ -47,6 +47,8 @@ export class ByteReader {
     readonly bytes: Uint8Array,
     offset = 0,
   ) {
+    // Misuse from plain JavaScript (a hex string, an ArrayBuffer): said plainly, not as DataView's complaint.
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`expected bytes as a Uint8Array (or Buffer), got ${Object.prototype.toString.call(bytes)}`);
     this.offset = offset;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
