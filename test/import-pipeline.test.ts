@@ -276,7 +276,7 @@ function coinbaseOnly(prev: Uint8Array, height: number, time: number, pay: numbe
   return remine(new Block(new BlockHeader(4, prev, computeMerkleRoot([coinbase.txid()]).root, time, 0x207fffff, 0), [coinbase]));
 }
 
-test('headers and blocks above a failed block reached through header-only blocks are bad-prevblk (Core\'s m_failed_blocks); proof of work is checked before the parent', async (t) => {
+test('a failed block marks the headers indexed above it (Core\'s SetBlockFailureFlags): they are duplicate-invalid, their children bad-prevblk; proof of work is checked before the parent', async (t) => {
   const tmp = tempDir('vigil-failed-headers-');
   t.after(() => tmp.remove());
   const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
@@ -290,15 +290,25 @@ test('headers and blocks above a failed block reached through header-only blocks
   assert.equal(chain.acceptHeader(b.header).mode, 'valid');
   const ra = await chain.processBlock(a.toBytes());
   assert.equal(ra.result.mode === 'invalid' && ra.result.reason, 'bad-cb-amount');
-  // B, known only by its header, carries no mark; its child is still refused.
+  // B, known only by its header, is marked with A's failure at once: header or block, it is a
+  // known invalid one; its child is refused for its parent.
+  const hb = chain.acceptHeader(b.header);
+  assert.equal(hb.mode === 'invalid' && hb.reason, 'duplicate-invalid');
+  const rb = await chain.processBlock(b.toBytes());
+  assert.equal(rb.result.mode === 'invalid' && rb.result.reason, 'duplicate-invalid');
   const hc = chain.acceptHeader(c.header);
   assert.equal(hc.mode === 'invalid' && hc.reason, 'bad-prevblk');
   const rc = await chain.processBlock(c.toBytes());
   assert.equal(rc.result.mode === 'invalid' && rc.result.reason, 'bad-prevblk');
   assert.equal(chain.tip.height, 0);
+  // The mark is stored: a reopened chain answers the same.
+  await chain.close();
+  const reopened = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
+  t.after(() => reopened.close());
+  const hb2 = reopened.acceptHeader(b.header);
+  assert.equal(hb2.mode === 'invalid' && hb2.reason, 'duplicate-invalid');
   // A header that fails its own proof of work says so, whatever its parent.
   const unmined = new BlockHeader(4, new Uint8Array(32).fill(7), new Uint8Array(32), t0 + 600, 0x1d00ffff, 0);
-  const r = chain.acceptHeader(unmined);
+  const r = reopened.acceptHeader(unmined);
   assert.equal(r.mode === 'invalid' && r.reason, 'high-hash');
-  await chain.close();
 });

@@ -566,6 +566,19 @@ export class ChainState {
     return VALID;
   }
 
+  /**
+   * Core's SetBlockFailureFlags (InvalidChainFound): every indexed block above `failed`, whether
+   * its data came or only its header, is marked BLOCK_FAILED_CHILD at once, so it is answered
+   * duplicate-invalid when it comes again, header or block.
+   */
+  private async markDescendantsFailed(failed: BlockNode): Promise<void> {
+    for (const n of this.nodes.values()) {
+      if (n.height <= failed.height || (n.status & FAILED) !== 0 || this.ancestor(n, failed.height) !== failed) continue;
+      n.status |= BLOCK_FAILED_CHILD;
+      await this.putStatus(n);
+    }
+  }
+
   /** Index `block` (on `parent`) as found invalid itself: BLOCK_FAILED_VALID. */
   private async markFailed(block: Block, parent: BlockNode): Promise<void> {
     const existing = this.nodes.get(block.hash());
@@ -573,6 +586,7 @@ export class ChainState {
       existing.status |= BLOCK_FAILED_VALID;
       this.failedBlocks.add(existing);
       await this.putStatus(existing);
+      await this.markDescendantsFailed(existing);
       return;
     }
     const entry: BlockIndexEntry = {
@@ -666,11 +680,8 @@ export class ChainState {
           node.status |= BLOCK_FAILED_VALID;
           this.failedBlocks.add(node);
           await this.putStatus(node);
-          for (const d of path.slice(path.indexOf(node) + 1)) {
-            d.status |= BLOCK_FAILED_CHILD;
-            await this.putStatus(d);
-            results.set(d.hex, invalid('bad-prevblk', `ancestor ${node.hex} is invalid: ${r.reason}`));
-          }
+          for (const d of path.slice(path.indexOf(node) + 1)) results.set(d.hex, invalid('bad-prevblk', `ancestor ${node.hex} is invalid: ${r.reason}`));
+          await this.markDescendantsFailed(node);
           failed = true;
           break;
         }
