@@ -90,6 +90,15 @@ describe('vigil import: exit statuses on a second run and on files it cannot rea
     assert.match(r.stderr, /some block files could not be read/);
   });
 
+  it('files with no block of the network (another network\'s blocks) are no success: exit 2, with a hint', async () => {
+    const blocks = join(tmp.dir, 'regtest-blocks');
+    generateChain({ blocks: 3, txsPerBlock: 1, seed: 'other-network', outDir: blocks });
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'm'), '--network', 'main', '--workers', '0']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stdout, /height 0: 0 blocks accepted/);
+    assert.match(r.stderr, /no main block found in .*regtest-blocks: is it the right --network/);
+  });
+
   it('run again, an import with an invalid block still says so (duplicate-invalid), exit 1 both times', async () => {
     const blocks = join(tmp.dir, 'invalid');
     const chain = branch('rerun', 6, 1);
