@@ -47,8 +47,6 @@ export function removeFromProbeRun(slots: Int32Array, mask: number, hashes: Uint
 }
 
 const MIN_SLOTS = 16;
-/** Entries made room for in advance at most (V8 makes a longer `new Array(n)` a dictionary). */
-const MAX_PREALLOCATED = 32_768;
 
 /** A map keyed by outpoint. Keys are held by reference: a txid must not change while it is a key. */
 export class OutpointMap<T> {
@@ -56,11 +54,11 @@ export class OutpointMap<T> {
   private slots: Int32Array;
   private mask: number;
   /** Per entry, in insertion order: its key, hash and value (`live` 0 once taken). */
-  private txids: Uint8Array[];
+  private txids: Uint8Array[] = [];
   private vouts: Uint32Array;
   private hashes: Uint32Array;
   private live: Uint8Array;
-  private vals: Array<T | undefined>;
+  private vals: Array<T | undefined> = [];
   private entries = 0;
   private count = 0;
 
@@ -73,11 +71,6 @@ export class OutpointMap<T> {
     this.vouts = new Uint32Array(size / 2);
     this.hashes = new Uint32Array(size / 2);
     this.live = new Uint8Array(size / 2);
-    // Room for the expected entries at once: filled one by one, the arrays would be copied as
-    // they grow (~1 MB a 10,000-input block). Capped: a longer `new Array` is not a fast array.
-    const room = Math.min(size / 2, MAX_PREALLOCATED);
-    this.txids = new Array<Uint8Array>(room);
-    this.vals = new Array<T | undefined>(room);
   }
 
   get size(): number {
