@@ -99,27 +99,8 @@ export function isUnspendable(script: Uint8Array): boolean {
 
 /** Every coin-dependent rule of ConnectBlock except the scripts themselves. */
 export function connectBlockInputs(block: Block, ctx: ConnectContext, source: CoinSource): ConnectResult {
-  let created: CoinUpdate['created'] = [];
-  let unspentMade: OutpointMap<number> | undefined;
-  const update: CoinUpdate = {
-    spent: [],
-    undo: [],
-    // Listed when first read (the store's commit), not for every block checked: an object or two
-    // an output that validateBlock never looks at.
-    get created() {
-      if (unspentMade !== undefined) {
-        const list: CoinUpdate['created'] = [];
-        unspentMade.forEachEntry((txid, vout, txIndex) => list.push({ txid, vout, coin: blockCoin(block, txIndex, vout, ctx.height) }));
-        created = list;
-        unspentMade = undefined;
-      }
-      return created;
-    },
-    set created(list) {
-      created = list;
-      unspentMade = undefined;
-    },
-  };
+  const update = new BlockCoinUpdate(block, ctx.height);
+
   const scripts: TxScriptWork[] = [];
   const skipped = new Set<string>();
   let fees = 0;
@@ -205,8 +186,38 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
   for (const o of block.txs[0]!.outputs) coinbaseOut += o.value;
   if (coinbaseOut > reward) return out(invalid('bad-cb-amount', `coinbase pays too much (actual=${coinbaseOut} vs limit=${reward})`, 0));
 
-  unspentMade = made;
+  update.unspent = made;
   return out(VALID);
+}
+
+/** A CoinUpdate whose created coins are listed when first read (the store's commit), not for every block checked. */
+class BlockCoinUpdate implements CoinUpdate {
+  spent: OutpointRef[] = [];
+  undo: SpentCoin[] = [];
+  /** The block's outputs left unspent at its end, until listed. */
+  unspent: OutpointMap<number> | undefined;
+  private list: CoinUpdate['created'] = [];
+
+  constructor(
+    private readonly block: Block,
+    private readonly height: number,
+  ) {}
+
+  get created(): CoinUpdate['created'] {
+    const made = this.unspent;
+    if (made !== undefined) {
+      const list: CoinUpdate['created'] = [];
+      made.forEachEntry((txid, vout, txIndex) => list.push({ txid, vout, coin: blockCoin(this.block, txIndex, vout, this.height) }));
+      this.list = list;
+      this.unspent = undefined;
+    }
+    return this.list;
+  }
+
+  set created(list: CoinUpdate['created']) {
+    this.list = list;
+    this.unspent = undefined;
+  }
 }
 
 /** Output `vout` of the block's transaction `txIndex` as a coin of this block. */
