@@ -58,7 +58,7 @@ export { coinbaseHeight } from './consensus/bip34.js';
 export { getParams, PARAMS, type ChainParams } from './consensus/params.js';
 export { checkProofOfWork, getBlockProof, getNextWorkRequired, compactToTarget, targetToCompact } from './consensus/pow.js';
 export { checkBlock, checkBlockHeader, contextualCheckBlock, contextualCheckBlockHeader, blockWeight } from './consensus/check-block.js';
-export { connectBlockInputs, getBlockSubsidy, runScriptsSerial, type CoinSource, type SpentCoin, type CoinUpdate } from './consensus/connect-block.js';
+export { connectBlockInputs, getBlockSubsidy, runScriptsSerial, type CoinSource, type SpentCoin, type CoinUpdate, type ConnectOptions } from './consensus/connect-block.js';
 export { validateBlock, validateBlockAsync, validateDecodedBlock, MissingHeightError, type ValidateBlockOptions, type BlockReport } from './consensus/validate-block.js';
 export type { ValidationResult } from './consensus/validation.js';
 export type { Coin, CoinView } from './consensus/coins.js';

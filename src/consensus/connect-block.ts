@@ -63,8 +63,16 @@ export interface CoinUpdate {
   spent: OutpointRef[];
   /** The spent coins themselves (undo data), same order. */
   undo: SpentCoin[];
-  /** Coins this block creates that are still unspent at its end. */
+  /** Coins this block creates that are still unspent at its end (none listed with listCreated: false). */
   created: Array<OutpointRef & { coin: Coin }>;
+}
+
+export interface ConnectOptions {
+  /**
+   * List the coins the block leaves (CoinUpdate.created; default true). A caller that commits
+   * nothing (validateBlock) says false: two objects an output it would never read.
+   */
+  listCreated?: boolean;
 }
 
 /** One transaction's script checks. */
@@ -98,8 +106,8 @@ export function isUnspendable(script: Uint8Array): boolean {
 }
 
 /** Every coin-dependent rule of ConnectBlock except the scripts themselves. */
-export function connectBlockInputs(block: Block, ctx: ConnectContext, source: CoinSource): ConnectResult {
-  const update = new BlockCoinUpdate(block, ctx.height);
+export function connectBlockInputs(block: Block, ctx: ConnectContext, source: CoinSource, opts: ConnectOptions = {}): ConnectResult {
+  const update: CoinUpdate = { spent: [], undo: [], created: [] };
 
   const scripts: TxScriptWork[] = [];
   const skipped = new Set<string>();
@@ -186,38 +194,10 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
   for (const o of block.txs[0]!.outputs) coinbaseOut += o.value;
   if (coinbaseOut > reward) return out(invalid('bad-cb-amount', `coinbase pays too much (actual=${coinbaseOut} vs limit=${reward})`, 0));
 
-  update.unspent = made;
+  if (opts.listCreated !== false) {
+    made.forEachEntry((txid, vout, txIndex) => update.created.push({ txid, vout, coin: blockCoin(block, txIndex, vout, ctx.height) }));
+  }
   return out(VALID);
-}
-
-/** A CoinUpdate whose created coins are listed when first read (the store's commit), not for every block checked. */
-class BlockCoinUpdate implements CoinUpdate {
-  spent: OutpointRef[] = [];
-  undo: SpentCoin[] = [];
-  /** The block's outputs left unspent at its end, until listed. */
-  unspent: OutpointMap<number> | undefined;
-  private list: CoinUpdate['created'] = [];
-
-  constructor(
-    private readonly block: Block,
-    private readonly height: number,
-  ) {}
-
-  get created(): CoinUpdate['created'] {
-    const made = this.unspent;
-    if (made !== undefined) {
-      const list: CoinUpdate['created'] = [];
-      made.forEachEntry((txid, vout, txIndex) => list.push({ txid, vout, coin: blockCoin(this.block, txIndex, vout, this.height) }));
-      this.list = list;
-      this.unspent = undefined;
-    }
-    return this.list;
-  }
-
-  set created(list: CoinUpdate['created']) {
-    this.list = list;
-    this.unspent = undefined;
-  }
 }
 
 /** Output `vout` of the block's transaction `txIndex` as a coin of this block. */
