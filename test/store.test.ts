@@ -14,6 +14,7 @@ import type { Coin } from '../src/consensus/coins.js';
 import { MAX_MONEY } from '../src/primitives/amount.js';
 import { toHex } from '../src/primitives/bytes.js';
 import {
+  BLOCK_FAILED_CHILD,
   BLOCK_FAILED_VALID,
   BLOCK_HAVE_DATA,
   BLOCK_HAVE_UNDO,
@@ -320,6 +321,9 @@ test('reopening keeps the tip, coins, block index, blocks, meta and source recor
   const extra: BlockIndexEntry = { hash: hashOf(77), header: script(80, 3), height: 8, chainWork: 5n, status: 0 };
   await store.putBlock(extra.hash, raw, extra);
   await store.putIndex({ ...chain[2]!.apply.entry, status: BLOCK_HAVE_DATA | BLOCK_FAILED_VALID });
+  // Several entries in one transaction (a failed block's descendants), and none.
+  await store.putIndexes([3, 4].map((h) => ({ ...chain[h]!.apply.entry, status: BLOCK_HAVE_DATA | BLOCK_FAILED_CHILD })));
+  await store.putIndexes([]);
   await store.putMeta('checkpoint', new Uint8Array([1, 2, 3]));
   await store.putSourceRecord(new Uint8Array([9, 9]), new Uint8Array([4, 5]));
   assert.throws(() => store.putMeta('tip', new Uint8Array(36)), /written by the store/);
@@ -337,6 +341,7 @@ test('reopening keeps the tip, coins, block index, blocks, meta and source recor
   assert.equal(blk.buffer.byteLength, raw.length);
   assert.equal(store.getIndex(extra.hash)!.status, BLOCK_HAVE_DATA);
   assert.equal(store.getIndex(chain[2]!.apply.entry.hash)!.status, BLOCK_HAVE_DATA | BLOCK_FAILED_VALID);
+  for (const h of [3, 4]) assert.equal(store.getIndex(chain[h]!.apply.entry.hash)!.status, BLOCK_HAVE_DATA | BLOCK_FAILED_CHILD);
   const all: BlockIndexEntry[] = [];
   store.forEachIndex((e) => all.push(e));
   assert.equal(all.length, 9);

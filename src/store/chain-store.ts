@@ -609,12 +609,17 @@ export class ChainStore implements CoinView {
   }
 
   putIndex(entry: BlockIndexEntry): Promise<void> {
-    const record = encodeIndexEntry(entry);
-    const key = copyBytes(entry.hash);
+    return this.putIndexes([entry], 'putIndex');
+  }
+
+  /** putIndex for many entries in one transaction (a failed block's descendants: one commit, not one each). */
+  putIndexes(entries: readonly BlockIndexEntry[], what = 'putIndexes'): Promise<void> {
+    const records = entries.map((e) => ({ key: copyBytes(e.hash), record: encodeIndexEntry(e) }));
     return this.enqueue(async () => {
+      if (records.length === 0) return;
       const p = this.pending;
-      if (p !== undefined) this.changePending('putIndex', () => p.setRecord(INDEX_RECORD, key, record));
-      else await this.commit('putIndex', () => void this.index.put(key, record));
+      if (p !== undefined) this.changePending(what, () => records.forEach((r) => p.setRecord(INDEX_RECORD, r.key, r.record)));
+      else await this.commit(what, () => records.forEach((r) => void this.index.put(r.key, r.record)));
     });
   }
 
