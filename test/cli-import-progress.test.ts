@@ -4,7 +4,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateChain } from '../src/generate/index.js';
 import { regtestSync } from '../src/cli/selftest-command.js';
@@ -97,6 +97,14 @@ describe('vigil import: exit statuses on a second run and on files it cannot rea
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stdout, /height 0: 0 blocks accepted/);
     assert.match(r.stderr, /no main block found in .*regtest-blocks: is it the right --network/);
+    // A folder whose only file cannot be read says that, not that its blocks are of another network.
+    const unread = join(tmp.dir, 'only-unreadable');
+    mkdirSync(unread);
+    symlinkSync(join(tmp.dir, 'nowhere'), join(unread, 'blk00000.dat'));
+    const u = await runCli(['import', unread, '--datadir', join(tmp.dir, 'n'), '--network', 'regtest', '--workers', '0']);
+    assert.equal(u.status, 2, u.stderr);
+    assert.match(u.stderr, /some block files could not be read/);
+    assert.doesNotMatch(u.stderr, /no regtest block found/);
   });
 
   it('run again, an import with an invalid block still says so (duplicate-invalid), exit 1 both times', async () => {

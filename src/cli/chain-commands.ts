@@ -64,14 +64,14 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
     if (summary.stoppedOnError) {
       logger.error('import stopped on an internal error; running it again resumes', { tip: summary.tip.height });
       status = 2;
+    } else if (unreadable.length > 0) {
+      // Our own failure to read the input, not a verdict on any block: the blocks in it were not imported.
+      logger.error('some block files could not be read; the blocks in them were not imported', { files: unreadable.length });
+      status = 2;
     } else if (summary.read === 0) {
       // Nothing of this network's framing in the files: the wrong --network, the wrong folder, or
       // files obfuscated with a key the folder's xor.dat does not hold. Not a success.
       logger.error(`no ${network} block found in ${path}: is it the right --network, and a blocks folder of that network (with its xor.dat)?`, { fileIssues: summary.fileIssues.length });
-      status = 2;
-    } else if (unreadable.length > 0) {
-      // Our own failure to read the input, not a verdict on any block: the blocks in it were not imported.
-      logger.error('some block files could not be read; the blocks in them were not imported', { files: unreadable.length });
       status = 2;
     } else status = summary.rejected > 0 ? 1 : 0;
   } finally {
