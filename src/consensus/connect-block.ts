@@ -108,7 +108,6 @@ export function isUnspendable(script: Uint8Array): boolean {
 /** Every coin-dependent rule of ConnectBlock except the scripts themselves. */
 export function connectBlockInputs(block: Block, ctx: ConnectContext, source: CoinSource, opts: ConnectOptions = {}): ConnectResult {
   const update: CoinUpdate = { spent: [], undo: [], created: [] };
-
   const scripts: TxScriptWork[] = [];
   const skipped = new Set<string>();
   let fees = 0;
