@@ -120,11 +120,6 @@ export class OutpointMap<T> {
     for (let e = 0; e < this.entries; e++) if (this.live[e] === 1) fn(this.txids[e]!, this.vouts[e]!, this.vals[e] as T);
   }
 
-  /** Values in insertion order. */
-  *values(): Generator<T> {
-    for (let e = 0; e < this.entries; e++) if (this.live[e] === 1) yield this.vals[e] as T;
-  }
-
   private slotOf(txid: Uint8Array, vout: number): number {
     const mask = this.mask;
     let i = outpointHash(txid, vout) & mask;
