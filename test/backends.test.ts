@@ -22,6 +22,7 @@ import type { ValidationResult } from '../src/consensus/validation.js';
 import { loadBlockFixture } from './helpers/real-blocks.js';
 import { CURVE_ORDER, nobleBackend, normalizePubKey, type EcdsaRS, type SignatureBackend } from '../src/script/signature.js';
 import { checkTapTweakNoble } from '../src/script/taproot.js';
+import { challenge } from '../src/script/noble-verify.js';
 
 const N = CURVE_ORDER;
 const P = secp256k1.Point.Fp.ORDER;
@@ -189,6 +190,39 @@ for (const { tag, backend } of others) {
         }
       }
     }
+  });
+
+  test(`${tag} and noble where one multiple vanishes or the sum is infinity (u1 = 0; u1·G + u2·Q = O; s·G − e·P = O)`, () => {
+    const key = sk(5);
+    const d = BigInt('0x' + Buffer.from(key).toString('hex'));
+    const pub = secp256k1.getPublicKey(key, true);
+    // A zero digest makes u1 = h·s⁻¹ zero: R = u2·Q alone, and the signature is valid.
+    const zero = new Uint8Array(32);
+    const sig = secp256k1.Signature.fromBytes(secp256k1.sign(zero, key, { prehash: false }), 'compact');
+    const rs = { r: sig.r, s: sig.s };
+    assert.equal(nobleBackend.verifyEcdsa(rs, zero, pub), true, 'noble, zero digest');
+    assert.equal(backend.verifyEcdsa(rs, zero, pub), true, 'zero digest');
+    // h = −r·d mod n makes u1 + u2·d = (h + r·d)·s⁻¹ = 0: R is the point at infinity, never valid.
+    const h = big32((((-rs.r * d) % N) + N) % N);
+    const G = secp256k1.Point.BASE;
+    const Fn = secp256k1.Point.Fn;
+    const sInv = Fn.inv(rs.s);
+    assert.ok(G.multiply(Fn.create(BigInt('0x' + Buffer.from(h).toString('hex')) * sInv)).add(secp256k1.Point.fromBytes(pub).multiply(Fn.create(rs.r * sInv))).is0(), 'the construction gives R = O');
+    assert.equal(nobleBackend.verifyEcdsa(rs, h, pub), false, 'noble, R = O');
+    assert.equal(backend.verifyEcdsa(rs, h, pub), false, 'R = O');
+    // BIP340 with s = e·d (d giving the even-y key): R = s·G − e·P = O, never valid.
+    const x = schnorr.getPublicKey(key);
+    const even = secp256k1.getPublicKey(key, true)[0] === 2 ? d : N - d;
+    const msg = big32(7n);
+    const r32 = big32(1n);
+    const e = challenge(r32, x, msg);
+    const bad = Uint8Array.of(...r32, ...big32((e * even) % N));
+    assert.equal(nobleBackend.verifySchnorr(bad, msg, x), false, 'noble, BIP340 R = O');
+    assert.equal(backend.verifySchnorr(bad, msg, x), false, 'BIP340 R = O');
+    // s = 0: s·G vanishes and R = −e·P, whose x is not this r.
+    const s0 = Uint8Array.of(...r32, ...new Uint8Array(32));
+    assert.equal(nobleBackend.verifySchnorr(s0, msg, x), false, 'noble, s = 0');
+    assert.equal(backend.verifySchnorr(s0, msg, x), false, 's = 0');
   });
 
   test(`${tag} BIP340 edges agree with noble (r >= n, s >= n, keys off the curve)`, () => {

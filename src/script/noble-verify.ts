@@ -50,6 +50,15 @@ export function challenge(r32: Uint8Array, p32: Uint8Array, msg: Uint8Array): bi
 }
 
 /**
+ * a·G + b·Q for public scalars a, b in [0, n). G's multiple comes from noble's precomputed table of
+ * G (no doublings), Q's from its GLV walk. noble's joint `mulAddUnsafe` builds small tables of G
+ * again on every call: this took 5–6% less time a verify for ECDSA and 2–3% for BIP340 here.
+ */
+function mulAddG(a: bigint, q: InstanceType<typeof Point>, b: bigint): InstanceType<typeof Point> {
+  return Point.BASE.multiplyUnsafe(a).add(q.multiplyUnsafe(b));
+}
+
+/**
  * ECDSA as Core's CPubKey::Verify checks it once the lax DER parse gave r and s: high S accepted
  * (libsecp256k1 normalises first), r or s outside [1, n-1] never verifies, the key 33 or 65 bytes
  * (hybrid keys already turned into 04 keys), the message 32 bytes, no prehash:
@@ -61,7 +70,7 @@ export function verifyEcdsaNoble(r: bigint, s: bigint, msg32: Uint8Array, pubkey
   const q = unlessRefused(() => Point.fromBytes(pubkey), undefined);
   if (q === undefined || q.is0()) return false;
   const sInv = Fn.inv(s);
-  const R = Point.BASE.mulAddUnsafe(Fn.create(readBig256(msg32, 0) * sInv), q, Fn.create(r * sInv));
+  const R = mulAddG(Fn.create(readBig256(msg32, 0) * sInv), q, Fn.create(r * sInv));
   return !R.is0() && Fn.create(R.toAffine().x) === r;
 }
 
@@ -81,7 +90,7 @@ export function verifySchnorrNoble(sig64: Uint8Array, msg: Uint8Array, pub32: Ui
   if (s >= N) return false;
   // lift_x keeps x (below p), so bytes(P) is pub32.
   const e = challenge(sig64.subarray(0, 32), pub32, msg);
-  const R = Point.BASE.mulAddUnsafe(s, pk, Fn.neg(e));
+  const R = mulAddG(s, pk, Fn.neg(e));
   if (R.is0()) return false;
   const { x, y } = R.toAffine();
   return (y & 1n) === 0n && x === r;
