@@ -8,6 +8,9 @@ import { describe, it, before } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { MissingHeightError, validateBlock, validateBlockAsync, type BlockReport } from '../src/consensus/validate-block.js';
 import { getLegacySigOpCount } from '../src/consensus/sigops.js';
+import { coinbaseHeight } from '../src/consensus/bip34.js';
+import { readVector } from './helpers/vectors.js';
+import { ByteReader } from '../src/primitives/reader.js';
 import { MAX_BLOCK_SERIALIZED_SIZE } from '../src/consensus/consensus.js';
 import { Block, blockMerkleRoot } from '../src/primitives/block.js';
 import { equalBytes, hashToHex } from '../src/primitives/bytes.js';
@@ -432,6 +435,31 @@ describe('bad input', () => {
     assert.throws(() => validateBlock(raw, A.spent, { network: 'main', checkPow: false }), MissingHeightError);
     // Given the height, the same block is judged: BIP34 finds the coinbase wrong.
     assertResult(validateBlock(raw, A.spent, { network: 'main', height: 300025, checkPow: false }), { mode: 'invalid', reason: 'bad-cb-height', txIndex: 0 });
+  });
+
+  it('a block from before BIP34 takes no height from its coinbase: MissingHeightError, judged once the height is given', () => {
+    // Mainnet block 1 (btcd's blocks1-256.dat, first record): a version-1 coinbase pushes nBits
+    // first, which reads as height 486,604,799; judged there, the block would be bad-version.
+    const file = readVector('btcd', 'blocks1-256.dat');
+    const block1 = file.subarray(8, 8 + new DataView(file.buffer, file.byteOffset + 4, 4).getUint32(0, true));
+    assert.equal(coinbaseHeight(Block.read(new ByteReader(block1))), 486_604_799);
+    assert.throws(() => validateBlock(block1, [], { network: 'main' }), MissingHeightError);
+    assertResult(validateBlock(block1, [], { network: 'main', height: 1 }), { mode: 'valid' });
+    // Block 300025 as version 1: no height is taken from the coinbase either.
+    const v1 = rebuildBlock(A.block, A.block.txs, { header: { version: 1 } }).toBytes();
+    assert.throws(() => validateBlock(v1, A.spent, { network: 'main', checkPow: false }), MissingHeightError);
+    assertResult(validateBlock(v1, A.spent, { network: 'main', height: 300025, checkPow: false }), { mode: 'invalid', reason: 'bad-version(0x00000001)' });
+    // A version-2 coinbase pushing a height below mainnet's BIP34 height (227,931) proves nothing:
+    // a block there was free to push anything first.
+    const cb = A.block.txs[0]!;
+    const below = Uint8Array.of(0x03, 0x5a, 0x7a, 0x03, ...cb.inputs[0]!.scriptSig.subarray(4)); // 227,930
+    const early = rebuildBlock(A.block, [withInput(cb, 0, { scriptSig: below }), ...A.block.txs.slice(1)]).toBytes();
+    assert.equal(coinbaseHeight(Block.read(new ByteReader(early))), 227_930);
+    assert.throws(() => validateBlock(early, A.spent, { network: 'main', checkPow: false }), MissingHeightError);
+    // At the BIP34 height itself the push is the block's height, as ever.
+    const at = Uint8Array.of(0x03, 0x5b, 0x7a, 0x03, ...cb.inputs[0]!.scriptSig.subarray(4)); // 227,931
+    const first = rebuildBlock(A.block, [withInput(cb, 0, { scriptSig: at }), ...A.block.txs.slice(1)]).toBytes();
+    assert.equal(validateBlock(first, A.spent, { network: 'main', checkPow: false }).height, 227_931);
   });
 
   it('a spent list of the wrong length is misuse: RangeError', () => {

@@ -197,7 +197,7 @@ describe('check-block: bad usage exits 2 with a message on stderr', () => {
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'no-height.raw');
     writeFileSync(file, altered.toBytes());
-    await usage(['check-block', file, '--spent', undo(), '--spent-format', 'bcoin-undo', '--no-pow-check'], /no-height\.raw: the coinbase carries no BIP34 height: give the block's height with --height/);
+    await usage(['check-block', file, '--spent', undo(), '--spent-format', 'bcoin-undo', '--no-pow-check'], /no-height\.raw: the coinbase carries no BIP34 height \(a block of version 1, or one below the network's BIP34 height\): give the block's height with --height/);
   });
 
   it('an unknown option', () => usage(['check-block', block(), '--spent', undo(), '--spent-format', 'bcoin-undo', '--fast'], /--fast/));

@@ -47,7 +47,7 @@ export async function checkBlockFile(args: CheckBlockArgs): Promise<CheckBlockOu
     const pool = args.pool;
     report = pool === undefined ? validateBlock(raw, spent, opts) : await validateBlockAsync(raw, spent, { ...opts, runScripts: (w, f, s) => pool.verify(w, f, s) });
   } catch (err) {
-    if (err instanceof MissingHeightError) throw new UsageError(`${args.block}: the coinbase carries no BIP34 height: give the block's height with --height`);
+    if (err instanceof MissingHeightError) throw new UsageError(`${args.block}: the coinbase carries no BIP34 height (a block of version 1, or one below the network's BIP34 height): give the block's height with --height`);
     if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
     throw err;
   }

@@ -5,7 +5,7 @@
 import { Block, decodeBlock } from '../primitives/block.js';
 import { hashToHex, equalBytes } from '../primitives/bytes.js';
 import type { SignatureBackend } from '../script/signature.js';
-import { coinbaseHeight } from './bip34.js';
+import { impliedHeight } from './bip34.js';
 import { checkBlockBody, checkBlockCommitment, checkSerializedSize, contextualCheckBlock, contextualCheckBlockHeader } from './check-block.js';
 import { connectBlockInputs, runScriptsSerial, type CoinSource, type SpentCoin, type TxScriptWork } from './connect-block.js';
 import { LOCKTIME_VERIFY_SEQUENCE } from './consensus.js';
@@ -51,7 +51,7 @@ export function enforceBIP30(params: ChainParams, height: number, hash: Uint8Arr
 /** validateBlock needs the block's height: none was given and the coinbase carries none (BIP34). Misuse, not a verdict. */
 export class MissingHeightError extends TypeError {
   constructor() {
-    super('the coinbase carries no BIP34 height: pass opts.height');
+    super('the coinbase carries no BIP34 height (a block of version 1, or one below the BIP34 height): pass opts.height');
     this.name = 'MissingHeightError';
   }
 }
@@ -185,7 +185,7 @@ function checkBeforeCoins(
   const committed = checkBlockCommitment(block, params, opts.checkPow ?? true);
   if (committed.mode !== 'valid') return done(committed);
   // Computed here for the scripts; a block the checks below fail is still answered by them.
-  const height = opts.height ?? coinbaseHeight(block);
+  const height = opts.height ?? impliedHeight(block, params.bip34Height);
   const byTx = spentOutputsByTx(block, spentOutputs);
   const flags = height === undefined ? undefined : getBlockScriptFlags(opts.network, height, block.hash());
   const blockTxids = new BlockTxids(block);
