@@ -15,6 +15,8 @@ import { spentOutputsByTx } from '../src/consensus/block-scripts.js';
 import { getBlockScriptFlags } from '../src/consensus/script-flags.js';
 import { runScriptsSerial, type TxScriptWork } from '../src/consensus/connect-block.js';
 import { MAX_SCRIPT_THREADS, ScriptPool } from '../src/pipeline/script-pool.js';
+import { BlockHasher } from '../src/pipeline/block-hasher.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyTransaction } from '../src/script/verify-tx.js';
 import { chunkRecords, chunkSizes, prepareBlock, runScriptTask, scriptTask } from '../src/pipeline/script-task.js';
 import { readVector } from './helpers/vectors.js';
@@ -114,6 +116,38 @@ test('pool: a thread that dies when no replacement can start gives an internal e
     }
     Atomics.store(failStarts, 0, 0);
     assert.deepEqual(await pool.verify(work.slice(0, 60), flags), { mode: 'valid' });
+  } finally {
+    await pool.close();
+  }
+});
+
+test('pool: the last thread dying during look-ahead hashing leaves no block waiting for a thread that never comes', { timeout: 60_000 }, async () => {
+  const { work, flags } = load();
+  const raw = readVector('bcoin', 'mainnet', 'block300025.raw');
+  const failStarts = new Int32Array(new SharedArrayBuffer(4));
+  const pool = await ScriptPool.create({ threads: 1, failThreadStarts: failStarts });
+  const piscina = (pool as unknown as { pool: { threads: Array<{ terminate(): Promise<number> }> } }).pool;
+  try {
+    // A replacement fails to start once: from then on Piscina replaces no thread that dies.
+    Atomics.store(failStarts, 0, 1);
+    await piscina.threads[0]!.terminate();
+    for (let i = 0; i < 100 && pool.liveThreads > 0; i++) await sleep(50);
+    Atomics.store(failStarts, 0, 0);
+    assert.deepEqual(await pool.verify(work.slice(0, 40), flags), { mode: 'valid' }, 'the next task starts a thread again');
+    assert.equal(pool.liveThreads, 1);
+    // Look-ahead hashing runs on that thread, a block's script tasks queue behind it, and it dies
+    // mid-hash: the hash batch comes back unhashed (BlockHasher hashes it here instead), and the
+    // block's attempt must end (an internal error, retried on a new thread), not wait.
+    const hasher = BlockHasher.using(pool.hashBlocks);
+    const hashed = hasher.hash(Array.from({ length: 60 }, () => raw));
+    const verdict = pool.verify(work.slice(0, 40), flags);
+    await sleep(30);
+    await piscina.threads[0]!.terminate();
+    assert.equal((await hashed).blocks[0]!.hashes, undefined, 'the batch was cut off with its thread');
+    const outcome = await Promise.race([verdict, sleep(20_000).then(() => 'still waiting after 20 s')]);
+    if (outcome === 'still waiting after 20 s') await hasher.hash([raw]); // starts a thread: the stranded tasks run, the test ends
+    assert.deepEqual(outcome, { mode: 'valid' });
+    await hasher.close();
   } finally {
     await pool.close();
   }

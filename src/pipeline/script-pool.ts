@@ -181,7 +181,15 @@ export class ScriptPool {
     const cancel = new AbortController();
     this.inFlight.add(cancel);
     const pool = this.pool as unknown as Piscina<unknown, R>;
-    return pool.run(task, name === undefined ? { signal: cancel.signal } : { name, signal: cancel.signal }).finally(() => this.inFlight.delete(cancel));
+    return pool
+      .run(task, name === undefined ? { signal: cancel.signal } : { name, signal: cancel.signal })
+      .finally(() => this.inFlight.delete(cancel))
+      .catch((err: unknown) => {
+        // Whatever the task (a look-ahead hash as much as a script check), its thread may have
+        // been the last: the tasks queued behind it must not wait for a thread that never comes.
+        this.cancelStranded();
+        throw err;
+      });
   }
 
   /**
@@ -282,7 +290,6 @@ export class ScriptPool {
               // Stop the others: this attempt is lost anyway.
               abortTask(sab);
             }
-            this.cancelStranded();
           },
         ),
       ),
