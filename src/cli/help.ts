@@ -20,7 +20,7 @@ export const COMMAND_HELP: Readonly<Record<CommandName, CommandHelp>> = {
     brief: 'validate one block against the outputs it spends',
     args: '<block>',
     summary: 'Validate a block (raw, or one blk*.dat record) against the outputs its inputs spend: every consensus rule that needs no chain, scripts included.',
-    notes: ['Prints the verdict with Core\'s reject reason. Exit status: 0 valid, 1 invalid, 2 usage or I/O error.'],
+    notes: ['Prints the verdict with Core\'s reject reason. Exit status: 0 valid, 1 invalid, 2 usage error, I/O error or our own failure (no verdict on the block).'],
     example: 'vigil check-block block.raw --spent block-undo.raw --spent-format bcoin-undo --json',
   },
   import: {
@@ -118,8 +118,7 @@ export function generalHelp(): string {
     'Options come from the command line, then VIGIL_* environment variables, then a JSON config',
     'file (--config <file> or VIGIL_CONFIG), then defaults.',
     'Results go to stdout; logs and progress to stderr.',
-    'Exit status: 0 valid, 1 invalid, 2 usage or I/O error.',
-    '',
-    '  vigil --version',
+    'Exit status: 0 valid, 1 invalid, 2 usage error, I/O error or our own failure (no verdict on a block).',
+    '`vigil --version` prints the version.',
   ].join('\n');
 }
