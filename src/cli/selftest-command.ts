@@ -160,7 +160,11 @@ export async function selftestCommand(opts: SelftestOptions): Promise<number> {
     if (!opts.json) console.log(`\ngenerating a regtest chain of ${opts.blocks} blocks (${opts.txs} txs each once coins mature) and importing it:`);
     sync = await regtestSync({ blocks: opts.blocks, txs: opts.txs, seed: opts.seed, logger: opts.logger, mode: progressMode({ quiet: opts.quiet, json: opts.json, stream }), stream, ...(opts.pool === undefined ? {} : { pool: opts.pool }) });
     const threads = opts.pool === undefined || opts.pool.threads === 0 ? 'no worker threads' : `${opts.pool.threads} worker threads`;
-    if (!opts.json) console.log(renderSyncSummary(sync, `scripts checked, ${threads}, ${opts.crypto}`));
+    if (!opts.json) {
+      console.log(renderSyncSummary(sync, `scripts checked, ${threads}, ${opts.crypto}`));
+      // noble's ~1.1 ms a signature sets these rates; libsecp256k1's native build checks one in 44–68 µs (bench/results/signatures.md).
+      if (opts.crypto === 'noble' && sync.targets.some((t) => !t.met && t.unit !== 'MB')) console.log("  (noble's signature checks bound these rates: --crypto libsecp256k1 checks a signature 17–25x faster)");
+    }
   }
   const ok = bundled.valid && (sync === undefined || sync.ok);
   if (opts.json) console.log(JSON.stringify({ ...bundled, valid: ok, ...(sync === undefined ? {} : { sync }) }));
