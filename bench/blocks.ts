@@ -165,6 +165,29 @@ function rateSpecs(f: Fixed, b: SignatureBackend, label: string): TaskSpec[] {
   ];
 }
 
+/** Single verifies of the fixed signatures through `b` on this thread for `ms`: verifies a second. */
+function windowRate(f: Fixed, b: SignatureBackend, kind: 'ecdsa' | 'schnorr', ms: number): number {
+  let n = 0;
+  let ok = true;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms) {
+    for (let i = 0; i < SET_SIZE; i++) {
+      if (kind === 'ecdsa') {
+        const c = f.ecdsa[i]!;
+        ok = b.verifyEcdsa(c.rs, c.msg, c.pubkey) && ok;
+      } else {
+        const c = f.schnorr[i]!;
+        ok = b.verifySchnorr(c.sig, c.msg, c.xonly) && ok;
+      }
+    }
+    n += SET_SIZE;
+    t = performance.now();
+  }
+  check(ok, `${b.name} ${kind}: every verify of a reference window returned true`);
+  return (n * 1000) / (t - t0);
+}
+
 /**
  * Bare verifies through one backend on `threads` threads at once for `ms`: the aggregate rate, the
  * most any pool of that many workers could reach on this machine right now.
@@ -219,12 +242,17 @@ export const blocksSuite: Suite = {
       `${SET_SIZE} fixed BIP340 and ${SET_SIZE} fixed ECDSA signatures verify through noble${libsecp !== undefined ? ` and ${libsecp.name}` : ''}; ` +
         'each on a changed message (Schnorr) or with a flipped s bit (ECDSA) fails',
     );
-    const rate = (label: string): { schnorr: number; ecdsa: number } => {
+    // The single-verify rates the pure signature cost divides by: the table's one-second rows, and a
+    // short window of each after every round of block runs below, so the reference is taken
+    // across the same minutes, and the same load, as the blocks it is compared with. The median
+    // of all of them is used; every window is listed in the notes.
+    const refSamples = new Map<SignatureBackend, { ecdsa: number[]; schnorr: number[] }>();
+    const rate = (label: string, b: SignatureBackend): void => {
       const s = rateRows.find((r) => r.name.startsWith(`reference: ${label} verifySchnorr`))!;
       const e = rateRows.find((r) => r.name.startsWith(`reference: ${label} verifyEcdsa`))!;
-      return { schnorr: s.opsPerSec, ecdsa: e.opsPerSec };
+      refSamples.set(b, { ecdsa: [e.opsPerSec], schnorr: [s.opsPerSec] });
     };
-    const nobleRate = rate('noble');
+    rate('noble', nobleBackend);
     // The same fixed signatures on 1 and 2 bare worker threads: how far 2 threads scale on this machine.
     // Three short windows each, alternating, and the best of each kept: other processes on a shared
     // machine only ever slow a window down, so the best one is the closest to what the cores can do.
@@ -245,7 +273,14 @@ export const blocksSuite: Suite = {
       }
     }
     const twoThreadRate = { ecdsa: spin.ecdsa2, schnorr: spin.schnorr2 };
-    const libRate = libsecp !== undefined ? rate(libsecp.name) : undefined;
+    if (libsecp !== undefined) rate(libsecp.name, libsecp);
+    const refWindowMs = Math.max(100, Math.round(opts.timeMs / 4));
+    const sampleRefs = (): void => {
+      for (const [b, r] of refSamples) {
+        r.ecdsa.push(windowRate(fixed, b, 'ecdsa', refWindowMs));
+        r.schnorr.push(windowRate(fixed, b, 'schnorr', refWindowMs));
+      }
+    };
 
     // Serial runs on this thread through a counting backend: the validity check, the signature count.
     const rows: Row[] = [...rateRows];
@@ -338,11 +373,18 @@ export const blocksSuite: Suite = {
         for (const b of blocks) {
           for (const c of round % 2 === 0 ? active : [...active].reverse()) await runOn(c, b, true);
         }
+        sampleRefs();
       }
       check(configs.every((c) => c.pool.stats.retries === 0 && c.pool.sigCache === undefined), 'no pool attempt was retried; no pool had a signature cache');
     } finally {
       for (const c of configs) await c.pool.close();
     }
+    const refRate = (b: SignatureBackend): { ecdsa: number; schnorr: number } => {
+      const r = refSamples.get(b)!;
+      return { ecdsa: median(r.ecdsa), schnorr: median(r.schnorr) };
+    };
+    const nobleRate = refRate(nobleBackend);
+    const libRate = libsecp !== undefined ? refRate(libsecp) : undefined;
     const coresAfter = await probeCores();
     checks.push(
       `every timed run returned valid with every input checked; ${rounds} timed run(s) per block for each noble pool and ${LIBSECP_ROUNDS_FACTOR * rounds} for each libsecp256k1 pool (${configs.map((c) => `${c.crypto} × ${c.threads}`).join(', ')}), after untimed warm-up runs; pools without a signature cache`,
@@ -446,7 +488,12 @@ export const blocksSuite: Suite = {
       `cores this process could get (2 spinning threads, 0.5 s): ${coresBefore.toFixed(2)} before the pool runs, ${coresAfter.toFixed(2)} after` +
         (Math.min(coresBefore, coresAfter) < 1.8 ? ': other processes held a core, so the 2-worker rows and the speed-up understate what the pool does on an idle machine' : ''),
       'times are whole validateBlockAsync calls: decode of the raw block, every context-free and contextual check, the input checks against the given spent outputs, and the pool verifying every input; the serial rows are validateBlock on this thread',
-      `signatures per block are verify calls counted through a wrapping backend (a CHECKMULTISIG that tries a key that does not match counts as a call, as it costs one); the pure signature cost uses this run's single-thread noble rates: ${nobleRate.ecdsa.toFixed(0)} ECDSA/s, ${nobleRate.schnorr.toFixed(0)} Schnorr/s`,
+      `signatures per block are verify calls counted through a wrapping backend (a CHECKMULTISIG that tries a key that does not match counts as a call, as it costs one); the pure signature cost uses this run's single-thread rates: noble ${nobleRate.ecdsa.toFixed(0)} ECDSA/s, ${nobleRate.schnorr.toFixed(0)} Schnorr/s` +
+        (libRate !== undefined ? `; ${libsecp!.name} ${libRate.ecdsa.toFixed(0)} ECDSA/s, ${libRate.schnorr.toFixed(0)} Schnorr/s` : ''),
+      `each of those rates is the median of the table's reference row (1 s, before the blocks) and a ${refWindowMs} ms window on this thread after every round of block runs, so the reference spans the same minutes as the blocks: ` +
+        [...refSamples]
+          .map(([b, r]) => `${b === nobleBackend ? 'noble' : b.name} ECDSA ${r.ecdsa.map((x) => x.toFixed(0)).join(', ')}/s; Schnorr ${r.schnorr.map((x) => x.toFixed(0)).join(', ')}/s`)
+          .join('; '),
       'no signature cache is involved: the serial runs pass none and the pools are made with sigCache: null (block validation only reads ScriptPool\'s default cache, never fills it, so it could not flatter repeated runs, but it is left out so nothing can)',
       'the DESIGN targets (blocks/s, tx/s, sigs/s) are taken from the noble 2-worker rows; the libsecp256k1 rows run the same pools with ScriptPoolOptions.crypto = \'libsecp256k1\' in every worker',
       '"cores busy" = this process\'s CPU time (main thread and workers) ÷ wall time over the timed runs: below 2.0 for the 2-worker rows means the pool could not keep two cores busy, or other processes took them (see the load average)',
