@@ -5,7 +5,7 @@
 
 import { test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { request, type ClientRequest } from 'node:http';
 import { ChainState } from '../src/chain/chain-state.js';
 import { internalError } from '../src/consensus/validation.js';
@@ -15,10 +15,10 @@ import { INITIAL_SCORE, SCORE_DELTA } from '../src/service/source-scores.js';
 import { rebuildBlock, withOutput } from './helpers/alter-block.js';
 import { branch, remine, tempDir } from './helpers/regtest-chain.js';
 
-async function serve(t: TestContext, queueBytes: number): Promise<{ service: VigilService; chain: ChainState; base: string; port: number }> {
+async function serve(t: TestContext, queueBytes: number, more: { maxConnections?: number } = {}): Promise<{ service: VigilService; chain: ChainState; base: string; port: number }> {
   const tmp = tempDir('vigil-bounds-');
   const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
-  const service = new VigilService({ chain, queueBytes, logger: createLogger({ level: 'error' }) });
+  const service = new VigilService({ chain, queueBytes, logger: createLogger({ level: 'error' }), ...more });
   const address = await service.listen(0);
   t.after(async () => {
     await service.close();
@@ -177,4 +177,50 @@ test('a hex body that decodes to more than a block may be is 413, as a raw one, 
   assert.equal(res.status, 413);
   const rec = service.sources.get('big');
   assert.deepEqual([rec.score, rec.violations, rec.malformed], [INITIAL_SCORE, 0, 0]);
+});
+
+test('connections past the cap are closed as they come; the ones open and later ones are served', async (t) => {
+  const { base, port } = await serve(t, 8_000_000, { maxConnections: 2 });
+  const open = (): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+  // Two idle sockets hold the cap (the server has accepted both once one more is refused).
+  const idle = [await open(), await open()];
+  const third = await open();
+  const closed = await new Promise<boolean>((resolve) => {
+    third.once('close', () => resolve(true));
+    third.once('data', () => resolve(false));
+    third.write('GET /health HTTP/1.1\r\nhost: x\r\n\r\n');
+  });
+  assert.equal(closed, true, 'the connection past the cap is closed without an answer');
+  // An open one is still served.
+  const answer = await new Promise<string>((resolve) => {
+    let text = '';
+    idle[0]!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('\r\n\r\n')) resolve(text);
+    });
+    idle[0]!.write('GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+  });
+  assert.match(answer, /^HTTP\/1\.1 200/);
+  // Once the idle ones go, new connections are served again.
+  for (const s of idle) s.destroy();
+  let status = 0;
+  for (let i = 0; i < 50 && status !== 200; i++) {
+    status = await fetch(`${base}/health`).then((r) => r.status, () => 0);
+    if (status !== 200) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(status, 200);
+});
+
+test('maxConnections must be a positive integer', async (t) => {
+  const tmp = tempDir('vigil-bounds-');
+  const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
+  t.after(async () => {
+    await chain.close();
+    tmp.remove();
+  });
+  for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => new VigilService({ chain, maxConnections: bad }), RangeError);
 });

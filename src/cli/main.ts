@@ -151,6 +151,7 @@ async function dispatch(parsed: ParsedArgs, o: ResolvedOptions, logger: Logger):
         queueSize: o.requireNumber('queue-size'),
         rate: o.requireNumber('rate'),
         burst: o.requireNumber('burst'),
+        maxConnections: o.requireNumber('max-connections'),
         banScore: o.requireNumber('ban-score'),
         banViolations: o.requireNumber('ban-violations'),
         banSeconds: o.requireNumber('ban-seconds'),

@@ -19,6 +19,7 @@ export interface ServeCommandOptions {
   queueSize: number;
   rate: number;
   burst: number;
+  maxConnections: number;
   banScore: number;
   banViolations: number;
   banSeconds: number;
@@ -45,6 +46,7 @@ export async function serveCommand(o: ServeCommandOptions): Promise<number> {
       queueSize: o.queueSize,
       rate: o.rate,
       burst: o.burst,
+      maxConnections: o.maxConnections,
       policy: { banScore: o.banScore, banViolations: o.banViolations, banSeconds: o.banSeconds },
       logger: log,
     });

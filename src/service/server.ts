@@ -28,6 +28,11 @@ export interface ServiceOptions {
   queueSize?: number;
   /** Bytes of blocks waiting or in flight, at most (default 256 MiB). */
   queueBytes?: number;
+  /**
+   * Open HTTP connections at most (default 256): one more is closed as it comes, so idle or slow
+   * clients cannot use up the file descriptors the store's files need.
+   */
+  maxConnections?: number;
   /** Submissions per second per source, on average (default 20), and the largest burst (default 40). */
   rate?: number;
   burst?: number;
@@ -54,6 +59,11 @@ interface Answer {
   body: unknown;
   headers?: Record<string, string>;
 }
+
+/** ServiceOptions.maxConnections' default. */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+/** Refused connections are logged at most this often (ms): a flood must not flood the log too. */
+const REFUSED_LOG_MS = 60_000;
 
 /** The hex body of a block, at most: two digits a byte plus a little whitespace. */
 const MAX_HEX_BODY = MAX_BLOCK_SERIALIZED_SIZE * 2 + 2;
@@ -141,10 +151,14 @@ export class VigilService {
    * work, and then its sender is the one to blame.
    */
   private readonly blockSources = new Map<string, string>();
+  /** Connections refused at the cap since the last warning about them, and when that was. */
+  private refused = { count: 0, loggedAt: -Infinity };
   /** The source list sourceList() read last, and when. */
   private listed: { at: number; list: SourceView[] } | undefined;
 
   constructor(private readonly opts: ServiceOptions) {
+    const cap = opts.maxConnections;
+    if (cap !== undefined && !(Number.isSafeInteger(cap) && cap >= 1)) throw new RangeError(`maxConnections must be a positive integer, got ${String(cap)}`);
     this.chain = opts.chain;
     this.clock = opts.clock ?? Date.now;
     this.log = opts.logger ?? silentLogger;
@@ -184,6 +198,16 @@ export class VigilService {
     // Slow or silent clients must not hold a block's worth of memory for long.
     server.requestTimeout = 60_000;
     server.headersTimeout = 20_000;
+    // Nor many sockets: past the cap Node closes each new connection as it comes ('drop').
+    const cap = this.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    server.maxConnections = cap;
+    server.on('drop', () => {
+      this.refused.count++;
+      const now = this.clock();
+      if (now - this.refused.loggedAt < REFUSED_LOG_MS) return;
+      this.log.warn('connections refused: the connection cap is reached', { refused: this.refused.count, maxConnections: cap });
+      this.refused = { count: 0, loggedAt: now };
+    });
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
