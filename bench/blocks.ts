@@ -492,7 +492,7 @@ export const blocksSuite: Suite = {
       'times are whole validateBlockAsync calls: decode of the raw block, every context-free and contextual check, the input checks against the given spent outputs, and the pool verifying every input; the serial rows are validateBlock on this thread',
       `signatures per block are verify calls counted through a wrapping backend (a CHECKMULTISIG that tries a key that does not match counts as a call, as it costs one); the pure signature cost uses this run's single-thread rates: noble ${nobleRate.ecdsa.toFixed(0)} ECDSA/s, ${nobleRate.schnorr.toFixed(0)} Schnorr/s` +
         (libRate !== undefined ? `; ${libsecp!.name} ${libRate.ecdsa.toFixed(0)} ECDSA/s, ${libRate.schnorr.toFixed(0)} Schnorr/s` : ''),
-      `each of those rates is the median of the table's reference row (1 s, before the blocks) and a ${refWindowMs} ms window on this thread after every round of block runs with that backend's pools, so the reference spans the same minutes as its blocks: ` +
+      `each of those rates is the median of the table's reference row (${opts.timeMs} ms, before the blocks) and a ${refWindowMs} ms window on this thread after every round of block runs with that backend's pools, so the reference spans the same minutes as its blocks: ` +
         [...refSamples]
           .map(([b, r]) => `${b === nobleBackend ? 'noble' : b.name} ECDSA ${r.ecdsa.map((x) => x.toFixed(0)).join(', ')}/s; Schnorr ${r.schnorr.map((x) => x.toFixed(0)).join(', ')}/s`)
           .join('; '),
