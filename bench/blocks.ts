@@ -340,7 +340,9 @@ export const blocksSuite: Suite = {
         configs.push({ crypto, threads, pool, times: new Map(blocks.map((b) => [b.label, { ms: [], cpuMs: 0, pre: [] }])) });
       }
     }
-    const rounds = Math.max(1, Math.round(opts.timeMs / 500));
+    // Three noble rounds at the default --time (1 s): each block's times then have a true median,
+    // which one run slowed by the shared host cannot move (with two, the median was their mean).
+    const rounds = Math.max(1, Math.round((3 * opts.timeMs) / 1000));
     try {
       const runOn = async (c: (typeof configs)[number], b: Loaded, timed: boolean): Promise<void> => {
         const cpu0 = process.cpuUsage();
