@@ -75,7 +75,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'host', env: 'VIGIL_HOST', type: 'string', default: '127.0.0.1', commands: ['serve'], description: 'address the HTTP server listens on' },
   { name: 'queue-size', env: 'VIGIL_QUEUE_SIZE', type: 'integer', min: 1, default: 64, commands: ['serve'], description: 'blocks waiting for validation before submissions are refused' },
   { name: 'rate', env: 'VIGIL_RATE', type: 'number', min: 0.001, default: 20, commands: ['serve'], description: 'blocks per second accepted from one source' },
-  { name: 'max-connections', env: 'VIGIL_MAX_CONNECTIONS', type: 'integer', min: 1, default: 256, commands: ['serve'], description: 'open HTTP connections at most; more are closed as they come' },
+  { name: 'max-connections', env: 'VIGIL_MAX_CONNECTIONS', type: 'integer', min: 1, default: 1024, commands: ['serve'], description: 'open HTTP connections at most (idle keep-alive ones count); more are closed as they come' },
   { name: 'burst', env: 'VIGIL_BURST', type: 'integer', min: 1, default: 40, commands: ['serve'], description: "size of a source's token bucket" },
   { name: 'ban-score', env: 'VIGIL_BAN_SCORE', type: 'number', default: 10, commands: ['serve'], description: 'score at or below which a source is banned' },
   { name: 'ban-violations', env: 'VIGIL_BAN_VIOLATIONS', type: 'integer', min: 1, default: 3, commands: ['serve'], description: 'consensus-invalid blocks from a source before it is banned' },

@@ -29,8 +29,9 @@ export interface ServiceOptions {
   /** Bytes of blocks waiting or in flight, at most (default 256 MiB). */
   queueBytes?: number;
   /**
-   * Open HTTP connections at most (default 256): one more is closed as it comes, so idle or slow
-   * clients cannot use up the file descriptors the store's files need.
+   * Open HTTP connections at most (default 1,024; a client's idle keep-alive sockets count): one
+   * more is closed as it comes, so idle or slow clients cannot use up the file descriptors the
+   * store's files need.
    */
   maxConnections?: number;
   /** Submissions per second per source, on average (default 20), and the largest burst (default 40). */
@@ -61,7 +62,7 @@ interface Answer {
 }
 
 /** ServiceOptions.maxConnections' default. */
-export const DEFAULT_MAX_CONNECTIONS = 256;
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** Refused connections are logged at most this often (ms): a flood must not flood the log too. */
 const REFUSED_LOG_MS = 60_000;
 
