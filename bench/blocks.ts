@@ -242,10 +242,10 @@ export const blocksSuite: Suite = {
       `${SET_SIZE} fixed BIP340 and ${SET_SIZE} fixed ECDSA signatures verify through noble${libsecp !== undefined ? ` and ${libsecp.name}` : ''}; ` +
         'each on a changed message (Schnorr) or with a flipped s bit (ECDSA) fails',
     );
-    // The single-verify rates the pure signature cost divides by: the table's one-second rows, and a
-    // short window of each after every round of block runs below, so the reference is taken
-    // across the same minutes, and the same load, as the blocks it is compared with. The median
-    // of all of them is used; every window is listed in the notes.
+    // The single-verify rates the pure signature cost divides by: the table's rows, and a short
+    // window of each before the timed rounds below and after every round that ran that backend's
+    // pools, so the reference is taken across the same minutes, and the same load, as the blocks
+    // it is compared with. The median of all of them is used; every window is listed in the notes.
     const refSamples = new Map<SignatureBackend, { ecdsa: number[]; schnorr: number[] }>();
     const rate = (label: string, b: SignatureBackend): void => {
       const s = rateRows.find((r) => r.name.startsWith(`reference: ${label} verifySchnorr`))!;
