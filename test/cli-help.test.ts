@@ -53,6 +53,13 @@ describe('help', { concurrency: 4 }, () => {
     assert.match(commandHelp('generate'), /env VIGIL_NETWORK, default: regtest/);
     assert.match(commandHelp('check-block'), /env VIGIL_NETWORK, default: main/);
   });
+
+  it("a command's help speaks of that command only: generate's --blocks says nothing of selftest", () => {
+    assert.doesNotMatch(commandHelp('generate'), /selftest/);
+    assert.match(commandHelp('generate'), /--blocks <n> +blocks of the regtest chain to make\n/);
+    assert.match(commandHelp('selftest'), /blocks of the regtest chain to make \(0 skips the sync\)/);
+    assert.doesNotMatch(commandHelp('import'), /generate/);
+  });
 });
 
 describe('bench help', () => {

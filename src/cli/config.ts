@@ -44,7 +44,10 @@ export interface OptionSpec {
   /** Extra check of a string value: the rule it breaks, or undefined when it is fine. */
   readonly check?: (value: string) => string | undefined;
   readonly commands: readonly CommandName[] | 'all';
+  /** What the option does, as the README's table says it for every command. */
   readonly description: string;
+  /** How one command's help says it instead, where the general text speaks of another command. */
+  readonly commandDescriptions?: Partial<Record<CommandName, string>>;
 }
 
 const HASH_OR_ZERO = (v: string): string | undefined => (v === '0' || /^[0-9a-fA-F]{64}$/.test(v) ? undefined : 'must be a block hash (64 hex digits) or 0');
@@ -59,11 +62,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'quiet', env: 'VIGIL_QUIET', type: 'boolean', default: false, commands: ['import', 'selftest', 'bench'], description: 'no progress display and no info logs' },
   { name: 'spent', env: 'VIGIL_SPENT', type: 'string', arg: '<file>', defaultText: 'required', commands: ['check-block'], description: "file of the outputs the block's inputs spend" },
   { name: 'spent-format', env: 'VIGIL_SPENT_FORMAT', type: 'enum', values: SPENT_FILE_FORMATS, defaultText: 'required', commands: ['check-block'], description: 'format of the spent-output file' },
-  { name: 'network', env: 'VIGIL_NETWORK', type: 'enum', values: NETWORK_NAMES, default: 'main', commandDefaults: { generate: 'regtest' }, commands: ['check-block', 'import', 'generate', 'serve'], description: 'chain parameters (generate: regtest only)' },
+  { name: 'network', env: 'VIGIL_NETWORK', type: 'enum', values: NETWORK_NAMES, default: 'main', commandDefaults: { generate: 'regtest' }, commands: ['check-block', 'import', 'generate', 'serve'], description: 'chain parameters (generate: regtest only)', commandDescriptions: { generate: 'chain parameters: regtest only', 'check-block': 'chain parameters', import: 'chain parameters', serve: 'chain parameters' } },
   { name: 'height', env: 'VIGIL_HEIGHT', type: 'integer', min: 0, defaultText: 'from the coinbase (BIP34)', commands: ['check-block'], description: "the block's height" },
   { name: 'no-pow-check', env: 'VIGIL_NO_POW_CHECK', type: 'boolean', default: false, commands: ['check-block'], description: 'skip the proof-of-work comparison (tests on altered blocks)' },
   { name: 'datadir', env: 'VIGIL_DATADIR', type: 'string', arg: '<dir>', defaultText: 'required', commands: ['import', 'tip', 'utxo-digest', 'serve', 'sources', 'unban'], description: 'chain state directory' },
-  { name: 'blocks', env: 'VIGIL_BLOCKS', type: 'integer', min: 0, defaultText: 'generate: required', commandDefaults: { selftest: 300 }, commands: ['generate', 'selftest'], description: 'blocks of the regtest chain to make (selftest: 0 skips the sync)' },
+  { name: 'blocks', env: 'VIGIL_BLOCKS', type: 'integer', min: 0, defaultText: 'generate: required', commandDefaults: { selftest: 300 }, commands: ['generate', 'selftest'], description: 'blocks of the regtest chain to make (selftest: 0 skips the sync)', commandDescriptions: { generate: 'blocks of the regtest chain to make', selftest: 'blocks of the regtest chain to make (0 skips the sync)' } },
   { name: 'txs', env: 'VIGIL_TXS', type: 'integer', min: 0, default: 10, commandDefaults: { selftest: 25 }, commands: ['generate', 'selftest'], description: 'transactions per block once coins have matured' },
   { name: 'seed', env: 'VIGIL_SEED', type: 'string', default: '0', commandDefaults: { selftest: 'selftest' }, commands: ['generate', 'selftest'], description: 'seed of the generated keys and choices (same seed, same bytes)' },
   { name: 'out', env: 'VIGIL_OUT', type: 'string', arg: '<dir>', defaultText: 'required', commands: ['generate'], description: 'directory the blk*.dat files are written to' },

@@ -95,7 +95,7 @@ export function commandHelp(command: CommandName): string {
     const flag = flags[i]!;
     const pad = flag.length + 2 > width ? `\n  ${' '.repeat(width)}` : ' '.repeat(width - flag.length);
     const def = defaultText(o, command);
-    lines.push(`  ${flag}${pad}${o.description}`);
+    lines.push(`  ${flag}${pad}${o.commandDescriptions?.[command] ?? o.description}`);
     const after = def === '' ? '' : def === 'required' ? ', required' : `, default: ${def}`;
     lines.push(`  ${' '.repeat(width)}env ${o.env}${after}`);
   });
