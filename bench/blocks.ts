@@ -34,7 +34,7 @@ import {
 } from './report.js';
 import { BLOCK_866342, readVector } from './vectors.js';
 import { probeCores } from './cores.js';
-import { checkFixed, fixedSignatures, SET_SIZE, type Fixed } from './fixed-sigs.js';
+import { checkFixed, fixedSignatures, SET_SIZE, verifyFor, type Fixed } from './fixed-sigs.js';
 import { TARGET_BLOCKS_PER_SEC, TARGET_TX_PER_SEC, TARGET_SIGS_PER_SEC } from './targets.js';
 
 /** The parallel speed-up range the design notes state, and the pipeline's acceptance bounds. */
@@ -167,25 +167,9 @@ function rateSpecs(f: Fixed, b: SignatureBackend, label: string): TaskSpec[] {
 
 /** Single verifies of the fixed signatures through `b` on this thread for `ms`: verifies a second. */
 function windowRate(f: Fixed, b: SignatureBackend, kind: 'ecdsa' | 'schnorr', ms: number): number {
-  let n = 0;
-  let ok = true;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < ms) {
-    for (let i = 0; i < SET_SIZE; i++) {
-      if (kind === 'ecdsa') {
-        const c = f.ecdsa[i]!;
-        ok = b.verifyEcdsa(c.rs, c.msg, c.pubkey) && ok;
-      } else {
-        const c = f.schnorr[i]!;
-        ok = b.verifySchnorr(c.sig, c.msg, c.xonly) && ok;
-      }
-    }
-    n += SET_SIZE;
-    t = performance.now();
-  }
-  check(ok, `${b.name} ${kind}: every verify of a reference window returned true`);
-  return (n * 1000) / (t - t0);
+  const r = verifyFor(f, b, kind, ms);
+  check(r.ok, `${b.name} ${kind}: every verify of a reference window returned true`);
+  return (r.count * 1000) / r.elapsedMs;
 }
 
 /**

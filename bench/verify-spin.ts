@@ -4,7 +4,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadBackend, type BackendName } from '../src/script/backends.js';
-import { checkFixed, fixedSignatures, SET_SIZE } from './fixed-sigs.js';
+import { checkFixed, fixedSignatures, verifyFor } from './fixed-sigs.js';
 
 const { kind, ms, control, crypto } = workerData as { kind: 'ecdsa' | 'schnorr'; ms: number; control: SharedArrayBuffer; crypto: BackendName };
 const backend = await loadBackend(crypto);
@@ -13,20 +13,5 @@ checkFixed(f, backend);
 const flag = new Int32Array(control);
 parentPort!.postMessage({ ready: true });
 while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0, 1000);
-let n = 0;
-let ok = true;
-const t0 = performance.now();
-let elapsed = 0;
-do {
-  for (let j = 0; j < 8; j++, n++) {
-    if (kind === 'ecdsa') {
-      const c = f.ecdsa[n & (SET_SIZE - 1)]!;
-      ok = backend.verifyEcdsa(c.rs, c.msg, c.pubkey) && ok;
-    } else {
-      const c = f.schnorr[n & (SET_SIZE - 1)]!;
-      ok = backend.verifySchnorr(c.sig, c.msg, c.xonly) && ok;
-    }
-  }
-  elapsed = performance.now() - t0;
-} while (elapsed < ms);
-parentPort!.postMessage({ ready: false, count: n, elapsedMs: elapsed, ok });
+const { count, elapsedMs, ok } = verifyFor(f, backend, kind, ms);
+parentPort!.postMessage({ ready: false, count, elapsedMs, ok });
