@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { SHORT_MAX, hash256Of64Into, sha256ShortInto } from '../src/primitives/sha256-short.js';
+import { FROM_MAX, SHORT_MAX, hash256Of64Into, sha256FromInto, sha256Midstate, sha256ShortInto } from '../src/primitives/sha256-short.js';
 import { computeMerkleRoot } from '../src/primitives/block.js';
 import { hash160, hash256, sha256 } from '../src/primitives/hash.js';
 import { toHex } from '../src/primitives/bytes.js';
@@ -68,6 +68,46 @@ test('results are fresh arrays: a later hash does not change an earlier one', ()
   hash256(Uint8Array.of(2));
   sha256(Uint8Array.of(3));
   assert.equal(toHex(a), copy);
+});
+
+test('a midstate of 0, 64 or 128 bytes, then every rest of 0..FROM_MAX bytes at an offset: as node:crypto over the whole message', () => {
+  const next = rng(0x31d5);
+  const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => next() & 0xff);
+  for (const prefixLen of [0, 64, 128]) {
+    const prefix = bytes(prefixLen);
+    // Taken in one step, and in steps of one block from the previous midstate: the same state.
+    const mid = sha256Midstate(prefix);
+    let stepped = sha256Midstate(new Uint8Array(0));
+    for (let o = 0; o < prefixLen; o += 64) stepped = sha256Midstate(prefix.subarray(o, o + 64), stepped);
+    assert.deepEqual([...stepped.words], [...mid.words]);
+    assert.equal(stepped.bytes, prefixLen);
+    for (let n = 0; n <= FROM_MAX; n++) {
+      const rest = bytes(n + 10);
+      const want = createHash('sha256').update(prefix).update(rest.subarray(5, 5 + n)).digest('hex');
+      assert.equal(toHex(sha256FromInto(mid, rest, 5, 5 + n, new Uint8Array(32))), want, `prefix ${prefixLen}, rest ${n}`);
+    }
+  }
+  // All-ones rests at the padding's edges (55, 56, 63, 64, 119, 120 bytes) after a 64-byte prefix.
+  const ones = new Uint8Array(64).fill(0xff);
+  for (const n of [55, 56, 63, 64, 119, 120, FROM_MAX]) {
+    const rest = new Uint8Array(n).fill(0xff);
+    assert.equal(toHex(sha256FromInto(sha256Midstate(ones), rest, 0, n, new Uint8Array(32))), createHash('sha256').update(ones).update(rest).digest('hex'));
+  }
+  // The midstate is a copy: hashing something else in between does not change it.
+  const mid = sha256Midstate(ones);
+  const before = toHex(sha256FromInto(mid, Uint8Array.of(1, 2, 3), 0, 3, new Uint8Array(32)));
+  sha256(bytes(50));
+  sha256Midstate(bytes(128));
+  assert.equal(toHex(sha256FromInto(mid, Uint8Array.of(1, 2, 3), 0, 3, new Uint8Array(32))), before);
+});
+
+test('sha256Midstate refuses a partial block; sha256FromInto a rest over FROM_MAX or past the data', () => {
+  assert.throws(() => sha256Midstate(new Uint8Array(63)), RangeError);
+  assert.throws(() => sha256Midstate(new Uint8Array(65)), RangeError);
+  const mid = sha256Midstate(new Uint8Array(64));
+  assert.throws(() => sha256FromInto(mid, new Uint8Array(FROM_MAX + 1), 0, FROM_MAX + 1, new Uint8Array(32)), RangeError);
+  assert.throws(() => sha256FromInto(mid, new Uint8Array(10), 0, 11, new Uint8Array(32)), RangeError);
+  assert.throws(() => sha256FromInto(mid, new Uint8Array(10), 6, 5, new Uint8Array(32)), RangeError);
 });
 
 const openssl256d = (data: Uint8Array): Uint8Array => createHash('sha256').update(createHash('sha256').update(data).digest()).digest();

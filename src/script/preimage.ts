@@ -5,6 +5,10 @@
 
 import { hash as oneShot } from 'node:crypto';
 import { hash256 } from '../primitives/hash.js';
+import { FROM_MAX, sha256FromInto, sha256Midstate, sha256ShortInto, type Sha256Midstate } from '../primitives/sha256-short.js';
+
+/** The first round of a double hash (read before the next call on this thread). */
+const firstRound = new Uint8Array(32);
 
 export class Preimage {
   private buf = new Uint8Array(1024);
@@ -76,6 +80,32 @@ export class Preimage {
   /** Double SHA-256 of what was written. */
   hash256(): Uint8Array {
     return hash256(this.buf.subarray(0, this.offset));
+  }
+
+  /** Bytes written since the last reset. */
+  get length(): number {
+    return this.offset;
+  }
+
+  /** SHA-256's state after the first `bytes` written (whole blocks), continuing `from` if given. */
+  midstate(bytes: number, from?: Sha256Midstate): Sha256Midstate {
+    return sha256Midstate(this.buf.subarray(0, bytes), from);
+  }
+
+  /** Whether what was written past byte `skip` is short enough for sha256From/hash256From. */
+  fitsFrom(skip: number): boolean {
+    return this.offset - skip <= FROM_MAX;
+  }
+
+  /** SHA-256 of the message `mid` began, then what was written from byte `skip` on (fitsFrom). */
+  sha256From(mid: Sha256Midstate, skip: number): Uint8Array {
+    return sha256FromInto(mid, this.buf, skip, this.offset, new Uint8Array(32));
+  }
+
+  /** Double SHA-256 of the message `mid` began, then what was written from byte `skip` on (fitsFrom). */
+  hash256From(mid: Sha256Midstate, skip: number): Uint8Array {
+    sha256FromInto(mid, this.buf, skip, this.offset, firstRound);
+    return sha256ShortInto(firstRound, new Uint8Array(32));
   }
 
   /** What was written, as a view valid until the next reset (for a hasher's update). */

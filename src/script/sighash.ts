@@ -3,6 +3,7 @@
 
 import { ByteWriter } from '../primitives/writer.js';
 import { hash256, sha256, taggedHasher } from '../primitives/hash.js';
+import { sha256Midstate, type Sha256Midstate } from '../primitives/sha256-short.js';
 import { Preimage, varBytesSize } from './preimage.js';
 import type { Transaction, TxOut } from '../primitives/transaction.js';
 import { OP } from './opcodes.js';
@@ -47,6 +48,8 @@ export class PrecomputedTxData {
   private _hashPrevouts?: Uint8Array; // double SHA-256 (BIP143)
   private _hashSequence?: Uint8Array;
   private _hashOutputs?: Uint8Array;
+  /** SHA-256 midstates of preimage prefixes every input shares (prefixMidstate's keys). */
+  private _mids?: Array<Sha256Midstate | undefined>;
 
   constructor(
     readonly tx: Transaction,
@@ -123,6 +126,16 @@ export class PrecomputedTxData {
       this._scripts = w.sha256();
     }
     return this._scripts;
+  }
+
+  /**
+   * The midstate of the first 64 bytes of `w`, a signature preimage of this transaction whose
+   * first 64 bytes are the same for every input signing with the same `key` (the caller's
+   * promise), taken after `from` (a tag's prefix) when given: computed by the first such input.
+   */
+  prefixMidstate(key: number, w: Preimage, from?: Sha256Midstate): Sha256Midstate {
+    const mids = (this._mids ??= []);
+    return (mids[key] ??= w.midstate(64, from));
   }
 
   private spentOutputsOrThrow(): readonly TxOut[] {
@@ -223,7 +236,11 @@ export function signatureHashWitnessV0(
   w.varBytes(scriptCode);
   w.i64(amount).u32(input.sequence);
   w.bytes(hashOutputs).u32(tx.locktime).i32(hashType);
-  return w.hash256();
+  if (!w.fitsFrom(64)) return w.hash256();
+  // The first 64 bytes (version, hashPrevouts, 28 bytes of hashSequence) are decided by which of
+  // the two hashes this type zeroes: keys 0 (neither), 1 (hashSequence), 3 (both).
+  const key = (hashPrevouts === zero ? 2 : 0) + (hashSequence === zero ? 1 : 0);
+  return w.hash256From(cache.prefixMidstate(key, w), 64);
 }
 
 const ZERO32 = new Uint8Array(32);
@@ -284,5 +301,22 @@ export function signatureHashTaproot(
   if (tapscript) {
     w.bytes(exec.tapleafHash!).u8(0).u32(exec.codeSeparatorPos ?? 0xffffffff);
   }
+  // Without ANYONECANPAY the first 64 bytes (epoch, hash type, version, lock time, sha_prevouts,
+  // 22 bytes of sha_amounts) are the same for every input signing with this hash type: keys 4–7.
+  if (inputType !== SIGHASH_ANYONECANPAY && w.fitsFrom(64)) return w.sha256From(cache.prefixMidstate(4 + hashType, w, tapSighashMid()), 64);
   return taggedHasher('TapSighash').update(w.written()).digest();
+}
+
+let tapSighash: Sha256Midstate | undefined;
+
+/** SHA-256's state after BIP340's tag prefix for "TapSighash": SHA256(tag) twice. */
+function tapSighashMid(): Sha256Midstate {
+  if (tapSighash === undefined) {
+    const t = sha256(new TextEncoder().encode('TapSighash'));
+    const prefix = new Uint8Array(64);
+    prefix.set(t, 0);
+    prefix.set(t, 32);
+    tapSighash = sha256Midstate(prefix);
+  }
+  return tapSighash;
 }
