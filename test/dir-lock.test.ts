@@ -4,11 +4,11 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChainState } from '../src/chain/chain-state.js';
-import { LOCK_FILE } from '../src/store/dir-lock.js';
+import { LOCK_FILE, acquireDirLock, takeOverStale } from '../src/store/dir-lock.js';
 import { StoreError } from '../src/store/index.js';
 import { tempDir } from './helpers/regtest-chain.js';
 import { CLI } from './helpers/serve.js';
@@ -42,6 +42,77 @@ test('a lock left by a process that died is taken over', async () => {
     writeFileSync(join(tmp.dir, LOCK_FILE), `${dead.stdout}\n`);
     const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
     await chain.close();
+  } finally {
+    tmp.remove();
+  }
+});
+
+/** A pid no process has: that of a child that has exited. */
+function deadPid(): string {
+  return spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+}
+
+test('a stale lock is removed only while it still names the dead process, by one process at a time', () => {
+  const tmp = tempDir('vigil-lock-');
+  try {
+    const path = join(tmp.dir, LOCK_FILE);
+    const dead = Number(deadPid());
+    writeFileSync(path, `${dead}\n`);
+    const release = acquireDirLock(tmp.dir);
+    assert.equal(readFileSync(path, 'utf8'), `${process.pid}\n`, 'the stale lock is taken over, the pid in it at once');
+    // A second process that read the dead pid before the takeover acts on it late: the new lock stays.
+    takeOverStale(path, dead);
+    assert.equal(readFileSync(path, 'utf8'), `${process.pid}\n`);
+    release();
+    assert.equal(existsSync(path), false);
+    assert.deepEqual(readdirSync(tmp.dir), [], 'no file of the lock is left behind');
+
+    // While another process holds the takeover file, a stale lock is left to it.
+    writeFileSync(path, `${dead}\n`);
+    writeFileSync(`${path}.takeover`, '');
+    takeOverStale(path, dead);
+    assert.equal(readFileSync(path, 'utf8'), `${dead}\n`);
+    // A takeover file its process left behind (older than 10 s) is cleared, and the next attempt goes on.
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${path}.takeover`, old, old);
+    takeOverStale(path, dead);
+    assert.equal(existsSync(`${path}.takeover`), false);
+    takeOverStale(path, dead);
+    assert.equal(existsSync(path), false);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('processes starting at the same moment: exactly one takes the lock, stale or not', async () => {
+  const lockUrl = new URL('../src/store/dir-lock.js', import.meta.url).href;
+  // Each child spins until the agreed moment, tries once, and holds what it took for 1.5 s.
+  const child = `
+    const { acquireDirLock } = await import(${JSON.stringify(lockUrl)});
+    const [dir, start] = [process.argv[1], Number(process.argv[2])];
+    while (Date.now() < start) {}
+    try { const release = acquireDirLock(dir); console.log('GOT'); setTimeout(release, 1500); }
+    catch (err) { console.log(err.code); }`;
+  const tmp = tempDir('vigil-lock-');
+  try {
+    for (const stale of [true, true, true, false, false]) {
+      if (stale) writeFileSync(join(tmp.dir, LOCK_FILE), `${deadPid()}\n`);
+      const start = Date.now() + 700;
+      const outs = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          new Promise<string>((resolve, reject) => {
+            const p = spawn(process.execPath, ['--input-type=module', '-e', child, tmp.dir, String(start)], { stdio: ['ignore', 'pipe', 'inherit'] });
+            let out = '';
+            p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+            p.on('error', reject);
+            p.on('close', () => resolve(out.trim()));
+          }),
+        ),
+      );
+      assert.equal(outs.filter((o) => o === 'GOT').length, 1, `${stale ? 'stale lock' : 'no lock'}: ${outs.join(', ')}`);
+      assert.ok(outs.every((o) => o === 'GOT' || o === 'locked'), outs.join(', '));
+      assert.deepEqual(readdirSync(tmp.dir), [], 'released, and no file of the lock left behind');
+    }
   } finally {
     tmp.remove();
   }
