@@ -555,6 +555,50 @@ test('readBlockHeadersAsync reads the headers of large blocks, not the blocks, a
   assert.deepEqual(summary.issues, []);
 });
 
+test('readBlockHeadersAsync finds the records a whole read finds when a length claims too much, whether what follows is in the window or not', async (t) => {
+  const blocks = BTCD_BLOCKS.slice(70, 76);
+  const damage = (dir: string, grow: (size: number, index: number) => number | undefined, padding = 0): void => {
+    const file = join(dir, blockFileName(0));
+    const bytes = new Uint8Array(readFileSync(file).length + padding);
+    bytes.set(readFileSync(file));
+    const dv = new DataView(bytes.buffer);
+    let at = 0;
+    blocks.forEach((b, k) => {
+      const to = grow(b.length, k);
+      if (to !== undefined) dv.setUint32(at + 4, to, true);
+      at += 8 + b.length;
+    });
+    writeFileSync(file, bytes);
+  };
+  const cases: Array<[string, (size: number, index: number) => number | undefined, number]> = [
+    // Into the next record's magic: a scan that trusts it misses that record.
+    ['3 bytes too many', (size, k) => (k === 1 ? size + 3 : undefined), 0],
+    // Over the next records (a flipped bit).
+    ['a bit flipped', (size, k) => (k === 2 ? size | 0x100 : undefined), 0],
+    // Two damaged records, and the last grown into the zero padding after it.
+    ['three damaged', (size, k) => (k === 0 || k === 3 ? size + 40 : k === 5 ? size + 600 : undefined), 4096],
+  ];
+  for (const [name, grow, padding] of cases) {
+    const dir = tempDir(t);
+    writeAll(dir, blocks);
+    damage(dir, grow, padding);
+    const whole = readAllBlocks(dir, { magic: MAIN_MAGIC });
+    sameRecords(whole.records, blocks);
+    assert.deepEqual(whole.summary.issues, [], name);
+    // One window for the file, and windows far smaller than a block (every record skipped past).
+    for (const chunkSize of [undefined, 64, 300]) {
+      const { headers, summary } = await readHeaders(dir, { magic: MAIN_MAGIC, chunkSize });
+      const what = `${name}, ${chunkSize ?? 'default'} chunk`;
+      assert.deepEqual(
+        headers.map((h) => `${h.offset}:${toHex(h.header)}`),
+        whole.records.map((r) => `${r.offset}:${toHex(r.raw.subarray(0, 80))}`),
+        what,
+      );
+      assert.deepEqual(summary.issues, [], what);
+    }
+  }
+});
+
 test('misuse throws: bad magic, bad key, existing files without overwrite', (t) => {
   const dir = tempDir(t);
   assert.throws(() => new BlockFileWriter(dir, Uint8Array.of(1, 2, 3)), TypeError);

@@ -77,7 +77,11 @@ export interface BlockHeaderRecord {
   readonly file: string;
   /** Where the block's first byte sits in the file, after its 8-byte record header. */
   readonly offset: number;
-  /** The block's length as its record header gives it (the block itself is not read). */
+  /**
+   * The block's length: as its record header gives it (the block itself is not read), unless what
+   * follows the record was in the same window and was not a magic, when the block was read to
+   * find where it ends, as a whole read does.
+   */
   readonly length: number;
   /** The block header (a copy). */
   readonly header: Uint8Array;
@@ -134,6 +138,14 @@ interface ScanState {
    * the same problem, already reported, so it is not reported again as garbage.
    */
   quietUntil: number;
+  /**
+   * Headers mode: the last record skipped by its length, until what follows it is seen. As in a
+   * whole read, only a magic there (or the end of the file) vouches for the length; anything else
+   * sends the scan back to read the record whole and go on where its block really ends.
+   */
+  unvouched?: { magicAt: number; size: number; end: number };
+  /** Headers mode: the record to read whole in the next window, which starts at its magic. */
+  rescan?: { magicAt: number; size: number };
 }
 
 const newScanState = (): ScanState => ({ garbageStart: -1, garbageEnd: -1, quietUntil: -1 });
@@ -158,7 +170,9 @@ export function* scanBlockRecords(bytes: Uint8Array, file: string, opts: Pick<Re
  * Headers mode (`fileSize` given): a record is yielded as its place and header once those 80 bytes
  * are in the window, and the scan goes on where the record ends, which may be past the window (the
  * offset returned is then that end: the bytes in between are never read). Whether a record fits in
- * its file is judged against `fileSize`, so the records and issues are those of a whole read.
+ * its file is judged against `fileSize`, and a length is held to what follows it as in a whole
+ * read (a record it does not vouch for is read whole: the offset returned is then its magic, before
+ * the window), so the records and issues are those of a whole read.
  */
 function* scanWindow(
   bytes: Uint8Array,
@@ -196,9 +210,28 @@ function* scanWindow(
     st.garbageEnd = to;
   };
 
+  const magicAt = (k: number): boolean => bytes[k] === m0 && bytes[k + 1] === m1 && bytes[k + 2] === m2 && bytes[k + 3] === m3;
+
   // i indexes the window; pos = base + i is the file offset that issues and records report.
   let i = 0;
+  if (st.rescan !== undefined && st.rescan.magicAt === base) {
+    // A record whose length nothing vouched for, read whole (its header was yielded before): on
+    // where its block ends, or at its claimed end if no block decodes there.
+    const end = BLOCK_RECORD_HEADER_SIZE + st.rescan.size;
+    st.rescan = undefined;
+    i = (end <= len ? blockEndIn(bytes, BLOCK_RECORD_HEADER_SIZE, end) : undefined) ?? end;
+  }
   while (i < len) {
+    const u = st.unvouched;
+    if (u !== undefined && base + i === u.end) {
+      if (i + 4 > len && !atEnd) return base + i;
+      st.unvouched = undefined;
+      if (i + 4 <= len && !magicAt(i)) {
+        // Read the record again from its magic, whole.
+        st.rescan = { magicAt: u.magicAt, size: u.size };
+        return u.magicAt;
+      }
+    }
     const b = bytes[i]!;
     if (b === 0) {
       i++;
@@ -256,8 +289,17 @@ function* scanWindow(
 
       const g = flushGarbage();
       if (g !== undefined) yield g;
-      yield { kind: 'header', header: { file, offset: base + start, length: size, header: bytes.slice(start, start + HEADER_SIZE) } };
-      i = end;
+      // As in a whole read, only a magic after the record vouches for its length; else the block
+      // is read to find its end. When the window does not show what follows, a later one decides
+      // (state.unvouched), and the record's header is yielded with the length it claims.
+      let next = end;
+      if (end + 4 <= len) {
+        if (!magicAt(end)) next = blockEndIn(bytes, start, end) ?? end;
+      } else if (base + end < headersEnd) {
+        st.unvouched = { magicAt: pos, size, end: base + end };
+      }
+      yield { kind: 'header', header: { file, offset: base + start, length: next - start, header: bytes.slice(start, start + HEADER_SIZE) } };
+      i = next;
       continue;
     }
     if (headersEnd !== undefined || end > len) {
@@ -404,6 +446,8 @@ class FileScan {
   /** Where the next read starts and how many bytes it takes (at least what the record at hand needs). */
   nextRead(): { at: number; length: number } {
     let need = this.chunk;
+    const rescan = this.state.rescan;
+    if (rescan !== undefined) need = Math.max(need, BLOCK_RECORD_HEADER_SIZE + rescan.size + 4);
     const t = this.tail;
     if (!this.headersOnly && t.length >= BLOCK_RECORD_HEADER_SIZE) {
       const size = new DataView(t.buffer, t.byteOffset, t.length).getUint32(4, true);
@@ -435,6 +479,12 @@ class FileScan {
         if (r.value < 0) {
           this.done = true;
           this.tail = new Uint8Array(0);
+        } else if (r.value < this.base) {
+          // Headers mode doubts a record it skipped: read again from its magic (state.rescan).
+          this.tail = new Uint8Array(0);
+          this.base = r.value;
+          this.readPos = r.value;
+          this.done = false;
         } else {
           this.tail = window.subarray(r.value - this.base);
           this.base = r.value;
