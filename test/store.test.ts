@@ -532,6 +532,35 @@ test('write-back: reads see held blocks as a store that commits each block does;
   await Promise.all([held.close(), direct.close()]);
 });
 
+test('write-back: a write called while close() runs is refused, never held unwritten; a second close waits for the first', async (t) => {
+  const chain = syntheticChain(37, 3, 10, 10);
+  const dir = tempDir(t);
+  let store = ChainStore.open(dir, { network: 'regtest' });
+  await store.setWriteBack(1 << 30);
+  await store.applyBlock(chain[0]!.apply);
+  const meta = new Uint8Array([7]);
+  const closing = store.close();
+  // Called after close(): were it queued behind close's flush, it would land in write-back's
+  // memory and resolve, with nothing left to write it.
+  let late: string;
+  try {
+    late = await store.applyBlock(chain[1]!.apply).then(
+      () => 'resolved',
+      (e: unknown) => `rejected ${(e as StoreError).code}`,
+    );
+  } catch (e) {
+    late = `threw ${(e as StoreError).code}`;
+  }
+  assert.match(late, /^(threw|rejected) closed$/);
+  assert.throws(() => store.putMeta('x', meta), (e: unknown) => e instanceof StoreError && e.code === 'closed');
+  const again = store.close();
+  await Promise.all([closing, again]);
+  await store.close();
+  store = ChainStore.open(dir, { network: 'regtest' });
+  assert.equal(toHex(store.utxoDigest()), chain[0]!.digest, 'the block before close() is written, the one after is not');
+  await store.close();
+});
+
 test('write-back: a refused block changes nothing held; a coinbase output over a held spend is written back', async (t) => {
   const chain = syntheticChain(32, 8, 30, 40);
   const store = ChainStore.open(tempDir(t), { network: 'regtest' });

@@ -165,6 +165,10 @@ export class ChainStore implements CoinView {
   /** Where getCoin copies scripts: a block's look-ups share a few 8 KiB buffers instead of one each. */
   private readonly scriptSlab = new ByteSlab();
   private closed = false;
+  /** Set once close() has queued its flush: writes are refused from then on. */
+  private closing = false;
+  /** The close under way, which a second close() waits for. */
+  private closeRun: Promise<void> | undefined;
   /** Set by changePending when a change failed half-way; see there. */
   private broken: StoreError | undefined;
   /** The last queued write (see write()); its failure is the caller's, not the next write's. */
@@ -390,6 +394,8 @@ export class ChainStore implements CoinView {
   /** Run `step` when the writes queued before it are done (see write()). */
   private enqueue(step: () => Promise<void> | void): Promise<void> {
     this.assertOpen();
+    // Queued behind close()'s flush, a write would land in write-back's memory after it, and be lost.
+    if (this.closing) throw new StoreError('closed', `store at ${this.dir} is closing`);
     const run = this.tail.then(() => {
       this.assertOpen();
       return step();
@@ -927,12 +933,28 @@ export class ChainStore implements CoinView {
     });
   }
 
-  /** Wait for pending commits and close the environment; later calls throw StoreError 'closed'. */
-  async close(): Promise<void> {
+  /**
+   * Wait for pending commits and close the environment; later calls of anything else throw
+   * StoreError 'closed', and so does a write called while the close runs. A second close while one
+   * runs waits for it; one after it does nothing.
+   */
+  close(): Promise<void> {
+    if (this.closeRun === undefined) {
+      this.closeRun = this.closeOnce().finally(() => {
+        this.closeRun = undefined;
+      });
+    }
+    return this.closeRun;
+  }
+
+  private async closeOnce(): Promise<void> {
     if (this.closed) return;
     // A broken store writes nothing more: what write-back held is given up, and said so.
     let flushError: unknown = this.broken;
-    if (this.pending !== undefined && this.broken === undefined) await this.flush().catch((err: unknown) => (flushError = err));
+    // The flush goes behind the writes already queued; none is taken after it.
+    const flushing = this.pending !== undefined && this.broken === undefined ? this.flush() : undefined;
+    this.closing = true;
+    if (flushing !== undefined) await flushing.catch((err: unknown) => (flushError = err));
     this.closed = true;
     await this.tail;
     if (flushError !== undefined) {
