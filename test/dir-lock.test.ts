@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChainState } from '../src/chain/chain-state.js';
@@ -114,6 +115,38 @@ test('processes starting at the same moment: exactly one takes the lock, stale o
       assert.deepEqual(readdirSync(tmp.dir), [], 'released, and no file of the lock left behind');
     }
   } finally {
+    tmp.remove();
+  }
+});
+
+test('a lock that is gone when read is created again, never removed: another process may be linking its own there', () => {
+  const tmp = tempDir('vigil-lock-');
+  // node:fs as CommonJS sees it: what is set there reaches ES modules' imports with syncBuiltinESMExports.
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const read = fs.readFileSync;
+  try {
+    const path = join(tmp.dir, LOCK_FILE);
+    // The other process (here: this one, as pid 1, always alive) links its lock in just after a read
+    // found none: a stale-lock takeover that trusted that read would remove it.
+    let armed = true;
+    fs.readFileSync = function (this: unknown, ...args: Parameters<typeof read>) {
+      try {
+        return read.apply(this, args);
+      } finally {
+        if (armed && args[0] === path) {
+          armed = false;
+          writeFileSync(`${path}.other`, '1\n');
+          fs.linkSync(`${path}.other`, path);
+          fs.unlinkSync(`${path}.other`);
+        }
+      }
+    } as typeof read;
+    syncBuiltinESMExports();
+    takeOverStale(path, undefined);
+    assert.equal(read(path, 'utf8'), '1\n', "the other process's lock is left in place");
+  } finally {
+    fs.readFileSync = read;
+    syncBuiltinESMExports();
     tmp.remove();
   }
 });

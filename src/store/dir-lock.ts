@@ -31,12 +31,14 @@ function alive(pid: number): boolean {
   }
 }
 
-function holderOf(path: string): number | undefined {
+/** The pid the lock names; undefined when unreadable or not a pid (stale); null when there is no lock. */
+function holderOf(path: string): number | undefined | null {
   try {
     const pid = Number(readFileSync(path, 'utf8').trim());
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined; // gone meanwhile, or unreadable: treated as stale
+  } catch (err) {
+    // Gone meanwhile: nothing to remove (another process may be about to link its lock there).
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
   }
 }
 
@@ -126,6 +128,10 @@ export function acquireDirLock(dir: string): () => void {
         };
       }
       const holder = holderOf(path);
+      if (holder === null) {
+        if (attempt >= ATTEMPTS) throw new StoreError('locked', `cannot take the lock ${path}`);
+        continue; // released or removed meanwhile: try to create it again
+      }
       if (holder !== undefined && (holder === process.pid || alive(holder))) {
         const who = holder === process.pid ? 'this process' : `process ${holder}`;
         throw new StoreError('locked', `${dir} is in use by ${who} (if no vigil runs there, delete ${path})`);
