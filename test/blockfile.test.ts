@@ -555,7 +555,7 @@ test('readBlockHeadersAsync reads the headers of large blocks, not the blocks, a
   assert.deepEqual(summary.issues, []);
 });
 
-test('readBlockHeadersAsync finds the records a whole read finds when a length claims too much, whether what follows is in the window or not', async (t) => {
+test('readBlockHeadersAsync finds the records a whole read finds when a length claims too much, whether what follows is in the window, past it, or past the end of the file', async (t) => {
   const blocks = BTCD_BLOCKS.slice(70, 76);
   const damage = (dir: string, grow: (size: number, index: number) => number | undefined, padding = 0): void => {
     const file = join(dir, blockFileName(0));
@@ -577,6 +577,9 @@ test('readBlockHeadersAsync finds the records a whole read finds when a length c
     ['a bit flipped', (size, k) => (k === 2 ? size | 0x100 : undefined), 0],
     // Two damaged records, and the last grown into the zero padding after it.
     ['three damaged', (size, k) => (k === 0 || k === 3 ? size + 40 : k === 5 ? size + 600 : undefined), 4096],
+    // The last record's length past the end of the file: the whole block before it is still a record.
+    ['the last past the end', (size, k) => (k === 5 ? size + 1000 : undefined), 0],
+    ['one past the end of a padded file', (size, k) => (k === 4 ? size + 40 : k === 5 ? size + 9000 : undefined), 300],
   ];
   for (const [name, grow, padding] of cases) {
     const dir = tempDir(t);

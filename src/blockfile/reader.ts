@@ -305,12 +305,18 @@ function* scanWindow(
     if (headersEnd !== undefined || end > len) {
       // Past the end of the file (headers mode knows without reading it), or of the window.
       const fileEnd = headersEnd ?? base + len;
-      if (headersEnd === undefined && !atEnd) return pos;
+      // Headers mode too reads to the end of the file here: a whole block there is a record.
+      if (!atEnd) return pos;
       const g = flushGarbage();
       if (g !== undefined) yield g;
       // Core reads the block up to the record's limit: a whole block before the end of the file
       // is read, whatever its damaged length claimed (the records around it are found as usual).
-      const whole = headersEnd === undefined ? blockEndIn(bytes, start, len) : undefined;
+      const whole = blockEndIn(bytes, start, len);
+      if (whole !== undefined && headersEnd !== undefined) {
+        yield { kind: 'header', header: { file, offset: base + start, length: whole - start, header: bytes.slice(start, start + HEADER_SIZE) } };
+        i = whole;
+        continue;
+      }
       if (whole !== undefined) {
         const raw = opts.views ? bytes.subarray(start, whole) : bytes.slice(start, whole);
         const r = parse ? decodeBlock(raw) : undefined;
@@ -449,9 +455,10 @@ class FileScan {
     const rescan = this.state.rescan;
     if (rescan !== undefined) need = Math.max(need, BLOCK_RECORD_HEADER_SIZE + rescan.size + 4);
     const t = this.tail;
-    if (!this.headersOnly && t.length >= BLOCK_RECORD_HEADER_SIZE) {
+    if (t.length >= BLOCK_RECORD_HEADER_SIZE) {
       const size = new DataView(t.buffer, t.byteOffset, t.length).getUint32(4, true);
-      if (size <= MAX_BLOCK_SERIALIZED_SIZE) need = Math.max(need, BLOCK_RECORD_HEADER_SIZE + size - t.length);
+      // Headers mode reads a record whole only when it claims to run past the end of the file.
+      if (size <= MAX_BLOCK_SERIALIZED_SIZE && (!this.headersOnly || this.base + BLOCK_RECORD_HEADER_SIZE + size > this.size)) need = Math.max(need, BLOCK_RECORD_HEADER_SIZE + size - t.length);
     }
     return { at: this.readPos, length: Math.min(need, this.size - this.readPos) };
   }
