@@ -559,6 +559,19 @@ test('write-back: a write called while close() runs is refused, never held unwri
   store = ChainStore.open(dir, { network: 'regtest' });
   assert.equal(toHex(store.utxoDigest()), chain[0]!.digest, 'the block before close() is written, the one after is not');
   await store.close();
+
+  // Writes called before close() and not awaited are written, with write-back on or off.
+  for (const writeBack of [false, true]) {
+    const d = tempDir(t);
+    store = ChainStore.open(d, { network: 'regtest' });
+    if (writeBack) await store.setWriteBack(1 << 30);
+    const applied = store.applyBlock(chain[0]!.apply);
+    const put = store.putMeta('x', meta);
+    await Promise.all([store.close(), applied, put]);
+    store = ChainStore.open(d, { network: 'regtest' });
+    assert.equal(toHex(store.utxoDigest()), chain[0]!.digest, `write-back ${writeBack}: the block called before close() is written`);
+    await store.close();
+  }
 });
 
 test('write-back: a refused block changes nothing held; a coinbase output over a held spend is written back', async (t) => {

@@ -955,8 +955,9 @@ export class ChainStore implements CoinView {
     const flushing = this.pending !== undefined && this.broken === undefined ? this.flush() : undefined;
     this.closing = true;
     if (flushing !== undefined) await flushing.catch((err: unknown) => (flushError = err));
-    this.closed = true;
+    // Every write called before close() runs (write-back on or off); none is taken from here on.
     await this.tail;
+    this.closed = true;
     if (flushError !== undefined) {
       for (const files of [this.blockFiles, this.undoFiles]) {
         try {
