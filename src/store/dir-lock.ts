@@ -77,6 +77,12 @@ function create(path: string, written: string | undefined): boolean {
  * Remove the lock at `path` if it still names `stale` (a dead process, or none readable), as the
  * one process doing so: without the takeover file, do nothing (another process is at it; the
  * caller tries again). Exported for the tests.
+ *
+ * A takeover file is left behind only by a process that died in the few calls below; one older
+ * than TAKEOVER_STALE_MS is removed by name, so a process that checks its age just as another
+ * replaces it can remove the new one. That needs a death inside this function and then three
+ * processes starting within microseconds of each other; without an atomic compare-and-swap on
+ * files (or flock, which Node does not offer) it is left so.
  */
 export function takeOverStale(path: string, stale: number | undefined): void {
   const takeover = `${path}.takeover`;
