@@ -312,8 +312,11 @@ export class ScriptPool {
       return internalError('script-worker-failed', why);
     }
     // VALID only for a block whose every input was checked: a fault in the chunking must fail
-    // closed (stopped early means withdrawn, and verify() answers that itself).
-    if (!aborted && inputs !== prepared.inputs) return internalError('script-worker-failed', `${inputs} of ${prepared.inputs} inputs checked`);
+    // closed. Stopped early with no failure and no crash means withdrawn by the caller (verify()
+    // answers that itself); answered as such here too, so nothing that stops the threads can
+    // ever read as VALID.
+    if (aborted) return ABORTED;
+    if (inputs !== prepared.inputs) return internalError('script-worker-failed', `${inputs} of ${prepared.inputs} inputs checked`);
     return VALID;
   }
 
