@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OPTIONS, parseCommandLine, readConfigFile, renderOptionsMarkdown, resolveOptions } from '../src/cli/config.js';
@@ -148,5 +148,40 @@ describe('config: the table itself', () => {
     assert.ok(begin >= 0 && end > begin, 'README.md marks the table with <!-- options:begin --> and <!-- options:end -->');
     const section = readme.slice(begin + '<!-- options:begin -->'.length, end).trim() + '\n';
     assert.equal(section, renderOptionsMarkdown(), `README.md's table is stale; it should read:\n${renderOptionsMarkdown()}`);
+  });
+});
+
+describe('exit status 2 for what is not a verdict', () => {
+  it('generate into a folder that holds block files, or onto a file: a usage error, nothing written', () => {
+    const tmp = tempDir('vigil-gen-');
+    try {
+      const full = join(tmp.dir, 'full');
+      mkdirSync(full);
+      writeFileSync(join(full, 'blk00000.dat'), 'kept');
+      const r = spawnSync(process.execPath, [CLI, 'generate', '--blocks', '1', '--out', full], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^vigil: --out .* already holds block files: give an empty or new folder\n$/);
+      assert.equal(readFileSync(join(full, 'blk00000.dat'), 'utf8'), 'kept');
+      const file = join(tmp.dir, 'a-file');
+      writeFileSync(file, '');
+      const onFile = spawnSync(process.execPath, [CLI, 'generate', '--blocks', '1', '--out', file], { encoding: 'utf8' });
+      assert.equal(onFile.status, 2, onFile.stderr);
+      assert.match(onFile.stderr, /is not a folder/);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('an error no command turned into a message (here: a folder under a file) exits 2, never 1 ("invalid")', () => {
+    const tmp = tempDir('vigil-gen-');
+    try {
+      const file = join(tmp.dir, 'a-file');
+      writeFileSync(file, '');
+      const r = spawnSync(process.execPath, [CLI, 'generate', '--blocks', '1', '--out', join(file, 'sub')], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^vigil: internal error: ENOTDIR/);
+    } finally {
+      tmp.remove();
+    }
   });
 });

@@ -1,8 +1,10 @@
 // `vigil import`, `vigil generate`, `vigil tip` and `vigil utxo-digest`: the commands that
 // work on a chain state directory or make block files.
 
-import { existsSync } from 'node:fs';
-import { resolveBlockFiles } from '../blockfile/reader.js';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { listBlockFiles, resolveBlockFiles } from '../blockfile/reader.js';
+import { XOR_KEY_FILE } from '../blockfile/xor.js';
 import { toHex } from '../primitives/bytes.js';
 import { ChainState, type ChainObserver } from '../chain/chain-state.js';
 import { generateChain } from '../generate/index.js';
@@ -143,6 +145,13 @@ export async function utxoDigestCommand(datadir: string): Promise<number> {
 
 export function generateCommand(opts: { network: NetworkName; blocks: number; txs: number; seed: string; out: string; json: boolean }): number {
   if (opts.network !== 'regtest') throw new UsageError('generate makes regtest chains only (--network regtest)');
+  // The writer refuses to replace block files; said here as the usage error it is.
+  if (existsSync(opts.out)) {
+    if (!statSync(opts.out).isDirectory()) throw new UsageError(`--out ${opts.out} is not a folder`);
+    if (listBlockFiles(opts.out).length > 0 || existsSync(join(opts.out, XOR_KEY_FILE))) {
+      throw new UsageError(`--out ${opts.out} already holds block files: give an empty or new folder`);
+    }
+  }
   const r = generateChain({ blocks: opts.blocks, txsPerBlock: opts.txs, seed: opts.seed, outDir: opts.out });
   const out = { height: r.height, tip: r.tipHash, files: r.files, bytes: r.bytes, txs: r.stats.txs, inputs: r.stats.inputs, ms: Math.round(r.elapsedMs) };
   if (opts.json) console.log(JSON.stringify(out));

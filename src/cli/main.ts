@@ -199,8 +199,12 @@ try {
 } catch (err) {
   if (err instanceof UsageError) {
     console.error(`vigil: ${err.message}`);
-    process.exitCode = 2;
   } else {
-    throw err;
+    // Our own failure, or an I/O error no command turned into a message of its own: exit 2, never
+    // Node's 1 for an uncaught error, which here would read as "invalid". A system error (it has a
+    // code: ENOSPC, EACCES) says enough in its message; anything else keeps its stack for a report.
+    const system = err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
+    console.error(`vigil: internal error: ${err instanceof Error ? (system ? err.message : (err.stack ?? err.message)) : String(err)}`);
   }
+  process.exitCode = 2;
 }
