@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import { connect, type Socket } from 'node:net';
 import { request, type ClientRequest } from 'node:http';
 import { ChainState } from '../src/chain/chain-state.js';
+import { hashToHex } from '../src/primitives/bytes.js';
 import { internalError } from '../src/consensus/validation.js';
 import { VigilService } from '../src/service/server.js';
 import { createLogger } from '../src/service/logger.js';
@@ -107,6 +108,31 @@ test('health is unhealthy after a store write failed, and healthy once a block c
   assert.deepEqual(await health(), { status: 503, store: 'unhealthy' });
   assert.equal((await post(base, blocks[0]!.raw)).status, 200);
   assert.deepEqual(await health(), { status: 200, store: 'healthy' });
+});
+
+test('health recovers when a stored block whose branch failed to commit is sent again and becomes the tip (a duplicate)', async (t) => {
+  const { base, chain } = await serve(t, 8_000_000);
+  const health = async (): Promise<number> => (await fetch(`${base}/health`)).status;
+  const main = branch('bounds-dup', 3, 0);
+  const fork = branch('bounds-dup', 4, 0, { height: 3, tag: 'fork' });
+  for (const b of main) assert.equal((await post(base, b.raw)).status, 200);
+  assert.equal((await post(base, fork[2]!.raw)).status, 200, "the fork's third block, stored beside the tip");
+  // The fourth makes the fork heavier; its activation's first commit fails (a full disk).
+  const apply = chain.store.applyBlock.bind(chain.store);
+  let fail = true;
+  chain.store.applyBlock = (u) => {
+    if (!fail) return apply(u);
+    fail = false;
+    return Promise.reject(new Error('ENOSPC: no space left on device (injected)'));
+  };
+  assert.equal((await post(base, fork[3]!.raw)).status, 500);
+  assert.equal(await health(), 503);
+  // Sent again, it is known (a duplicate), and its branch now activates: the tip moves, a commit went through.
+  const again = await post(base, fork[3]!.raw);
+  assert.equal(again.status, 200);
+  assert.equal(chain.tip.height, 4);
+  assert.equal(chain.tip.hex, hashToHex(fork[3]!.hash));
+  assert.equal(await health(), 200);
 });
 
 test('a side-branch block found invalid later costs its sender, not the sender of the block that made its branch win (Core)', async (t) => {

@@ -405,10 +405,13 @@ export class VigilService {
     // A source banned while its blocks waited gets no more of our time (Core disconnects at once).
     // Its outcomes are recorded here, in queue order, so a ban takes effect from its next block on.
     if (this.sources.get(job.source).bannedUntil !== 0) return 'banned';
+    const tipBefore = this.chain.tip.hex;
     const r = await this.chain.processBlock(job.raw);
     this.metrics.blockResult(r.result);
     if (r.result.mode === 'error' && r.result.reason === 'store-write-failed') this.storeWriteError = r.result.debug ?? r.result.reason;
-    else if (r.result.mode === 'valid' && !r.duplicate) this.storeWriteError = undefined;
+    // A commit went through: a new block was stored, or the tip moved (a known block's branch
+    // activated again after a failed commit, answered as a duplicate).
+    else if ((r.result.mode === 'valid' && !r.duplicate) || r.tip.hash !== tipBefore) this.storeWriteError = undefined;
     // A block that became the tip was found valid; one stored beside the active chain may not be.
     if (r.result.mode === 'valid' && !r.duplicate && r.tip.hash !== r.hash) {
       this.blockSources.set(r.hash, job.source);
