@@ -14,6 +14,9 @@ import { runCli, type CliRun } from './helpers/cli.js';
 import { loadRealBlock, REAL_BLOCKS, type RealBlockVector } from './helpers/real-blocks.js';
 import { readVector, vectorPath } from './helpers/vectors.js';
 import { readSpentFile } from '../src/spent/index.js';
+import { selftestCommand } from '../src/cli/selftest-command.js';
+import type { ScriptPool } from '../src/pipeline/script-pool.js';
+import { silentLogger } from '../src/service/logger.js';
 
 /** dist/test/ → dist/src/cli/main.js */
 /** Run the CLI without blocking the event loop, so tests in a concurrent suite overlap. */
@@ -203,4 +206,39 @@ describe('check-block: bad usage exits 2 with a message on stderr', () => {
   it('an unknown option', () => usage(['check-block', block(), '--spent', undo(), '--spent-format', 'bcoin-undo', '--fast'], /--fast/));
 
   it('an unknown command', () => usage(['check-blocks', block()], /unknown command: check-blocks/));
+});
+
+describe('selftest: our own failure is exit 2, not a verdict', () => {
+  // A pool whose threads have all died: every block's script check is our own failure.
+  const deadPool = { threads: 2, verify: async (): Promise<never> => Promise.reject(new Error('worker thread exited')) } as unknown as ScriptPool;
+  const quietly = async <T>(fn: () => Promise<T>): Promise<{ value: T; lines: string[] }> => {
+    const log = console.log;
+    const lines: string[] = [];
+    console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+    try {
+      return { value: await fn(), lines };
+    } finally {
+      console.log = log;
+    }
+  };
+
+  it('the bundled blocks: ERROR lines and exit 2', async () => {
+    const { value, lines } = await quietly(() => selftestCommand({ json: false, quiet: true, blocks: 0, txs: 0, seed: 's', pool: deadPool, crypto: 'noble', logger: silentLogger }));
+    assert.equal(value, 2);
+    const verdicts = lines.filter((l) => /^(valid|INVALID|ERROR)/.test(l));
+    assert.equal(verdicts.length, 9);
+    assert.ok(verdicts.every((l) => l.startsWith('ERROR script-check-failed')), verdicts.join('\n'));
+  });
+
+  it('the regtest sync stopped on our error: exit 2', async () => {
+    // Answers valid for the nine bundled blocks (a stand-in: they are not checked here), then dies.
+    let calls = 0;
+    const pool = { threads: 0, verify: async () => (++calls <= 9 ? { mode: 'valid' } : Promise.reject(new Error('worker thread exited'))) } as unknown as ScriptPool;
+    const { value, lines } = await quietly(() => selftestCommand({ json: true, quiet: true, blocks: 102, txs: 1, seed: 's', pool, crypto: 'noble', logger: silentLogger }));
+    const out = JSON.parse(lines.at(-1)!) as { valid: boolean; blocks: Array<{ valid: boolean }>; sync: { stoppedOnError: boolean; rejected: number } };
+    assert.ok(out.blocks.every((b) => b.valid), 'the bundled blocks passed');
+    assert.equal(out.sync.stoppedOnError, true);
+    assert.equal(out.sync.rejected, 0, 'no block blamed');
+    assert.equal(value, 2);
+  });
 });

@@ -97,7 +97,7 @@ export async function checkBundledBlocks(json: boolean, pool?: ScriptPool): Prom
     outputs.push(r);
     if (!json) {
       const rate = Math.round(r.inputs / (r.ms / 1000));
-      const verdict = r.valid ? 'valid  ' : `INVALID ${r.reason}`;
+      const verdict = r.valid ? 'valid  ' : `${r.mode === 'error' ? 'ERROR' : 'INVALID'} ${r.reason}`;
       console.log(`${verdict} ${r.network.padEnd(8)} ${String(r.height).padStart(7)}  ${String(r.txs).padStart(5)} txs  ${String(r.inputs).padStart(5)} inputs  ${String(r.ms).padStart(8)} ms  ${String(rate).padStart(6)} inputs/s`);
     }
   }

@@ -41,6 +41,8 @@ export interface RegtestSyncResult extends SyncFigures {
   readonly height: number;
   readonly accepted: number;
   readonly rejected: number;
+  /** The import stopped on our own failure (no verdict on any block). */
+  readonly stoppedOnError: boolean;
   /** The blocks the whole chain holds, and how long generating and importing all of it took. */
   readonly chainBlocks: number;
   readonly generateMs: number;
@@ -127,6 +129,7 @@ export async function regtestSync(opts: RegtestSyncOptions): Promise<RegtestSync
       height: s.tip.height,
       accepted: s.accepted,
       rejected: s.rejected,
+      stoppedOnError: s.stoppedOnError,
       chainBlocks: gen.height,
       generateMs: gen.elapsedMs,
       importMs,
@@ -168,5 +171,7 @@ export async function selftestCommand(opts: SelftestOptions): Promise<number> {
   }
   const ok = bundled.valid && (sync === undefined || sync.ok);
   if (opts.json) console.log(JSON.stringify({ ...bundled, valid: ok, ...(sync === undefined ? {} : { sync }) }));
-  return ok ? 0 : 1;
+  // Our own failure (a script worker, the store) is no verdict: exit 2, as check-block does.
+  const internal = bundled.blocks.some((b) => b.mode === 'error') || sync?.stoppedOnError === true;
+  return ok ? 0 : internal ? 2 : 1;
 }
