@@ -308,6 +308,14 @@ test('malformed bcoin undo: every truncation of tx10-undo.raw fails or stops at 
       assert.ok(r.offset <= k);
     }
   }
+  // Amounts no output can hold: refused as a malformed file, not passed on for the block to fail.
+  assert.ok(readBcoinUndo(fromHex('0040075af0750700' + '0151')).ok, 'MAX_MONEY itself');
+  for (const value of ['ffffffffffffffff', '0140075af0750700']) {
+    const r = readBcoinUndo(fromHex('0100000000000000' + '0151' + value + '0151'));
+    assert.ok(!r.ok, value);
+    assert.equal(r.code, 'bad-format', value);
+    assert.equal(r.offset, 10, value);
+  }
   // A non-canonical script length (1 as fd0100).
   const bad = readBcoinUndo(fromHex('0100000000000000fd010051'));
   assert.ok(!bad.ok);
@@ -339,6 +347,10 @@ test('malformed btcd utxostore: truncation, entry length mismatch, off-curve key
   const overLength = readBtcdUtxoStore(storeRecord(entry, 1));
   assert.ok(!overLength.ok);
   assert.equal(overLength.code, 'truncated');
+  // 21,000,001 BTC (CompressAmount 0xb43e949, VARINT d98ed149): an amount no coin can hold, refused.
+  const tooMuch = readBtcdUtxoStore(storeRecord(fromHex('8048' + 'd98ed149' + '00' + 'cd'.repeat(20))));
+  assert.ok(!tooMuch.ok);
+  assert.equal(tooMuch.code, 'bad-format');
   const offCurve = readBtcdUtxoStore(storeRecord(fromHex('00' + '01' + '04' + '00'.repeat(31) + '05')));
   assert.ok(!offCurve.ok);
   assert.equal(offCurve.code, 'bad-format');
@@ -366,6 +378,7 @@ test('malformed Floresta JSON: syntax, shape and encoding errors are bad-format'
     ['missing txout', el({ txout: undefined })],
     ['value not integer', el({ txout: { value: 1.5, script_pubkey: '51' } })],
     ['value negative', el({ txout: { value: -1, script_pubkey: '51' } })],
+    ['value above MAX_MONEY', el({ txout: { value: 2_100_000_000_000_001, script_pubkey: '51' } })],
     ['value as string', el({ txout: { value: '1', script_pubkey: '51' } })],
     ['script not hex', el({ txout: { value: 1, script_pubkey: 'zz' } })],
     ['script odd length', el({ txout: { value: 1, script_pubkey: '5' } })],

@@ -1,7 +1,8 @@
 // Reader for bcoin's test undo files (test/util/common.js parseUndo): a bare concatenation of
 // serialized outputs, one per non-coinbase input in block order, with no header or trailer.
 
-import { ByteReader, toParseFailure } from '../primitives/reader.js';
+import { MAX_MONEY } from '../primitives/amount.js';
+import { ByteReader, ParseError, toParseFailure } from '../primitives/reader.js';
 import type { SpentOutput, SpentReadResult } from './types.js';
 
 /**
@@ -13,7 +14,9 @@ export function readBcoinUndo(bytes: Uint8Array): SpentReadResult {
   const outputs: SpentOutput[] = [];
   try {
     while (r.remaining > 0) {
+      const at = r.offset;
       const value = r.i64();
+      if (value < 0 || value > MAX_MONEY) throw new ParseError('bad-format', at, `output value ${value} is outside 0..MAX_MONEY`);
       const scriptPubKey = r.varBytes();
       outputs.push({ value, scriptPubKey });
     }

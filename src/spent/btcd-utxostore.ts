@@ -2,6 +2,7 @@
 // coins in Bitcoin Core's compressed coin encoding (VARINT, CompressAmount, ScriptCompression).
 
 import { decompressAmount } from '../primitives/compress.js';
+import { MAX_MONEY } from '../primitives/amount.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ByteReader, ParseError, toParseFailure, type ParseFailure } from '../primitives/reader.js';
 import type { Block } from '../primitives/block.js';
@@ -54,7 +55,9 @@ export function readBtcdUtxoStore(bytes: Uint8Array): UtxoStoreReadResult {
 /** Core's Coin serialization: VARINT(nHeight*2 + fCoinBase), then TxOutCompression. */
 function readCompressedCoin(r: ByteReader): SpentOutput {
   const code = readVarInt(r);
+  const at = r.offset;
   const value = decompressAmount(readVarInt(r));
+  if (!(value <= MAX_MONEY)) throw new ParseError('bad-format', at, `output value ${value} is more than MAX_MONEY`);
   const scriptPubKey = readCompressedScript(r);
   return { value, scriptPubKey, height: Math.floor(code / 2), coinbase: code % 2 === 1 };
 }

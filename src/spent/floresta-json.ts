@@ -1,6 +1,7 @@
 // Reader for Floresta's spent_utxos JSON: one object per non-coinbase input in block order,
 // carrying the output, its coinbase flag, creation height and BIP68 creation time.
 
+import { MAX_MONEY } from '../primitives/amount.js';
 import { ParseError, toParseFailure } from '../primitives/reader.js';
 import type { SpentOutput, SpentReadResult } from './types.js';
 
@@ -37,7 +38,7 @@ function readElement(el: unknown, i: number): SpentOutput {
   if (!isRecord(el) || !isRecord(el.txout)) throw bad(i, 'missing txout object');
   const { value, script_pubkey: script } = el.txout;
   // Amounts are JSON numbers: exact as long as they are safe integers (MAX_MONEY is).
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw bad(i, 'txout.value is not a non-negative integer');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_MONEY) throw bad(i, 'txout.value is not an integer in 0..MAX_MONEY');
   if (typeof script !== 'string' || !HEX_RE.test(script)) throw bad(i, 'txout.script_pubkey is not hex');
   const coinbase = el.is_coinbase;
   if (typeof coinbase !== 'boolean') throw bad(i, 'is_coinbase is not a boolean');
