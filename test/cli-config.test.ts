@@ -117,6 +117,10 @@ describe('config: bad values are usage errors naming their source', () => {
   it('an unknown flag', () => usageError(() => parseCommandLine(['import', '--fast']), /^unknown option --fast$/));
   it('a flag the command does not take', () => usageError(() => resolve(['--port', '1']), /^import does not take --port/));
   it('a flag without its value', () => usageError(() => parseCommandLine(['import', '--datadir']), /^--datadir needs a value/));
+  it('a ban score a new source would start at or below (every source banned at its first block)', () => {
+    usageError(() => resolveOptions('serve', parseCommandLine(['serve', '--ban-score', '50']), {}), /^--ban-score must be a number of at most 49 \(got "50"\)$/);
+    assert.equal(resolveOptions('serve', parseCommandLine(['serve', '--ban-score', '49']), {}).number('ban-score'), 49);
+  });
   it('a ban longer than a date can hold', () =>
     usageError(() => resolveOptions('serve', parseCommandLine(['serve', '--ban-seconds', '9007199254740991']), {}), /^--ban-seconds must be an integer from 0 to 3153600000/));
 

@@ -9,6 +9,7 @@ import { NETWORK_NAMES } from '../consensus/script-flags.js';
 import { SPENT_FILE_FORMATS } from '../spent/index.js';
 import { BACKEND_NAMES } from '../script/backends.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../service/logger.js';
+import { INITIAL_SCORE } from '../service/source-scores.js';
 import { MAX_SCRIPT_THREADS } from '../pipeline/workers.js';
 import { UsageError } from './io.js';
 
@@ -80,7 +81,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'rate', env: 'VIGIL_RATE', type: 'number', min: 0.001, default: 20, commands: ['serve'], description: 'blocks per second accepted from one source' },
   { name: 'max-connections', env: 'VIGIL_MAX_CONNECTIONS', type: 'integer', min: 1, default: 1024, commands: ['serve'], description: 'open HTTP connections at most (idle keep-alive ones count); more are closed as they come' },
   { name: 'burst', env: 'VIGIL_BURST', type: 'integer', min: 1, default: 40, commands: ['serve'], description: "size of a source's token bucket" },
-  { name: 'ban-score', env: 'VIGIL_BAN_SCORE', type: 'number', default: 10, commands: ['serve'], description: 'score at or below which a source is banned' },
+  { name: 'ban-score', env: 'VIGIL_BAN_SCORE', type: 'number', max: INITIAL_SCORE - 1, default: 10, commands: ['serve'], description: `score at or below which a source is banned (below the ${INITIAL_SCORE} a new source starts at)` },
   { name: 'ban-violations', env: 'VIGIL_BAN_VIOLATIONS', type: 'integer', min: 1, default: 3, commands: ['serve'], description: 'consensus-invalid blocks from a source before it is banned' },
   { name: 'ban-seconds', env: 'VIGIL_BAN_SECONDS', type: 'integer', min: 0, max: 3_153_600_000, default: 86400, commands: ['serve'], description: 'how long a ban lasts' },
   { name: 'time', env: 'VIGIL_BENCH_TIME', type: 'integer', min: 1, default: 1000, arg: '<ms>', commands: ['bench'], description: 'milliseconds each benchmark task is measured' },
@@ -119,6 +120,7 @@ function numberRule(spec: OptionSpec): string {
   if (spec.min !== undefined && spec.max !== undefined) return `${a} ${kind} from ${spec.min} to ${spec.max}`;
   if (spec.min === 0) return `a non-negative ${kind}`;
   if (spec.min !== undefined) return `${a} ${kind} of at least ${spec.min}`;
+  if (spec.max !== undefined) return `${a} ${kind} of at most ${spec.max}`;
   return `${a} ${kind}`;
 }
 
