@@ -193,6 +193,8 @@ describe('SourceBook (scores and bans in the store)', () => {
     const tmp = tempDir('vigil-sources-');
     try {
       let store = ChainStore.open(tmp.dir, { network: 'regtest' });
+      // A ban score at or above the starting score would ban every newcomer: refused.
+      assert.throws(() => new SourceBook(store, { banScore: 50, banViolations: 100, banSeconds: 3600 }), RangeError);
       const book = new SourceBook(store, { banScore: 44, banViolations: 100, banSeconds: 3600 });
       for (let i = 0; i < 3; i++) book.record('noisy', 'mutated');
       assert.ok(book.banRemaining('noisy') > 0, 'score 44 bans');

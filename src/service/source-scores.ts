@@ -164,6 +164,8 @@ export class SourceBook {
     readonly maxRecords: number = DEFAULT_MAX_SOURCE_RECORDS,
   ) {
     if (!(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) throw new RangeError('maxRecords must be a positive integer');
+    // At or above the starting score, every new source would be banned at its first outcome.
+    if (!(policy.banScore < INITIAL_SCORE)) throw new RangeError(`banScore must be below ${INITIAL_SCORE}, the score a new source starts at (got ${policy.banScore})`);
   }
 
   private stored(source: string): SourceRecord | undefined {
