@@ -466,6 +466,27 @@ describe('bad input', () => {
     assert.throws(() => validateBlock(A.raw, A.spent.slice(1), { network: 'main' }), RangeError);
     assert.throws(() => validateBlock(A.raw, [...A.spent, A.spent[0]!], { network: 'main' }), RangeError);
   });
+
+  it('bytes or spent outputs of the wrong type are misuse, thrown on every path, never a verdict on the block', async () => {
+    const runScripts = (): Promise<never> => Promise.reject(new Error('not reached'));
+    // An ArrayBuffer, a DataView, a hex string longer than a block may be: each read as bytes of no length before.
+    const buf = A.raw.buffer.slice(A.raw.byteOffset, A.raw.byteOffset + A.raw.length);
+    for (const raw of [buf, new DataView(buf), 'ab'.repeat(MAX_BLOCK_SERIALIZED_SIZE)] as unknown as Uint8Array[]) {
+      assert.throws(() => validateBlock(raw, A.spent, { network: 'main' }), TypeError);
+      await assert.rejects(validateBlockAsync(raw, A.spent, { network: 'main', runScripts }), TypeError);
+    }
+    // Amounts as strings (JSON), scripts as hex, holes: the block was answered invalid, or an error, by path.
+    const first = A.spent[0]!;
+    const shapes = [
+      [{ ...first, value: String(first.value) }, ...A.spent.slice(1)],
+      [{ ...first, scriptPubKey: hashToHex(first.scriptPubKey) }, ...A.spent.slice(1)],
+      [null, ...A.spent.slice(1)],
+    ] as unknown as SpentOutput[][];
+    for (const spent of shapes) {
+      assert.throws(() => validateBlock(A.raw, spent, { network: 'main' }), /spentOutputs\[0\] must be/);
+      await assert.rejects(validateBlockAsync(A.raw, spent, { network: 'main', runScripts }), /spentOutputs\[0\] must be/);
+    }
+  });
 });
 
 function findInBlock(block: Block, txid: Uint8Array): number {

@@ -63,6 +63,8 @@ export function checkBlockCommitment(block: Block, params: ChainParams, checkPow
  * of heap a byte (160 MB of 10-byte transactions ran the heap out).
  */
 export function checkSerializedSize(raw: Uint8Array): ValidationResult {
+  // Misuse (an ArrayBuffer, a hex string): thrown, never read as a verdict on the block.
+  if (!(raw instanceof Uint8Array)) throw new TypeError(`expected the block as a Uint8Array (or Buffer), got ${Object.prototype.toString.call(raw)}`);
   if (raw.length <= MAX_BLOCK_SERIALIZED_SIZE) return VALID;
   return invalid('bad-blk-length', `size limits failed (${raw.length} bytes serialized, at most ${MAX_BLOCK_SERIALIZED_SIZE})`);
 }

@@ -177,6 +177,7 @@ function checkBeforeCoins(
   opts: ValidateBlockOptions,
   onCommitted?: (start: ScriptStart) => void,
 ): { report: BlockReport; checked?: Checked } {
+  checkSpentOutputs(spentOutputs);
   const params = getParams(opts.network);
   const hash = hashToHex(block.hash());
   const report: BlockReport = { result: { mode: 'valid' }, hash, txs: block.txs.length, inputs: 0, skipped: [] };
@@ -250,4 +251,15 @@ function checkCoins(block: Block, c: Checked): { report: BlockReport; scripts?: 
   const out: BlockReport = { ...report, inputs: connect.inputs, fees: connect.fees, sigOpCost: connect.sigOpCost, skipped: [...skipped] };
   if (connect.result.mode !== 'valid') return { report: { ...out, result: connect.result } };
   return { report: out, scripts: { work: connect.scripts, flags } };
+}
+
+/** Caller data of the wrong shape is misuse: thrown, never answered as a verdict on the block. */
+function checkSpentOutputs(spent: readonly SpentCoin[]): void {
+  if (!Array.isArray(spent)) throw new TypeError('spentOutputs must be an array of { value, scriptPubKey }');
+  for (let i = 0; i < spent.length; i++) {
+    const o = spent[i] as SpentCoin | null | undefined;
+    if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.value) || !(o.scriptPubKey instanceof Uint8Array)) {
+      throw new TypeError(`spentOutputs[${i}] must be { value: integer satoshis (number), scriptPubKey: Uint8Array }`);
+    }
+  }
 }
