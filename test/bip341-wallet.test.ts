@@ -205,6 +205,22 @@ forEachBackend(({ tag, backend }) => {
       const badTx = new Transaction(tx.version, badInputs, tx.outputs, tx.locktime);
       assert.deepEqual(verifyInput(badTx, i, spentOutputs, BLOCK_FLAGS, { backend }), { ok: false, error: 'SCHNORR_SIG' }, `input ${i} flipped`);
     }
+    // Misuse that used to verify nothing and answer ok: flags left out, and hashes made for another
+    // transaction (here: one output lower by a satoshi, which breaks every signature).
+    const i = kps.inputSpending[0]!.given.txinIndex;
+    assert.throws(() => verifyInput(tx, i, spentOutputs, undefined as unknown as number, { txdata: shared, backend }), TypeError);
+    assert.throws(() => verifyInput(tx, i, spentOutputs, String(BLOCK_FLAGS) as unknown as number, { backend }), TypeError);
+    const outputs = tx.outputs.map((o, k) => (k === 0 ? { ...o, value: o.value - 1 } : o));
+    const changed = new Transaction(tx.version, tx.inputs, outputs, tx.locktime);
+    assert.deepEqual(verifyInput(changed, i, spentOutputs, BLOCK_FLAGS, { backend }), { ok: false, error: 'SCHNORR_SIG' });
+    assert.throws(() => verifyInput(changed, i, spentOutputs, BLOCK_FLAGS, { txdata: shared, backend }), /txdata was made for another transaction/);
+    // Hashes made with other spent outputs (one amount a satoshi lower) are refused too.
+    const otherSpent = spentOutputs.map((o, k) => (k === 0 ? { ...o, value: o.value - 1 } : o));
+    assert.throws(() => verifyInput(tx, i, otherSpent, BLOCK_FLAGS, { txdata: shared, backend }), /other spent outputs/);
+    // The same transaction in another object (a copy, or one with other witnesses), with the same
+    // spent outputs in another array, may share them.
+    const copy = new Transaction(tx.version, inputs.map((x) => ({ ...x })), tx.outputs, tx.locktime);
+    assert.deepEqual(verifyInput(copy, i, spentOutputs.map((o) => ({ ...o })), BLOCK_FLAGS, { txdata: shared, backend }), { ok: true });
   });
 
   test(`${tag} keyPathSpending: auxiliary fullySignedTx carries those witnesses and every input verifies`, () => {

@@ -92,6 +92,18 @@ export class Preimage {
     return sha256Midstate(this.buf.subarray(0, bytes), from);
   }
 
+  /** A copy of the first `n` bytes written. */
+  head(n: number): Uint8Array {
+    return this.buf.slice(0, n);
+  }
+
+  /** Whether the first bytes written are `prefix`. */
+  startsWith(prefix: Uint8Array): boolean {
+    const b = this.buf;
+    for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+    return this.offset >= prefix.length;
+  }
+
   /** Whether what was written past byte `skip` is short enough for sha256From/hash256From. */
   fitsFrom(skip: number): boolean {
     return this.offset - skip <= FROM_MAX;

@@ -48,8 +48,11 @@ export class PrecomputedTxData {
   private _hashPrevouts?: Uint8Array; // double SHA-256 (BIP143)
   private _hashSequence?: Uint8Array;
   private _hashOutputs?: Uint8Array;
-  /** SHA-256 midstates of preimage prefixes every input shares (prefixMidstate's keys). */
-  private _mids?: Array<Sha256Midstate | undefined>;
+  /** SHA-256 midstates of preimage prefixes every input shares, with those prefixes (prefixMidstate). */
+  private _mids?: Array<{ readonly prefix: Uint8Array; readonly state: Sha256Midstate } | undefined>;
+  /** The last transaction and spent outputs other than the ones given that fits() found these hashes fit. */
+  private fitTx?: Transaction;
+  private fitSpent?: readonly TxOut[];
 
   constructor(
     readonly tx: Transaction,
@@ -129,13 +132,36 @@ export class PrecomputedTxData {
   }
 
   /**
-   * The midstate of the first 64 bytes of `w`, a signature preimage of this transaction whose
-   * first 64 bytes are the same for every input signing with the same `key` (the caller's
-   * promise), taken after `from` (a tag's prefix) when given: computed by the first such input.
+   * The midstate of the first 64 bytes of `w`, a signature preimage of this transaction, taken
+   * after `from` (a tag's prefix) when given. One is kept per `key`, a class of hash types whose
+   * preimages share those bytes, with the bytes themselves: it is used only for a preimage that
+   * begins with them, so a key that does not decide them, or a transaction of another version
+   * sharing these hashes, costs a recomputation, never a wrong hash.
    */
   prefixMidstate(key: number, w: Preimage, from?: Sha256Midstate): Sha256Midstate {
     const mids = (this._mids ??= []);
-    return (mids[key] ??= w.midstate(64, from));
+    const kept = mids[key];
+    if (kept !== undefined && w.startsWith(kept.prefix)) return kept.state;
+    const state = w.midstate(64, from);
+    mids[key] = { prefix: w.head(64), state };
+    return state;
+  }
+
+  /**
+   * Whether these hashes are those of `tx` spending `spentOutputs`: the same prevouts, sequences and
+   * outputs (scriptSigs, witnesses, version and lock time may differ: no hash here covers them),
+   * and, if BIP341 hashes were asked for, the same spent outputs. A transaction and list found to
+   * fit are remembered, so a caller verifying input after input pays the comparison once.
+   */
+  fits(tx: Transaction, spentOutputs: readonly TxOut[]): boolean {
+    const sameTx = tx === this.tx || tx === this.fitTx;
+    const sameSpent = this.spentOutputs === undefined || spentOutputs === this.spentOutputs || spentOutputs === this.fitSpent;
+    if (sameTx && sameSpent) return true;
+    if (!sameTx && !sameCommitments(this.tx, tx)) return false;
+    if (!sameSpent && !sameOutputs(this.spentOutputs!, spentOutputs)) return false;
+    this.fitTx = tx;
+    this.fitSpent = spentOutputs;
+    return true;
   }
 
   private spentOutputsOrThrow(): readonly TxOut[] {
@@ -244,6 +270,29 @@ export function signatureHashWitnessV0(
 }
 
 const ZERO32 = new Uint8Array(32);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameOutputs(a: readonly TxOut[], b: readonly TxOut[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.value !== b[i]!.value || !sameBytes(a[i]!.scriptPubKey, b[i]!.scriptPubKey)) return false;
+  return true;
+}
+
+/** Whether two transactions have the same prevouts, sequences and outputs: what PrecomputedTxData hashes. */
+function sameCommitments(a: Transaction, b: Transaction): boolean {
+  if (a.inputs.length !== b.inputs.length) return false;
+  for (let i = 0; i < a.inputs.length; i++) {
+    const x = a.inputs[i]!;
+    const y = b.inputs[i]!;
+    if (x.sequence !== y.sequence || x.prevout.index !== y.prevout.index || !sameBytes(x.prevout.hash, y.prevout.hash)) return false;
+  }
+  return sameOutputs(a.outputs, b.outputs);
+}
 
 /** What the taproot sighash needs from the script execution (Core's ScriptExecutionData). */
 export interface TaprootExecData {

@@ -161,6 +161,9 @@ export function verifyInput(
   flags: number,
   opts: VerifyOptions = {},
 ): ScriptResult {
+  if (!Number.isInteger(flags) || flags < 0) throw new TypeError(`verifyInput: flags must be a non-negative integer, got ${String(flags)}`);
+  // Hashes of another transaction would sign another message: misuse, thrown (free when they are this one's).
+  if (opts.txdata !== undefined && !opts.txdata.fits(tx, spentOutputs)) throw new RangeError('verifyInput: opts.txdata was made for another transaction or other spent outputs');
   const input = tx.inputs[inputIndex];
   const spent = spentOutputs[inputIndex];
   if (input === undefined || spent === undefined) {
