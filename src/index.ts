@@ -42,10 +42,10 @@ export {
   SIGHASH_DEFAULT,
 } from './script/sighash.js';
 export { nobleBackend, type SignatureBackend } from './script/signature.js';
-export { loadBackend, BACKEND_NAMES, type BackendName } from './script/backends.js';
-export { SignatureCache } from './script/sig-cache.js';
-export { SchnorrBatch, verifySchnorrBatch } from './script/batch-schnorr.js';
-export { verifyTransaction } from './script/verify-tx.js';
+export { loadBackend, BACKEND_NAMES, type BackendName, type LoadBackendOptions } from './script/backends.js';
+export { SignatureCache, type SignatureCacheStats } from './script/sig-cache.js';
+export { SchnorrBatch, verifySchnorrBatch, type SchnorrBatchOptions, type SchnorrBatchResult } from './script/batch-schnorr.js';
+export { verifyTransaction, type VerifyTxOptions, type VerifyTxResult } from './script/verify-tx.js';
 export { tapLeafHash, tapBranchHash, tapTweakHash, tweakPublicKey } from './script/taproot.js';
 export { verifyInput, TransactionSignatureChecker, type VerifyOptions } from './script/verify.js';
 export { verifyScript } from './script/interpreter.js';
@@ -58,22 +58,20 @@ export { coinbaseHeight } from './consensus/bip34.js';
 export { getParams, PARAMS, type ChainParams } from './consensus/params.js';
 export { checkProofOfWork, getBlockProof, getNextWorkRequired, compactToTarget, targetToCompact } from './consensus/pow.js';
 export { checkBlock, checkBlockHeader, contextualCheckBlock, contextualCheckBlockHeader, blockWeight } from './consensus/check-block.js';
-export { connectBlockInputs, getBlockSubsidy, runScriptsSerial, type CoinSource, type SpentCoin, type CoinUpdate, type ConnectOptions } from './consensus/connect-block.js';
-export { validateBlock, validateBlockAsync, validateDecodedBlock, MissingHeightError, type ValidateBlockOptions, type BlockReport } from './consensus/validate-block.js';
+export { connectBlockInputs, getBlockSubsidy, runScriptsSerial, type CoinSource, type SpentCoin, type CoinUpdate, type ConnectOptions, type TxScriptWork } from './consensus/connect-block.js';
+export { validateBlock, validateBlockAsync, validateDecodedBlock, MissingHeightError, type ValidateBlockOptions, type BlockReport, type ScriptRunner } from './consensus/validate-block.js';
 export type { ValidationResult } from './consensus/validation.js';
 export type { Coin, CoinView } from './consensus/coins.js';
 
-export { ChainStore, StoreError, type BlockIndexEntry } from './store/index.js';
-export { ChainState, type ChainStateOptions, type ProcessResult, type BlockNode, type ScriptRunner, type ChainObserver, type ChainStage } from './chain/chain-state.js';
+export { ChainStore, StoreError, type BlockIndexEntry, type StoreErrorCode } from './store/index.js';
+export { ChainState, type ChainStateOptions, type ProcessResult, type BlockNode, type ChainObserver, type ChainStage } from './chain/chain-state.js';
 export { importBlocks, DEFAULT_IMPORT_CACHE_BYTES, type ImportOptions, type ImportProgress, type ImportSummary } from './chain/importer.js';
-export { readBlocks, readBlocksAsync, readBlockHeadersAsync, BlockFileWriter, readXorKey, type BlockRecord, type BlockHeaderRecord, type BlockFileIssue } from './blockfile/index.js';
-export { generateChain, generateBlocks, ChainGenerator, type GenerateOptions, type GeneratedBlock } from './generate/index.js';
+export { readBlocks, readBlocksAsync, readBlockHeadersAsync, BlockFileWriter, readXorKey, type BlockRecord, type BlockHeaderRecord, type BlockFileIssue, type ReadBlocksOptions, type ReadBlocksSummary } from './blockfile/index.js';
+export { generateChain, generateBlocks, ChainGenerator, type GenerateOptions, type GeneratedBlock, type GeneratedCoin, type GenerateChainOptions, type GenerateChainResult } from './generate/index.js';
 
-export { readSpentFile, readBcoinUndo, readFlorestaJson, readBtcdUtxoStore, type SpentOutput } from './spent/index.js';
+export { readSpentFile, readBcoinUndo, readFlorestaJson, readBtcdUtxoStore, SPENT_FILE_FORMATS, type SpentOutput, type SpentReadResult, type SpentFileFormat, type UtxoStoreReadResult } from './spent/index.js';
 export { MAX_SCRIPT_THREADS, ScriptPool, type ScriptPoolOptions, type ScriptPoolStats } from './pipeline/script-pool.js';
 export { BlockHasher, type HashRunner } from './pipeline/block-hasher.js';
-export { runScriptTask, prepareBlock, scriptTask, chunkSizes, type ScriptTask, type ScriptTaskResult } from './pipeline/script-task.js';
-export { VERIFY_INPUTS_WORKER } from './pipeline/workers.js';
 
 export { VigilMetrics, type MetricSources } from './metrics/metrics.js';
 export { VigilService, type ServiceOptions } from './service/server.js';
@@ -81,5 +79,5 @@ export { startService, type StartOptions, type RunningService } from './service/
 export { SourceBook, SCORE_DELTA, DEFAULT_SCORE_POLICY, type ScorePolicy, type SourceRecord, type SourceOutcome } from './service/source-scores.js';
 export { RateLimiter, type RateLimitOptions } from './service/rate-limit.js';
 export { IngestQueue, QueueClosedError } from './service/ingest-queue.js';
-export { checkHealth, type HealthReport, type HealthStatus } from './service/health.js';
-export { createLogger, silentLogger, type Logger, type LogLevel, type LogFormat } from './service/logger.js';
+export { checkHealth, type HealthReport, type HealthStatus, type HealthInputs } from './service/health.js';
+export { createLogger, silentLogger, type Logger, type LogLevel, type LogFormat, type LoggerOptions } from './service/logger.js';

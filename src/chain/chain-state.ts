@@ -14,7 +14,7 @@ import { LOCKTIME_VERIFY_SEQUENCE } from '../consensus/consensus.js';
 import { getParams, type ChainParams } from '../consensus/params.js';
 import { getBlockProof, getNextWorkRequired } from '../consensus/pow.js';
 import { getBlockScriptFlags, type NetworkName } from '../consensus/script-flags.js';
-import { enforceBIP30 } from '../consensus/validate-block.js';
+import { enforceBIP30, type ScriptRunner } from '../consensus/validate-block.js';
 import { internalError, invalid, VALID, type ValidationResult } from '../consensus/validation.js';
 import { acquireDirLock } from '../store/dir-lock.js';
 import { StoreError } from '../store/store-error.js';
@@ -69,8 +69,8 @@ export interface ChainObserver {
   reorg?(r: { fork: number; disconnected: number }): void;
 }
 
-/** Verifies a block's script work; the default runs on this thread. */
-export type ScriptRunner = (work: readonly TxScriptWork[], flags: number) => Promise<ValidationResult>;
+/** Verifies a block's script work (validateBlockAsync's runner; ChainState passes no signal); the default runs on this thread. */
+export type { ScriptRunner };
 
 export interface ChainStateOptions {
   network: NetworkName;
