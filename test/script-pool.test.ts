@@ -15,6 +15,7 @@ import { spentOutputsByTx } from '../src/consensus/block-scripts.js';
 import { getBlockScriptFlags } from '../src/consensus/script-flags.js';
 import { runScriptsSerial, type TxScriptWork } from '../src/consensus/connect-block.js';
 import { MAX_SCRIPT_THREADS, ScriptPool } from '../src/pipeline/script-pool.js';
+import type { SignatureCache } from '../src/script/sig-cache.js';
 import { BlockHasher } from '../src/pipeline/block-hasher.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyTransaction } from '../src/script/verify-tx.js';
@@ -160,6 +161,8 @@ test('pool: threads that cannot start fail create() with the reason; zero attemp
   for (const threads of [-1, 1.5, Number.NaN, MAX_SCRIPT_THREADS + 1]) await assert.rejects(ScriptPool.create({ threads }), RangeError);
   // A NaN chunk size cut every block into no inputs, and the pool answered VALID having checked none.
   for (const maxChunk of [0, -1, Number.NaN, 1.5]) await assert.rejects(ScriptPool.create({ threads: 0, maxChunk }), RangeError);
+  // A signature cache that is not one was accepted and quietly never used.
+  for (const sigCache of [{}, { stats: () => ({}) }]) await assert.rejects(ScriptPool.create({ threads: 0, sigCache: sigCache as unknown as SignatureCache }), TypeError);
   assert.throws(() => chunkSizes(10, { threads: 2, maxChunk: Number.NaN }), RangeError);
   assert.throws(() => chunkSizes(10, { threads: Number.NaN, maxChunk: 4 }), RangeError);
 });

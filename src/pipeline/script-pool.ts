@@ -125,6 +125,8 @@ export class ScriptPool {
     if (!Number.isInteger(this.threads) || this.threads < 0 || this.threads > MAX_SCRIPT_THREADS) {
       throw new RangeError(`ScriptPool: threads must be an integer in 0..${MAX_SCRIPT_THREADS}, got ${this.threads}`);
     }
+    // Anything else (a plain object, a cache of another copy of this package) would be ignored unsaid.
+    if (opts.sigCache != null && !(opts.sigCache instanceof SignatureCache)) throw new TypeError('ScriptPool: sigCache must be a SignatureCache (SignatureCache.create), null for none, or left out');
     this.sigCache = opts.sigCache === null ? undefined : (opts.sigCache ?? SignatureCache.create(32 * 1024 * 1024));
     if (this.threads > 0) {
       const execArgv = scriptWorkerExecArgv();
