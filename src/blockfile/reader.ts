@@ -211,6 +211,16 @@ function* scanWindow(
   };
 
   const magicAt = (k: number): boolean => bytes[k] === m0 && bytes[k + 1] === m1 && bytes[k + 2] === m2 && bytes[k + 3] === m3;
+  /**
+   * Where the record whose block spans [start, end) by its length really ends: only the next magic
+   * (or the window's end before the 4 bytes after it) vouches for the length; else the block is read
+   * to find its end, or the length stands if no block decodes there.
+   */
+  const vouchedEnd = (start: number, end: number): number => (end + 4 <= len && !magicAt(end) ? (blockEndIn(bytes, start, end) ?? end) : end);
+  const headerItem = (start: number, blockEnd: number): ScanItem => ({
+    kind: 'header',
+    header: { file, offset: base + start, length: blockEnd - start, header: bytes.slice(start, start + HEADER_SIZE) },
+  });
 
   // i indexes the window; pos = base + i is the file offset that issues and records report.
   let i = 0;
@@ -292,13 +302,9 @@ function* scanWindow(
       // As in a whole read, only a magic after the record vouches for its length; else the block
       // is read to find its end. When the window does not show what follows, a later one decides
       // (state.unvouched), and the record's header is yielded with the length it claims.
-      let next = end;
-      if (end + 4 <= len) {
-        if (!magicAt(end)) next = blockEndIn(bytes, start, end) ?? end;
-      } else if (base + end < headersEnd) {
-        st.unvouched = { magicAt: pos, size, end: base + end };
-      }
-      yield { kind: 'header', header: { file, offset: base + start, length: next - start, header: bytes.slice(start, start + HEADER_SIZE) } };
+      if (end + 4 > len && base + end < headersEnd) st.unvouched = { magicAt: pos, size, end: base + end };
+      const next = vouchedEnd(start, end);
+      yield headerItem(start, next);
       i = next;
       continue;
     }
@@ -313,7 +319,7 @@ function* scanWindow(
       // is read, whatever its damaged length claimed (the records around it are found as usual).
       const whole = blockEndIn(bytes, start, len);
       if (whole !== undefined && headersEnd !== undefined) {
-        yield { kind: 'header', header: { file, offset: base + start, length: whole - start, header: bytes.slice(start, start + HEADER_SIZE) } };
+        yield headerItem(start, whole);
         i = whole;
         continue;
       }
@@ -341,10 +347,7 @@ function* scanWindow(
     // that are not a block are given whole, and the scan goes on at the record's end, as Core's.
     // The 4 bytes after the record decide: a window that ends before them is joined to the next.
     if (!atEnd && end + 4 > len) return pos;
-    let blockEnd = end;
-    if (end + 4 <= len && !(bytes[end] === m0 && bytes[end + 1] === m1 && bytes[end + 2] === m2 && bytes[end + 3] === m3)) {
-      blockEnd = blockEndIn(bytes, start, end) ?? end;
-    }
+    const blockEnd = vouchedEnd(start, end);
     const slice = bytes.subarray(start, blockEnd);
     // A copy, unless views were asked for, so a kept record does not pin the window's buffer.
     const raw = opts.views ? slice : slice.slice();

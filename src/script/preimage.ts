@@ -82,11 +82,6 @@ export class Preimage {
     return hash256(this.buf.subarray(0, this.offset));
   }
 
-  /** Bytes written since the last reset. */
-  get length(): number {
-    return this.offset;
-  }
-
   /** SHA-256's state after the first `bytes` written (whole blocks), continuing `from` if given. */
   midstate(bytes: number, from?: Sha256Midstate): Sha256Midstate {
     return sha256Midstate(this.buf.subarray(0, bytes), from);

@@ -2,6 +2,7 @@
 // BIP143 (witness v0) and BIP341/342 (taproot), with per-transaction precomputed hashes.
 
 import { ByteWriter } from '../primitives/writer.js';
+import { equalBytes } from '../primitives/bytes.js';
 import { hash256, sha256, taggedHasher } from '../primitives/hash.js';
 import { sha256Midstate, type Sha256Midstate } from '../primitives/sha256-short.js';
 import { Preimage, varBytesSize } from './preimage.js';
@@ -271,15 +272,9 @@ export function signatureHashWitnessV0(
 
 const ZERO32 = new Uint8Array(32);
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function sameOutputs(a: readonly TxOut[], b: readonly TxOut[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i]!.value !== b[i]!.value || !sameBytes(a[i]!.scriptPubKey, b[i]!.scriptPubKey)) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.value !== b[i]!.value || !equalBytes(a[i]!.scriptPubKey, b[i]!.scriptPubKey)) return false;
   return true;
 }
 
@@ -289,7 +284,7 @@ function sameCommitments(a: Transaction, b: Transaction): boolean {
   for (let i = 0; i < a.inputs.length; i++) {
     const x = a.inputs[i]!;
     const y = b.inputs[i]!;
-    if (x.sequence !== y.sequence || x.prevout.index !== y.prevout.index || !sameBytes(x.prevout.hash, y.prevout.hash)) return false;
+    if (x.sequence !== y.sequence || x.prevout.index !== y.prevout.index || !equalBytes(x.prevout.hash, y.prevout.hash)) return false;
   }
   return sameOutputs(a.outputs, b.outputs);
 }

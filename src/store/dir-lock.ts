@@ -134,16 +134,13 @@ export function acquireDirLock(dir: string): () => void {
         };
       }
       const holder = holderOf(path);
-      if (holder === null) {
-        if (attempt >= ATTEMPTS) throw new StoreError('locked', `cannot take the lock ${path}`);
-        continue; // released or removed meanwhile: try to create it again
-      }
-      if (holder !== undefined && (holder === process.pid || alive(holder))) {
+      if (typeof holder === 'number' && (holder === process.pid || alive(holder))) {
         const who = holder === process.pid ? 'this process' : `process ${holder}`;
         throw new StoreError('locked', `${dir} is in use by ${who} (if no vigil runs there, delete ${path})`);
       }
       if (attempt >= ATTEMPTS) throw new StoreError('locked', `cannot take the lock ${path}`);
-      takeOverStale(path, holder);
+      // Gone meanwhile (null): released or removed, so create it again; else it is stale.
+      if (holder !== null) takeOverStale(path, holder);
     }
   } finally {
     removeQuietly(mine);
