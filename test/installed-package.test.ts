@@ -4,8 +4,8 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,4 +60,23 @@ test('installed under node_modules: import, worker threads and the command line 
     { cwd: app, encoding: 'utf8' },
   );
   assert.equal((JSON.parse(cli) as { valid: boolean }).valid, true);
+
+  // The licence ships, and every source map points at a source that ships with it.
+  assert.ok(existsSync(join(installed, 'LICENSE')), 'LICENSE is in the package');
+  const maps = readdirSync(join(installed, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js.map'));
+  assert.ok(maps.length > 50, `${maps.length} source maps`);
+  for (const m of maps) {
+    const map = JSON.parse(readFileSync(join(installed, 'dist', m), 'utf8')) as { sources: string[] };
+    for (const src of map.sources) assert.ok(existsSync(join(installed, 'dist', dirname(m), src)), `${m} → ${src} is shipped`);
+  }
+
+  // Without the repository's test data, selftest runs the regtest sync alone and says so...
+  const selftest = spawnSync(process.execPath, [join(installed, 'dist', 'src', 'cli', 'main.js'), 'selftest', '--blocks', '110', '--txs', '3', '--workers', '1', '--quiet'], { cwd: app, encoding: 'utf8' });
+  assert.equal(selftest.status, 0, selftest.stdout + selftest.stderr);
+  assert.match(selftest.stdout, /bundled real blocks come with a checkout of the repository .*skipped here/);
+  assert.match(selftest.stdout, /regtest sync: 110 generated blocks imported/);
+  // ...and bench, whose suites and blocks are not shipped, says where it runs: a usage error, exit 2.
+  const bench = spawnSync(process.execPath, [join(installed, 'dist', 'src', 'cli', 'main.js'), 'bench', 'sighash'], { cwd: app, encoding: 'utf8' });
+  assert.equal(bench.status, 2, bench.stderr);
+  assert.match(bench.stderr, /vigil bench runs from a checkout of the repository/);
 });

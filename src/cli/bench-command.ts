@@ -1,7 +1,8 @@
 // `vigil bench [suite ...]`: the benchmark suites of bench/ (the same code and reports as
 // `node dist/bench/run.js`), with a line on stderr as each suite starts and a progress display
-// of its timed tasks. The suites are loaded only here: they need the dev dependencies
-// (tinybench) that an installed package lacks, and no other command should pay for them.
+// of its timed tasks. The suites are loaded only here: an installed package ships neither them,
+// nor the real blocks they time, nor their dev dependency tinybench, and no other command should
+// pay for loading them.
 
 import { UsageError } from './io.js';
 import { Progress, type ProgressMode, type ProgressStream } from './progress.js';
@@ -23,7 +24,7 @@ async function loadSuites(): Promise<SuitesModule> {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND') {
-      throw new UsageError(`vigil bench needs a repository checkout with its dev dependencies installed (npm install): ${(err as Error).message}`);
+      throw new UsageError(`vigil bench runs from a checkout of the repository with its dev dependencies installed (npm install): the suites, their real blocks and tinybench are not part of an installed package (${(err as Error).message})`);
     }
     throw err;
   }
