@@ -59,3 +59,15 @@ test('listCreated: false leaves the created coins out and changes nothing else',
   assert.equal(none.fees, all.fees);
   assert.equal(none.sigOpCost, all.sigOpCost);
 });
+
+test('listSpent: false leaves the spent coins and undo data out and changes nothing else', () => {
+  const all = connectBlockInputs(F.block, ctx, source);
+  assert.ok(all.update.spent.length > 0 && all.update.undo.length === all.update.spent.length);
+  const none = connectBlockInputs(F.block, ctx, source, { listSpent: false });
+  assert.deepEqual(none.result, all.result);
+  assert.deepEqual([none.update.spent.length, none.update.undo.length], [0, 0]);
+  assert.deepEqual(none.update.created, all.update.created);
+  assert.equal(none.fees, all.fees);
+  assert.equal(none.sigOpCost, all.sigOpCost);
+  assert.equal(none.inputs, all.inputs);
+});

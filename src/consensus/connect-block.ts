@@ -73,6 +73,12 @@ export interface ConnectOptions {
    * nothing (validateBlock) says false: two objects an output it would never read.
    */
   listCreated?: boolean;
+  /**
+   * List the coins from before the block that it spends (CoinUpdate.spent and .undo; default
+   * true). validateBlock, which commits nothing, says false: an object and two array slots an
+   * input, ~0.5 MB on block 928927's 9,983 inputs.
+   */
+  listSpent?: boolean;
 }
 
 /** One transaction's script checks. */
@@ -114,6 +120,7 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
   let sigOpCost = 0;
   let inputs = 0;
   const out = (result: ValidationResult): ConnectResult => ({ result, update, scripts, fees, sigOpCost, inputs, skipped: [...skipped] });
+  const listSpent = opts.listSpent !== false;
 
   if (ctx.enforceBIP30) {
     if (source.haveCoin === undefined) skipped.add('bip30');
@@ -157,8 +164,10 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
         }
         spentBefore.set(hash, index, true);
         spent[j] = coin;
-        update.spent.push({ txid: hash, vout: index });
-        update.undo.push(coin);
+        if (listSpent) {
+          update.spent.push({ txid: hash, vout: index });
+          update.undo.push(coin);
+        }
       }
       const r = checkTxInputs(tx, spent, ctx.height);
       if (!r.ok) return out(invalid(r.reason, `${r.debug ?? r.reason} in transaction ${hashToHex(tx.txid())}`, i, r.inputIndex));

@@ -244,8 +244,8 @@ function checkCoins(block: Block, c: Checked): { report: BlockReport; scripts?: 
       subsidyHalvingInterval: params.subsidyHalvingInterval,
     },
     source,
-    // Nothing is committed here: the coins the block leaves are not listed.
-    { listCreated: false },
+    // Nothing is committed here: neither the coins the block spends nor those it leaves are listed.
+    { listCreated: false, listSpent: false },
   );
   for (const s of connect.skipped) skipped.add(s);
   const out: BlockReport = { ...report, inputs: connect.inputs, fees: connect.fees, sigOpCost: connect.sigOpCost, skipped: [...skipped] };
