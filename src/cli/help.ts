@@ -52,7 +52,7 @@ export const COMMAND_HELP: Readonly<Record<CommandName, CommandHelp>> = {
     brief: 'validate the bundled real blocks and time a regtest sync',
     args: '',
     summary: 'Validate the real blocks bundled in the test vectors, then generate a regtest chain, import it and compare the sync against the performance targets.',
-    notes: ['Needs a repository checkout (test/vectors/). The generated chain lives in a temporary directory removed at the end. Exit status: 0 all valid and accepted, 1 a block invalid, 2 usage error or our own failure (listed as ERROR, no verdict).'],
+    notes: ['The real blocks come from a repository checkout (test/vectors/); without one, only the regtest sync runs. The generated chain lives in a temporary directory removed at the end. Exit status: 0 all valid and accepted, 1 a block invalid, 2 usage error or our own failure (listed as ERROR, no verdict).'],
     example: 'vigil selftest --blocks 300 --txs 25',
   },
   bench: {
