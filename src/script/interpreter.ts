@@ -17,6 +17,7 @@ import {
   isPayToScriptHash,
   isPushOnly,
   pushData,
+  witnessVersion,
 } from './script.js';
 import { SigVersion, checkPubKeyEncoding, checkSignatureEncoding, type SignatureBackend } from './signature.js';
 import { pubKeyMemo } from './pubkey-memo.js';
@@ -727,7 +728,7 @@ function verifyWitnessProgram(
       const sig = witness[0]!;
       const pubkey = witness[1]!;
       if (sig.length > MAX_SCRIPT_ELEMENT_SIZE || pubkey.length > MAX_SCRIPT_ELEMENT_SIZE) fail('PUSH_SIZE');
-      if (!equalBytes(pubKeyMemo.hash160(pubkey), program)) fail('EQUALVERIFY');
+      if (!pubKeyMemo.hash160Is(pubkey, program)) fail('EQUALVERIFY');
       if (!evalChecksig(sig, pubkey, script, exec, flags, checker, SigVersion.WITNESS_V0)) fail('EVAL_FALSE');
       return;
     }
@@ -832,18 +833,25 @@ function verifyScriptOrThrow(
   if (scriptSig.length > 0) evalScript(stack, scriptSig, flags, checker, SigVersion.BASE, newExecData());
   const p2sh = (flags & F.SCRIPT_VERIFY_P2SH) !== 0 && isPayToScriptHash(scriptPubKey);
   const stackCopy = p2sh ? stack.slice() : undefined;
-  evalScript(stack, scriptPubKey, flags, checker, SigVersion.BASE, newExecData());
+  const version = witnessVersion(scriptPubKey);
+  // The witness program (a view), if the scriptPubKey is one.
+  const program = version >= 0 ? scriptPubKey.subarray(2) : undefined;
+  if (program !== undefined && stack.length === 0) {
+    // OP_n and one direct push of 2–40 bytes on an empty stack: two pushes that no rule of
+    // EvalScript can fail (each is minimal, far within every limit), made here as it would make
+    // them, without running the interpreter (every P2WPKH, P2WSH and P2TR spend comes this way).
+    stack.push(version === 0 ? FALSE : Uint8Array.of(version), program);
+  } else {
+    evalScript(stack, scriptPubKey, flags, checker, SigVersion.BASE, newExecData());
+  }
   if (stack.length === 0 || !castToBool(stack[stack.length - 1]!)) fail('EVAL_FALSE');
 
-  if ((flags & F.SCRIPT_VERIFY_WITNESS) !== 0) {
-    const wp = getWitnessProgram(scriptPubKey);
-    if (wp !== undefined) {
-      hadWitness = true;
-      // The scriptSig must be exactly empty, or the witness becomes malleable.
-      if (scriptSig.length !== 0) fail('WITNESS_MALLEATED');
-      verifyWitnessProgram(witness, wp.version, wp.program, flags, checker, false);
-      stack = stack.slice(0, 1); // witness programs skip the final cleanstack check
-    }
+  if ((flags & F.SCRIPT_VERIFY_WITNESS) !== 0 && program !== undefined) {
+    hadWitness = true;
+    // The scriptSig must be exactly empty, or the witness becomes malleable.
+    if (scriptSig.length !== 0) fail('WITNESS_MALLEATED');
+    verifyWitnessProgram(witness, version, program, flags, checker, false);
+    stack.length = 1; // witness programs skip the final cleanstack check
   }
 
   if (p2sh) {
@@ -861,7 +869,7 @@ function verifyScriptOrThrow(
         // The scriptSig must be exactly one push of the redeem script.
         if (!equalBytes(scriptSig, pushData(redeemScript))) fail('WITNESS_MALLEATED_P2SH');
         verifyWitnessProgram(witness, wp.version, wp.program, flags, checker, true);
-        stack = stack.slice(0, 1);
+        stack.length = 1;
       }
     }
   }

@@ -73,6 +73,26 @@ export class PubKeyMemo {
   }
 
   /**
+   * Whether HASH160(`data`) is `h20`: what hash160 answers, compared where it is kept, so a
+   * P2WPKH or P2PKH input that checks its key's hash makes no copy of it.
+   */
+  hash160Is(data: Uint8Array, h20: Uint8Array): boolean {
+    if (h20.length !== H160) return false;
+    if (data.length === KEY) {
+      const s = this.slotOf(data);
+      if (this.holds(s, data) && (this.state[s]! & HASHED) !== 0) {
+        this.stats.hashHits++;
+        const hashes = this.hashes;
+        for (let i = 0, at = s * H160; i < H160; i++) if (hashes[at + i] !== h20[i]) return false;
+        return true;
+      }
+    }
+    const h = this.hash160(data);
+    for (let i = 0; i < H160; i++) if (h[i] !== h20[i]) return false;
+    return true;
+  }
+
+  /**
    * The encoding of `key` to verify with: its uncompressed form once this key has signed before
    * (decompressed by `backend`, once), else `key` itself. The view is valid until the next call.
    */

@@ -54,51 +54,52 @@ const ZERO_RS: EcdsaRS = Object.freeze({ r: 0n, s: 0n });
  * r = s = 0 (a signature that never verifies) when a value overflows the curve order.
  */
 export function parseDerLax(der: Uint8Array): EcdsaRS | undefined {
-  const parts = readLaxSequence(der);
-  if (parts === undefined) return undefined;
-  const [rPart, sPart] = parts;
-  const r = laxValue(der, rPart.start, rPart.length);
-  const s = laxValue(der, sPart.start, sPart.length);
+  if (!readLaxSequence(der)) return undefined;
+  const r = laxValue(der, lax[0]!, lax[1]!);
+  const s = laxValue(der, lax[2]!, lax[3]!);
   if (r === undefined || s === undefined || r >= CURVE_ORDER || s >= CURVE_ORDER) return ZERO_RS;
   return { r, s };
 }
 
-type LaxInteger = { start: number; length: number; end: number };
+/**
+ * Where readLaxSequence found the two integers: r's start and length, then s's. One per thread,
+ * read at once by its caller: no objects per signature (three of them were ~160 bytes an input).
+ */
+const lax = new Int32Array(4);
 
-/** The sequence header and the two integers of a lax DER signature (trailing bytes ignored, as Core does). */
-function readLaxSequence(der: Uint8Array): [LaxInteger, LaxInteger] | undefined {
+/** The sequence header and the two integers of a lax DER signature (trailing bytes ignored, as Core does), into `lax`. */
+function readLaxSequence(der: Uint8Array): boolean {
   const len = der.length;
   let pos = 0;
-  if (pos === len || der[pos] !== 0x30) return undefined;
+  if (pos === len || der[pos] !== 0x30) return false;
   pos++;
-  if (pos === len) return undefined;
+  if (pos === len) return false;
   let lenbyte = der[pos++]!;
   if (lenbyte & 0x80) {
     lenbyte -= 0x80;
-    if (lenbyte > len - pos) return undefined;
+    if (lenbyte > len - pos) return false;
     pos += lenbyte;
   }
-  const r = readLaxInteger(der, pos);
-  if (r === undefined) return undefined;
-  const s = readLaxInteger(der, r.end);
-  return s === undefined ? undefined : [r, s];
+  const rEnd = readLaxInteger(der, pos, 0);
+  return rEnd >= 0 && readLaxInteger(der, rEnd, 2) >= 0;
 }
 
-function readLaxInteger(der: Uint8Array, pos: number): LaxInteger | undefined {
+/** One integer at `pos`: its start and length into lax[slot], lax[slot + 1]; its end, or -1. */
+function readLaxInteger(der: Uint8Array, pos: number, slot: 0 | 2): number {
   const len = der.length;
-  if (pos === len || der[pos] !== 0x02) return undefined;
+  if (pos === len || der[pos] !== 0x02) return -1;
   pos++;
-  if (pos === len) return undefined;
+  if (pos === len) return -1;
   let lenbyte = der[pos++]!;
   let vlen: number;
   if (lenbyte & 0x80) {
     lenbyte -= 0x80;
-    if (lenbyte > len - pos) return undefined;
+    if (lenbyte > len - pos) return -1;
     while (lenbyte > 0 && der[pos] === 0) {
       pos++;
       lenbyte--;
     }
-    if (lenbyte >= 4) return undefined;
+    if (lenbyte >= 4) return -1;
     vlen = 0;
     while (lenbyte > 0) {
       vlen = vlen * 256 + der[pos]!;
@@ -108,8 +109,10 @@ function readLaxInteger(der: Uint8Array, pos: number): LaxInteger | undefined {
   } else {
     vlen = lenbyte;
   }
-  if (vlen > len - pos) return undefined;
-  return { start: pos, length: vlen, end: pos + vlen };
+  if (vlen > len - pos) return -1;
+  lax[slot] = pos;
+  lax[slot + 1] = vlen;
+  return pos + vlen;
 }
 
 /** The integer's value after skipping leading zeroes; undefined if over 32 bytes (overflow). */
@@ -150,11 +153,9 @@ export function compare256(a: Uint8Array, at: number, b: Uint8Array): number {
  * bigints (and turning them back into bytes for libsecp256k1) was ~2 µs of ~60 µs per input.
  */
 export function parseDerLaxCompact(der: Uint8Array, out: Uint8Array): boolean {
-  const parts = readLaxSequence(der);
-  if (parts === undefined) return false;
-  const [rPart, sPart] = parts;
+  if (!readLaxSequence(der)) return false;
   out.fill(0, 0, 64);
-  if (!copyLax(der, rPart.start, rPart.length, out, 0) || !copyLax(der, sPart.start, sPart.length, out, 32) || compare256(out, 0, ORDER_BYTES) >= 0 || compare256(out, 32, ORDER_BYTES) >= 0) {
+  if (!copyLax(der, lax[0]!, lax[1]!, out, 0) || !copyLax(der, lax[2]!, lax[3]!, out, 32) || compare256(out, 0, ORDER_BYTES) >= 0 || compare256(out, 32, ORDER_BYTES) >= 0) {
     out.fill(0, 0, 64);
   }
   return true;
