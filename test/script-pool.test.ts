@@ -253,6 +253,66 @@ test('tasks: two claimers sharing one buffer check every input once, and a reuse
   assert.deepEqual([c.ok, c.inputs], [true, some.slice(40).reduce((n, w) => n + w.tx.inputs.length, 0)]);
 });
 
+/** The work with input `input` of transaction `txIndex` given the scriptSig OP_RETURN: fails at once, no signature checked. */
+function withReturn(work: readonly TxScriptWork[], at: ReadonlyArray<readonly [number, number]>): TxScriptWork[] {
+  return work.map((w) => {
+    let tx = w.tx;
+    for (const [txIndex, input] of at) if (txIndex === w.txIndex) tx = withInput(tx, input, { scriptSig: Uint8Array.of(0x6a) });
+    return tx === w.tx ? w : { ...w, tx };
+  });
+}
+
+/** Chunk c's first input and last input, as (txIndex, input index). */
+function chunkEnds(prepared: ReturnType<typeof prepareBlock>, c: number): { first: [number, number]; last: [number, number] } {
+  const records = chunkRecords(prepared, c);
+  const a = records[0]!;
+  const z = records[records.length - 1]!;
+  return { first: [a[0]!, a[5]!], last: [z[0]!, z[6]! - 1] };
+}
+
+test('tasks: a failure stops only the inputs after it: a claimer still on earlier chunks finds the first failure', () => {
+  const { work, flags } = load();
+  const some = work.slice(0, 80);
+  const layout = prepareBlock(some, { threads: 2, maxChunk: 8 });
+  const early = chunkEnds(layout, 2).last;
+  const late = chunkEnds(layout, 5).first;
+  const altered = withReturn(some, [early, late]);
+  const prepared = prepareBlock(altered, { threads: 2, maxChunk: 8 });
+  const task = scriptTask(prepared, flags, 1);
+  const header = new Int32Array(prepared.sab, 0, 4);
+  // Another thread claims chunk 5 first and fails on its first input...
+  header[1] = 5;
+  const b = runScriptTask(task);
+  assert.deepEqual(b.ok ? undefined : [b.txIndex, b.inputIndex, b.error], [late[0], late[1], 'OP_RETURN']);
+  // ...while this one still has chunks 0–4 to check: it goes on, up to the earlier failure.
+  header[1] = 0;
+  const a = runScriptTask(task);
+  assert.deepEqual(a.ok ? undefined : [a.txIndex, a.inputIndex, a.error], [early[0], early[1], 'OP_RETURN']);
+  // Nothing after the first failure is checked: a third claimer finds nothing to do before it.
+  header[1] = 3;
+  const c = runScriptTask(task);
+  assert.deepEqual([c.ok, c.inputs], [true, 0]);
+});
+
+test('pool: with several failing inputs, 2 threads name the first one, as the calling thread does', async () => {
+  const { work, flags } = load();
+  const maxChunk = 64;
+  const layout = prepareBlock(work, { threads: 2, maxChunk });
+  // The last input of chunk 0 and the first of chunk 1: the thread on chunk 1 fails at once,
+  // the one on chunk 0 only after checking the rest of its chunk.
+  const early = chunkEnds(layout, 0).last;
+  const late = chunkEnds(layout, 1).first;
+  const altered = withReturn(work, [early, late, chunkEnds(layout, 3).first]);
+  const serial = runScriptsSerial(altered, flags);
+  assert.equal(serial.mode === 'invalid' && [serial.txIndex, serial.inputIndex].join(':'), early.join(':'));
+  const pool = await ScriptPool.create({ threads: 2, maxChunk, sigCache: null });
+  try {
+    for (let run = 0; run < 5; run++) assert.deepEqual(await pool.verify(altered, flags), serial, `run ${run}`);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('pool: signatures verified mempool-style are cache hits when the block connects', async () => {
   const { work, flags } = load();
   const some = work.slice(0, 60);

@@ -283,7 +283,9 @@ export class ScriptPool {
             if (r.ok && r.aborted === true) aborted = true;
             this.stats.ecdsa += r.ecdsa;
             this.stats.schnorr += r.schnorr;
-            if (!r.ok && failure === undefined) failure = r;
+            // The block's first failure, as checking in order finds it: threads that stop at
+            // a failure check every input before it, and may return a later one first.
+            if (!r.ok && (failure === undefined || r.txIndex < failure.txIndex || (r.txIndex === failure.txIndex && r.inputIndex < failure.inputIndex))) failure = r;
           },
           (err: unknown) => {
             crash ??= err;
@@ -297,7 +299,13 @@ export class ScriptPool {
       ),
     );
     this.stats.inputs += inputs;
-    // A verdict found by a healthy thread stands even if another thread died meanwhile.
+    const lost = (): ValidationResult => {
+      const why = crash instanceof Error && crash.name === 'AbortError' && this.threadError !== undefined ? `no thread could start: ${describe(this.threadError)}` : describe(crash);
+      return internalError('script-worker-failed', why);
+    };
+    // A thread that died while checking may have held the block's first failure: the attempt is
+    // lost, whatever the others found (a thread that failed to start claimed nothing).
+    if (crash !== undefined && !onlyStartFailures) return lost();
     if (failure !== undefined) {
       const w = work.find((x) => x.txIndex === failure!.txIndex)!;
       return scriptFailure(failure.txIndex, failure.inputIndex, failure.error, w.tx);
@@ -306,13 +314,8 @@ export class ScriptPool {
     // start: Piscina rejects the task it gave a thread that dies starting, say while a dead
     // thread is being replaced) left no input behind: when the tasks that returned, none of them
     // stopped early, checked every input, the block's answer is whole. (An input a task counts is
-    // checked and its deferred BIP340 batch settled, unless the task stopped early.) A thread that
-    // failed while checking is an error for the attempt, whatever the others did.
-    const whole = onlyStartFailures && !aborted && inputs === prepared.inputs;
-    if (crash !== undefined && !whole) {
-      const why = crash instanceof Error && crash.name === 'AbortError' && this.threadError !== undefined ? `no thread could start: ${describe(this.threadError)}` : describe(crash);
-      return internalError('script-worker-failed', why);
-    }
+    // checked and its deferred BIP340 batch settled, unless the task stopped early.)
+    if (crash !== undefined && (aborted || inputs !== prepared.inputs)) return lost();
     // VALID only for a block whose every input was checked: a fault in the chunking must fail
     // closed. Stopped early with no failure and no crash means withdrawn by the caller (verify()
     // answers that itself); answered as such here too, so nothing that stops the threads can

@@ -3,7 +3,9 @@
 // them. Every thread gets the same small task message and claims chunks from a shared cursor
 // until none is left: no thread idles behind a big task while another has work queued, and a
 // block costs one message per thread whatever its size. The buffer's first word is an abort
-// flag: the first failure stops the rest.
+// flag (the caller withdrew, or a thread died); its third holds the block-order position of the
+// earliest failing input found so far: threads skip the inputs after it, but check every one
+// before it, so the failure reported is the block's first, the one checking in order reports.
 //
 // Why claiming instead of one Piscina task per chunk: with tasks of up to 256 inputs, block
 // 928927 on noble ended with one thread finishing a ~280 ms task alone (2 workers took 0.553× the
@@ -21,13 +23,18 @@ import { loadBackend, type BackendName } from '../script/backends.js';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { blockSchnorrBatch } from '../script/batch-schnorr.js';
 
-/** Header words (int32): the abort flag and the claim cursor, then padding. */
+/** Header words (int32): the abort flag, the claim cursor, the earliest failure, then padding. */
 const ABORT = 0;
 const CURSOR = 1;
+/** 1 + the block-order position (over the work's inputs) of the earliest failing input found (0: none). */
+const FAIL_AT = 2;
 /** Bytes before the record table. */
 export const TASK_HEADER_BYTES = 16;
-/** Numbers per record: txIndex, txOffset, txLength, spentOffset, spentLength, firstInput, endInput. */
-export const ITEM_FIELDS = 7;
+/**
+ * Numbers per record: txIndex, txOffset, txLength, spentOffset, spentLength, firstInput, endInput,
+ * and the block-order position of firstInput.
+ */
+export const ITEM_FIELDS = 8;
 
 export interface ScriptTask {
   /** Header, records, chunk table, then each transaction followed by its spent outputs. */
@@ -132,6 +139,7 @@ export function prepareBlock(work: readonly TxScriptSlice[], opts: ChunkOptions,
   let r = 0;
   let chunk = 0;
   let inChunk = 0;
+  let position = 0;
   starts[0] = 0;
   for (const w of work) {
     const tx = w.tx.rawBytes() ?? w.tx.toBytes();
@@ -158,6 +166,8 @@ export function prepareBlock(work: readonly TxScriptSlice[], opts: ChunkOptions,
       records[k + 4] = off - spentOffset;
       records[k + 5] = from;
       records[k + 6] = from + take;
+      records[k + 7] = position;
+      position += take;
       r++;
       from += take;
       inChunk += take;
@@ -265,9 +275,13 @@ function txAt(task: ScriptTask, view: Uint8Array, records: Int32Array, k: number
 }
 
 /**
- * Run one thread's share of a block: claim chunks and verify their inputs until none is left, a
- * failure, or an abort. BIP340 checks may be batched (see runScriptsSerial for why the answer is
- * the one single checks give): a batch is verified when full, when an input fails, and at the end.
+ * Run one thread's share of a block: claim chunks and verify their inputs until none is left, an
+ * abort, or an input after the earliest failure found so far. BIP340 checks may be batched (see
+ * runScriptsSerial for why the answer is the one single checks give): a batch is verified when
+ * full, when an input fails, before stopping, and at the end. A failure lowers FAIL_AT and stops
+ * only the inputs after it: chunks are claimed in block order, so every input before the block's
+ * first failure is checked by some thread, and the pool reports the earliest of the failures its
+ * threads return, whichever thread finished first.
  */
 export function runScriptTask(task: ScriptTask): ScriptTaskResult {
   if (task.fault === 'throw') throw new Error('injected worker failure');
@@ -286,13 +300,22 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
   // One options object per task, its txdata swapped per transaction: no allocation per input.
   const opts: VerifyOptions = sigCache === undefined ? { backend: workerBackend } : { backend: workerBackend, sigCache, sigCacheStore: false };
   if (batch !== undefined) opts.schnorrBatch = batch;
-  const failed = (txIndex: number, inputIndex: number, error: ScriptError): ScriptTaskResult => {
-    Atomics.store(header, ABORT, 1);
+  // The records this thread checked inputs of: a deferred BIP340 failure names its transaction
+  // and input, and its position is found among them.
+  const mine: number[] = [];
+  const failed = (position: number, txIndex: number, inputIndex: number, error: ScriptError): ScriptTaskResult => {
+    for (let cur = Atomics.load(header, FAIL_AT); cur === 0 || cur > position + 1; cur = Atomics.load(header, FAIL_AT)) {
+      if (Atomics.compareExchange(header, FAIL_AT, cur, position + 1) === cur) break;
+    }
     return { ok: false, inputs, ...sigs(), txIndex, inputIndex, error };
   };
   const settle = (now: boolean): ScriptTaskResult | undefined => {
     const bad = batch?.settle(now);
-    return bad === undefined ? undefined : failed(bad.txIndex!, bad.inputIndex, bad.error);
+    if (bad === undefined) return undefined;
+    const k = mine.find((k) => records[k] === bad.txIndex && records[k + 5]! <= bad.inputIndex && bad.inputIndex < records[k + 6]!);
+    // The batch holds only inputs of records this thread checked: not finding it is a bug.
+    if (k === undefined) throw new Error(`script task: a deferred check names input ${bad.inputIndex} of transaction ${bad.txIndex}, which this thread did not check`);
+    return failed(records[k + 7]! + bad.inputIndex - records[k + 5]!, bad.txIndex!, bad.inputIndex, bad.error);
   };
   for (let c = Atomics.add(header, CURSOR, 1); c < task.chunks; c = Atomics.add(header, CURSOR, 1)) {
     for (let r = starts[c]!, end = starts[c + 1]!; r < end; r++) {
@@ -300,14 +323,19 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
       const { tx, spent, txdata } = txAt(task, view, records, k);
       opts.txdata = txdata;
       opts.txIndex = records[k]!;
-      for (let i = records[k + 5]!, last = records[k + 6]!; i < last; i++) {
+      mine.push(k);
+      for (let i = records[k + 5]!, last = records[k + 6]!, position = records[k + 7]!; i < last; i++, position++) {
         if (Atomics.load(header, ABORT) !== 0) {
           batch?.clear();
           return { ok: true, inputs, ...sigs(), aborted: true };
         }
+        // An earlier input failed: this one and the rest cannot change the answer, but the
+        // deferred checks before it can (one of them may be the block's first failure).
+        const failAt = Atomics.load(header, FAIL_AT);
+        if (failAt !== 0 && position >= failAt - 1) return settle(true) ?? { ok: true, inputs, ...sigs(), aborted: true };
         const v = verifyInput(tx, i, spent, task.flags, opts);
         inputs++;
-        if (!v.ok) return settle(true) ?? failed(records[k]!, i, v.error);
+        if (!v.ok) return settle(true) ?? failed(position, records[k]!, i, v.error);
         const bad = settle(false);
         if (bad !== undefined) return bad;
       }
