@@ -75,6 +75,9 @@ test('installed under node_modules: import, worker threads and the command line 
   assert.equal(selftest.status, 0, selftest.stdout + selftest.stderr);
   assert.match(selftest.stdout, /bundled real blocks come with a checkout of the repository .*skipped here/);
   assert.match(selftest.stdout, /regtest sync: 110 generated blocks imported/);
+  const json = spawnSync(process.execPath, [join(installed, 'dist', 'src', 'cli', 'main.js'), 'selftest', '--blocks', '110', '--txs', '3', '--workers', '1', '--json'], { cwd: app, encoding: 'utf8' });
+  assert.equal(json.status, 0, json.stderr);
+  assert.deepEqual((({ valid, blocks, bundledSkipped }) => ({ valid, blocks, bundledSkipped }))(JSON.parse(json.stdout) as { valid: boolean; blocks: unknown[]; bundledSkipped?: boolean }), { valid: true, blocks: [], bundledSkipped: true });
   // ...and bench, whose suites and blocks are not shipped, says where it runs: a usage error, exit 2.
   const bench = spawnSync(process.execPath, [join(installed, 'dist', 'src', 'cli', 'main.js'), 'bench', 'sighash'], { cwd: app, encoding: 'utf8' });
   assert.equal(bench.status, 2, bench.stderr);

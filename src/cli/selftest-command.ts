@@ -175,7 +175,7 @@ export async function selftestCommand(opts: SelftestOptions): Promise<number> {
     }
   }
   const ok = bundled.valid && (sync === undefined || sync.ok);
-  if (opts.json) console.log(JSON.stringify({ ...bundled, valid: ok, ...(sync === undefined ? {} : { sync }) }));
+  if (opts.json) console.log(JSON.stringify({ ...bundled, valid: ok, ...(haveBlocks ? {} : { bundledSkipped: true }), ...(sync === undefined ? {} : { sync }) }));
   // Our own failure (a script worker, the store) is no verdict: exit 2, as check-block does.
   const internal = bundled.blocks.some((b) => b.mode === 'error') || sync?.stoppedOnError === true;
   return ok ? 0 : internal ? 2 : 1;
