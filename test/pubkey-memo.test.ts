@@ -144,3 +144,24 @@ describe('PubKeyMemo.forVerify', () => {
     assert.throws(() => new PubKeyMemo(1000), RangeError);
   });
 });
+
+describe('PubKeyMemo.hash160Is', () => {
+  it('answers as comparing hash160 would, before and after the key is remembered, for any key length', () => {
+    const memo = new PubKeyMemo(16);
+    const key33 = secp256k1.getPublicKey(randomBytes(32), true);
+    const key65 = secp256k1.getPublicKey(randomBytes(32), false);
+    for (const key of [key33, key65, key33.subarray(0, 20)]) {
+      const h = hash160(key);
+      // A copy (a Buffer's slice() is a view: flipping it would flip h too).
+      const other = Uint8Array.from(h);
+      other[19]! ^= 1;
+      for (let round = 0; round < 2; round++) {
+        assert.equal(memo.hash160Is(key, h), true, `${key.length}-byte key, round ${round}`);
+        assert.equal(memo.hash160Is(key, other), false, `${key.length}-byte key, last bit flipped, round ${round}`);
+        assert.equal(memo.hash160Is(key, h.subarray(0, 19)), false, 'a 19-byte hash never matches');
+      }
+    }
+    // The second round of the 33-byte key was answered from the memo.
+    assert.ok(memo.stats.hashHits >= 2, `${memo.stats.hashHits} hits`);
+  });
+});

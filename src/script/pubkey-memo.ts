@@ -74,7 +74,7 @@ export class PubKeyMemo {
 
   /**
    * Whether HASH160(`data`) is `h20`: what hash160 answers, compared where it is kept, so a
-   * P2WPKH or P2PKH input that checks its key's hash makes no copy of it.
+   * P2WPKH input that checks its key's hash makes no copy of it.
    */
   hash160Is(data: Uint8Array, h20: Uint8Array): boolean {
     if (h20.length !== H160) return false;
@@ -82,14 +82,10 @@ export class PubKeyMemo {
       const s = this.slotOf(data);
       if (this.holds(s, data) && (this.state[s]! & HASHED) !== 0) {
         this.stats.hashHits++;
-        const hashes = this.hashes;
-        for (let i = 0, at = s * H160; i < H160; i++) if (hashes[at + i] !== h20[i]) return false;
-        return true;
+        return hash160At(this.hashes, s * H160, h20);
       }
     }
-    const h = this.hash160(data);
-    for (let i = 0; i < H160; i++) if (h[i] !== h20[i]) return false;
-    return true;
+    return hash160At(this.hash160(data), 0, h20);
   }
 
   /**
@@ -149,6 +145,12 @@ export class PubKeyMemo {
     this.state[s] = USED;
     this.signed[s] = 0;
   }
+}
+
+/** Whether the 20 bytes at a[at..] are h20. */
+function hash160At(a: Uint8Array, at: number, h20: Uint8Array): boolean {
+  for (let i = 0; i < H160; i++) if (a[at + i] !== h20[i]) return false;
+  return true;
 }
 
 /** This thread's memo (the interpreter and the signature checker share it). */
