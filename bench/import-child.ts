@@ -6,6 +6,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks } from '../src/chain/importer.js';
 import { BlockHeader } from '../src/primitives/block.js';
@@ -60,14 +61,56 @@ export interface ImportOutcome {
   readonly sampledPeakRssFileMB: number;
   /** Size of the store after the import (data.mdb and the block and undo files beside it), MB. */
   readonly storeMB: number;
-  /** RSS, JS heap and ArrayBuffers (MB) when every 1,000th accepted block is done: growth with the chain, start-up aside. */
-  readonly memAt: Array<{ blocks: number; rssMB: number; heapMB: number; arrayBuffersMB: number }>;
+  /** What RSS is made of (MB) when every 1,000th accepted block is done: growth with the chain, start-up aside. */
+  readonly memAt: MemoryAt[];
   /** Write-back flushes during the import (the last, at its end, included) and the most blocks one held. */
   readonly flushes: number;
   readonly mostBlocksPerFlush: number;
   /** CPU time of this process (all threads) during the import, ms. */
   readonly cpuMs: number;
   readonly poolStats: ScriptPool['stats'];
+}
+
+export interface MemoryAt {
+  readonly blocks: number;
+  readonly rssMB: number;
+  /** The main thread's JS heap in use, and ArrayBuffer memory (block files read, LMDB buffers). */
+  readonly heapMB: number;
+  readonly arrayBuffersMB: number;
+  /** Resident pages of the main thread's young and old generations (V8's physical space sizes). */
+  readonly youngMB: number;
+  readonly oldMB: number;
+  /** Resident pages of the LMDB map (data.mdb in /proc/self/smaps); 0 where smaps cannot be read. */
+  readonly storeMappedMB: number;
+}
+
+/** Resident kB of the mappings of files named `name` (/proc/self/smaps; 0 elsewhere). */
+function mappedKB(name: string): number {
+  let kb = 0;
+  try {
+    let inFile = false;
+    for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+      if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inFile = line.endsWith(`/${name}`);
+      else if (inFile && line.startsWith('Rss:')) kb += Number(/(\d+) kB/.exec(line)?.[1] ?? 0);
+    }
+  } catch {
+    // not Linux
+  }
+  return kb;
+}
+
+function memoryAt(blocks: number): MemoryAt {
+  const m = process.memoryUsage();
+  const space = (name: string): number => (getHeapSpaceStatistics().find((s) => s.space_name === name)?.physical_space_size ?? 0) / 2 ** 20;
+  return {
+    blocks,
+    rssMB: m.rss / 2 ** 20,
+    heapMB: m.heapUsed / 2 ** 20,
+    arrayBuffersMB: m.arrayBuffers / 2 ** 20,
+    youngMB: space('new_space'),
+    oldMB: space('old_space'),
+    storeMappedMB: mappedKB('data.mdb') / 1024,
+  };
 }
 
 /** The kB fields of /proc/self/status (Linux); empty elsewhere. */
@@ -134,10 +177,7 @@ async function main(): Promise<void> {
     const end = performance.now();
     countFlushes();
     if (r.result.mode === 'valid' && !r.duplicate) {
-      if ((heights.length + 1) % 1000 === 0) {
-        const m = process.memoryUsage();
-        memAt.push({ blocks: heights.length + 1, rssMB: m.rss / 2 ** 20, heapMB: m.heapUsed / 2 ** 20, arrayBuffersMB: m.arrayBuffers / 2 ** 20 });
-      }
+      if ((heights.length + 1) % 1000 === 0) memAt.push(memoryAt(heights.length + 1));
       heights.push(r.height ?? -1);
       blockMs.push(end - t);
       doneAt.push(end - started);

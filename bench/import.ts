@@ -21,7 +21,7 @@ import { hashToHex } from '../src/primitives/bytes.js';
 import { hash256 } from '../src/primitives/hash.js';
 import { loadBackend } from '../src/script/backends.js';
 import { probeCores } from './cores.js';
-import type { ImportJob, ImportOutcome } from './import-child.js';
+import type { ImportJob, ImportOutcome, MemoryAt } from './import-child.js';
 import { check, formatCount, machineInfo, printMachine, printReport, target, writeReport, type Row, type Suite, type SuiteOptions, type SuiteReport } from './report.js';
 import { TARGET_BLOCKS_PER_SEC, TARGET_TX_PER_SEC } from './targets.js';
 
@@ -523,6 +523,23 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
     memRow('memory: small profile, 1,000 blocks, assumevalid off (the noble 1,000-block run)', r1000, 1000, dirMB(smallDir(1000))),
     memRow('memory: small profile, 10,000 blocks, assumevalid = tip (the 10,000-block run)', r10k, 10_000, dirMB(smallDir(10_000))),
   );
+  // What RSS is made of after the last block of a 1,000-block run and of a 10,000-block one.
+  const madeOf = (a: ImportOutcome, b: ImportOutcome): string => {
+    const x = a.memAt.at(-1);
+    const y = b.memAt.at(-1);
+    if (x === undefined || y === undefined) return 'no per-1,000-block memory figures';
+    const rest = (m: MemoryAt): number => m.rssMB - m.youngMB - m.oldMB - m.storeMappedMB;
+    const part = (what: string, f: (m: MemoryAt) => number): string => `${what} ${mb(f(x))} → ${mb(f(y))}`;
+    return (
+      `in the first pair, RSS after block ${x.blocks.toLocaleString('en-US')} → after block ${y.blocks.toLocaleString('en-US')}: ${mb(x.rssMB)} → ${mb(y.rssMB)}, of which ` +
+      [
+        part("the main thread's young generation", (m) => m.youngMB),
+        part('its old generation', (m) => m.oldMB),
+        part("LMDB's mapped data.mdb pages", (m) => m.storeMappedMB),
+        part('the rest (workers, LMDB page copies, node)', rest),
+      ].join(', ')
+    );
+  };
   const memSkip1k = rSkip1k.maxRssMB;
   const memSkip10k = rSkip10k.maxRssMB;
 
@@ -564,7 +581,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
       FLAT_GROWTH,
       medianOf(peaks(skipPairs, 1)) / medianOf(peaks(skipPairs, 0)),
       '×',
-      `peaks ${listed(peaks(skipPairs, 0))} MB → ${listed(peaks(skipPairs, 1))} MB; the first pair's ${mb(memSkip1k)} → ${mb(memSkip10k)} is ${(memSkip10k / memSkip1k).toFixed(2)}×; within the first 10,000-block process, RSS after block 1,000 → its peak: ${mb(rSkip10k.memAt[0]?.rssMB ?? NaN)} → ${mb(memSkip10k)}; across different work (1,000 blocks with scripts checked → 10,000 with assumevalid = tip): ${mb(mem1k)} → ${mb(mem10k)}, ${(mem10k / mem1k).toFixed(2)}×`,
+      `peaks ${listed(peaks(skipPairs, 0))} MB → ${listed(peaks(skipPairs, 1))} MB; the first pair's ${mb(memSkip1k)} → ${mb(memSkip10k)} is ${(memSkip10k / memSkip1k).toFixed(2)}×; within the first 10,000-block process, RSS after block 1,000 → its peak: ${mb(rSkip10k.memAt[0]?.rssMB ?? NaN)} → ${mb(memSkip10k)}; ${madeOf(rSkip1k, rSkip10k)}; across different work (1,000 blocks with scripts checked → 10,000 with assumevalid = tip): ${mb(mem1k)} → ${mb(mem10k)}, ${(mem10k / mem1k).toFixed(2)}×`,
       true,
     ),
     target(
