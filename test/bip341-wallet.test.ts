@@ -21,6 +21,7 @@ import { CONSENSUS_SCRIPT_FLAGS } from '../src/script/flags.js';
 import { PrecomputedTxData, SIGHASH_DEFAULT, signatureHashTaproot } from '../src/script/sighash.js';
 import { tapBranchHash, tapLeafHash, tapTweakHash, tweakPublicKey, tweakSecretKey } from '../src/script/taproot.js';
 import { verifyInput } from '../src/script/verify.js';
+import { verifyTransaction } from '../src/script/verify-tx.js';
 
 interface JsonLeaf {
   id: number;
@@ -221,6 +222,43 @@ forEachBackend(({ tag, backend }) => {
     // spent outputs in another array, may share them.
     const copy = new Transaction(tx.version, inputs.map((x) => ({ ...x })), tx.outputs, tx.locktime);
     assert.deepEqual(verifyInput(copy, i, spentOutputs.map((o) => ({ ...o })), BLOCK_FLAGS, { txdata: shared, backend }), { ok: true });
+  });
+
+  test(`${tag} keyPathSpending: spent outputs of the wrong count or shape are thrown, never a verdict`, () => {
+    const inputs: TxIn[] = unsignedTx.inputs.map((input) => ({ ...input }));
+    for (const inp of kps.inputSpending) inputs[inp.given.txinIndex] = { ...inputs[inp.given.txinIndex]!, witness: inp.expected.witness.map(fromHex) };
+    const tx = new Transaction(unsignedTx.version, inputs, unsignedTx.outputs, unsignedTx.locktime);
+    const i = kps.inputSpending[0]!.given.txinIndex;
+    // One too few or one too many: each used to come back as a script error or as ok.
+    for (const spent of [spentOutputs.slice(1), [...spentOutputs, spentOutputs[0]!]]) {
+      assert.throws(() => verifyInput(tx, i, spent, BLOCK_FLAGS, { backend }), /inputs but \d+ spent outputs/);
+      assert.throws(() => verifyTransaction(tx, spent, BLOCK_FLAGS, { backend }), RangeError);
+    }
+    assert.throws(() => verifyInput(tx, i, undefined as unknown as TxOut[], BLOCK_FLAGS, { backend }), RangeError);
+    // Amounts that are not integer satoshis, and scripts that are not bytes, in this input's own
+    // entry or in another one (BIP341 hashes every amount and script): a string amount verified.
+    const shapes: Array<[string, (o: TxOut) => unknown]> = [
+      ['a string amount', (o) => ({ ...o, value: String(o.value) })],
+      ['no amount', (o) => ({ scriptPubKey: o.scriptPubKey })],
+      ['NaN', (o) => ({ ...o, value: NaN })],
+      ['a fractional amount', (o) => ({ ...o, value: o.value + 0.5 })],
+      ['a bigint amount', (o) => ({ ...o, value: BigInt(o.value) })],
+      ['a hex script', (o) => ({ ...o, scriptPubKey: toHex(o.scriptPubKey) })],
+      ['null', () => null],
+    ];
+    for (const [what, bad] of shapes) {
+      for (const k of [i, (i + 1) % spentOutputs.length]) {
+        const spent = spentOutputs.map((o, j) => (j === k ? bad(o) : o)) as TxOut[];
+        const name = new RegExp(`spentOutputs\\[${k}\\] must be \\{ value: integer satoshis`);
+        assert.throws(() => verifyInput(tx, i, spent, BLOCK_FLAGS, { backend }), name, `verifyInput, ${what} at ${k}`);
+        assert.throws(() => verifyTransaction(tx, spent, BLOCK_FLAGS, { backend }), name, `verifyTransaction, ${what} at ${k}`);
+        assert.throws(() => new PrecomputedTxData(tx, spent), name, `PrecomputedTxData, ${what} at ${k}`);
+      }
+    }
+    // Hashes made without the spent outputs cannot check a BIP341 signature: the caller's mistake.
+    assert.throws(() => verifyInput(tx, i, spentOutputs, BLOCK_FLAGS, { txdata: new PrecomputedTxData(tx), backend }), /BIP341 signature needs a PrecomputedTxData made with the spent outputs/);
+    // The same input with what it should be given verifies.
+    assert.deepEqual(verifyInput(tx, i, spentOutputs, BLOCK_FLAGS, { txdata: new PrecomputedTxData(tx, spentOutputs), backend }), { ok: true });
   });
 
   test(`${tag} keyPathSpending: auxiliary fullySignedTx carries those witnesses and every input verifies`, () => {

@@ -4,6 +4,7 @@
 
 import { Block, decodeBlock } from '../primitives/block.js';
 import { hashToHex, equalBytes } from '../primitives/bytes.js';
+import { checkSpentOutputs } from '../primitives/transaction.js';
 import type { SignatureBackend } from '../script/signature.js';
 import { impliedHeight } from './bip34.js';
 import { checkBlockBody, checkBlockCommitment, checkSerializedSize, contextualCheckBlock, contextualCheckBlockHeader } from './check-block.js';
@@ -177,6 +178,7 @@ function checkBeforeCoins(
   opts: ValidateBlockOptions,
   onCommitted?: (start: ScriptStart) => void,
 ): { report: BlockReport; checked?: Checked } {
+  // Caller data of the wrong shape is misuse: thrown, never answered as a verdict on the block.
   checkSpentOutputs(spentOutputs);
   const params = getParams(opts.network);
   const hash = hashToHex(block.hash());
@@ -251,15 +253,4 @@ function checkCoins(block: Block, c: Checked): { report: BlockReport; scripts?: 
   const out: BlockReport = { ...report, inputs: connect.inputs, fees: connect.fees, sigOpCost: connect.sigOpCost, skipped: [...skipped] };
   if (connect.result.mode !== 'valid') return { report: { ...out, result: connect.result } };
   return { report: out, scripts: { work: connect.scripts, flags } };
-}
-
-/** Caller data of the wrong shape is misuse: thrown, never answered as a verdict on the block. */
-function checkSpentOutputs(spent: readonly SpentCoin[]): void {
-  if (!Array.isArray(spent)) throw new TypeError('spentOutputs must be an array of { value, scriptPubKey }');
-  for (let i = 0; i < spent.length; i++) {
-    const o = spent[i] as SpentCoin | null | undefined;
-    if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.value) || !(o.scriptPubKey instanceof Uint8Array)) {
-      throw new TypeError(`spentOutputs[${i}] must be { value: integer satoshis (number), scriptPubKey: Uint8Array }`);
-    }
-  }
 }

@@ -26,6 +26,24 @@ export interface TxOut {
   readonly scriptPubKey: Uint8Array;
 }
 
+/**
+ * Misuse, thrown: a spent output that is not { value: integer satoshis (number), scriptPubKey:
+ * Uint8Array }. `at` names it in the message. Amounts and scripts of spent outputs are hashed into
+ * signature messages (BIP143, BIP341), so a string or fractional amount would otherwise come back
+ * as a script verdict.
+ */
+export function checkSpentOutput(o: TxOut | null | undefined, at: string): void {
+  if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.value) || !(o.scriptPubKey instanceof Uint8Array)) {
+    throw new TypeError(`${at} must be { value: integer satoshis (number), scriptPubKey: Uint8Array }`);
+  }
+}
+
+/** checkSpentOutput for each of `spent`, which must be an array. */
+export function checkSpentOutputs(spent: readonly TxOut[], name = 'spentOutputs'): void {
+  if (!Array.isArray(spent)) throw new TypeError(`${name} must be an array of { value, scriptPubKey }`);
+  for (let i = 0; i < spent.length; i++) checkSpentOutput(spent[i], `${name}[${i}]`);
+}
+
 export const SEQUENCE_FINAL = 0xffffffff;
 /** BIP68: bit 31 disables the relative lock-time meaning of nSequence. */
 export const SEQUENCE_LOCKTIME_DISABLE_FLAG = 0x80000000;

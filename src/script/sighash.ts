@@ -6,7 +6,7 @@ import { equalBytes } from '../primitives/bytes.js';
 import { hash256, sha256, taggedHasher } from '../primitives/hash.js';
 import { sha256Midstate, type Sha256Midstate } from '../primitives/sha256-short.js';
 import { Preimage, varBytesSize } from './preimage.js';
-import type { Transaction, TxOut } from '../primitives/transaction.js';
+import { checkSpentOutputs, type Transaction, type TxOut } from '../primitives/transaction.js';
 import { OP } from './opcodes.js';
 import { ScriptCursor } from './script.js';
 
@@ -59,8 +59,9 @@ export class PrecomputedTxData {
     readonly tx: Transaction,
     readonly spentOutputs?: readonly TxOut[],
   ) {
-    if (spentOutputs !== undefined && spentOutputs.length !== tx.inputs.length) {
-      throw new RangeError(`spentOutputs has ${spentOutputs.length} entries for ${tx.inputs.length} inputs`);
+    if (spentOutputs !== undefined) {
+      checkSpentOutputs(spentOutputs);
+      if (spentOutputs.length !== tx.inputs.length) throw new RangeError(`spentOutputs has ${spentOutputs.length} entries for ${tx.inputs.length} inputs`);
     }
   }
 

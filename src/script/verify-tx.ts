@@ -1,7 +1,7 @@
 // Script checks for a whole transaction, the mempool-style entry point: every input verified
 // against the outputs it spends, the signature cache consulted and filled on the way.
 
-import type { Transaction, TxOut } from '../primitives/transaction.js';
+import { checkSpentOutputs, type Transaction, type TxOut } from '../primitives/transaction.js';
 import type { ScriptError } from './errors.js';
 import { SchnorrBatch } from './batch-schnorr.js';
 import { PrecomputedTxData } from './sighash.js';
@@ -26,6 +26,7 @@ const TX_OK: VerifyTxResult = Object.freeze({ ok: true });
  * signature and another failure, the other failure is the one reported (either makes it invalid).
  */
 export function verifyTransaction(tx: Transaction, spentOutputs: readonly TxOut[], flags: number, opts: VerifyTxOptions = {}): VerifyTxResult {
+  checkSpentOutputs(spentOutputs);
   if (spentOutputs.length !== tx.inputs.length) {
     throw new RangeError(`verifyTransaction: ${tx.inputs.length} inputs but ${spentOutputs.length} spent outputs`);
   }

@@ -1,7 +1,7 @@
 // The entry point the block validator and the workers call: verify one input of a
 // transaction against the outputs it spends. Invalid data gives a result, never a throw.
 
-import type { Transaction, TxOut } from '../primitives/transaction.js';
+import { checkSpentOutput, type Transaction, type TxOut } from '../primitives/transaction.js';
 import {
   LOCKTIME_THRESHOLD,
   SEQUENCE_FINAL,
@@ -90,6 +90,8 @@ export class TransactionSignatureChecker implements SignatureChecker {
       if (hashType === SIGHASH_DEFAULT) throw new ScriptFailure('SCHNORR_SIG_HASHTYPE');
       sig = sigIn.subarray(0, 64);
     }
+    // Core asserts its spent outputs are there; missing, they are the caller's misuse, not a verdict.
+    if (!this.txdata.hasSpentOutputs) throw new RangeError('a BIP341 signature needs a PrecomputedTxData made with the spent outputs');
     const sighash = signatureHashTaproot(this.tx, this.nIn, hashType, this.txdata, exec);
     if (sighash === undefined) throw new ScriptFailure('SCHNORR_SIG_HASHTYPE');
     const { sigCache, schnorrBatch: batch } = this.opts;
@@ -164,12 +166,17 @@ export function verifyInput(
   if (!Number.isInteger(flags) || flags < 0) throw new TypeError(`verifyInput: flags must be a non-negative integer, got ${String(flags)}`);
   // Hashes of another transaction would sign another message: misuse, thrown (free when they are this one's).
   if (opts.txdata !== undefined && !opts.txdata.fits(tx, spentOutputs)) throw new RangeError('verifyInput: opts.txdata was made for another transaction or other spent outputs');
+  // One spent output an input, each checked: BIP341 messages hash them all, BIP143 this input's amount.
+  if (!Array.isArray(spentOutputs) || spentOutputs.length !== tx.inputs.length) {
+    throw new RangeError(`verifyInput: ${tx.inputs.length} inputs but ${Array.isArray(spentOutputs) ? spentOutputs.length : 'no array of'} spent outputs`);
+  }
   const input = tx.inputs[inputIndex];
   const spent = spentOutputs[inputIndex];
-  if (input === undefined || spent === undefined) {
-    throw new RangeError(`input ${inputIndex} out of range (tx has ${tx.inputs.length} inputs, ${spentOutputs.length} spent outputs)`);
-  }
-  const txdata = opts.txdata ?? new PrecomputedTxData(tx, spentOutputs.length === tx.inputs.length ? spentOutputs : undefined);
+  if (input === undefined || spent === undefined) throw new RangeError(`verifyInput: input ${inputIndex} out of range (tx has ${tx.inputs.length} inputs)`);
+  // The output this input spends is checked here; all of them when a PrecomputedTxData is made
+  // from them (a txdata made without them cannot check a BIP341 signature: thrown there).
+  checkSpentOutput(spent, `spentOutputs[${inputIndex}]`);
+  const txdata = opts.txdata ?? new PrecomputedTxData(tx, spentOutputs);
   const checker = new TransactionSignatureChecker(tx, inputIndex, spent.value, txdata, opts.backend, opts);
   return verifyScript(input.scriptSig, spent.scriptPubKey, input.witness, flags, checker);
 }
