@@ -108,9 +108,16 @@ describe('config: bad values are usage errors naming their source', () => {
   it('an unknown key in the file names the key and the file', () =>
     withConfig({ netwrok: 'main' }, (path) => usageError(() => readConfigFile(path), new RegExp(`^config file ${path}: unknown option "netwrok"`))));
   it('a wrong type in the file names the key', () =>
-    withConfig({ workers: '2' }, (path) => usageError(() => readConfigFile(path), /: "workers" must be an integer from 0 to 256$/)));
+    withConfig({ workers: '2' }, (path) => usageError(() => resolve(['--config', path]), new RegExp(`^config file ${path}: "workers" must be an integer from 0 to 256$`))));
   it('a bad enum value in the file names the key', () =>
-    withConfig({ 'log-level': 'loud' }, (path) => usageError(() => readConfigFile(path), /: "log-level" must be one of debug, info, warn, error$/)));
+    withConfig({ 'log-level': 'loud' }, (path) => usageError(() => resolve(['--config', path]), /: "log-level" must be one of debug, info, warn, error$/)));
+  it("a bad value for another command's option in the file is left alone, as in the environment", () =>
+    withConfig({ network: 'mainnet', port: 99999, workers: '2', datadir: '/d' }, (path) => {
+      const o = resolveOptions('tip', parseCommandLine(['tip', '--config', path]), {});
+      assert.equal(o.string('datadir'), '/d');
+      // The same file read by a command that takes them is refused.
+      usageError(() => resolve(['--config', path]), /: "network" must be one of main, testnet3/);
+    }));
   it('a file that is not a JSON object', () => withConfig('[1]', (path) => usageError(() => readConfigFile(path), /must hold a JSON object/)));
   it('a file that is not JSON', () => withConfig('{ network: main', (path) => usageError(() => readConfigFile(path), /is not JSON/)));
   it('a missing file', () => usageError(() => resolve(['--config', '/nonexistent/vigil.json']), /cannot read config file/));

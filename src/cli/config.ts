@@ -265,7 +265,12 @@ export class ResolvedOptions {
 }
 
 /** Read and check a config file: an object whose keys are option names. */
-export function readConfigFile(path: string): Map<string, OptionValue> {
+/**
+ * The options a config file sets, by name, as JSON gave them: an unknown key is an error (a typo
+ * would otherwise be ignored), a value is checked only by a command that takes the option
+ * (resolveOptions), as the environment's are.
+ */
+export function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -279,16 +284,26 @@ export function readConfigFile(path: string): Map<string, OptionValue> {
     throw new UsageError(`config file ${path} is not JSON: ${(err as Error).message}`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new UsageError(`config file ${path} must hold a JSON object`);
-  const out = new Map<string, OptionValue>();
-  for (const [key, raw] of Object.entries(doc)) {
+  const raw = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(doc)) {
     const spec = optionSpec(key);
     if (spec === undefined) throw new UsageError(`config file ${path}: unknown option "${key}"`);
     if (spec.name === 'config') throw new UsageError(`config file ${path}: "config" cannot name another config file`);
-    // JSON's own types: a number in quotes is a string, and a mistake.
-    out.set(key, parseValue(spec, raw, `config file ${path}: "${key}"`, false));
+    raw.set(key, value);
   }
-  return out;
+  return {
+    // JSON's own types: a number in quotes is a string, and a mistake.
+    value: (spec) => (raw.has(spec.name) ? parseValue(spec, raw.get(spec.name), `config file ${path}: "${spec.name}"`, false) : undefined),
+  };
 }
+
+/** A config file read by readConfigFile. */
+export interface ConfigFile {
+  /** The option's value, checked against its spec (a UsageError naming the file and key), or undefined when the file does not set it. */
+  value(spec: OptionSpec): OptionValue | undefined;
+}
+
+const NO_CONFIG_FILE: ConfigFile = { value: () => undefined };
 
 /**
  * Resolve every option `command` takes: flag, then environment, then config file, then default.
@@ -307,13 +322,13 @@ export function resolveOptions(command: CommandName, parsed: ParsedArgs, env: No
   const configSpec = optionSpec('config')!;
   const configFlag = parsed.flags.get('config');
   const configPath = typeof configFlag === 'string' ? configFlag : envValue(configSpec);
-  const file = configPath === undefined ? new Map<string, OptionValue>() : readConfigFile(configPath);
+  const file = configPath === undefined ? NO_CONFIG_FILE : readConfigFile(configPath);
 
   const values = new Map<string, { value: OptionValue; source: OptionSource }>();
   for (const spec of commandOptions(command)) {
     const flag = parsed.flags.get(spec.name);
     const fromEnv = envValue(spec);
-    const fromFile = file.get(spec.name);
+    const fromFile = flag === undefined && fromEnv === undefined ? file.value(spec) : undefined;
     const fallback = defaultFor(spec, command);
     if (flag !== undefined) values.set(spec.name, { value: typeof flag === 'boolean' ? flag : parseValue(spec, flag, `--${spec.name}`), source: 'flag' });
     else if (fromEnv !== undefined) values.set(spec.name, { value: parseValue(spec, fromEnv, spec.env), source: 'env' });
