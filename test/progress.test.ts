@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PARAMS } from '../src/consensus/params.js';
 import { generateChain } from '../src/generate/index.js';
 import { Progress, RateWindow, eta, formatDuration, progressMode, renderPlainLine, renderTtyLine, type ProgressMode } from '../src/cli/progress.js';
@@ -120,6 +121,27 @@ describe('progress: rendering', () => {
     assert.equal(chunks.length, 3);
     assert.equal(chunks[2], 'import: 500/1000 blocks (50.0%), 100 blocks/s, 0.0 tx/s, 0.0 inputs/s, in 5.0 s\n');
     assert.ok(chunks.every((c) => !/[\r\x1b]/.test(c)));
+  });
+
+  it('lines with keepAliveMs: a line when none came for that long, updates or not (a slow block); nothing after finish', async () => {
+    let t = 0;
+    const chunks: string[] = [];
+    const progress = new Progress({ label: 'import', unit: 'blocks', total: 1000, mode: 'lines', stream: { write: (c: string) => chunks.push(c) }, now: () => t, keepAliveMs: 40 });
+    progress.update(100);
+    t = 20;
+    await sleep(80);
+    assert.equal(chunks.length, 0, '20 ms of the clock: no line yet');
+    t = 45;
+    for (let waited = 0; chunks.length === 0 && waited < 5000; waited += 10) await sleep(10);
+    assert.equal(chunks.length, 1, 'a line once 40 ms passed without one');
+    assert.match(chunks[0]!, /^import: 100\/1000 blocks \(10\.0%\), [\d,]+ blocks\/s, ETA /);
+    await sleep(80);
+    assert.equal(chunks.length, 1, 'the clock stood still: no second line');
+    progress.finish();
+    t = 1000;
+    await sleep(80);
+    assert.equal(chunks.length, 2, 'the final line, then none');
+    assert.match(chunks[1]!, /, in 0\.0 s\n$/, 'the final line, at 45 ms of the clock');
   });
 
   it('off: nothing at all', () => {

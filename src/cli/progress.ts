@@ -2,7 +2,8 @@
 // known, rates (blocks/s, and any counters such as tx/s and inputs/s) over a recent window
 // rather than since the start (so a slow start or a change of pace shows), and an ETA.
 // On a terminal one line is redrawn at most ~10 times a second and cleared at the end; into a
-// pipe or file a plain line is written every couple of seconds, so logs stay readable.
+// pipe or file a plain line is written every couple of seconds (keepAliveMs: also while no
+// update comes), so logs stay readable.
 
 export interface ProgressStream {
   write(chunk: string): unknown;
@@ -130,6 +131,12 @@ export interface ProgressOptions {
   readonly lineMs?: number;
   /** The window rates and the ETA are computed over (default 10 s). */
   readonly windowMs?: number;
+  /**
+   * Plain lines only: also write one when this long passes without a line, updates or not (a slow
+   * block still shows the job alive, its rates falling). Off when absent; the timer keeps no
+   * process alive and stops at finish().
+   */
+  readonly keepAliveMs?: number;
 }
 
 /** The terminal line currently drawn, so other writers to stderr (logs) can clear it first. */
@@ -154,6 +161,7 @@ export class Progress {
   private note: string | undefined;
   private visible = false;
   private finished = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly opts: ProgressOptions) {
     this.now = opts.now ?? (() => performance.now());
@@ -164,6 +172,19 @@ export class Progress {
     this.window.push(this.started, [0, ...this.counts]);
     // A plain line only after a full interval: a job shorter than that shows just its final line.
     if (opts.mode === 'lines') this.last = this.started;
+    const keepAlive = opts.keepAliveMs ?? 0;
+    if (opts.mode === 'lines' && keepAlive > 0) {
+      this.timer = setInterval(() => this.keepAlive(keepAlive), Math.max(10, keepAlive / 4));
+      this.timer.unref();
+    }
+  }
+
+  private keepAlive(ms: number): void {
+    const t = this.now();
+    if (this.finished || t - this.last < ms) return;
+    this.window.push(t, [this.done, ...this.counts]);
+    this.last = t;
+    this.draw(this.state(false));
   }
 
   /** New cumulative figures; draws when the interval has passed. */
@@ -213,6 +234,7 @@ export class Progress {
   finish(done?: number): void {
     if (this.finished) return;
     this.finished = true;
+    clearInterval(this.timer);
     if (done !== undefined) this.done = done;
     if (this.opts.mode === 'tty') this.clear();
     else if (this.opts.mode === 'lines') this.opts.stream.write(renderPlainLine(this.state(true)) + '\n');
