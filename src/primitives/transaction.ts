@@ -28,20 +28,20 @@ export interface TxOut {
 
 /**
  * Misuse, thrown: a spent output that is not { value: integer satoshis (number), scriptPubKey:
- * Uint8Array }. `at` names it in the message. Amounts and scripts of spent outputs are hashed into
- * signature messages (BIP143, BIP341), so a string or fractional amount would otherwise come back
- * as a script verdict.
+ * Uint8Array }; the message names it `${name}[${index}]` (made only then: this runs once an input).
+ * Amounts and scripts of spent outputs are hashed into signature messages (BIP143, BIP341), so a
+ * string or fractional amount would otherwise come back as a script verdict.
  */
-export function checkSpentOutput(o: TxOut | null | undefined, at: string): void {
+export function checkSpentOutput(o: TxOut | null | undefined, index: number, name = 'spentOutputs'): void {
   if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.value) || !(o.scriptPubKey instanceof Uint8Array)) {
-    throw new TypeError(`${at} must be { value: integer satoshis (number), scriptPubKey: Uint8Array }`);
+    throw new TypeError(`${name}[${index}] must be { value: integer satoshis (number), scriptPubKey: Uint8Array }`);
   }
 }
 
 /** checkSpentOutput for each of `spent`, which must be an array. */
 export function checkSpentOutputs(spent: readonly TxOut[], name = 'spentOutputs'): void {
   if (!Array.isArray(spent)) throw new TypeError(`${name} must be an array of { value, scriptPubKey }`);
-  for (let i = 0; i < spent.length; i++) checkSpentOutput(spent[i], `${name}[${i}]`);
+  for (let i = 0; i < spent.length; i++) checkSpentOutput(spent[i], i, name);
 }
 
 export const SEQUENCE_FINAL = 0xffffffff;

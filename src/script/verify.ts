@@ -175,7 +175,7 @@ export function verifyInput(
   if (input === undefined || spent === undefined) throw new RangeError(`verifyInput: input ${inputIndex} out of range (tx has ${tx.inputs.length} inputs)`);
   // The output this input spends is checked here; all of them when a PrecomputedTxData is made
   // from them (a txdata made without them cannot check a BIP341 signature: thrown there).
-  checkSpentOutput(spent, `spentOutputs[${inputIndex}]`);
+  checkSpentOutput(spent, inputIndex);
   const txdata = opts.txdata ?? new PrecomputedTxData(tx, spentOutputs);
   const checker = new TransactionSignatureChecker(tx, inputIndex, spent.value, txdata, opts.backend, opts);
   return verifyScript(input.scriptSig, spent.scriptPubKey, input.witness, flags, checker);
