@@ -264,11 +264,10 @@ export class ResolvedOptions {
   }
 }
 
-/** Read and check a config file: an object whose keys are option names. */
 /**
- * The options a config file sets, by name, as JSON gave them: an unknown key is an error (a typo
- * would otherwise be ignored), a value is checked only by a command that takes the option
- * (resolveOptions), as the environment's are.
+ * Read a config file: a JSON object whose keys are option names. An unknown key is an error (a typo
+ * would otherwise go unnoticed); a value is checked only when a command that takes the option asks
+ * for it (resolveOptions), as the environment's are.
  */
 export function readConfigFile(path: string): ConfigFile {
   let text: string;
