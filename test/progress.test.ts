@@ -144,6 +144,24 @@ describe('progress: rendering', () => {
     assert.match(chunks[1]!, /, in 0\.0 s\n$/, 'the final line, at 45 ms of the clock');
   });
 
+  it('tty with keepAliveMs: the line is drawn again when none was drawn for that long; cleared at finish', async () => {
+    let t = 0;
+    const chunks: string[] = [];
+    const progress = new Progress({ label: 'import', unit: 'blocks', total: 1000, mode: 'tty', stream: { isTTY: true, columns: 120, write: (c: string) => chunks.push(c) }, now: () => t, keepAliveMs: 40 });
+    progress.update(100);
+    assert.equal(chunks.length, 1, 'the first update draws');
+    t = 45;
+    for (let waited = 0; chunks.length === 1 && waited < 5000; waited += 10) await sleep(10);
+    assert.equal(chunks.length, 2, 'drawn again once 40 ms passed without a draw');
+    assert.match(chunks[1]!, /^\r.*100\/1000 blocks.*\x1b\[K$/);
+    await sleep(80);
+    assert.equal(chunks.length, 2, 'the clock stood still: no third draw');
+    progress.finish();
+    t = 1000;
+    await sleep(80);
+    assert.deepEqual(chunks.slice(2), ['\r\x1b[K'], 'cleared, then nothing');
+  });
+
   it('off: nothing at all', () => {
     const { progress, chunks, clock } = fake('off');
     for (let i = 1; i <= 50; i++) {

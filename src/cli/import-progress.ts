@@ -119,8 +119,8 @@ export async function importWithProgress(chain: ChainState, path: string, counte
     counters: ['tx', 'inputs'],
     mode: opts.mode,
     stream: opts.stream,
-    // A line every 2 s into a pipe or file, during a block that takes longer too.
-    keepAliveMs: 2000,
+    // A line every 2 s into a pipe or file, a redraw every second on a terminal, during a block that takes longer too.
+    keepAliveMs: opts.mode === 'tty' ? 1000 : 2000,
     ...(total === undefined || total.records === 0 ? {} : { total: total.records }),
   });
   try {

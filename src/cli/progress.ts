@@ -2,8 +2,8 @@
 // known, rates (blocks/s, and any counters such as tx/s and inputs/s) over a recent window
 // rather than since the start (so a slow start or a change of pace shows), and an ETA.
 // On a terminal one line is redrawn at most ~10 times a second and cleared at the end; into a
-// pipe or file a plain line is written every couple of seconds (keepAliveMs: also while no
-// update comes), so logs stay readable.
+// pipe or file a plain line is written every couple of seconds, so logs stay readable; with
+// keepAliveMs either is drawn again while no update comes.
 
 export interface ProgressStream {
   write(chunk: string): unknown;
@@ -132,9 +132,9 @@ export interface ProgressOptions {
   /** The window rates and the ETA are computed over (default 10 s). */
   readonly windowMs?: number;
   /**
-   * Plain lines only: also write one when this long passes without a line, updates or not (a slow
-   * block still shows the job alive, its rates falling). Off when absent; the timer keeps no
-   * process alive and stops at finish().
+   * Also draw (a plain line, or the terminal's line again) when this long passes without a draw,
+   * updates or not: a slow block still shows the job alive, its rates falling. Off when absent;
+   * the timer keeps no process alive and stops at finish().
    */
   readonly keepAliveMs?: number;
 }
@@ -173,7 +173,7 @@ export class Progress {
     // A plain line only after a full interval: a job shorter than that shows just its final line.
     if (opts.mode === 'lines') this.last = this.started;
     const keepAlive = opts.keepAliveMs ?? 0;
-    if (opts.mode === 'lines' && keepAlive > 0) {
+    if (opts.mode !== 'off' && keepAlive > 0) {
       this.timer = setInterval(() => this.keepAlive(keepAlive), Math.max(10, keepAlive / 4));
       this.timer.unref();
     }
