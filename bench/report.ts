@@ -285,24 +285,28 @@ function tinybenchVersion(): string {
 const RESULTS_DIR = new URL('../../bench/results/', import.meta.url);
 
 /** Writes bench/results/<suite>.json and bench/results/<suite>.md; returns the .json path. */
-export function writeReport(report: SuiteReport, machine: MachineInfo): string {
+/**
+ * Write the suite's JSON and markdown reports. `invocation` is the command that ran it (with the
+ * other suites it ran beside, if any); `node dist/bench/run.js <suite>` when not given.
+ */
+export function writeReport(report: SuiteReport, machine: MachineInfo, invocation = `node dist/bench/run.js ${report.suite}`): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const url = new URL(`${report.suite}.json`, RESULTS_DIR);
   const { suite, title, ...rest } = report;
   const date = new Date().toISOString();
-  const doc = { suite, title, date, machine, ...rest, figuresNote: FIGURES_NOTE };
+  const doc = { suite, title, date, invocation, machine, ...rest, figuresNote: FIGURES_NOTE };
   writeFileSync(url, JSON.stringify(doc, null, 2) + '\n');
-  writeFileSync(new URL(`${report.suite}.md`, RESULTS_DIR), markdownReport(report, machine, date));
+  writeFileSync(new URL(`${report.suite}.md`, RESULTS_DIR), markdownReport(report, machine, date, invocation));
   return fileURLToPath(url);
 }
 
 /** The suite's report as markdown: how it was run, what was checked, the table, the targets. */
-export function markdownReport(report: SuiteReport, m: MachineInfo, date: string): string {
+export function markdownReport(report: SuiteReport, m: MachineInfo, date: string, invocation = `node dist/bench/run.js ${report.suite}`): string {
   const esc = (t: string): string => t.replace(/\|/g, '\\|');
   const b = report.bench;
   const out: string[] = [];
   out.push(`# ${report.suite}: ${esc(report.title)}`, '');
-  out.push(`Written by \`node dist/bench/run.js ${report.suite}\` on ${date}.`, '');
+  out.push(`Written by \`${invocation}\` on ${date}.`, '');
   out.push(`- machine: ${m.cpuModel} × ${m.cpuCount}, ${m.totalMemGiB} GiB, ${m.platform}/${m.arch} ${m.osRelease}`);
   out.push(`- runtime: node ${m.node} (v8 ${m.v8}), tinybench ${m.tinybench}`);
   out.push(

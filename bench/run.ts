@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  await runSuites(parsed.suites, parsed.opts);
+  await runSuites(parsed.suites, parsed.opts, {}, ['node dist/bench/run.js', ...process.argv.slice(2)].join(' '));
 }
 
 await main();

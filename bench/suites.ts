@@ -37,7 +37,8 @@ export interface RunHooks {
 }
 
 /** Run `suites` one after the other: print each report and write bench/results/<suite>.{json,md}. */
-export async function runSuites(suites: readonly Suite[], opts: SuiteOptions, hooks: RunHooks = {}): Promise<void> {
+/** `invocation`: the command that asked for these suites, as each report states it (writeReport). */
+export async function runSuites(suites: readonly Suite[], opts: SuiteOptions, hooks: RunHooks = {}, invocation?: string): Promise<void> {
   const machine = machineInfo();
   printMachine(machine);
   const started = performance.now();
@@ -50,7 +51,7 @@ export async function runSuites(suites: readonly Suite[], opts: SuiteOptions, ho
       const seconds = (performance.now() - t0) / 1000;
       hooks.suiteEnd?.(suite, seconds);
       printReport(report);
-      const file = writeReport(report, machine);
+      const file = writeReport(report, machine, invocation);
       console.log(`   wrote ${file} (${seconds.toFixed(1)} s)`);
     }
   } finally {

@@ -64,6 +64,6 @@ export async function benchCommand(opts: BenchCommandOptions): Promise<number> {
       }
     },
     suiteEnd: () => endTasks(),
-  });
+  }, ['vigil bench', ...opts.suites].join(' '));
   return 0;
 }
