@@ -250,3 +250,45 @@ test('maxConnections must be a positive integer', async (t) => {
   });
   for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => new VigilService({ chain, maxConnections: bad }), RangeError);
 });
+
+/** Write `text` on a new connection and collect what comes back until the server closes it or `ms` pass. */
+function exchange(port: number, text: string, ms: number): Promise<{ reply: string; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    let reply = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ reply, closedByServer: false });
+    }, ms);
+    socket.on('data', (d) => (reply += d.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ reply, closedByServer: true });
+    });
+  });
+}
+
+test('a connection that pipelines more requests than it reads answers to is closed; others are served', async (t) => {
+  const { base, port } = await serve(t, 8_000_000);
+  // Node would answer each in order and hold the answers a client does not read: 1,800 pipelined
+  // /sources of 4 MB each took a process past its heap limit.
+  const { reply, closedByServer } = await exchange(port, 'GET /tip HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(40), 3000);
+  const answers = reply.split('HTTP/1.1 ').length - 1;
+  assert.ok(closedByServer, 'the server closed the connection');
+  assert.ok(answers <= 8, `at most 8 answers before it did (got ${answers})`);
+  // A client that pipelines a few is still answered in full, on a connection kept open.
+  const few = await exchange(port, 'GET /tip HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(3), 500);
+  assert.equal(few.reply.split('HTTP/1.1 200').length - 1, 3);
+  assert.equal(few.closedByServer, false);
+  assert.equal((await fetch(`${base}/health`)).status, 200);
+});
+
+test('a GET with a body is 400 and the connection closes: its body is not read, however long', async (t) => {
+  const { port } = await serve(t, 8_000_000);
+  const { reply, closedByServer } = await exchange(port, 'GET /tip HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\nxxxx', 3000);
+  assert.match(reply, /^HTTP\/1\.1 400 /);
+  assert.match(reply, /a GET takes no body/);
+  assert.match(reply, /connection: close/i);
+  assert.ok(closedByServer, 'the server closed the connection instead of reading 1 TB');
+});

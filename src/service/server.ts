@@ -5,7 +5,7 @@
 // source's score stored.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { ChainState, ProcessResult } from '../chain/chain-state.js';
 import { MAX_BLOCK_SERIALIZED_SIZE } from '../consensus/consensus.js';
 import { hexToHash, toHex } from '../primitives/bytes.js';
@@ -70,6 +70,16 @@ const REFUSED_LOG_MS = 60_000;
 const MAX_HEX_BODY = MAX_BLOCK_SERIALIZED_SIZE * 2 + 2;
 /** Side-branch blocks whose sender is remembered (blockSources). */
 const MAX_BLOCK_SOURCES = 10_000;
+/**
+ * A client that sends requests without reading the answers has them held for it: Node answers
+ * pipelined requests in order, holding each answer until those before it are taken. A connection
+ * with more than this many answers not yet handed to it, or with more than MAX_UNREAD_BYTES of
+ * answers it has not read, is closed at its next request (no HTTP client pipelines this deep).
+ */
+const MAX_PIPELINED = 8;
+const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
+/** How often Node checks requestTimeout and headersTimeout (ms; its default, 30 s, let a 60 s upload run 90 s). */
+const TIMEOUT_CHECK_MS = 5_000;
 
 class BodyTooLarge extends Error {}
 class OverBudget extends Error {}
@@ -154,8 +164,12 @@ export class VigilService {
   private readonly blockSources = new Map<string, string>();
   /** Connections refused at the cap since the last warning about them, and when that was. */
   private refused = { count: 0, loggedAt: -Infinity };
-  /** The source list sourceList() read last, and when. */
-  private listed: { at: number; list: SourceView[] } | undefined;
+  /** The source list sourceList() read last, when, and the /sources answer made of it (sourcesBody). */
+  private listed: { at: number; list: SourceView[]; body?: Buffer } | undefined;
+  /** The /metrics text being rendered: requests that come meanwhile share it. */
+  private rendering: Promise<Buffer> | undefined;
+  /** Answers each connection has asked for and not yet been handed (MAX_PIPELINED). */
+  private readonly unanswered = new WeakMap<Socket, number>();
 
   constructor(private readonly opts: ServiceOptions) {
     const cap = opts.maxConnections;
@@ -187,7 +201,16 @@ export class VigilService {
 
   /** Listen on `port` (0: any free port); resolves with the bound address. */
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
-    const server = createServer((req, res) => {
+    const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) => {
+      const socket = req.socket;
+      const waiting = (this.unanswered.get(socket) ?? 0) + 1;
+      if (waiting > MAX_PIPELINED || socket.writableLength > MAX_UNREAD_BYTES) {
+        this.log.debug('connection closed: it does not read its answers', { waiting, unreadBytes: socket.writableLength });
+        socket.destroy();
+        return;
+      }
+      this.unanswered.set(socket, waiting);
+      res.once('close', () => this.unanswered.set(socket, (this.unanswered.get(socket) ?? 1) - 1));
       this.handle(req, res).catch((err: unknown) => {
         // A client that hung up (or was cut at shutdown) mid-body is no failure of ours.
         if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') this.log.debug('client went away', { method: req.method, url: req.url });
@@ -234,18 +257,28 @@ export class VigilService {
       return this.send(res, await this.submit(req), req);
     }
     if (method !== 'GET' && method !== 'HEAD') return this.send(res, { status: 405, body: { error: 'use GET' }, headers: { allow: 'GET, HEAD' } }, req);
+    // Node would read and drop a GET's body, however long, without limit: refused, the connection closed.
+    const declared = req.headers['content-length'];
+    if ((declared !== undefined && declared !== '0') || req.headers['transfer-encoding'] !== undefined) {
+      return this.send(res, { status: 400, body: { error: `a ${method} takes no body` } }, req);
+    }
     if (path === '/tip') return this.send(res, { status: 200, body: this.tip() });
     if (path === '/health') {
       const h = this.health();
       return this.send(res, { status: h.status === 'unhealthy' ? 503 : 200, body: h });
     }
     if (path === '/metrics') {
-      const text = await this.metrics.text();
-      res.writeHead(200, { 'content-type': this.metrics.contentType, 'content-length': Buffer.byteLength(text) });
+      const text = await this.metricsBody();
+      res.writeHead(200, { 'content-type': this.metrics.contentType, 'content-length': text.length });
       res.end(text);
       return;
     }
-    if (path === '/sources') return this.send(res, { status: 200, body: { sources: this.sourceList() } });
+    if (path === '/sources') {
+      const body = this.sourcesBody();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, ...(this.closing === undefined ? {} : { connection: 'close' }) });
+      res.end(body);
+      return;
+    }
     const coin = /^\/coins\/([^/]+)\/([^/]+)$/.exec(path);
     if (coin !== null) return this.send(res, this.coin(coin[1]!, coin[2]!));
     return this.send(res, { status: 404, body: { error: 'not found' } });
@@ -272,6 +305,27 @@ export class VigilService {
     const now = Date.now();
     if (this.listed === undefined || now - this.listed.at >= 1000) this.listed = { at: now, list: this.sources.list() };
     return this.listed.list;
+  }
+
+  /** The /sources answer (up to 4 MB of JSON at 10,000 sources): made once a list, every answer meanwhile sends this one Buffer. */
+  private sourcesBody(): Buffer {
+    const list = this.sourceList();
+    return (this.listed!.body ??= Buffer.from(JSON.stringify({ sources: list })));
+  }
+
+  /** The metrics text; requests that come while it is rendered share that rendering. */
+  private metricsBody(): Promise<Buffer> {
+    this.rendering ??= this.metrics.text().then(
+      (text) => {
+        this.rendering = undefined;
+        return Buffer.from(text);
+      },
+      (err: unknown) => {
+        this.rendering = undefined;
+        throw err;
+      },
+    );
+    return this.rendering;
   }
 
   tip(): { hash: string; height: number; chainwork: string } {
