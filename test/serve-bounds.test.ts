@@ -30,8 +30,9 @@ async function serve(t: TestContext, queueBytes: number, more: { maxConnections?
 }
 
 /** A POST that declares `length` bytes and sends only `sent` of them, left open. */
-function partialUpload(port: number, length: number, sent: number): { req: ClientRequest; status: Promise<number> } {
-  const req = request({ host: '127.0.0.1', port, path: '/blocks', method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': length } });
+function partialUpload(port: number, length: number, sent: number, source?: string): { req: ClientRequest; status: Promise<number> } {
+  const headers = { 'content-type': 'application/octet-stream', 'content-length': length, ...(source === undefined ? {} : { 'x-vigil-source': source }) };
+  const req = request({ host: '127.0.0.1', port, path: '/blocks', method: 'POST', headers });
   const status = new Promise<number>((resolve) => {
     req.on('response', (res) => {
       res.resume();
@@ -291,4 +292,23 @@ test('a GET with a body is 400 and the connection closes: its body is not read, 
   assert.match(reply, /a GET takes no body/);
   assert.match(reply, /connection: close/i);
   assert.ok(closedByServer, 'the server closed the connection instead of reading 1 TB');
+});
+
+test("one source's bodies being read hold at most a quarter of the byte budget; other sources still get in", async (t) => {
+  const { base, port } = await serve(t, 8_000_000);
+  const blocks = branch('share', 1, 0);
+  const upload = (sent: number): { req: ClientRequest; status: Promise<number> } => {
+    const u = partialUpload(port, 3_900_000, 0, 'greedy');
+    u.req.write(new Uint8Array(sent));
+    return u;
+  };
+  // The first body is always let in; with it holding 1.5 MB, a second one may bring the source
+  // to 2 MB (a quarter of 8 MB) and no further: past that it is cut with 503.
+  const first = upload(1_500_000);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const second = upload(1_000_000);
+  assert.equal(await second.status, 503);
+  // Another source is not held up by it.
+  assert.equal((await post(base, blocks[0]!.raw, 'honest')).status, 200);
+  first.req.destroy();
 });

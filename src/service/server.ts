@@ -80,6 +80,8 @@ const MAX_PIPELINED = 8;
 const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
 /** How often Node checks requestTimeout and headersTimeout (ms; its default, 30 s, let a 60 s upload run 90 s). */
 const TIMEOUT_CHECK_MS = 5_000;
+/** Bodies one source is sending may hold at most 1/SOURCE_SHARE of the byte budget (beside one body). */
+const SOURCE_SHARE = 4;
 
 class BodyTooLarge extends Error {}
 class OverBudget extends Error {}
@@ -170,6 +172,8 @@ export class VigilService {
   private rendering: Promise<Buffer> | undefined;
   /** Answers each connection has asked for and not yet been handed (MAX_PIPELINED). */
   private readonly unanswered = new WeakMap<Socket, number>();
+  /** Bytes of the bodies each source is sending now (held against SOURCE_SHARE); gone when none. */
+  private readonly readingBySource = new Map<string, number>();
 
   constructor(private readonly opts: ServiceOptions) {
     const cap = opts.maxConnections;
@@ -395,13 +399,19 @@ export class VigilService {
     // actually sent: a client that declares a large body (or none) and trickles it holds only
     // what it sent, so slow uploads cannot lock others out. A body that would pass the budget is
     // cut with 503. As the queue does, one body is always let in when nothing else holds any.
+    // One source's bodies being read may hold a quarter of the budget (or one body, when it reads
+    // no other): trickling uploads from one source cannot keep the rest out.
     if (this.readingBytes + this.queue.queuedBytes >= this.queue.opts.maxBytes) return this.queueFull();
+    const share = this.queue.opts.maxBytes / SOURCE_SHARE;
     let counted = 0;
     const hold = (n: number): boolean => {
       const others = this.readingBytes - counted + this.queue.queuedBytes;
       if (others > 0 && others + counted + n > this.queue.opts.maxBytes) return false;
+      const mine = this.readingBySource.get(source) ?? 0;
+      if (mine - counted > 0 && mine + n > share) return false;
       counted += n;
       this.readingBytes += n;
+      this.readingBySource.set(source, mine + n);
       return true;
     };
     let raw: Uint8Array | string;
@@ -413,6 +423,9 @@ export class VigilService {
       throw err;
     } finally {
       this.readingBytes -= counted;
+      const left = (this.readingBySource.get(source) ?? 0) - counted;
+      if (left > 0) this.readingBySource.set(source, left);
+      else this.readingBySource.delete(source);
     }
     // A hex body may decode to more than a block can be: the same 413 as a raw one, unscored.
     if (typeof raw !== 'string' && raw.length > MAX_BLOCK_SERIALIZED_SIZE) return this.tooLarge();
