@@ -181,8 +181,13 @@ export class Progress {
 
   private keepAlive(ms: number): void {
     const t = this.now();
-    if (this.finished || t - this.last < ms) return;
+    if (!this.finished && t - this.last >= ms) this.sample(t, ms);
+  }
+
+  /** Add the current figures to the rate window at `t`, and draw if `interval` has passed since the last draw. */
+  private sample(t: number, interval: number): void {
     this.window.push(t, [this.done, ...this.counts]);
+    if (this.opts.mode === 'off' || t - this.last < interval) return;
     this.last = t;
     this.draw(this.state(false));
   }
@@ -194,12 +199,7 @@ export class Progress {
     this.counts = this.counts.map((c, i) => counts[i] ?? c);
     if (extra.total !== undefined) this.total = extra.total;
     if (extra.note !== undefined) this.note = extra.note;
-    const t = this.now();
-    this.window.push(t, [done, ...this.counts]);
-    const interval = this.opts.mode === 'tty' ? (this.opts.redrawMs ?? 100) : (this.opts.lineMs ?? 2000);
-    if (this.opts.mode === 'off' || t - this.last < interval) return;
-    this.last = t;
-    this.draw(this.state(false));
+    this.sample(this.now(), this.opts.mode === 'tty' ? (this.opts.redrawMs ?? 100) : (this.opts.lineMs ?? 2000));
   }
 
   /** The figures as they would be drawn now; `final` gives averages since the start and the elapsed time. */

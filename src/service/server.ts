@@ -277,19 +277,15 @@ export class VigilService {
       res.end(text);
       return;
     }
-    if (path === '/sources') {
-      const body = this.sourcesBody();
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, ...(this.closing === undefined ? {} : { connection: 'close' }) });
-      res.end(body);
-      return;
-    }
+    if (path === '/sources') return this.send(res, { status: 200, body: this.sourcesBody() });
     const coin = /^\/coins\/([^/]+)\/([^/]+)$/.exec(path);
     if (coin !== null) return this.send(res, this.coin(coin[1]!, coin[2]!));
     return this.send(res, { status: 404, body: { error: 'not found' } });
   }
 
+  /** Answer `a` as JSON; a Buffer body is sent as it is (JSON made once for many answers). */
   private send(res: ServerResponse, a: Answer, unread?: IncomingMessage): void {
-    const body = JSON.stringify(a.body);
+    const body = Buffer.isBuffer(a.body) ? a.body : JSON.stringify(a.body);
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...a.headers };
     // An answer sent before the body was read ends the connection: the rest of the body is not wanted.
     if (unread !== undefined && !unread.complete) {
