@@ -19,7 +19,8 @@ import { PARAMS } from '../src/consensus/params.js';
 describe('vigil import: progress off a terminal', () => {
   const tmp = tempDir('vigil-import-progress-');
   const blocks = join(tmp.dir, 'blocks');
-  before(() => void generateChain({ blocks: 120, txsPerBlock: 3, seed: 'progress', outDir: blocks }));
+  let made: { txs: number; inputs: number } = { txs: 0, inputs: 0 };
+  before(() => void (made = generateChain({ blocks: 120, txsPerBlock: 3, seed: 'progress', outDir: blocks }).stats));
   after(() => tmp.remove());
 
   it('plain progress lines on stderr, the result on stdout', async () => {
@@ -30,6 +31,7 @@ describe('vigil import: progress off a terminal', () => {
     assert.ok(lines.length >= 1);
     for (const l of lines) assert.match(l, /^import: \d+\/121 blocks \(\d+\.\d%\), [\d.,]+ blocks\/s, [\d.,]+ tx\/s, [\d.,]+ inputs\/s, (ETA|in) /);
     assert.match(lines.at(-1)!, /^import: 121\/121 blocks \(100\.0%\), .* in \d+\.\d s, height 120, 1 known$/);
+    assert.match(r.stdout, /\n {2}main thread by stage: parse \d+\.\d s, precheck \d+\.\d s, coins \d+\.\d s, scripts \d+\.\d s, commit \d+\.\d s; other \d+\.\d s \(reading files, hashing ahead, the last commit\)\n$/);
     assert.doesNotMatch(r.stderr, /[\r\x1b]/, 'no terminal control characters in a pipe');
   });
 
@@ -44,9 +46,18 @@ describe('vigil import: progress off a terminal', () => {
     const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'c'), '--workers', '0'], { VIGIL_JSON: '1', VIGIL_NETWORK: 'regtest' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
-    const out = JSON.parse(r.stdout) as { accepted: number; tip: { height: number } };
+    const out = JSON.parse(r.stdout) as { accepted: number; tip: { height: number }; elapsedMs: number; txs: number; inputs: number; stagesMs: Record<string, number> };
     assert.equal(out.tip.height, 120);
     assert.equal(out.accepted, 120);
+    // The counts of the connected blocks, as the generator made them (coinbases counted as transactions, not as inputs).
+    assert.equal(out.txs, made.txs);
+    assert.equal(out.inputs, made.inputs);
+    assert.ok(made.inputs > 0);
+    // Time by stage: every stage a connected block with scripts goes through took some, and together no more than the import.
+    assert.deepEqual(Object.keys(out.stagesMs), ['parse', 'precheck', 'coins', 'scripts', 'commit']);
+    for (const [stage, ms] of Object.entries(out.stagesMs)) assert.ok(Number.isFinite(ms) && ms > 0, `${stage}: ${ms} ms`);
+    const sum = Object.values(out.stagesMs).reduce((a, b) => a + b, 0);
+    assert.ok(sum <= out.elapsedMs + 1, `stages ${sum} ms within the import's ${out.elapsedMs} ms`);
   });
 
   it('--log-level debug --log-format json: structured lines on stderr beside the progress', async () => {

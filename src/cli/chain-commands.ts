@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { listBlockFiles, resolveBlockFiles } from '../blockfile/reader.js';
 import { XOR_KEY_FILE } from '../blockfile/xor.js';
 import { toHex } from '../primitives/bytes.js';
-import { ChainState, type ChainObserver } from '../chain/chain-state.js';
+import { ChainState, type ChainObserver, type ChainStage } from '../chain/chain-state.js';
 import { generateChain } from '../generate/index.js';
 import type { NetworkName } from '../consensus/script-flags.js';
 import { ChainStore } from '../store/index.js';
@@ -48,15 +48,21 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
   const chain = await openChain(datadir, network, opts.pool, opts.assumeValid, (m) => logger.info(m), counter);
   let status = 2;
   try {
-    const { summary } = await importWithProgress(chain, path, counter, {
+    const { summary, txs, inputs, stagesMs } = await importWithProgress(chain, path, counter, {
       mode: progressMode({ quiet: opts.quiet, json, stream }),
       stream,
       ...(opts.cacheBytes === undefined ? {} : { cacheBytes: opts.cacheBytes }),
       ...(opts.pool === undefined ? {} : { pool: opts.pool }),
     });
-    if (json) console.log(JSON.stringify(summary));
+    const stages = Object.entries(stagesMs) as Array<[ChainStage, number]>;
+    if (json) console.log(JSON.stringify({ ...summary, txs, inputs, stagesMs: Object.fromEntries(stages.map(([k, ms]) => [k, Math.round(ms * 10) / 10])) }));
     else {
       console.log(`tip ${summary.tip.hash} height ${summary.tip.height}: ${summary.accepted} blocks accepted, ${summary.known} already known, ${summary.rejected} rejected in ${(summary.elapsedMs / 1000).toFixed(1)} s`);
+      if (summary.read > 0) {
+        const other = summary.elapsedMs - stages.reduce((sum, [, ms]) => sum + ms, 0);
+        const s = (ms: number): string => `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+        console.log(`  main thread by stage: ${stages.map(([k, ms]) => `${k} ${s(ms)}`).join(', ')}; other ${s(other)} (reading files, hashing ahead, the last commit)`);
+      }
       if (chain.scriptsSkipped > 0) console.log(`  assumevalid: scripts of ${chain.scriptsSkipped} blocks were not checked`);
       if (summary.waiting > 0) console.log(`  ${summary.waiting} blocks not connected: their parent never came, or was rejected`);
       for (const f of summary.failures) console.log(`  ${f.mode} ${f.hash}${f.height === undefined ? '' : ` (height ${f.height})`}: ${f.reason}`);

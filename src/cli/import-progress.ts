@@ -8,7 +8,7 @@ import { xorInPlace } from '../blockfile/xor.js';
 import { MAX_BLOCK_SERIALIZED_SIZE } from '../consensus/consensus.js';
 import { importBlocks, type ImportSummary } from '../chain/importer.js';
 import type { ScriptPool } from '../pipeline/script-pool.js';
-import type { ChainObserver, ChainState } from '../chain/chain-state.js';
+import type { ChainObserver, ChainStage, ChainState } from '../chain/chain-state.js';
 import { Progress, type ProgressMode, type ProgressStream } from './progress.js';
 
 export interface RecordCount {
@@ -68,6 +68,8 @@ export interface ImportRun {
   inputs: number;
   /** When the last coinbase-only block (height 100 of a generated chain) connected, and the counts then. */
   marks: Array<{ height: number; ms: number; blocks: number; txs: number; inputs: number }>;
+  /** Milliseconds the chain spent in each stage of the blocks it processed (ConnectCounter.stagesMs). */
+  stagesMs: Record<ChainStage, number>;
 }
 
 export interface ImportWithProgressOptions {
@@ -83,14 +85,20 @@ export interface ImportWithProgressOptions {
 }
 
 /**
- * The observer that counts connected blocks' transactions and inputs; pass it to
- * ChainState.open, then run `importWithProgress` with the same counter.
+ * The observer that counts connected blocks' transactions and inputs, and sums the time the chain
+ * spends in each stage; pass it to ChainState.open, then run `importWithProgress` with the same counter.
  */
 export class ConnectCounter implements ChainObserver {
   blocks = 0;
   txs = 0;
   inputs = 0;
   readonly marks: ImportRun['marks'] = [];
+  /**
+   * Milliseconds in each stage, summed over every block processed (side branches and rejected
+   * blocks included). The stages are the main thread's: `scripts` is the wait for the script
+   * threads, or the checks themselves with --workers 0.
+   */
+  readonly stagesMs: Record<ChainStage, number> = { parse: 0, precheck: 0, coins: 0, scripts: 0, commit: 0 };
   private readonly started = performance.now();
 
   constructor(private readonly markHeights: readonly number[] = []) {}
@@ -98,6 +106,10 @@ export class ConnectCounter implements ChainObserver {
   /** Milliseconds since the counter was made (the clock of `marks`). */
   elapsedMs(): number {
     return performance.now() - this.started;
+  }
+
+  stage(stage: ChainStage, seconds: number): void {
+    this.stagesMs[stage] += seconds * 1000;
   }
 
   connected(block: { hash: string; height: number; txs: number; inputs: number }): void {
@@ -135,7 +147,7 @@ export async function importWithProgress(chain: ChainState, path: string, counte
         progress.update(p.accepted + p.known + p.rejected, [counter.txs, counter.inputs], { note });
       },
     });
-    return { summary, txs: counter.txs, inputs: counter.inputs, marks: counter.marks };
+    return { summary, txs: counter.txs, inputs: counter.inputs, marks: counter.marks, stagesMs: { ...counter.stagesMs } };
   } finally {
     progress.finish();
   }
