@@ -161,6 +161,15 @@ export const sighashSuite: Suite = {
     const tp = t.p;
     const wShared = new PrecomputedTxData(w.tx, w.spent);
     const tShared = new PrecomputedTxData(t.tx, t.spent);
+    // The shared data the cached rows time, checked on its first call (which fills it) and on a
+    // later one (what every timed call takes) against the sighash of fresh data, whose signature verified.
+    const wFresh = signatureHashWitnessV0(w.scriptCode, w.tx, wp.nIn, w.hashType, w.amount, new PrecomputedTxData(w.tx, w.spent));
+    const tFresh = signatureHashTaproot(t.tx, tp.nIn, t.hashType, new PrecomputedTxData(t.tx, t.spent), {});
+    for (const call of ['first', 'second'] as const) {
+      check(equalBytes(wFresh, signatureHashWitnessV0(w.scriptCode, w.tx, wp.nIn, w.hashType, w.amount, wShared)), `BIP143: the cached row's shared PrecomputedTxData gives the verified sighash on its ${call} call`);
+      const th = signatureHashTaproot(t.tx, tp.nIn, t.hashType, tShared, {});
+      check(tFresh !== undefined && th !== undefined && equalBytes(tFresh, th), `BIP341: the cached row's shared PrecomputedTxData gives the verified sighash on its ${call} call`);
+    }
 
     const REF = 'reference: sha256d of 64 B (node:crypto)';
     const ref64 = new Uint8Array(64).fill(7);
@@ -210,7 +219,7 @@ export const sighashSuite: Suite = {
       checks: [
         `each chosen input of ${BLOCK_866342.file} passes verifyInput with ${formatScriptFlags(FLAGS)}`,
         'each timed sighash, computed outside the timer, verifies the input\'s own signature with nobleBackend',
-        'BIP143: fresh and shared PrecomputedTxData give the same sighash',
+        'BIP143 and BIP341: the shared PrecomputedTxData the cached rows time gives the same sighash as fresh data on its first and a later call',
       ],
       rows,
       targets: [],
