@@ -9,11 +9,14 @@ import { strict as assert } from 'node:assert';
 import { MissingHeightError, validateBlock, validateBlockAsync, type BlockReport } from '../src/consensus/validate-block.js';
 import { getLegacySigOpCount } from '../src/consensus/sigops.js';
 import { coinbaseHeight } from '../src/consensus/bip34.js';
+import { contextualCheckBlockHeader, type HeaderContext } from '../src/consensus/check-block.js';
+import { PARAMS, type ChainParams } from '../src/consensus/params.js';
+import type { ValidationResult } from '../src/consensus/validation.js';
 import { readVector } from './helpers/vectors.js';
 import { ByteReader } from '../src/primitives/reader.js';
 import { MAX_BLOCK_SERIALIZED_SIZE } from '../src/consensus/consensus.js';
-import { Block, blockMerkleRoot } from '../src/primitives/block.js';
-import { equalBytes, hashToHex } from '../src/primitives/bytes.js';
+import { Block, BlockHeader, blockMerkleRoot } from '../src/primitives/block.js';
+import { concatBytes, equalBytes, hashToHex } from '../src/primitives/bytes.js';
 import { MAX_MONEY } from '../src/primitives/amount.js';
 import type { Transaction } from '../src/primitives/transaction.js';
 import { compactSizeLength } from '../src/primitives/writer.js';
@@ -154,6 +157,36 @@ describe('CheckBlockHeader and CheckBlock', () => {
     assertResult(check(F, altered, flattenSpent(perTx), { checkPow: true }), { mode: 'mutated', reason: 'bad-txns-duplicate' });
   });
 
+  it('bad-txns-duplicate (mutated): 300025 cut to [coinbase, tx 1, coinbase, tx 1], whose two halves meet as the last pair of the tree', () => {
+    // Core's ComputeMerkleRoot compares the pairs of every level, the top one (two hashes) included;
+    // CheckMerkleRoot answers before CheckBlock would see the second coinbase (bad-cb-multiple).
+    const [cb, t1] = [A.block.txs[0]!, A.block.txs[1]!];
+    const altered = rebuildBlock(A.block, [cb, t1, cb, t1]);
+    assert.ok(!equalBytes(cb.txid(), t1.txid()));
+    assertResult(check(A, altered), { mode: 'mutated', reason: 'bad-txns-duplicate' });
+  });
+
+  it('bad-blk-length: 300025 padded to 1,000,001 bytes without witness data; at exactly 1,000,000 (weight 4,000,000) it is valid', () => {
+    // Core's CheckBlock: GetSerializeSize(TX_NO_WITNESS(block)) * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT.
+    const cb = A.block.txs[0]!;
+    /** 300025 with an OP_RETURN output of `len` bytes (a 5-byte length prefix) appended to its coinbase. */
+    const padded = (len: number): Block => {
+      const script = new Uint8Array(len);
+      script[0] = 0x6a;
+      return rebuildBlock(A.block, replaced(A.block, 0, alterTx(cb, { outputs: [...cb.outputs, { value: 0, scriptPubKey: script }] })));
+    };
+    const overhead = padded(0x10000).toBytes(false).length - 0x10000;
+    const exact = padded(1_000_000 - overhead);
+    assert.equal(exact.toBytes(false).length, 1_000_000);
+    assert.equal(weightOf(exact), 4_000_000);
+    assertResult(check(A, exact), { mode: 'valid' });
+    const over = padded(1_000_001 - overhead);
+    assert.equal(over.toBytes(false).length, 1_000_001);
+    const r = check(A, over);
+    assertResult(r, { mode: 'invalid', reason: 'bad-blk-length' });
+    assert.equal(debugOf(r), 'size limits failed');
+  });
+
   it('bad-cb-missing: 300025 with the coinbase prevout index set to 0 (no longer the null outpoint)', () => {
     const cb = A.block.txs[0]!;
     const input = cb.inputs[0]!;
@@ -240,6 +273,32 @@ describe('ContextualCheckBlock', () => {
     assertResult(check(F, altered, F.spent, { checkPow: true }), { mode: 'mutated', reason: 'bad-witness-nonce-size' });
   });
 
+  it('bad-witness-nonce-size (mutated): 866342 whose coinbase witness has a second item beside the 32-byte reserved value, or none', () => {
+    // Core's CheckWitnessMalleation: witness_stack.size() != 1 || witness_stack[0].size() != 32.
+    const cb = F.block.txs[0]!;
+    const reserved = cb.inputs[0]!.witness[0]!;
+    assert.deepEqual([cb.inputs[0]!.witness.length, reserved.length], [1, 32]);
+    for (const witness of [[reserved, Uint8Array.of(1)], [reserved, reserved], []]) {
+      const altered = rebuildBlock(F.block, replaced(F.block, 0, withInput(cb, 0, { witness })), { keepWitnessCommitment: true });
+      assert.ok(equalBytes(altered.hash(), F.block.hash()), 'the coinbase witness is outside the txid');
+      assertResult(check(F, altered, F.spent, { checkPow: true }), { mode: 'mutated', reason: 'bad-witness-nonce-size' });
+    }
+  });
+
+  it('the witness commitment is the last output that has its form: 866342 with a bogus one before the real one is valid, after it bad-witness-merkle-match', () => {
+    // Core's GetWitnessCommitmentIndex keeps the last matching output ("In case there are multiple,
+    // the last one is used", ContextualCheckBlock).
+    const cb = F.block.txs[0]!;
+    const prefix = Uint8Array.of(0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed);
+    const last = cb.outputs.length - 1;
+    assert.ok(equalBytes(cb.outputs[last]!.scriptPubKey.subarray(0, 6), prefix), 'the commitment is the last output');
+    const bogus = { value: 0, scriptPubKey: concatBytes(prefix, new Uint8Array(32).fill(0x55)) };
+    const withOutputs = (outputs: typeof cb.outputs): Block =>
+      rebuildBlock(F.block, replaced(F.block, 0, alterTx(cb, { outputs })), { keepWitnessCommitment: true });
+    assertResult(check(F, withOutputs([...cb.outputs.slice(0, last), bogus, cb.outputs[last]!])), { mode: 'valid' });
+    assertResult(check(F, withOutputs([...cb.outputs, bogus])), { mode: 'mutated', reason: 'bad-witness-merkle-match' });
+  });
+
   it('unexpected-witness (mutated): 300025 (before segwit) with a witness on tx 1 input 0', () => {
     const tx = A.block.txs[1]!;
     const altered = rebuildBlock(A.block, replaced(A.block, 1, withInput(tx, 0, { witness: [Uint8Array.of(1)] })));
@@ -278,6 +337,45 @@ describe('ContextualCheckBlock', () => {
       txIndex: 2,
       inputIndex: 0,
     });
+  });
+});
+
+describe('ContextualCheckBlockHeader at its boundaries (300025\'s header, with its context given)', () => {
+  /** 300025's header with another version or time (the proof of work is not checked here). */
+  function header(changes: { version?: number; time?: number } = {}): BlockHeader {
+    const h = A.block.header;
+    return new BlockHeader(changes.version ?? h.version, h.prevBlock, h.merkleRoot, changes.time ?? h.time, h.bits, h.nonce);
+  }
+  function verdict(h: BlockHeader, ctx: Partial<HeaderContext> & { height: number }, params: ChainParams = PARAMS.main): string {
+    const r: ValidationResult = contextualCheckBlockHeader(h, { prevMedianTimePast: h.time - 1, prevTime: h.time - 1, ...ctx }, params);
+    return r.mode === 'valid' ? 'valid' : `${r.reason}: ${r.debug ?? ''}`;
+  }
+
+  it('bad-version: BIP34, BIP66 and BIP65 each reject the old version from their own mainnet height on, not a block later', () => {
+    // Core: (nVersion < 2 && HEIGHTINCB active) || (nVersion < 3 && DERSIG active) || (nVersion < 4 && CLTV active),
+    // each active for a block at its buried height or above (DeploymentActiveAfter the parent).
+    for (const [version, height] of [[1, 227_931], [2, 363_725], [3, 388_381]] as const) {
+      assert.equal(verdict(header({ version }), { height: height - 1 }), 'valid', `version ${version} at ${height - 1}`);
+      assert.equal(verdict(header({ version }), { height }), `bad-version(0x0000000${version}): rejected nVersion=0x0000000${version} block`, `version ${version} at ${height}`);
+    }
+  });
+
+  it('time-too-new: two hours (MAX_FUTURE_BLOCK_TIME) ahead of the clock is allowed, one second more is not', () => {
+    const h = header();
+    assert.equal(verdict(h, { height: 300_025, now: h.time - 7200 }), 'valid');
+    assert.equal(verdict(h, { height: 300_025, now: h.time - 7201 }), 'time-too-new: block timestamp too far in the future');
+  });
+
+  it('time-timewarp-attack (BIP94, testnet4): a retarget block may be at most MAX_TIMEWARP (600 s) older than its parent', () => {
+    // Core: enforce_BIP94 && nHeight % DifficultyAdjustmentInterval() == 0 && time < prev time - MAX_TIMEWARP.
+    const h = header({ version: 0x20000000 });
+    const t = h.time;
+    assert.equal(verdict(h, { height: 4032, prevTime: t + 600 }, PARAMS.testnet4), 'valid');
+    assert.equal(verdict(h, { height: 4032, prevTime: t + 601 }, PARAMS.testnet4), "time-timewarp-attack: block's timestamp is too early on diff adjustment block");
+    // Only at a retarget height, and only where BIP94 is enforced.
+    assert.equal(verdict(h, { height: 4033, prevTime: t + 601 }, PARAMS.testnet4), 'valid');
+    assert.equal(verdict(h, { height: 4031, prevTime: t + 601 }, PARAMS.testnet4), 'valid');
+    assert.equal(verdict(h, { height: 4032, prevTime: t + 601 }, PARAMS.testnet3), 'valid');
   });
 });
 
@@ -335,6 +433,35 @@ describe('ConnectBlock', () => {
     const thief = child + 1;
     const altered = rebuildBlock(A.block, replaced(A.block, thief, withInput(A.block.txs[thief]!, 0, { prevout })));
     assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-txns-inputs-missingorspent', txIndex: thief, inputIndex: 0 });
+  });
+
+  it('bad-txns-inputvalues-outofrange: 300025, spent data altered: inputs worth more than MAX_MONEY together, or one worth -1', () => {
+    // Core's CheckTxInputs: !MoneyRange(coin.out.nValue) || !MoneyRange(nValueIn), input by input.
+    const i = firstWithInputs(A.block, 2);
+    assert.ok(A.perTx[i]![0]!.value >= 1, 'the first input alone stays in range with -1 after it');
+    const altered = (values: [number | undefined, number]): SpentOutput[] => {
+      const perTx = A.perTx.map((coins) => coins.slice());
+      const coins = perTx[i]!;
+      if (values[0] !== undefined) coins[0] = { ...coins[0]!, value: values[0] };
+      coins[1] = { ...coins[1]!, value: values[1] };
+      return flattenSpent(perTx);
+    };
+    // Each coin in range, their sum one satoshi past it.
+    assertResult(check(A, A.block, altered([MAX_MONEY, 1])), { mode: 'invalid', reason: 'bad-txns-inputvalues-outofrange', txIndex: i, inputIndex: 1 });
+    // The sum in range, the coin not.
+    assertResult(check(A, A.block, altered([undefined, -1])), { mode: 'invalid', reason: 'bad-txns-inputvalues-outofrange', txIndex: i, inputIndex: 1 });
+  });
+
+  it('bad-txns-accumulated-fee-outofrange: 300025, spent data altered: two one-input transactions each paying a fee near MAX_MONEY', () => {
+    // Each fee is within MoneyRange (CheckTxInputs passes), their sum is not (Core's ConnectBlock).
+    // Legacy signatures do not commit to the amounts: without the check the block would be valid.
+    const [i, j] = A.block.txs.map((tx, k) => (k > 0 && tx.inputs.length === 1 ? k : -1)).filter((k) => k > 0);
+    assert.ok(i !== undefined && j !== undefined, 'two one-input transactions');
+    const perTx = A.perTx.map((coins) => coins.slice());
+    for (const k of [i, j]) perTx[k]![0] = { ...perTx[k]![0]!, value: MAX_MONEY };
+    const r = check(A, A.block, flattenSpent(perTx));
+    assertResult(r, { mode: 'invalid', reason: 'bad-txns-accumulated-fee-outofrange', txIndex: j });
+    assert.equal(debugOf(r), 'accumulated fee in the block out of range');
   });
 
   it('bad-txns-premature-spend-of-coinbase: 866342, spent data altered: tx 1 input 0 marked a coinbase 50 blocks old', () => {

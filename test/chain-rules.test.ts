@@ -257,6 +257,21 @@ describe('block 112 altered one rule at a time, on one chain-backed store at hei
       await rejects(altered(list), { mode: 'invalid', reason: EVAL_FALSE, txIndex: single, inputIndex: 0 });
     });
 
+    it('bad-txns-nonfinal: nLockTime 499,999,999 is a height; 500,000,000 (LOCKTIME_THRESHOLD) is a time, long past', async () => {
+      // Core's IsFinalTx: nLockTime < LOCKTIME_THRESHOLD ? nBlockHeight : nBlockTime.
+      const tx = txs[single]!;
+      assert.ok(prevMTP > 500_000_000);
+      await rejects(altered(replaced(single, alterTx(tx, { locktime: 499_999_999 }))), { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: single }, 'non-final transaction');
+      await rejects(altered(replaced(single, alterTx(tx, { locktime: 500_000_000 }))), { mode: 'invalid', reason: EVAL_FALSE, txIndex: single, inputIndex: 0 });
+    });
+
+    it('bad-txns-nonfinal: one final sequence among the inputs does not make nLockTime 112 final; all of them must be', async () => {
+      const i = findTx('a transaction with two inputs', (tx) => tx.inputs.length >= 2);
+      const tx = txs[i]!;
+      const locked = alterTx(withInput(withInput(tx, 0, { sequence: 0xffffffff }), 1, { sequence: 0xfffffffe }), { locktime: HEIGHT });
+      await rejects(altered(replaced(i, locked)), { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: i }, 'non-final transaction');
+    });
+
     it('bad-cb-height: a coinbase claiming height 113', async () => {
       const cb = txs[0]!;
       const sig = cb.inputs[0]!.scriptSig.slice();
@@ -371,6 +386,19 @@ describe('block 112 altered one rule at a time, on one chain-backed store at hei
       await rejects(block, { mode: 'invalid', reason: 'bad-txns-in-belowout', txIndex: single }, new RegExp(`^value in \\(${valueIn}\\) < value out \\(${valueIn + 1}\\)`));
     });
 
+    it('a transaction paying no fee at all is not bad-txns-in-belowout (its value in equals its value out)', async () => {
+      // Core's CheckTxInputs: nValueIn < value_out. The coinbase gives up the fee the transaction no longer pays.
+      const tx = txs[single]!;
+      const cb = txs[0]!;
+      const valueIn = next.spent[single]!.reduce((n, c) => n + c.value, 0);
+      const fee = valueIn - tx.outputs.reduce((n, o) => n + o.value, 0);
+      assert.ok(fee > 0);
+      const list = replaced(single, withOutput(tx, 0, { value: tx.outputs[0]!.value + fee }));
+      list[0] = withOutput(cb, 0, { value: cb.outputs[0]!.value - fee });
+      // The new outputs break only the input's signature.
+      await rejects(altered(list), { mode: 'invalid', reason: EVAL_FALSE, txIndex: single, inputIndex: 0 });
+    });
+
     let overpaid: Block | undefined;
 
     it('bad-cb-amount: a coinbase claiming one satoshi more than the subsidy plus fees', async () => {
@@ -400,6 +428,23 @@ describe('block 112 altered one rule at a time, on one chain-backed store at hei
       await rejects(altered(replaced(single, sequenceLock(tx, age + 1))), { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: single }, /^contains a non-BIP68-final transaction /);
       await rejects(altered(replaced(single, sequenceLock(tx, age))), { mode: 'invalid', reason: EVAL_FALSE, txIndex: single, inputIndex: 0 });
       await rejects(altered(replaced(single, sequenceLock(tx, age + 1, 1))), { mode: 'invalid', reason: EVAL_FALSE, txIndex: single, inputIndex: 0 });
+    });
+
+    it('bad-txns-nonfinal (BIP68): versions are read unsigned, so 0xffffffff and 0x80000000 enforce the lock as version 2 does', async () => {
+      // Core's CalculateSequenceLocks: static_cast<uint32_t>(tx.version) >= 2 (version is serialized as int32).
+      const tx = txs[single]!;
+      const age = HEIGHT - coin(single, 0).height;
+      for (const version of [-1, -0x80000000]) {
+        await rejects(altered(replaced(single, sequenceLock(tx, age + 1, version))), { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: single }, /^contains a non-BIP68-final transaction /);
+      }
+    });
+
+    it('bad-txns-nonfinal (BIP68): only the low 16 bits of the sequence count; bits 16 to 21 are ignored', async () => {
+      // Core: SEQUENCE_LOCKTIME_MASK = 0x0000ffff.
+      const tx = txs[single]!;
+      const age = HEIGHT - coin(single, 0).height;
+      await rejects(altered(replaced(single, sequenceLock(tx, 0x003f0000 | (age + 1)))), { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: single });
+      await rejects(altered(replaced(single, sequenceLock(tx, 0x003f0000 | age))), { mode: 'invalid', reason: EVAL_FALSE, txIndex: single, inputIndex: 0 });
     });
 
     it('bad-txns-nonfinal (BIP68): a time lock reaching the parent’s median-time-past; one unit less is not locked', async () => {
@@ -466,6 +511,50 @@ describe('block 112 altered one rule at a time, on one chain-backed store at hei
     } finally {
       await clean.close();
     }
+  });
+});
+
+describe('the BIP34 and CSV heights themselves: regtest block 1 on a fresh chain', () => {
+  // Regtest buries BIP34 and CSV at height 1: block 1 is the first block each applies to (Core's
+  // DeploymentActiveAfter(pindexPrev) for a block at the buried height).
+  const first = blocks[0]!;
+  const cb = first.block.txs[0]!;
+  let chain: ChainState;
+  let close: () => Promise<void>;
+  const genesisHex = hashToHex(PARAMS.regtest.genesisHash);
+
+  before(async () => {
+    ({ chain, close } = await openChain());
+  });
+
+  after(async () => {
+    await close();
+  });
+
+  /** Block 1 with its coinbase replaced (merkle root and witness commitment redone), re-mined. */
+  const withCoinbase = (coinbase: Transaction): Block => remine(rebuildBlock(first.block, [coinbase, ...first.block.txs.slice(1)]));
+
+  it('bad-cb-height: block 1 whose coinbase starts with OP_2 instead of OP_1', async () => {
+    const sig = cb.inputs[0]!.scriptSig.slice();
+    assert.equal(sig[0], 0x51, 'CScript() << 1 is OP_1');
+    sig[0] = 0x52;
+    const r = await chain.processBlock(withCoinbase(withInput(cb, 0, { scriptSig: sig })).toBytes());
+    assertResult(r.result, { mode: 'invalid', reason: 'bad-cb-height', txIndex: 0 }, 'block height mismatch in coinbase');
+    assert.equal(chain.tip.hex, genesisHex);
+  });
+
+  it('bad-txns-nonfinal (BIP113): block 1 with its coinbase time-locked to genesis’s time, its parent’s median-time-past, though before its own time', async () => {
+    const genesisTime = times[0]!;
+    assert.equal(medianTimePast(0), genesisTime);
+    assert.ok(first.block.header.time > genesisTime);
+    const locked = (locktime: number): Block => withCoinbase(alterTx(withInput(cb, 0, { sequence: 0 }), { locktime }));
+    const r = await chain.processBlock(locked(genesisTime).toBytes());
+    assertResult(r.result, { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: 0 }, 'non-final transaction');
+    assert.equal(chain.tip.hex, genesisHex);
+    // One second earlier the lock has passed: the block connects.
+    const ok = await chain.processBlock(locked(genesisTime - 1).toBytes());
+    assertResult(ok.result, { mode: 'valid' });
+    assert.equal(chain.tip.height, 1);
   });
 });
 

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { toHex } from '../src/primitives/bytes.js';
+import { hashToHex, toHex } from '../src/primitives/bytes.js';
 import { hash256 } from '../src/primitives/hash.js';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks } from '../src/chain/importer.js';
@@ -165,6 +165,36 @@ test('a reorganisation that fails where its branch has only the old tip\'s work 
     assert.equal(toHex(chain.utxoDigest()), digestA, 'with A’s exact UTXO set');
     assert.deepEqual(r.tip, { hash: tipA, height: 125 });
   });
+});
+
+test('at equal work the tip received first stays, also when the chain is opened again, whichever branch came first', async () => {
+  // Core loads the active chain with SEQ_ID_BEST_CHAIN_FROM_DISK (0) and other blocks with
+  // SEQ_ID_INIT_FROM_DISK (1): a tie in chain work keeps the tip it had (CBlockIndexWorkComparator).
+  const a = branch('equal-work', 6, 0);
+  const b = branch('equal-work', 6, 0, { height: 5, tag: 'branch-b' });
+  assert.notEqual(hashToHex(a[4]!.hash), hashToHex(b[4]!.hash), 'the branches part at 5');
+  for (const [first, second] of [[a, b], [b, a]] as const) {
+    const tmp = tempDir('vigil-chain-tie-');
+    try {
+      let chain = await ChainState.open(tmp.dir, { network: 'regtest' });
+      try {
+        await feed(chain, first);
+        await feed(chain, second.slice(4));
+        assert.equal(chain.tip.hex, hashToHex(first[5]!.hash), 'the first branch keeps the tip');
+      } finally {
+        await chain.close();
+      }
+      chain = await ChainState.open(tmp.dir, { network: 'regtest' });
+      try {
+        assert.equal(chain.tip.hex, hashToHex(first[5]!.hash), 'and keeps it when the chain is opened again');
+        assert.equal(chain.getNode(hashToHex(second[5]!.hash))?.height, 6, 'the other branch is stored');
+      } finally {
+        await chain.close();
+      }
+    } finally {
+      tmp.remove();
+    }
+  }
 });
 
 test('rejections on a chain-backed store leave tip and UTXO digest unchanged', async () => {

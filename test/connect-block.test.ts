@@ -1,10 +1,16 @@
 // connectBlockInputs' coin update on a real block: plain data (a caller may copy, clone or serialize
-// it), the coins the block leaves listed in block order, and not listed when the caller says so.
+// it), the coins the block leaves listed in block order, and not listed when the caller says so;
+// then the limits ConnectBlock draws exactly (unspendable outputs, sigop cost, BIP68 locks).
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { connectBlockInputs, isUnspendable, type CoinSource, type ConnectContext } from '../src/consensus/connect-block.js';
+import { LOCKTIME_VERIFY_SEQUENCE } from '../src/consensus/consensus.js';
+import { checkSequenceLocks } from '../src/consensus/tx-verify.js';
+import { Block } from '../src/primitives/block.js';
 import { toHex } from '../src/primitives/bytes.js';
+import { SEQUENCE_LOCKTIME_DISABLE_FLAG, SEQUENCE_LOCKTIME_TYPE_FLAG, Transaction, type TxOut } from '../src/primitives/transaction.js';
+import { OP } from '../src/script/opcodes.js';
 import { blockScriptFlags, loadBlockFixture } from './helpers/real-blocks.js';
 
 const F = loadBlockFixture('bcoin/mainnet/block300025.raw');
@@ -70,4 +76,92 @@ test('listSpent: false leaves the spent coins and undo data out and changes noth
   assert.equal(none.fees, all.fees);
   assert.equal(none.sigOpCost, all.sigOpCost);
   assert.equal(none.inputs, all.inputs);
+});
+
+// Small synthetic blocks for the limits Core draws with > and >=: the transactions need no valid
+// scripts here, since connectBlockInputs hands the scripts to a runner and checks everything else.
+
+const P2WPKH = Uint8Array.of(0x00, 0x14, ...new Uint8Array(20).fill(0x11));
+const COINBASE = new Transaction(
+  1,
+  [{ prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: Uint8Array.of(0x03, 0x39, 0x93, 0x04), sequence: 0xffffffff, witness: [] }],
+  [{ value: 0, scriptPubKey: Uint8Array.of(OP.OP_1) }],
+  0,
+);
+
+/** A transaction spending `prevouts`, with `outputs`. */
+function spend(prevouts: readonly { hash: Uint8Array; index: number }[], outputs: TxOut[]): Transaction {
+  return new Transaction(2, prevouts.map((prevout) => ({ prevout, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] })), outputs, 0);
+}
+
+/** Coins from before the block: output `vout` of txid 0x0101… is worth 10,000 sat and pays P2WPKH. */
+const OLD_TXID = new Uint8Array(32).fill(1);
+const oldCoins: CoinSource = { fetch: (txid, vout) => (toHex(txid) === toHex(OLD_TXID) ? { value: 10_000, scriptPubKey: P2WPKH, height: 1000, coinbase: false } : undefined) };
+const oldCoin = (vout: number): { hash: Uint8Array; index: number } => ({ hash: OLD_TXID, index: vout });
+
+/** The reject reason and where it points, or 'valid'. */
+function verdict(r: ReturnType<typeof connectBlockInputs>): string {
+  const v = r.result;
+  if (v.mode === 'valid') return 'valid';
+  if (v.mode !== 'invalid') return `${v.mode} ${v.reason}`;
+  return [v.reason, v.txIndex === undefined ? '' : ` tx ${v.txIndex}`, v.inputIndex === undefined ? '' : ` input ${v.inputIndex}`].join('');
+}
+
+test('an output of exactly MAX_SCRIPT_SIZE (10,000) bytes is a coin; one of 10,001 bytes is unspendable and never enters the UTXO set', () => {
+  // Core's CScript::IsUnspendable: (size() > 0 && *begin() == OP_RETURN) || size() > MAX_SCRIPT_SIZE;
+  // AddCoin skips such outputs, so spending one, even in the same block, is bad-txns-inputs-missingorspent.
+  const script = (n: number): Uint8Array => new Uint8Array(n).fill(OP.OP_1);
+  assert.deepEqual([isUnspendable(script(10_000)), isUnspendable(script(10_001)), isUnspendable(Uint8Array.of(OP.OP_RETURN))], [false, true, true]);
+  const parent = spend([oldCoin(0)], [
+    { value: 4000, scriptPubKey: script(10_000) },
+    { value: 4000, scriptPubKey: script(10_001) },
+  ]);
+  const child = (vout: number): Transaction => spend([{ hash: parent.txid(), index: vout }], [{ value: 3000, scriptPubKey: P2WPKH }]);
+  const header = F.block.header;
+  const ok = connectBlockInputs(new Block(header, [COINBASE, parent, child(0)]), ctx, oldCoins);
+  assert.equal(verdict(ok), 'valid');
+  const alone = connectBlockInputs(new Block(header, [COINBASE, parent]), ctx, oldCoins);
+  assert.deepEqual(
+    alone.update.created.filter((c) => toHex(c.txid) === toHex(parent.txid())).map((c) => c.vout),
+    [0],
+    'only the 10,000-byte output is a coin',
+  );
+  assert.equal(verdict(connectBlockInputs(new Block(header, [COINBASE, parent, child(1)]), ctx, oldCoins)), 'bad-txns-inputs-missingorspent tx 2 input 0');
+});
+
+test('bad-blk-sigops (ConnectBlock): a sigop cost of exactly MAX_BLOCK_SIGOPS_COST (80,000) is allowed, 80,001 is not', () => {
+  // Core's ConnectBlock: nSigOpsCost > MAX_BLOCK_SIGOPS_COST. 19,999 legacy OP_CHECKSIGs (×4 = 79,996)
+  // plus one witness sigop (×1) per P2WPKH input spent.
+  const checksigs: TxOut = { value: 0, scriptPubKey: new Uint8Array(19_999).fill(OP.OP_CHECKSIG) };
+  const withInputs = (n: number): ReturnType<typeof connectBlockInputs> => {
+    const tx = spend(Array.from({ length: n }, (_, k) => oldCoin(k)), [checksigs, { value: 1000, scriptPubKey: P2WPKH }]);
+    return connectBlockInputs(new Block(F.block.header, [COINBASE, tx]), ctx, oldCoins);
+  };
+  const at = withInputs(4);
+  assert.equal(at.sigOpCost, 80_000);
+  assert.equal(verdict(at), 'valid');
+  const over = withInputs(5);
+  assert.equal(verdict(over), 'bad-blk-sigops tx 1');
+  assert.equal(over.result.mode === 'invalid' && over.result.debug, 'too many sigops');
+});
+
+test('BIP68 (Core EvaluateSequenceLocks): a lock is satisfied only once the height or median-time-past is past its last invalid one', () => {
+  // CalculateSequenceLocks gives the last invalid height (coin height + n - 1) and time (coin time +
+  // n × 512 - 1); EvaluateSequenceLocks fails when either is >= the block's height or its parent's MTP.
+  const tx = (sequence: number, version = 2): Transaction =>
+    new Transaction(version, [{ prevout: oldCoin(0), scriptSig: new Uint8Array(0), sequence, witness: [] }], [{ value: 1, scriptPubKey: P2WPKH }], 0);
+  const coin = { height: 1000, time: 1_500_000_000 };
+  const locked = (t: Transaction, height: number, mtp: number): boolean => !checkSequenceLocks(t, LOCKTIME_VERIFY_SEQUENCE, [coin], height, mtp).ok;
+  // Three 512-second units: the last invalid time is coin.time + 1535.
+  const byTime = tx(SEQUENCE_LOCKTIME_TYPE_FLAG | 3);
+  assert.equal(locked(byTime, 2000, coin.time + 3 * 512 - 1), true);
+  assert.equal(locked(byTime, 2000, coin.time + 3 * 512), false);
+  // Five blocks: the last invalid height is 1004.
+  const byHeight = tx(5);
+  assert.equal(locked(byHeight, 1004, 2_000_000_000), true);
+  assert.equal(locked(byHeight, 1005, 2_000_000_000), false);
+  // The disable flag, a version below 2, or no LOCKTIME_VERIFY_SEQUENCE: no lock at all.
+  assert.equal(locked(tx(SEQUENCE_LOCKTIME_DISABLE_FLAG | 5), 1001, coin.time), false);
+  assert.equal(locked(tx(5, 1), 1001, coin.time), false);
+  assert.equal(checkSequenceLocks(byHeight, 0, [coin], 1001, coin.time).ok, true);
 });

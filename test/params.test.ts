@@ -13,6 +13,7 @@ import {
 } from '../src/consensus/params.js';
 import { checkProofOfWork, compactToTarget } from '../src/consensus/pow.js';
 import { getBlockScriptFlags, NETWORK_NAMES, type NetworkName } from '../src/consensus/script-flags.js';
+import { BIP34_IMPLIES_BIP30_LIMIT, enforceBIP30 } from '../src/consensus/validate-block.js';
 import { decodeBlock } from '../src/primitives/block.js';
 import { equalBytes, hashToHex, hexToHash, toHex } from '../src/primitives/bytes.js';
 import { hash256 } from '../src/primitives/hash.js';
@@ -182,6 +183,21 @@ describe('activation heights (SOURCES.md table, from Core chainparams.cpp)', () 
       assert.deepEqual([p.bip34Height, p.bip66Height, p.bip65Height, p.csvHeight, p.segwitHeight], [bip34, bip66, bip65, csv, segwit]);
     });
   }
+  for (const [name, , bip66, bip65, csv, segwit] of rows) {
+    test(`${name}: GetBlockScriptFlags adds each flag at its activation height itself, not a block later`, () => {
+      // Core: DeploymentActiveAt(block_index, ...) for DERSIG, CLTV, CSV, and SEGWIT (NULLDUMMY).
+      const cases: [number, number, string][] = [
+        [SCRIPT_VERIFY_DERSIG, bip66, 'DERSIG'],
+        [SCRIPT_VERIFY_CHECKLOCKTIMEVERIFY, bip65, 'CHECKLOCKTIMEVERIFY'],
+        [SCRIPT_VERIFY_CHECKSEQUENCEVERIFY, csv, 'CHECKSEQUENCEVERIFY'],
+        [SCRIPT_VERIFY_NULLDUMMY, segwit, 'NULLDUMMY'],
+      ];
+      for (const [flag, height, what] of cases) {
+        assert.equal(getBlockScriptFlags(name, height - 1) & flag, 0, `${what} at ${height - 1}`);
+        assert.equal(getBlockScriptFlags(name, height) & flag, flag, `${what} at ${height}`);
+      }
+    });
+  }
   test('testnet4 and signet: everything from block 1; regtest: segwit from genesis', () => {
     for (const name of ['testnet4', 'signet', 'regtest'] as const) {
       const p = PARAMS[name];
@@ -235,6 +251,26 @@ describe('exception blocks', () => {
       assert.ok(!isBIP30Repeat(PARAMS.testnet3, height, hexToHash(hash)));
     });
   }
+  test("BIP30 is enforced (Core's ConnectBlock) except at the two repeats, and on the known chain from the BIP34 block until 1,983,702", () => {
+    const main = PARAMS.main;
+    const other = hexToHash('00000000000000000000000000000000000000000000000000000000000000ff');
+    // The repeats, and only with their own hash.
+    for (const [height, hash] of bip30) {
+      assert.equal(enforceBIP30(main, height, hexToHash(hash), undefined), false, `${height}`);
+      assert.equal(enforceBIP30(main, height, other, undefined), true, `${height} with another hash`);
+    }
+    // Descending from the known BIP34 block (pindex->pprev->GetAncestor(BIP34Height)): skipped
+    // below BIP34_IMPLIES_BIP30_LIMIT, enforced again from that height on.
+    assert.equal(BIP34_IMPLIES_BIP30_LIMIT, 1_983_702);
+    assert.equal(enforceBIP30(main, 500_000, other, main.bip34Hash), false);
+    assert.equal(enforceBIP30(main, 1_983_701, other, main.bip34Hash), false);
+    assert.equal(enforceBIP30(main, 1_983_702, other, main.bip34Hash), true);
+    // On another branch at the BIP34 height, or below it (no such ancestor): enforced.
+    assert.equal(enforceBIP30(main, 500_000, other, other), true);
+    assert.equal(enforceBIP30(main, 200_000, other, undefined), true);
+    // Networks whose BIP34 hash is null (BIP34 from block 1) never skip it.
+    assert.equal(enforceBIP30(PARAMS.regtest, 500, other, other), true);
+  });
   test('BIP30 exceptions: two on mainnet, none elsewhere', () => {
     assert.equal(PARAMS.main.bip30Exceptions.length, 2);
     for (const name of ['testnet3', 'testnet4', 'signet', 'regtest'] as const) assert.equal(PARAMS[name].bip30Exceptions.length, 0);

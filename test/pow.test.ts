@@ -122,6 +122,18 @@ describe('pow_tests', () => {
     });
   }
 
+  test('the clamps bind one second past them: timespan/4 - 1 retargets as timespan/4, 4 × timespan + 1 as 4 × timespan', () => {
+    // Core's CalculateNextWorkRequired: nActualTimespan < nPowTargetTimespan/4 and > nPowTargetTimespan*4
+    // are clamped; unclamped, these two periods would round to 0x1c0168fc and 0x1c020000.
+    const span = MAIN.powTargetTimespan;
+    const first = 1_279_008_237;
+    assert.equal(hex(calculateNextWorkRequired(0x1c05a3f4, first + span / 4 - 1, first, MAIN)), hex(0x1c0168fd));
+    assert.equal(hex(calculateNextWorkRequired(0x1c05a3f4, first + span / 4, first, MAIN)), hex(0x1c0168fd));
+    assert.equal(hex(calculateNextWorkRequired(0x1c05a3f4, first + span / 4 + 600, first, MAIN)), hex(0x1c0169b4));
+    assert.equal(hex(calculateNextWorkRequired(0x1b7fffff, first + span * 4 + 1, first, MAIN)), hex(0x1c01ffff));
+    assert.equal(hex(calculateNextWorkRequired(0x1b7fffff, first + span * 4, first, MAIN)), hex(0x1c01ffff));
+  });
+
   const powLimitBits = targetToCompact(MAIN.powLimit);
   test('CheckProofOfWork_test_negative_target', () => {
     assert.ok(!checkProofOfWork(arithToUint256(1n), targetToCompact(MAIN.powLimit, true), MAIN));
@@ -305,6 +317,14 @@ describe('GetMedianTimePast', () => {
       { height: 1, time: 50, bits: 0 },
     ];
     assert.equal(getMedianTimePast(chain[1]!, (h) => chain[h]!), 100);
+  });
+  test('the window is eleven blocks: a twelfth, older block far in the future does not move the median', () => {
+    // Core's CBlockIndex::nMedianTimeSpan = 11. Heights 1..11 have times 1..11; genesis (height 0) has 1000.
+    const chain = [1000, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((time, height) => ({ height, time, bits: 0 }));
+    assert.equal(getMedianTimePast(chain[11]!, (h) => chain[h]!), 6);
+    // With genesis inside the window (ten ancestors), it counts.
+    assert.equal(getMedianTimePast(chain[10]!, (h) => chain[h]!), 6);
+    assert.equal(getMedianTimePast({ ...chain[10]!, time: 2000 }, (h) => chain[h]!), 6);
   });
   test('only the last 11 blocks count', () => {
     // Times 0..19 shuffled deterministically; the last eleven are heights 9..19.

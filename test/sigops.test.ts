@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 
-import { countWitnessSigOps, getTransactionSigOpCost } from '../src/consensus/sigops.js';
+import { countWitnessSigOps, getSigOpCount, getTransactionSigOpCost } from '../src/consensus/sigops.js';
 import { SCRIPT_VERIFY_P2SH, SCRIPT_VERIFY_WITNESS } from '../src/script/flags.js';
 import { pushData } from '../src/script/script.js';
 import { OP } from '../src/script/opcodes.js';
@@ -63,4 +63,17 @@ test('P2SH-wrapped witness programs count as the program, and the redeem script 
 test('legacy sigops of the scriptSig and the outputs count ×4, inaccurately, beside the witness ones', () => {
   // A scriptSig with an OP_CHECKMULTISIG (20 inaccurately) on a P2WPKH spend: 80 + 1.
   assert.equal(cost(program(0, 20), Uint8Array.of(OP.OP_CHECKMULTISIG), [new Uint8Array(71), key(2)]), 81);
+});
+
+test('an accurate count reads the key count from OP_1 to OP_16 before CHECKMULTISIG; anything else counts 20', () => {
+  // Core's CScript::GetSigOpCount: fAccurate && lastOpcode >= OP_1 && lastOpcode <= OP_16 ? DecodeOP_N : MAX_PUBKEYS_PER_MULTISIG.
+  const bare = (n: number): Uint8Array => Uint8Array.of(n, OP.OP_CHECKMULTISIG);
+  assert.equal(getSigOpCount(bare(OP.OP_16), true), 16);
+  assert.equal(getSigOpCount(bare(OP.OP_1), true), 1);
+  assert.equal(getSigOpCount(Uint8Array.of(OP.OP_15, OP.OP_CHECKMULTISIGVERIFY), true), 15);
+  assert.equal(getSigOpCount(bare(OP.OP_0), true), 20);
+  assert.equal(getSigOpCount(bare(OP.OP_16), false), 20);
+  // In a P2WSH witness script (×1) and a P2SH redeem script (×4), both counted accurately.
+  assert.equal(cost(program(0, 32), new Uint8Array(0), [bare(OP.OP_16)]), 16);
+  assert.equal(cost(p2sh, pushData(bare(OP.OP_16)), []), 64);
 });
