@@ -85,6 +85,11 @@ export interface ChainStateOptions {
    * Undefined: the network's default; null: off (Core's -assumevalid=0).
    */
   assumeValid?: Uint8Array | null;
+  /**
+   * Core's -minimumchainwork: assumevalid skips scripts only while the best header has at least
+   * this much work. Default: the network's (ChainParams.minimumChainWork; 0 on regtest).
+   */
+  minimumChainWork?: bigint;
   /** Where the chain says what it does (assumevalid decisions); default: nowhere. */
   log?: (message: string) => void;
   observer?: ChainObserver;
@@ -195,6 +200,7 @@ export class ChainState {
    */
   private activationPending = false;
   private readonly assumeValidHash: Uint8Array | undefined;
+  private readonly minimumChainWork: bigint;
   /** Whether the last connected block skipped its scripts (to log only the changes). */
   private skippingScripts = false;
   /** Blocks whose scripts assumevalid skipped. */
@@ -211,6 +217,7 @@ export class ChainState {
     this.runScripts = opts.runScripts ?? ((work, flags) => Promise.resolve(runScriptsSerial(work, flags, backend)));
     const av = opts.assumeValid === undefined ? params.defaultAssumeValid : (opts.assumeValid ?? undefined);
     this.assumeValidHash = av === undefined ? undefined : av.slice();
+    this.minimumChainWork = opts.minimumChainWork ?? params.minimumChainWork;
   }
 
   /** Open (or create, starting from genesis) the chain state in `dir`. */
@@ -218,6 +225,9 @@ export class ChainState {
     // Options first: a bad one must not leave a directory and a lock behind.
     if (typeof opts !== 'object' || opts === null) throw new TypeError('ChainState.open(dir, opts): opts must be an object with the network');
     const params = getParams(opts.network);
+    if (opts.minimumChainWork !== undefined && (typeof opts.minimumChainWork !== 'bigint' || opts.minimumChainWork < 0n)) {
+      throw new TypeError('ChainState.open: minimumChainWork must be a bigint ≥ 0');
+    }
     const release = acquireDirLock(dir);
     let store: ChainStore | undefined;
     try {
@@ -373,7 +383,7 @@ export class ChainState {
     if (this.ancestor(av, node.height) !== node) return { skip: false, why: 'the block is not an ancestor of the assumevalid block' };
     const best = this.bestHeader;
     if (best === undefined || this.ancestor(best, node.height) !== node) return { skip: false, why: 'the block is not on the best header chain' };
-    if (best.chainWork < this.params.minimumChainWork) return { skip: false, why: 'the best header lacks the minimum chain work' };
+    if (best.chainWork < this.minimumChainWork) return { skip: false, why: 'the best header lacks the minimum chain work' };
     // Core's GetBlockProofEquivalentTime(best, block, best).
     const seconds = ((best.chainWork - node.chainWork) * BigInt(this.params.powTargetSpacing)) / getBlockProof(best.bits);
     if (seconds <= BigInt(ASSUMEVALID_MIN_AGE)) return { skip: false, why: 'the block is less than two weeks of work deep' };
