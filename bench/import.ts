@@ -363,7 +363,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
 
   // 2. Durable: the first 300 blocks of the same chain, fsync per commit.
   const r300 = await run('small 300 durable', job(smallDir(300), 's300', { noSync: false, expectHeight: 300, expectTip: meta.smallTips['300']! }));
-  // Both from the start to the 300th block's end, neither run's last commit counted.
+  // Both from the first block handed to processBlock to the 300th block's end, neither run's last commit counted.
   const sameNoSync = importRow('', r1000, meta.smallTxs, meta.smallInputs, 0, 300, '', false).figures;
   const durable300 = importRow('', r300, meta.smallTxs, meta.smallInputs, 0, 300, '', false).figures;
   const row2 = importRow(

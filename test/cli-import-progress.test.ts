@@ -31,7 +31,7 @@ describe('vigil import: progress off a terminal', () => {
     assert.ok(lines.length >= 1);
     for (const l of lines) assert.match(l, /^import: \d+\/121 blocks \(\d+\.\d%\), [\d.,]+ blocks\/s, [\d.,]+ tx\/s, [\d.,]+ inputs\/s, (ETA|in) /);
     assert.match(lines.at(-1)!, /^import: 121\/121 blocks \(100\.0%\), .* in \d+\.\d s, height 120, 1 known$/);
-    assert.match(r.stdout, /\n {2}main thread by stage: parse \d+\.\d s, precheck \d+\.\d s, coins \d+\.\d s, scripts \d+\.\d s, commit \d+\.\d s; other \d+\.\d s \(reading files, hashing ahead, the last commit\)\n$/);
+    assert.match(r.stdout, /\n {2}main thread by stage: parse \d+\.\d s, precheck \d+\.\d s, coins \d+\.\d s, scripts \d+\.\d s, commit \d+\.\d s; other \d+\.\d s \(reading files and headers, hashing ahead, reorganisations, rejected blocks, the last commit\)\n$/);
     assert.doesNotMatch(r.stderr, /[\r\x1b]/, 'no terminal control characters in a pipe');
   });
 

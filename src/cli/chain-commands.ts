@@ -61,7 +61,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
       if (summary.read > 0) {
         const other = summary.elapsedMs - stages.reduce((sum, [, ms]) => sum + ms, 0);
         const s = (ms: number): string => `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
-        console.log(`  main thread by stage: ${stages.map(([k, ms]) => `${k} ${s(ms)}`).join(', ')}; other ${s(other)} (reading files, hashing ahead, the last commit)`);
+        console.log(`  main thread by stage: ${stages.map(([k, ms]) => `${k} ${s(ms)}`).join(', ')}; other ${s(other)} (reading files and headers, hashing ahead, reorganisations, rejected blocks, the last commit)`);
       }
       if (chain.scriptsSkipped > 0) console.log(`  assumevalid: scripts of ${chain.scriptsSkipped} blocks were not checked`);
       if (summary.waiting > 0) console.log(`  ${summary.waiting} blocks not connected: their parent never came, or was rejected`);

@@ -94,9 +94,9 @@ export class ConnectCounter implements ChainObserver {
   inputs = 0;
   readonly marks: ImportRun['marks'] = [];
   /**
-   * Milliseconds in each stage, summed over every block processed (side branches and rejected
-   * blocks included). The stages are the main thread's: `scripts` is the wait for the script
-   * threads, or the checks themselves with --workers 0.
+   * Milliseconds in each stage, summed over every block processed (side branches included; a
+   * rejected block's time up to the stage it failed in). The stages are the main thread's:
+   * `scripts` is the wait for the script threads, or the checks themselves with --workers 0.
    */
   readonly stagesMs: Record<ChainStage, number> = { parse: 0, precheck: 0, coins: 0, scripts: 0, commit: 0 };
   private readonly started = performance.now();
