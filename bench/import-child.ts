@@ -101,7 +101,8 @@ function mappedKB(name: string): number {
 
 function memoryAt(blocks: number): MemoryAt {
   const m = process.memoryUsage();
-  const space = (name: string): number => (getHeapSpaceStatistics().find((s) => s.space_name === name)?.physical_space_size ?? 0) / 2 ** 20;
+  const spaces = getHeapSpaceStatistics();
+  const space = (name: string): number => (spaces.find((s) => s.space_name === name)?.physical_space_size ?? 0) / 2 ** 20;
   return {
     blocks,
     rssMB: m.rss / 2 ** 20,

@@ -284,12 +284,14 @@ function tinybenchVersion(): string {
 /** dist/bench/report.js → ../../bench/results/ is the repository's bench/results/. */
 const RESULTS_DIR = new URL('../../bench/results/', import.meta.url);
 
-/** Writes bench/results/<suite>.json and bench/results/<suite>.md; returns the .json path. */
+/** The command a suite's report names when none is given: the suite run alone. */
+const aloneInvocation = (suite: string): string => `node dist/bench/run.js ${suite}`;
+
 /**
- * Write the suite's JSON and markdown reports. `invocation` is the command that ran it (with the
- * other suites it ran beside, if any); `node dist/bench/run.js <suite>` when not given.
+ * Write bench/results/<suite>.json and bench/results/<suite>.md; returns the .json path.
+ * `invocation` is the command that ran it (with the other suites it ran beside, if any).
  */
-export function writeReport(report: SuiteReport, machine: MachineInfo, invocation = `node dist/bench/run.js ${report.suite}`): string {
+export function writeReport(report: SuiteReport, machine: MachineInfo, invocation = aloneInvocation(report.suite)): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const url = new URL(`${report.suite}.json`, RESULTS_DIR);
   const { suite, title, ...rest } = report;
@@ -301,7 +303,7 @@ export function writeReport(report: SuiteReport, machine: MachineInfo, invocatio
 }
 
 /** The suite's report as markdown: how it was run, what was checked, the table, the targets. */
-export function markdownReport(report: SuiteReport, m: MachineInfo, date: string, invocation = `node dist/bench/run.js ${report.suite}`): string {
+export function markdownReport(report: SuiteReport, m: MachineInfo, date: string, invocation = aloneInvocation(report.suite)): string {
   const esc = (t: string): string => t.replace(/\|/g, '\\|');
   const b = report.bench;
   const out: string[] = [];

@@ -36,8 +36,10 @@ export interface RunHooks {
   suiteEnd?(suite: Suite, seconds: number): void;
 }
 
-/** Run `suites` one after the other: print each report and write bench/results/<suite>.{json,md}. */
-/** `invocation`: the command that asked for these suites, as each report states it (writeReport). */
+/**
+ * Run `suites` one after the other: print each report and write bench/results/<suite>.{json,md}.
+ * `invocation`: the command that asked for these suites, as each report states it (writeReport).
+ */
 export async function runSuites(suites: readonly Suite[], opts: SuiteOptions, hooks: RunHooks = {}, invocation?: string): Promise<void> {
   const machine = machineInfo();
   printMachine(machine);
