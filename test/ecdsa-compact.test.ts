@@ -138,3 +138,67 @@ test('noble: verifyEcdsaCompact on all-zero r || s (an overflowed DER) is false,
   const zero = new Uint8Array(64);
   assert.equal(nobleBackend.verifyEcdsaCompact!(zero, new Uint8Array(32), secp256k1.getPublicKey(big32(3n))), false);
 });
+
+/**
+ * A signature whose R has x ≥ n, so r = x − n (Core's verify, libsecp256k1's
+ * secp256k1_ecdsa_sig_verify: x(R) mod n = r). No key's signing can be expected to hit one (the
+ * chance is ~2^-128), so the key is built from R: Q = u2⁻¹·(R − u1·G) makes u1·G + u2·Q = R.
+ */
+function signatureWithRAboveN(): { r: bigint; s: bigint; msg: Uint8Array; pub: Uint8Array; x: bigint } {
+  const P = secp256k1.Point;
+  const Fn = P.Fn;
+  // From n + 1: r = 0 never verifies.
+  let x = N + 1n;
+  let R: InstanceType<typeof P> | undefined;
+  while (R === undefined) {
+    try {
+      R = P.fromBytes(Uint8Array.of(0x02, ...big32(x)));
+    } catch {
+      x++; // x³ + 7 has no square root: try the next x
+    }
+  }
+  const r = x - N;
+  const s = 0x1d2c3b4a5968778695a4b3c2d1e0f1e2d3c4b5a69788796a5b4c3d2e1f0e1d2n;
+  const msg = big32(0x00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210n);
+  const sInv = Fn.inv(s);
+  const u1 = Fn.create(BigInt('0x' + Buffer.from(msg).toString('hex')) * sInv);
+  const u2 = Fn.create(r * sInv);
+  const Q = R.subtract(P.BASE.multiply(u1)).multiply(Fn.inv(u2));
+  return { r, s, msg, pub: Q.toBytes(true), x };
+}
+
+for (const { tag, backend } of TEST_BACKENDS) {
+  test(`${tag} ECDSA with x(R) ≥ n: r = x(R) − n verifies; r = x(R) is out of range; a changed message fails`, () => {
+    const { r, s, msg, pub, x } = signatureWithRAboveN();
+    assert.ok(x >= N && x < secp256k1.Point.Fp.ORDER && r < N, 'R has x in [n, p)');
+    const uncompressed = secp256k1.Point.fromBytes(pub).toBytes(false);
+    for (const key of [pub, uncompressed]) {
+      assert.equal(backend.verifyEcdsa({ r, s }, msg, key), true);
+      assert.equal(backend.verifyEcdsaCompact!(compactOf(r, s), msg, key), true);
+      assert.equal(backend.verifyEcdsa({ r, s: N - s }, msg, key), true, 'high S verifies as its low form');
+      assert.equal(backend.verifyEcdsa({ r: x, s }, msg, key), false, 'r = x(R) ≥ n');
+      const other = Uint8Array.from(msg);
+      other[31]! ^= 1;
+      assert.equal(backend.verifyEcdsa({ r, s }, other, key), false);
+      assert.equal(backend.verifyEcdsa({ r: r + 1n, s }, msg, key), false);
+    }
+  });
+
+  test(`${tag} ECDSA whose u1·G + u2·Q is the point at infinity never verifies`, () => {
+    // Q = −(u1/u2)·G. Infinity's projective X and Z are both 0, so X = r·Z holds there for any r.
+    const P = secp256k1.Point;
+    const Fn = P.Fn;
+    const msg = big32(0x4242n);
+    for (const [r, s] of [[1n, 1n], [7n, 0x1234567n], [N - 1n, N - 2n]] as const) {
+      const sInv = Fn.inv(s);
+      const u1 = Fn.create(0x4242n * sInv);
+      const u2 = Fn.create(r * sInv);
+      const Q = P.BASE.multiply(Fn.neg(Fn.create(u1 * Fn.inv(u2))));
+      assert.ok(P.BASE.multiply(u1).add(Q.multiply(u2)).is0(), 'the sum is infinity');
+      for (const key of [Q.toBytes(true), Q.toBytes(false)]) {
+        assert.equal(backend.verifyEcdsa({ r, s }, msg, key), false);
+        assert.equal(backend.verifyEcdsaCompact!(compactOf(r, s), msg, key), false);
+      }
+    }
+  });
+}

@@ -11,8 +11,9 @@ import { readBig256 } from '../primitives/bytes.js';
 
 const Point = secp256k1.Point;
 const Fn = Point.Fn;
+const Fp = Point.Fp;
 const N = Fn.ORDER;
-const P = Point.Fp.ORDER;
+const P = Fp.ORDER;
 
 /**
  * Whether noble threw to refuse the data: a plain Error ('bad point: …', 'Cannot find square
@@ -71,7 +72,17 @@ export function verifyEcdsaNoble(r: bigint, s: bigint, msg32: Uint8Array, pubkey
   if (q === undefined || q.is0()) return false;
   const sInv = Fn.inv(s);
   const R = mulAddG(Fn.create(readBig256(msg32, 0) * sInv), q, Fn.create(r * sInv));
-  return !R.is0() && Fn.create(R.toAffine().x) === r;
+  return !R.is0() && xModNIs(R, r);
+}
+
+/**
+ * Whether x(R) mod n = r for a finite R and r in [1, n), without R's affine form: x = X/Z, so x = r
+ * exactly when X = r·Z, and x mod n = r when x is r or r + n (only below p, as x is). This saves
+ * the inversion of Z, ~2% of a verify here (libsecp256k1's secp256k1_gej_eq_x_var does the same).
+ */
+function xModNIs(R: InstanceType<typeof Point>, r: bigint): boolean {
+  if (Fp.mul(r, R.Z) === R.X) return true;
+  return r + N < P && Fp.mul(r + N, R.Z) === R.X;
 }
 
 /**
