@@ -252,11 +252,14 @@ test('maxConnections must be a positive integer', async (t) => {
   for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => new VigilService({ chain, maxConnections: bad }), RangeError);
 });
 
-/** Write `text` on a new connection and collect what comes back until the server closes it or `ms` pass. */
-function exchange(port: number, text: string, ms: number): Promise<{ reply: string; closedByServer: boolean }> {
+/**
+ * Write `text` on a new connection and collect what comes back until the server closes it or `ms`
+ * pass. `halfClose`: end the client's side once written (its FIN), still reading.
+ */
+function exchange(port: number, text: string | Uint8Array, ms: number, halfClose = false): Promise<{ reply: string; closedByServer: boolean }> {
   return new Promise((resolve) => {
     let reply = '';
-    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    const socket = connect(port, '127.0.0.1', () => (halfClose ? socket.end(text) : socket.write(text)));
     const timer = setTimeout(() => {
       socket.destroy();
       resolve({ reply, closedByServer: false });
@@ -292,6 +295,21 @@ test('a GET with a body is 400 and the connection closes: its body is not read, 
   assert.match(reply, /a GET takes no body/);
   assert.match(reply, /connection: close/i);
   assert.ok(closedByServer, 'the server closed the connection instead of reading 1 TB');
+});
+
+test('a client that half-closes after its request still gets the answer, then the connection closes', async (t) => {
+  const { chain, port } = await serve(t, 8_000_000);
+  const raw = branch('half-close', 1, 0)[0]!.raw;
+  const head = `POST /blocks HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${raw.length}\r\n\r\n`;
+  // The verdict is written after the block is checked, well after the client's FIN arrived.
+  const post = await exchange(port, Buffer.concat([Buffer.from(head, 'latin1'), raw]), 5000, true);
+  assert.match(post.reply, /^HTTP\/1\.1 200 /);
+  assert.match(post.reply, /"valid":true/);
+  assert.ok(post.closedByServer, 'the server closed the connection once it had answered');
+  assert.equal(chain.tip.height, 1);
+  const get = await exchange(port, 'GET /tip HTTP/1.1\r\nHost: x\r\n\r\n', 5000, true);
+  assert.match(get.reply, /^HTTP\/1\.1 200 /);
+  assert.ok(get.closedByServer);
 });
 
 test("one source's bodies being read hold at most a quarter of the byte budget; other sources still get in", async (t) => {
