@@ -23,6 +23,9 @@ import { loadBlockFixture } from './helpers/real-blocks.js';
 import { CURVE_ORDER, nobleBackend, normalizePubKey, type EcdsaRS, type SignatureBackend } from '../src/script/signature.js';
 import { checkTapTweakNoble } from '../src/script/taproot.js';
 import { challenge } from '../src/script/noble-verify.js';
+import { Transaction } from '../src/primitives/transaction.js';
+import { signatureHashLegacy } from '../src/script/sighash.js';
+import { verifyInput } from '../src/script/verify.js';
 
 const N = CURVE_ORDER;
 const P = secp256k1.Point.Fp.ORDER;
@@ -150,6 +153,32 @@ function ecdsaCase(seed: number, high: boolean): { rs: EcdsaRS; msg: Uint8Array;
     keyU: secp256k1.getPublicKey(key, false),
   };
 }
+
+test('a hybrid key (06/07) in a script counts only when its prefix states y\'s parity: with the other prefix CHECKSIG fails, as Core\'s key parser refuses it', () => {
+  const key = sk(21);
+  const keyU = secp256k1.getPublicKey(key, false);
+  const hybrid = Uint8Array.from(keyU);
+  hybrid[0] = 0x06 | (keyU[64]! & 1);
+  const lying = Uint8Array.of(hybrid[0]! ^ 1, ...hybrid.subarray(1));
+  for (const [pub, valid] of [
+    [hybrid, true],
+    [lying, false],
+  ] as const) {
+    // <key> OP_CHECKSIG spent with a good signature, no STRICTENC (hybrid keys are consensus-valid).
+    const spk = Uint8Array.of(65, ...pub, 0xac);
+    const input = { prevout: { hash: new Uint8Array(32).fill(7), index: 0 }, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] };
+    const outputs = [{ value: 1000, scriptPubKey: Uint8Array.of(0x51) }];
+    const sighash = signatureHashLegacy(spk, new Transaction(1, [input], outputs, 0), 0, 1);
+    const der = secp256k1.Signature.fromBytes(secp256k1.sign(sighash, key, { prehash: false }), 'compact').toBytes('der');
+    const tx = new Transaction(1, [{ ...input, scriptSig: Uint8Array.of(der.length + 1, ...der, 0x01) }], outputs, 0);
+    for (const { tag, backend } of TEST_BACKENDS) {
+      const r = verifyInput(tx, 0, [{ value: 2000, scriptPubKey: spk }], 0, { backend });
+      assert.deepEqual(r, valid ? { ok: true } : { ok: false, error: 'EVAL_FALSE' }, `${tag}: prefix ${pub[0]!.toString(16).padStart(2, '0')}`);
+    }
+  }
+  assert.deepEqual(normalizePubKey(hybrid), keyU, 'right parity: the same point as an 04 key');
+  assert.equal(normalizePubKey(lying), undefined, 'wrong parity: no key');
+});
 
 for (const { tag, backend } of others) {
   test(`${tag} ECDSA edges agree with noble and with Core`, () => {

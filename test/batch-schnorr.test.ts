@@ -92,6 +92,27 @@ test('parse failures make the batch false: s = n, r = p, a key off the curve, wr
   assert.equal(verifySchnorrBatch([]), true, 'an empty batch');
 });
 
+test('two invalid signatures whose errors cancel out fail the batch wherever they stand (each is weighted by its own random factor)', () => {
+  // s_i + δ and s_j − δ: with equal weights on i and j, Σ a·s is unchanged and the equation holds.
+  const n = secp256k1.Point.Fn.ORDER;
+  const shiftS = (item: SchnorrItem, delta: bigint): SchnorrItem => {
+    const s = BigInt('0x' + Buffer.from(item.sig64.subarray(32)).toString('hex'));
+    const sig64 = item.sig64.slice();
+    sig64.set(bigTo32((((s + delta) % n) + n) % n), 32);
+    return { ...item, sig64 };
+  };
+  const base: SchnorrItem[] = validRows.slice(0, 4);
+  for (let i = 0; i < base.length; i++) {
+    for (let j = i + 1; j < base.length; j++) {
+      const items = base.slice();
+      items[i] = shiftS(base[i]!, 1n);
+      items[j] = shiftS(base[j]!, -1n);
+      assert.equal(verifySchnorrBatch(items), false, `s + 1 at position ${i}, s - 1 at position ${j}`);
+    }
+  }
+  assert.equal(verifySchnorrBatch(base), true);
+});
+
 // ---- mainnet block 866342 ------------------------------------------------------------------
 
 test('block 866342: its 2,223 taproot key-path spends verify in batches of 64 and of 256', () => {
@@ -254,6 +275,12 @@ test('deferred mode: a tampered key-path signature is named by verifyTransaction
   assert.ok(!r.ok);
   assert.equal(r.txIndex, 2);
   assert.equal(r.inputIndex, target);
+  // batchSchnorr is ignored when the caller brings its batch: the checks still go to that batch.
+  const given = new SchnorrBatch();
+  assert.deepEqual(verifyTransaction(bad, spent, flags, { txdata, schnorrBatch: given, batchSchnorr: true, txIndex: 3 }), { ok: true }, 'deferred to the given batch');
+  assert.equal(given.size, keyInputs.length);
+  const g = given.verify();
+  assert.ok(!g.ok && g.txIndex === 3 && g.inputIndex === target);
 });
 
 // ---- deferral is exact: Core's taproot script assets -------------------------------------

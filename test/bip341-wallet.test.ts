@@ -215,6 +215,9 @@ forEachBackend(({ tag, backend }) => {
     const changed = new Transaction(tx.version, tx.inputs, outputs, tx.locktime);
     assert.deepEqual(verifyInput(changed, i, spentOutputs, BLOCK_FLAGS, { backend }), { ok: false, error: 'SCHNORR_SIG' });
     assert.throws(() => verifyInput(changed, i, spentOutputs, BLOCK_FLAGS, { txdata: shared, backend }), /txdata was made for another transaction/);
+    // Or for one with another sequence number on an input (sha_sequences and BIP143's hashSequence cover them all).
+    const resequenced = new Transaction(tx.version, inputs.map((x, k) => (k === 0 ? { ...x, sequence: (x.sequence - 1) >>> 0 } : x)), tx.outputs, tx.locktime);
+    assert.throws(() => verifyInput(resequenced, i, spentOutputs, BLOCK_FLAGS, { txdata: shared, backend }), /txdata was made for another transaction/);
     // Hashes made with other spent outputs (one amount a satoshi lower) are refused too.
     const otherSpent = spentOutputs.map((o, k) => (k === 0 ? { ...o, value: o.value - 1 } : o));
     assert.throws(() => verifyInput(tx, i, otherSpent, BLOCK_FLAGS, { txdata: shared, backend }), /other spent outputs/);
@@ -222,6 +225,24 @@ forEachBackend(({ tag, backend }) => {
     // spent outputs in another array, may share them.
     const copy = new Transaction(tx.version, inputs.map((x) => ({ ...x })), tx.outputs, tx.locktime);
     assert.deepEqual(verifyInput(copy, i, spentOutputs.map((o) => ({ ...o })), BLOCK_FLAGS, { txdata: shared, backend }), { ok: true });
+  });
+
+  test(`${tag} keyPathSpending: a key-path signature of any size but 64 or 65 bytes fails SCHNORR_SIG_SIZE; 65 bytes with hash type 0x00 fail SCHNORR_SIG_HASHTYPE`, () => {
+    const inp = kps.inputSpending[0]!;
+    const i = inp.given.txinIndex;
+    const sig64 = fromHex(inp.expected.witness[0]!).subarray(0, 64);
+    const cases: Array<[string, Uint8Array, string]> = [
+      ['63 bytes', sig64.subarray(0, 63), 'SCHNORR_SIG_SIZE'],
+      ['66 bytes', Uint8Array.of(...sig64, 0x01, 0x01), 'SCHNORR_SIG_SIZE'],
+      ['67 bytes', Uint8Array.of(...sig64, 0x01, 0x01, 0x01), 'SCHNORR_SIG_SIZE'],
+      ['65 bytes ending in 0x00 (SIGHASH_DEFAULT is only ever implicit)', Uint8Array.of(...sig64, 0x00), 'SCHNORR_SIG_HASHTYPE'],
+    ];
+    for (const [what, sig, error] of cases) {
+      const inputs: TxIn[] = unsignedTx.inputs.map((input) => ({ ...input }));
+      inputs[i] = { ...inputs[i]!, witness: [sig] };
+      const tx = new Transaction(unsignedTx.version, inputs, unsignedTx.outputs, unsignedTx.locktime);
+      assert.deepEqual(verifyInput(tx, i, spentOutputs, BLOCK_FLAGS, { backend }), { ok: false, error }, what);
+    }
   });
 
   test(`${tag} keyPathSpending: spent outputs of the wrong count or shape are thrown, never a verdict`, () => {

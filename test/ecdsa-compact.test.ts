@@ -92,6 +92,22 @@ test('parseDerLaxCompact: random bytes and mutated encodings decide as parseDerL
   );
 });
 
+test('parseDerLax and parseDerLaxCompact: a long-form sequence length is skipped whatever it says, as Core\'s lax parser does', () => {
+  for (let seed = 1; seed <= 5; seed++) {
+    const sig = secp256k1.Signature.fromBytes(secp256k1.sign(big32(BigInt(seed)), big32(BigInt(seed) + 99n), { prehash: false }), 'compact');
+    const body = sig.toBytes('der').subarray(2);
+    // 0x80 | k: k length bytes follow, never read; then r and s as usual.
+    for (const head of [[0x30, 0x80], [0x30, 0x81, body.length], [0x30, 0x82, 0x00, body.length], [0x30, 0x84, 0xff, 0xff, 0xff, 0xff]]) {
+      const der = Uint8Array.from([...head, ...body]);
+      const hex = Buffer.from(der).toString('hex');
+      assert.deepEqual(parseDerLax(der), { r: sig.r, s: sig.s }, `parseDerLax ${hex}`);
+      const out = new Uint8Array(64);
+      assert.equal(parseDerLaxCompact(der, out), true, `parseDerLaxCompact ${hex}`);
+      assert.deepEqual(out, compactOf(sig.r, sig.s), `parseDerLaxCompact ${hex}`);
+    }
+  }
+});
+
 test('negateS and isHighS: n - s as bytes', () => {
   for (const s of [1n, 2n, N / 2n, N / 2n + 1n, N - 1n, 0x1234567890abcdefn << 100n]) {
     const rs = compactOf(9n, s);
@@ -181,6 +197,28 @@ for (const { tag, backend } of TEST_BACKENDS) {
       other[31]! ^= 1;
       assert.equal(backend.verifyEcdsa({ r, s }, other, key), false);
       assert.equal(backend.verifyEcdsa({ r: r + 1n, s }, msg, key), false);
+    }
+  });
+
+  test(`${tag} ECDSA with r + n ≥ p never verifies through the field's wrap-around: x(R) = r + n − p is not x(R) ≡ r (mod n)`, () => {
+    // For r ≥ p − n no x coordinate equals r + n; reduced mod p it would be r − (p − n), a real x.
+    const P = secp256k1.Point;
+    const Fn = P.Fn;
+    const p = P.Fp.ORDER;
+    for (const k of [1n, 2n, 3n]) {
+      const R = P.BASE.multiply(k * 0x9e3779b97f4a7c15n);
+      const msg = big32(77n + k);
+      const s = 0x7654321n * k;
+      // The key that makes u1·G + u2·Q = R for this r, s and digest: Q = r⁻¹·(s·R − h·G).
+      const keyFor = (r: bigint) => R.multiply(s).subtract(P.BASE.multiply(77n + k)).multiply(Fn.inv(r));
+      const r = R.x + (p - N);
+      assert.ok(r < N && r + N >= p, 'r in [p − n, n)');
+      for (const key of [keyFor(r).toBytes(true), keyFor(r).toBytes(false)]) {
+        assert.equal(backend.verifyEcdsa({ r, s }, msg, key), false, `r = x(R) + (p − n), k = ${k}`);
+        assert.equal(backend.verifyEcdsaCompact!(compactOf(r, s), msg, key), false, `compact: r = x(R) + (p − n), k = ${k}`);
+      }
+      // The same construction with r = x(R) is a valid signature.
+      assert.equal(backend.verifyEcdsa({ r: R.x, s }, msg, keyFor(R.x).toBytes(true)), true, `r = x(R), k = ${k}`);
     }
   });
 

@@ -124,6 +124,20 @@ describe('PubKeyMemo.forVerify', () => {
     }
   });
 
+  it('65-byte keys are given back as they are and stored nowhere, whichever slot their bytes name', () => {
+    // Only 33-byte keys fit a slot: a longer one written there would spill into the next slot.
+    const memo = new PubKeyMemo(2);
+    const full = keys.map(uncompressed);
+    for (let round = 0; round < 3; round++) {
+      for (const k of full) assert.equal(memo.forVerify(k, nobleBackend), k);
+      for (const k of keys) {
+        const got = memo.forVerify(k, nobleBackend);
+        if (got !== k) assert.deepEqual(got, uncompressed(k));
+        sameBytes(memo.hash160(k), hash160(k));
+      }
+    }
+  });
+
   it('a signature verifies, and a wrong one fails, the same through the memo on every backend', () => {
     const sk = secp256k1.utils.randomSecretKey();
     const key = secp256k1.getPublicKey(sk, true);

@@ -9,21 +9,24 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeBlock, type Block } from '../src/primitives/block.js';
-import type { TxOut } from '../src/primitives/transaction.js';
+import { Transaction, type TxOut } from '../src/primitives/transaction.js';
 import { readBcoinUndo } from '../src/spent/index.js';
 import { spentOutputsByTx } from '../src/consensus/block-scripts.js';
 import { getBlockScriptFlags } from '../src/consensus/script-flags.js';
 import { runScriptsSerial, type TxScriptWork } from '../src/consensus/connect-block.js';
 import { MAX_SCRIPT_THREADS, ScriptPool } from '../src/pipeline/script-pool.js';
-import type { SignatureCache } from '../src/script/sig-cache.js';
+import { SignatureCache } from '../src/script/sig-cache.js';
 import { BlockHasher } from '../src/pipeline/block-hasher.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyTransaction } from '../src/script/verify-tx.js';
 import { chunkRecords, chunkSizes, prepareBlock, runScriptTask, scriptTask } from '../src/pipeline/script-task.js';
 import { readVector } from './helpers/vectors.js';
-import { corruptScriptSigSignature, withInput } from './helpers/alter-block.js';
+import { corruptScriptSigSignature, withInput, withOutput } from './helpers/alter-block.js';
 import { isKeyPathSpend, loadTaprootBlock } from './helpers/taproot-block.js';
 import { nobleBackend } from '../src/script/signature.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { hash160 } from '../src/primitives/hash.js';
+import { PrecomputedTxData, signatureHashWitnessV0 } from '../src/script/sighash.js';
 
 function load(): { block: Block; work: TxScriptWork[]; flags: number } {
   const decoded = decodeBlock(readVector('bcoin', 'mainnet', 'block300025.raw'));
@@ -251,6 +254,79 @@ test('tasks: two claimers sharing one buffer check every input once, and a reuse
   assert.equal(again.sab, first.sab);
   const c = runScriptTask(scriptTask(again, flags, 2));
   assert.deepEqual([c.ok, c.inputs], [true, some.slice(40).reduce((n, w) => n + w.tx.inputs.length, 0)]);
+});
+
+test('tasks: spent scripts of each compact-size length class (252, 253, 65,535, 65,536 bytes) reach the thread as they were', () => {
+  const { flags } = load();
+  for (const len of [252, 253, 0xffff, 0x10000]) {
+    // OP_1 <push of len - 4 bytes> OP_DROP: true when run; over 10,000 bytes any script fails SCRIPT_SIZE.
+    const scriptPubKey = new Uint8Array(len);
+    if (len <= 10_000) {
+      scriptPubKey.set([0x51, 0x4c, len - 4], 0);
+      scriptPubKey[len - 1] = 0x75;
+    }
+    const spent: TxOut[] = [{ value: 5_000_000_000 + len, scriptPubKey }];
+    const input = { prevout: { hash: new Uint8Array(32).fill(len & 0xff), index: 0 }, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] };
+    const tx = new Transaction(1, [input], [{ value: 1000, scriptPubKey: Uint8Array.of(0x51) }], 0);
+    const direct = verifyTransaction(tx, spent, flags);
+    const r = runScriptTask(scriptTask(prepareBlock([{ txIndex: 1, tx, spent }], { threads: 1, maxChunk: 8 }), flags, 100 + len));
+    assert.equal(direct.ok, len <= 10_000, `${len}-byte script, checked here`);
+    assert.deepEqual(r.ok ? [r.ok, r.inputs] : [r.ok, r.txIndex, r.inputIndex, r.error], direct.ok ? [true, 1] : [false, 1, 0, direct.error], `${len}-byte script, checked as a task`);
+  }
+});
+
+test('tasks: spent amounts of 2^32 satoshis and more reach the thread whole (a P2WPKH signature commits to its amount)', () => {
+  const { flags } = loadTaprootBlock();
+  const sk = new Uint8Array(32).fill(0x3c);
+  const pub = secp256k1.getPublicKey(sk, true);
+  const scriptPubKey = Uint8Array.of(0x00, 0x14, ...hash160(pub));
+  const scriptCode = Uint8Array.of(0x76, 0xa9, 0x14, ...hash160(pub), 0x88, 0xac);
+  for (const value of [2 ** 32 - 1, 2 ** 32, 5_000_000_000, 2_100_000_000_000_000]) {
+    const input = { prevout: { hash: new Uint8Array(32).fill(9), index: 1 }, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] as Uint8Array[] };
+    const outputs = [{ value: 1000, scriptPubKey: Uint8Array.of(0x51) }];
+    const spent: TxOut[] = [{ value, scriptPubKey }];
+    const unsigned = new Transaction(2, [input], outputs, 0);
+    const sighash = signatureHashWitnessV0(scriptCode, unsigned, 0, 1, value, new PrecomputedTxData(unsigned, spent));
+    const der = secp256k1.Signature.fromBytes(secp256k1.sign(sighash, sk, { prehash: false }), 'compact').toBytes('der');
+    const tx = new Transaction(2, [{ ...input, witness: [Uint8Array.of(...der, 0x01), pub] }], outputs, 0);
+    assert.deepEqual(verifyTransaction(tx, spent, flags), { ok: true }, `${value} sat, checked here`);
+    assert.equal(verifyTransaction(tx, [{ value: value - 1, scriptPubKey }], flags).ok, false, `${value} sat: the amount is signed`);
+    const r = runScriptTask(scriptTask(prepareBlock([{ txIndex: 1, tx, spent }], { threads: 1, maxChunk: 8 }), flags, 7));
+    assert.deepEqual([r.ok, r.inputs], [true, 1], `${value} sat, checked as a task`);
+  }
+});
+
+test('tasks: connecting a block reads the signature cache and adds nothing to it, as Core does', () => {
+  const { work, flags } = load();
+  const some = work.slice(0, 20);
+  const cache = SignatureCache.create(1 << 20);
+  // One transaction verified mempool-style first: its signatures are stored, and hit below.
+  assert.deepEqual(verifyTransaction(some[0]!.tx, some[0]!.spent, flags, { sigCache: cache }), { ok: true });
+  const stored = cache.stats().stores;
+  assert.equal(stored, some[0]!.tx.inputs.length);
+  const r = runScriptTask(scriptTask(prepareBlock(some, { threads: 1, maxChunk: 8 }), flags, 1, cache.shared));
+  assert.equal(r.ok, true);
+  assert.equal(cache.hits, stored, 'the stored signatures are hits');
+  assert.equal(cache.stats().stores, stored, 'the block\'s own signatures are not added');
+});
+
+test('tasks: another transaction at the same place of a reused or another buffer is decoded again, not taken for the one before', () => {
+  const { work, flags } = load();
+  const one = work.find((w) => w.tx.inputs.length === 1 && w.tx.inputs[0]!.scriptSig.length > 0)!;
+  // One satoshi less to output 0: the same size and layout, and a signature that no longer matches.
+  const bad = { ...one, tx: withOutput(one.tx, 0, { value: one.tx.outputs[0]!.value - 1 }) };
+  const opts = { threads: 1, maxChunk: 8 };
+  const first = prepareBlock([one], opts);
+  assert.equal(runScriptTask(scriptTask(first, flags, 1)).ok, true);
+  // The same buffer, the next generation: same layout, so the same offset, but another transaction.
+  const second = prepareBlock([bad], opts, first.sab);
+  assert.equal(second.sab, first.sab);
+  const r = runScriptTask(scriptTask(second, flags, 2));
+  assert.ok(!r.ok && r.txIndex === one.txIndex && r.inputIndex === 0, 'the changed output is seen in the reused buffer');
+  assert.equal(runScriptTask(scriptTask(prepareBlock([one], opts, first.sab), flags, 3)).ok, true);
+  // A fresh buffer that happens to carry the same generation number.
+  const other = runScriptTask(scriptTask(prepareBlock([bad], opts), flags, 3));
+  assert.ok(!other.ok && other.txIndex === one.txIndex && other.inputIndex === 0, 'the changed output is seen in another buffer');
 });
 
 /** The work with input `input` of transaction `txIndex` given the scriptSig OP_RETURN: fails at once, no signature checked. */

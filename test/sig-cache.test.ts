@@ -47,6 +47,14 @@ test('misuse throws: too small, not a cache buffer, a key of the wrong size', ()
   assert.throws(() => SignatureCache.create(Number.NaN), RangeError);
   assert.throws(() => SignatureCache.fromShared(new SharedArrayBuffer(4096)), TypeError);
   assert.throws(() => SignatureCache.fromShared(new ArrayBuffer(4096) as unknown as SharedArrayBuffer), TypeError);
+  // The smallest cache holds one probe window: 8 slots of 36 bytes after the 64-byte header.
+  assert.throws(() => SignatureCache.create(64 + 8 * 36 - 1), RangeError);
+  assert.equal(SignatureCache.create(64 + 8 * 36).slots, 8);
+  // A buffer whose size disagrees with the slot count in its header is not a cache's.
+  const small = SignatureCache.create(4096);
+  const longer = new SharedArrayBuffer(small.shared.byteLength + 36);
+  new Uint8Array(longer).set(new Uint8Array(small.shared));
+  assert.throws(() => SignatureCache.fromShared(longer), TypeError);
   const c = SignatureCache.create(MiB);
   assert.throws(() => c.has(new Uint8Array(31)), TypeError);
   assert.throws(() => c.add(new Uint8Array(33)), TypeError);
@@ -147,6 +155,92 @@ test('bounded: adding 20x its capacity keeps the size fixed, recent keys found, 
   const k = key(-1, 2);
   cache.add(k);
   assert.equal(cache.has(k), true);
+});
+
+test('the key commits to every part of the check: one bit changed in the sighash, the key or the signature is another entry', () => {
+  const c = SignatureCache.create(MiB);
+  const sighash = new Uint8Array(32).fill(1);
+  const pub = Uint8Array.of(0x02, ...new Uint8Array(32).fill(2));
+  const der = new Uint8Array(71).fill(3);
+  const sig64 = new Uint8Array(64).fill(4);
+  const flip = (b: Uint8Array, i: number): Uint8Array => {
+    const out = b.slice();
+    out[i]! ^= 0x01;
+    return out;
+  };
+  const ecdsa = c.keyEcdsa(sighash, pub, der);
+  const schnorr = c.keySchnorr(sighash, pub.subarray(1), sig64);
+  c.add(ecdsa);
+  c.add(schnorr);
+  for (const i of [0, 17, 31]) {
+    assert.equal(c.has(c.keyEcdsa(flip(sighash, i), pub, der)), false, `ECDSA: sighash byte ${i} changed`);
+    assert.equal(c.has(c.keySchnorr(flip(sighash, i), pub.subarray(1), sig64)), false, `BIP340: sighash byte ${i} changed`);
+    assert.equal(c.has(c.keyEcdsa(sighash, flip(pub, i + 1), der)), false, `ECDSA: key byte ${i + 1} changed`);
+    assert.equal(c.has(c.keySchnorr(sighash, flip(pub.subarray(1), i), sig64)), false, `BIP340: key byte ${i} changed`);
+    assert.equal(c.has(c.keyEcdsa(sighash, pub, flip(der, i))), false, `ECDSA: signature byte ${i} changed`);
+    assert.equal(c.has(c.keySchnorr(sighash, pub.subarray(1), flip(sig64, 32 + i))), false, `BIP340: signature byte ${32 + i} changed`);
+  }
+  assert.equal(c.has(ecdsa), true);
+  assert.equal(c.has(schnorr), true);
+});
+
+test('a cached signature proves nothing about another message or another signature: tampered copies of cached transactions still fail', () => {
+  const { ecdsa, schnorr } = sampleTxs();
+  const { flags } = loadTaprootBlock();
+  for (const batchSchnorr of [false, true]) {
+    const cache = SignatureCache.create(MiB);
+    for (const { tx, spent, txdata } of [ecdsa[0]!, schnorr[0]!]) {
+      assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache, batchSchnorr }), { ok: true });
+      // Same witness, output 0 a satoshi lower: every sighash changes.
+      const out0 = tx.outputs[0]!;
+      const moved = new Transaction(tx.version, tx.inputs, [{ ...out0, value: out0.value - 1 }, ...tx.outputs.slice(1)], tx.locktime);
+      const r1 = verifyTransaction(moved, spent, flags, { sigCache: cache, batchSchnorr });
+      assert.equal(r1.ok, false, `batchSchnorr=${batchSchnorr}: an output changed under a cached signature`);
+      // Same message, the signature's last byte before the hash type (or of r || s) changed.
+      const input = tx.inputs[0]!;
+      const sig = input.witness[0]!.slice();
+      sig[sig.length === 65 || sig.length === 64 ? 63 : sig.length - 2]! ^= 0x01;
+      const bad = new Transaction(tx.version, [{ ...input, witness: [sig, ...input.witness.slice(1)] }, ...tx.inputs.slice(1)], tx.outputs, tx.locktime);
+      const r2 = verifyTransaction(bad, spent, flags, { txdata, sigCache: cache, batchSchnorr });
+      assert.ok(!r2.ok && r2.inputIndex === 0, `batchSchnorr=${batchSchnorr}: a changed signature for a cached message`);
+    }
+  }
+});
+
+test('a key is found only when all of its 32 bytes match: a stored key with any one byte changed is not a hit', () => {
+  const cache = SignatureCache.create(MiB);
+  const stored = key(7, 20);
+  cache.add(stored);
+  for (let i = 0; i < 32; i++) {
+    const near = stored.slice();
+    near[i]! ^= 0x80;
+    assert.equal(cache.has(near), false, `byte ${i} differs`);
+  }
+  assert.equal(cache.has(stored), true);
+});
+
+test('adding a key that is already cached stores nothing', () => {
+  const cache = SignatureCache.create(MiB);
+  const k = key(3, 21);
+  cache.add(k);
+  cache.add(k);
+  assert.equal(cache.stats().stores, 1);
+});
+
+test('sigCacheStore: false never stores, for BIP340 too, also once the cache holds entries', () => {
+  const { ecdsa, schnorr } = sampleTxs();
+  const { flags } = loadTaprootBlock();
+  const cache = SignatureCache.create(MiB);
+  const first = ecdsa[0]!;
+  assert.deepEqual(verifyTransaction(first.tx, first.spent, flags, { txdata: first.txdata, sigCache: cache }), { ok: true });
+  const stored = cache.stats().stores;
+  assert.ok(stored > 0);
+  for (const batchSchnorr of [false, true]) {
+    for (const { tx, spent, txdata } of [ecdsa[1]!, schnorr[0]!, schnorr[1]!]) {
+      assert.deepEqual(verifyTransaction(tx, spent, flags, { txdata, sigCache: cache, sigCacheStore: false, batchSchnorr }), { ok: true });
+    }
+  }
+  assert.equal(cache.stats().stores, stored, 'read-only checks added nothing');
 });
 
 // ---- a real worker thread -----------------------------------------------------------------
