@@ -28,6 +28,12 @@ export interface ImportJob {
   readonly headersFile?: string;
   /** importBlocks' write-back limit (ImportOptions.cacheBytes); its default when omitted. */
   readonly cacheBytes?: number;
+  /**
+   * Before each 1,000-block memory sample, a full garbage collection of the main thread (the child
+   * then runs with --expose-gc): the sample shows memory still held, not garbage V8 has yet to
+   * collect. It changes the run's peak and timing, so it is a run of its own.
+   */
+  readonly collectBeforeSamples?: boolean;
   /** The tip height the import must reach. */
   readonly expectHeight: number;
   readonly expectTip: string;
@@ -66,6 +72,8 @@ export interface ImportOutcome {
   /** Write-back flushes during the import (the last, at its end, included) and the most blocks one held. */
   readonly flushes: number;
   readonly mostBlocksPerFlush: number;
+  /** Blocks processed when the first flush was seen (all of them when only the import's last one flushed). */
+  readonly firstFlushAfter: number;
   /** CPU time of this process (all threads) during the import, ms. */
   readonly cpuMs: number;
   readonly poolStats: ScriptPool['stats'];
@@ -82,6 +90,9 @@ export interface MemoryAt {
   readonly oldMB: number;
   /** Resident pages of the LMDB map (data.mdb in /proc/self/smaps); 0 where smaps cannot be read. */
   readonly storeMappedMB: number;
+  /** RSS in anonymous memory (RssAnon: heaps, workers, LMDB's page copies) and in mapped files (RssFile: LMDB's map, node's binary); 0 off Linux. */
+  readonly anonMB: number;
+  readonly fileMB: number;
 }
 
 /** Resident kB of the mappings of files named `name` (/proc/self/smaps; 0 elsewhere). */
@@ -101,6 +112,7 @@ function mappedKB(name: string): number {
 
 function memoryAt(blocks: number): MemoryAt {
   const m = process.memoryUsage();
+  const st = procStatus();
   const spaces = getHeapSpaceStatistics();
   const space = (name: string): number => (spaces.find((s) => s.space_name === name)?.physical_space_size ?? 0) / 2 ** 20;
   return {
@@ -111,6 +123,8 @@ function memoryAt(blocks: number): MemoryAt {
     youngMB: space('new_space'),
     oldMB: space('old_space'),
     storeMappedMB: mappedKB('data.mdb') / 1024,
+    anonMB: (st.RssAnon ?? 0) / 1024,
+    fileMB: (st.RssFile ?? 0) / 1024,
   };
 }
 
@@ -137,6 +151,8 @@ function storeBytes(dir: string): number {
 
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as ImportJob;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (job.collectBeforeSamples === true && gc === undefined) throw new Error('collectBeforeSamples needs node --expose-gc');
   const pool = await ScriptPool.create({ threads: job.threads, crypto: job.crypto });
   const chain = await ChainState.open(job.storeDir, {
     network: 'regtest',
@@ -162,9 +178,11 @@ async function main(): Promise<void> {
   let mostBlocksPerFlush = 0;
   let unflushed = 0;
   // A flush empties the write-back: its count of unflushed blocks drops.
-  const countFlushes = (): void => {
+  let firstFlushAfter = -1;
+  // `block`: how many blocks had been processed when the flush was seen.
+  const countFlushes = (block: number): void => {
     const now = chain.store.unflushedBlocks;
-    if (now < unflushed) flushes++;
+    if (now < unflushed && flushes++ === 0) firstFlushAfter = block;
     unflushed = now;
     mostBlocksPerFlush = Math.max(mostBlocksPerFlush, now);
   };
@@ -176,9 +194,12 @@ async function main(): Promise<void> {
     const before = chain.scriptsSkipped;
     const r = await processBlock(raw, hashes);
     const end = performance.now();
-    countFlushes();
+    countFlushes(heights.length + 1);
     if (r.result.mode === 'valid' && !r.duplicate) {
-      if ((heights.length + 1) % 1000 === 0) memAt.push(memoryAt(heights.length + 1));
+      if ((heights.length + 1) % 1000 === 0) {
+        if (job.collectBeforeSamples === true) gc!();
+        memAt.push(memoryAt(heights.length + 1));
+      }
       heights.push(r.height ?? -1);
       blockMs.push(end - t);
       doneAt.push(end - started);
@@ -210,7 +231,7 @@ async function main(): Promise<void> {
     ...(job.cacheBytes !== undefined && { cacheBytes: job.cacheBytes }),
   });
   const ms = performance.now() - started;
-  countFlushes(); // importBlocks flushes at its end
+  countFlushes(heights.length); // importBlocks flushes at its end
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   sample();
@@ -246,6 +267,7 @@ async function main(): Promise<void> {
     memAt,
     flushes,
     mostBlocksPerFlush,
+    firstFlushAfter,
     cpuMs: (cpu.user + cpu.system) / 1000,
     poolStats: { ...pool.stats },
   };

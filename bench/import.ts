@@ -206,7 +206,8 @@ const CHILD = fileURLToPath(new URL('./import-child.js', import.meta.url));
 function runChild(job: ImportJob): Promise<ImportOutcome & { processMs: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [CHILD, JSON.stringify(job)], { maxBuffer: 256 * 2 ** 20 }, (err, stdout) => {
+    const args = [...(job.collectBeforeSamples === true ? ['--expose-gc'] : []), CHILD, JSON.stringify(job)];
+    const child = execFile(process.execPath, args, { maxBuffer: 256 * 2 ** 20 }, (err, stdout) => {
       if (err !== null) {
         reject(new Error(`import child failed: ${err.message}`));
         return;
@@ -417,12 +418,20 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
   rows.push(row3.row, row3a.row, row3b.row);
   // 3b. Every block skipped, at 1,000 and at 10,000 blocks: the same work a block, so speed and memory compare.
   const smallHeadersFile = join(cacheDir, 'small-headers.bin');
-  const allSkipped = async (n: number, cacheBytes?: number, repeat = 1): Promise<ImportOutcome> => {
+  const allSkipped = async (n: number, cacheBytes?: number, repeat = 1, collectBeforeSamples = false): Promise<ImportOutcome> => {
     const cache = cacheBytes === undefined ? '' : `, write-back ${cacheBytes / 2 ** 20} MiB`;
     const again = repeat > 1 ? ` #${repeat}` : '';
+    const gc = collectBeforeSamples ? ', a full GC before each sample' : '';
     const o = await run(
-      `small ${n.toLocaleString('en-US')} av on, all skipped${cache}${again}`,
-      job(smallDir(n), `s${n}-skip${cacheBytes ?? ''}-${repeat}`, { assumeValid: meta.smallTips['10000']!, headersFile: smallHeadersFile, expectHeight: n, expectTip: meta.smallTips[String(n)]!, ...(cacheBytes !== undefined && { cacheBytes }) }),
+      `small ${n.toLocaleString('en-US')} av on, all skipped${cache}${again}${gc}`,
+      job(smallDir(n), `s${n}-skip${cacheBytes ?? ''}-${repeat}${collectBeforeSamples ? '-gc' : ''}`, {
+        assumeValid: meta.smallTips['10000']!,
+        headersFile: smallHeadersFile,
+        expectHeight: n,
+        expectTip: meta.smallTips[String(n)]!,
+        ...(cacheBytes !== undefined && { cacheBytes }),
+        ...(collectBeforeSamples && { collectBeforeSamples }),
+      }),
     );
     check(o.scriptsSkipped === n, `small ${n}${cache}${again}, assumevalid = block 10,000 with ${SMALL.tail.toLocaleString('en-US')} headers above it known: every block's scripts skipped (skipped ${o.scriptsSkipped})`);
     return o;
@@ -440,6 +449,10 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
   // hold a full write-back and flush it alike: what is left is growth with the chain itself.
   const fillPairs = await pairs(EQUAL_FILL_CACHE_BYTES);
   const [rFill1k, rFill10k] = fillPairs[0]!;
+  // The 10,000-block run once more, each 1,000-block sample taken after a full GC of the main
+  // thread: memory the import still holds, apart from garbage V8 had not yet collected.
+  const rLive = await allSkipped(10_000, undefined, 1, true);
+  check(rLive.memAt.length === 10, `small 10,000 with a full GC before each sample: a sample after every 1,000 blocks (${rLive.memAt.length})`);
   const peaks = (ps: Array<[ImportOutcome, ImportOutcome]>, k: 0 | 1): number[] => ps.map((p) => p[k].maxRssMB);
   const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const listed = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(', ');
@@ -525,6 +538,20 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
     memRow('memory: small profile, 1,000 blocks, assumevalid off (the noble 1,000-block run)', r1000, 1000, dirMB(smallDir(1000))),
     memRow('memory: small profile, 10,000 blocks, assumevalid = tip (the 10,000-block run)', r10k, 10_000, dirMB(smallDir(10_000))),
   );
+  // Held memory: the samples of the run with a full GC before each.
+  const series = (f: (m: MemoryAt) => number): string => rLive.memAt.map((m) => f(m).toFixed(0)).join(', ');
+  const at = (k: number, f: (m: MemoryAt) => number): string => f(rLive.memAt[k]!).toFixed(0);
+  const at3 = (f: (m: MemoryAt) => number): string => `${at(0, f)}, ${at(1, f)} and ${at(9, f)} MB`;
+  const liveGrowth =
+    `after a full GC of the main thread at blocks 1,000, 2,000 and 10,000: anonymous RSS ${at3((m) => m.anonMB)}, with the main thread's young generation ${at3((m) => m.youngMB)} ` +
+    `(V8 grows it with the survivors of its collections, not with the chain) and the write-back's first flush at block ${rLive.firstFlushAfter.toLocaleString('en-US')} (LMDB keeps the page copies a flush makes); ` +
+    `the JS heap in use ${at3((m) => m.heapMB)}; LMDB's mapped data.mdb pages ${at3((m) => m.storeMappedMB)}`;
+  rows.push({
+    ...memRow('memory held: small profile, 10,000 blocks, assumevalid on, all skipped, a full GC of the main thread before each 1,000-block sample', rLive, 10_000, dirMB(smallDir(10_000))),
+    detail:
+      `${liveGrowth}; after each 1,000 blocks, MB: anonymous RSS ${series((m) => m.anonMB)}; file-backed RSS ${series((m) => m.fileMB)}; JS heap in use ${series((m) => m.heapMB)}; ` +
+      `young generation ${series((m) => m.youngMB)}; old generation ${series((m) => m.oldMB)}; data.mdb pages ${series((m) => m.storeMappedMB)}; peak RSS ${mb(rLive.maxRssMB)} (the collections change it: not a flatness figure)`,
+  });
   // What RSS is made of after the last block of a 1,000-block run and of a 10,000-block one.
   const madeOf = (a: ImportOutcome, b: ImportOutcome): string => {
     const x = a.memAt.at(-1);
@@ -583,7 +610,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
       FLAT_GROWTH,
       medianOf(peaks(skipPairs, 1)) / medianOf(peaks(skipPairs, 0)),
       '×',
-      `peaks ${listed(peaks(skipPairs, 0))} MB → ${listed(peaks(skipPairs, 1))} MB; the first pair's ${mb(memSkip1k)} → ${mb(memSkip10k)} is ${(memSkip10k / memSkip1k).toFixed(2)}×; within the first 10,000-block process, RSS after block 1,000 → its peak: ${mb(rSkip10k.memAt[0]?.rssMB ?? NaN)} → ${mb(memSkip10k)}; ${madeOf(rSkip1k, rSkip10k)}; across different work (1,000 blocks with scripts checked → 10,000 with assumevalid = tip): ${mb(mem1k)} → ${mb(mem10k)}, ${(mem10k / mem1k).toFixed(2)}×`,
+      `peaks ${listed(peaks(skipPairs, 0))} MB → ${listed(peaks(skipPairs, 1))} MB; the first pair's ${mb(memSkip1k)} → ${mb(memSkip10k)} is ${(memSkip10k / memSkip1k).toFixed(2)}×; within the first 10,000-block process, RSS after block 1,000 → its peak: ${mb(rSkip10k.memAt[0]?.rssMB ?? NaN)} → ${mb(memSkip10k)}; ${madeOf(rSkip1k, rSkip10k)}; in another 10,000-block run (row "memory held"), ${liveGrowth}; across different work (1,000 blocks with scripts checked → 10,000 with assumevalid = tip): ${mb(mem1k)} → ${mb(mem10k)}, ${(mem10k / mem1k).toFixed(2)}×`,
       true,
     ),
     target(
