@@ -224,9 +224,9 @@ export class VigilService {
       });
     });
     // A client that half-closes once it has sent its request (shuts down its write side, as
-    // `nc -N` does) still gets its answer, then the connection closes. By default Node ends the socket at the client's FIN and aborts the
-    // request, so a block's verdict, answered later, was never sent. Node has no option for it:
-    // this is the property its own server tests set.
+    // `nc -N` does) still gets its answer, then the connection closes. By default Node ends the
+    // socket at the client's FIN and aborts the request, so a block's verdict, answered later, was
+    // never sent. Node has no option for it: this is the property its own server tests set.
     (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     // Slow or silent clients must not hold a block's worth of memory for long.
     server.requestTimeout = 60_000;
