@@ -69,6 +69,24 @@ describe('PubKeyMemo.hash160', () => {
 });
 
 describe('PubKeyMemo.forVerify', () => {
+  it('a key that takes over a slot inherits nothing of the key before it: neither its hash nor its uncompressed form', () => {
+    // Two slots: of any three keys, two share one. Every ordered pair is tried on a fresh memo.
+    const some = keys.slice(0, 4);
+    for (const a of some) {
+      for (const b of some) {
+        if (a === b) continue;
+        const memo = new PubKeyMemo(2);
+        memo.hash160(a);
+        memo.forVerify(a, nobleBackend);
+        sameBytes(memo.forVerify(a, nobleBackend), uncompressed(a), 'a: its second signature verifies with its 65-byte form');
+        assert.equal(memo.forVerify(b, nobleBackend), b, 'b: its first signature verifies with the key as given');
+        sameBytes(memo.hash160(b), hash160(b), "b's hash");
+        assert.equal(memo.hash160Is(b, hash160(b)), true);
+        sameBytes(memo.forVerify(b, nobleBackend), uncompressed(b), "b's 65-byte form");
+      }
+    }
+  });
+
   it('gives a key back as it is until it signs a second time, then its uncompressed form, decompressed once', () => {
     for (const backend of backends) {
       let calls = 0;
