@@ -1,6 +1,7 @@
 // Batch BIP340 verification: cost per signature of verifySchnorrBatch at 64 and 256 signatures,
-// against the engine's single verify (nobleBackend.verifySchnorr) measured in the same run (the reference), and against a
-// batch done with noble's own lift_x and pippenger (what msm.ts and the OpenSSL lift_x replace).
+// against the engine's single verify (nobleBackend.verifySchnorr) measured in the same run (the
+// reference), and against a batch done with noble's own lift_x and pippenger (what msm.ts and the
+// OpenSSL lift_x replace).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { pippenger } from '@noble/curves/abstract/curve.js';

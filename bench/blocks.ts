@@ -20,6 +20,7 @@ import { readSpentFile, type SpentFileFormat, type SpentOutput } from '../src/sp
 import {
   check,
   machineInfo,
+  median,
   printMachine,
   printReport,
   rowFromSamples,
@@ -491,12 +492,6 @@ export const blocksSuite: Suite = {
     return { suite: blocksSuite.name, title: blocksSuite.title, checks, rows, targets, notes, bench };
   },
 };
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const m = /^--time=(\d+)$/.exec(process.argv[2] ?? '');

@@ -22,7 +22,7 @@ import { hash256 } from '../src/primitives/hash.js';
 import { loadBackend } from '../src/script/backends.js';
 import { probeCores } from './cores.js';
 import type { ImportJob, ImportOutcome, MemoryAt } from './import-child.js';
-import { check, formatCount, machineInfo, printMachine, printReport, target, writeReport, type Row, type Suite, type SuiteOptions, type SuiteReport } from './report.js';
+import { check, formatCount, machineInfo, median, printMachine, printReport, target, writeReport, type Row, type Suite, type SuiteOptions, type SuiteReport } from './report.js';
 import { TARGET_BLOCKS_PER_SEC, TARGET_TX_PER_SEC } from './targets.js';
 
 /** The import targets the design notes and the issue state. */
@@ -217,12 +217,6 @@ function runChild(job: ImportJob): Promise<ImportOutcome & { processMs: number }
     });
     child.stderr?.pipe(process.stderr);
   });
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
 interface RangeFigures {
@@ -454,7 +448,6 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
   const rLive = await allSkipped(10_000, undefined, 1, true);
   check(rLive.memAt.length === 10, `small 10,000 with a full GC before each sample: a sample after every 1,000 blocks (${rLive.memAt.length})`);
   const peaks = (ps: Array<[ImportOutcome, ImportOutcome]>, k: 0 | 1): number[] => ps.map((p) => p[k].maxRssMB);
-  const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const listed = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(', ');
   check(rFill1k.flushes >= 2, `small 1,000, write-back ${EQUAL_FILL_CACHE_BYTES / 2 ** 20} MiB: the write-back filled and was flushed before the end (${rFill1k.flushes} flushes, at most ${rFill1k.mostBlocksPerFlush} blocks each)`);
   const skipRow = (n: number, o: ImportOutcome) =>
@@ -608,7 +601,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
     target(
       `memory flat from 1,000 to 10,000 blocks (assumevalid on, all skipped): ratio of the median peak RSS of ${MEMORY_PAIRS} runs each`,
       FLAT_GROWTH,
-      medianOf(peaks(skipPairs, 1)) / medianOf(peaks(skipPairs, 0)),
+      median(peaks(skipPairs, 1)) / median(peaks(skipPairs, 0)),
       '×',
       `peaks ${listed(peaks(skipPairs, 0))} MB → ${listed(peaks(skipPairs, 1))} MB; the first pair's ${mb(memSkip1k)} → ${mb(memSkip10k)} is ${(memSkip10k / memSkip1k).toFixed(2)}×; within the first 10,000-block process, RSS after block 1,000 → its peak: ${mb(rSkip10k.memAt[0]?.rssMB ?? NaN)} → ${mb(memSkip10k)}; ${madeOf(rSkip1k, rSkip10k)}; in another 10,000-block run (row "memory held"), ${liveGrowth}; across different work (1,000 blocks with scripts checked → 10,000 with assumevalid = tip): ${mb(mem1k)} → ${mb(mem10k)}, ${(mem10k / mem1k).toFixed(2)}×`,
       true,
@@ -616,7 +609,7 @@ async function runImport(cacheDir: string, work: string, opts: SuiteOptions): Pr
     target(
       `memory flat from 1,000 to 10,000 blocks at equal write-back fill (all skipped, write-back ${EQUAL_FILL_CACHE_BYTES / 2 ** 20} MiB in both): ratio of the median peak RSS of ${MEMORY_PAIRS} runs each`,
       FLAT_GROWTH,
-      medianOf(peaks(fillPairs, 1)) / medianOf(peaks(fillPairs, 0)),
+      median(peaks(fillPairs, 1)) / median(peaks(fillPairs, 0)),
       '×',
       `peaks ${listed(peaks(fillPairs, 0))} MB → ${listed(peaks(fillPairs, 1))} MB; in the first pair: flushes ${rFill1k.flushes} and ${rFill10k.flushes}, at most ${rFill1k.mostBlocksPerFlush} and ${rFill10k.mostBlocksPerFlush} blocks each; with the default write-back the 1,000-block run flushes ${rSkip1k.flushes} time(s) (at most ${rSkip1k.mostBlocksPerFlush} blocks), the 10,000-block one ${rSkip10k.flushes} (at most ${rSkip10k.mostBlocksPerFlush}); anonymous RSS ${mb(rFill1k.sampledPeakRssAnonMB)} → ${mb(rFill10k.sampledPeakRssAnonMB)}, file-backed (LMDB's pages touched, node) ${mb(rFill1k.sampledPeakRssFileMB)} → ${mb(rFill10k.sampledPeakRssFileMB)}`,
       true,

@@ -197,6 +197,13 @@ export function target(label: string, target: number, measured: number, unit: st
   };
 }
 
+/** The median of `xs` (the mean of the middle two for an even count); NaN when empty. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
 /**
  * A row from plain timed samples (ms per call), for work tinybench cannot repeat often enough
  * (a whole import, a 10-second block): ops/s = 1000 / mean, percentiles from the samples.
@@ -226,7 +233,7 @@ export function rowFromSamples(
     opsPerSec,
     rmePct: n > 1 ? ((1.96 * sd) / Math.sqrt(n) / mean) * 100 : 0,
     meanMs: mean,
-    p50Ms: n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2,
+    p50Ms: median(sorted),
     p99Ms: sorted[Math.min(n - 1, Math.max(0, Math.ceil(n * 0.99) - 1))]!,
     samples: n,
     ...(items !== undefined && { items: { count: items.count, unit: items.unit, perSec: opsPerSec * items.count } }),

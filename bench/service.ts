@@ -13,19 +13,13 @@ import { ChainGenerator, type GeneratedBlock } from '../src/generate/index.js';
 import { VigilMetrics } from '../src/metrics/metrics.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
 import { startService } from '../src/service/start.js';
-import { check, consume, machineInfo, printMachine, printReport, rowFromSamples, runTasks, target, writeReport, type Row, type Suite, type SuiteOptions, type SuiteReport } from './report.js';
+import { check, consume, machineInfo, median, printMachine, printReport, rowFromSamples, runTasks, target, writeReport, type Row, type Suite, type SuiteOptions, type SuiteReport } from './report.js';
 import { TARGET_BLOCKS_PER_SEC } from './targets.js';
 
 /** Blocks 1–100 hold only coinbases; from 101 on, 25 transactions each (the import suite's small profile). */
 const BLOCKS = 300;
 const TXS = 25;
 const ROUNDS = 5;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
 
 /** Feed every block to a fresh chain (noSync, scripts skipped); ms per block. */
 async function feedDirect(blocks: readonly GeneratedBlock[], metrics: VigilMetrics | undefined): Promise<number> {
