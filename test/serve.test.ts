@@ -145,6 +145,15 @@ test('vigil serve: three sources, one corrupt; metrics, health, bans, bursts, re
         assert.equal(bySource.get(name)?.banned, false);
         assert.equal(bySource.get(name)?.valid, perSource.get(name));
       }
+      // One source alone: the same record as in the list; unknown and malformed names answered apart.
+      for (const name of ['mallory', 'alpha']) {
+        const one = await get(s1.url, `/sources/${encodeURIComponent(name)}`);
+        assert.equal(one.status, 200);
+        assert.deepEqual(one.json, bySource.get(name));
+      }
+      assert.equal((await get(s1.url, '/sources/nobody')).status, 404);
+      assert.equal((await get(s1.url, '/sources/%E0%A4%A')).status, 400);
+      assert.equal((await get(s1.url, '/sources/caf%C3%A9')).status, 400);
 
       const txs = chain.reduce((n, b) => n + b.block.txs.length, 0);
       const inputs = chain.reduce((n, b) => n + b.block.txs.slice(1).reduce((k, t) => k + t.inputs.length, 0), 0);

@@ -283,6 +283,8 @@ export class VigilService {
       return;
     }
     if (path === '/sources') return this.send(res, { status: 200, body: this.sourcesBody() });
+    const one = /^\/sources\/([^/]+)$/.exec(path);
+    if (one !== null) return this.send(res, this.source(one[1]!));
     const coin = /^\/coins\/([^/]+)\/([^/]+)$/.exec(path);
     if (coin !== null) return this.send(res, this.coin(coin[1]!, coin[2]!));
     return this.send(res, { status: 404, body: { error: 'not found' } });
@@ -365,6 +367,20 @@ export class VigilService {
       status: 200,
       body: { txid: txidHex.toLowerCase(), vout, value: c.value, scriptPubKey: toHex(c.scriptPubKey), height: c.height, coinbase: c.coinbase },
     };
+  }
+
+  /** One source's record, named as X-Vigil-Source names it (percent-encoded in the path). */
+  private source(encoded: string): Answer {
+    let name: string;
+    try {
+      name = decodeURIComponent(encoded);
+    } catch {
+      return { status: 400, body: { error: 'malformed source name' } };
+    }
+    const bad = checkSourceName(name);
+    if (bad !== undefined) return { status: 400, body: { error: bad } };
+    const view = this.sources.find(name);
+    return view === undefined ? { status: 404, body: { error: 'unknown source' } } : { status: 200, body: view };
   }
 
   // ---- ingest --------------------------------------------------------------------------------------

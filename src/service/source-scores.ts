@@ -399,11 +399,17 @@ export class SourceBook {
     const stored = new Map<string, SourceRecord | undefined>();
     for (const { key, value } of this.store.sourceRecords()) stored.set(dec.decode(key), decode(value));
     for (const source of [...this.inFlight.keys(), ...this.pending.keys()]) if (!stored.has(source)) stored.set(source, undefined);
-    return [...stored]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([source, rec]) => {
-        const r = this.current(this.withChanges(source, rec)!, now);
-        return { source, ...r, banned: r.bannedUntil > now };
-      });
+    return [...stored].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([source, rec]) => this.view(source, this.withChanges(source, rec)!, now));
+  }
+
+  /** One source as list() shows it (its pending changes included), or undefined when it is not known. */
+  find(source: string): SourceView | undefined {
+    const r = this.read(source);
+    return r === undefined ? undefined : this.view(source, r, this.clock());
+  }
+
+  private view(source: string, rec: SourceRecord, now: number): SourceView {
+    const r = this.current(rec, now);
+    return { source, ...r, banned: r.bannedUntil > now };
   }
 }
