@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { MissingHeightError, validateBlock, validateBlockAsync, type BlockReport } from '../src/consensus/validate-block.js';
 import { getLegacySigOpCount } from '../src/consensus/sigops.js';
 import { coinbaseHeight } from '../src/consensus/bip34.js';
-import { contextualCheckBlockHeader, type HeaderContext } from '../src/consensus/check-block.js';
+import { blockWeight, contextualCheckBlockHeader, type HeaderContext } from '../src/consensus/check-block.js';
 import { PARAMS, type ChainParams } from '../src/consensus/params.js';
 import type { ValidationResult } from '../src/consensus/validation.js';
 import { readVector } from './helpers/vectors.js';
@@ -18,7 +18,7 @@ import { MAX_BLOCK_SERIALIZED_SIZE } from '../src/consensus/consensus.js';
 import { Block, BlockHeader, blockMerkleRoot } from '../src/primitives/block.js';
 import { concatBytes, equalBytes, hashToHex } from '../src/primitives/bytes.js';
 import { MAX_MONEY } from '../src/primitives/amount.js';
-import type { Transaction } from '../src/primitives/transaction.js';
+import { Transaction } from '../src/primitives/transaction.js';
 import { compactSizeLength } from '../src/primitives/writer.js';
 import type { SpentOutput } from '../src/spent/index.js';
 import {
@@ -201,6 +201,31 @@ describe('CheckBlockHeader and CheckBlock', () => {
     assertResult(check(A, altered), { mode: 'invalid', reason: 'bad-cb-multiple', txIndex: 1 });
   });
 
+  it('bad-blk-length: a block with no transactions at all, under the merkle root of nothing (zero)', () => {
+    // Core's CheckBlock: block.vtx.empty() fails the size limits, before the coinbase is looked at.
+    const h = A.block.header;
+    const header = new BlockHeader(h.version, h.prevBlock, new Uint8Array(32), h.time, h.bits, h.nonce);
+    const empty = new Block(header, []);
+    assert.ok(equalBytes(blockMerkleRoot(empty).root, new Uint8Array(32)));
+    const r = validateBlock(empty.toBytes(), [], { network: 'main', height: 300025, checkPow: false });
+    assertResult(r, { mode: 'invalid', reason: 'bad-blk-length' });
+    assert.equal(debugOf(r), 'size limits failed');
+  });
+
+  it('bad-cb-length in a block: 300025 whose coinbase scriptSig is padded to 101 bytes; at 100 it is valid', () => {
+    // Core's CheckBlock runs CheckTransaction on every transaction, the coinbase included.
+    const cb = A.block.txs[0]!;
+    const sig = cb.inputs[0]!.scriptSig;
+    assert.ok(sig.length < 100);
+    const padded = (len: number): Block => {
+      const scriptSig = new Uint8Array(len);
+      scriptSig.set(sig);
+      return rebuildBlock(A.block, replaced(A.block, 0, withInput(cb, 0, { scriptSig })));
+    };
+    assertResult(check(A, padded(100)), { mode: 'valid' });
+    assertResult(check(A, padded(101)), { mode: 'invalid', reason: 'bad-cb-length', txIndex: 0 });
+  });
+
   it('bad-txns-inputs-duplicate (CVE-2018-17144): 300025 with a transaction spending its first outpoint twice', () => {
     const i = firstWithInputs(A.block, 2);
     const tx = A.block.txs[i]!;
@@ -306,6 +331,42 @@ describe('ContextualCheckBlock', () => {
     assertResult(check(A, altered, A.spent, { checkPow: true }), { mode: 'mutated', reason: 'unexpected-witness' });
   });
 
+  it('unexpected-witness (mutated): 300025 (before segwit) with a witness on its coinbase only, with or without a matching commitment', () => {
+    // Core's CheckWitnessMalleation: before segwit no commitment is looked at, and any witness, the
+    // coinbase's included, is unexpected.
+    const cb = A.block.txs[0]!;
+    const reserved = new Uint8Array(32);
+    const bare = rebuildBlock(A.block, replaced(A.block, 0, withInput(cb, 0, { witness: [reserved] })));
+    assert.ok(equalBytes(bare.hash(), A.block.hash()), 'the coinbase witness is outside the txid');
+    assertResult(check(A, bare, A.spent, { checkPow: true }), { mode: 'mutated', reason: 'unexpected-witness' });
+    // The same with a commitment output that matches (rebuildBlock recomputes it): still unexpected.
+    const commitment = { value: 0, scriptPubKey: concatBytes(Uint8Array.of(0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed), new Uint8Array(32)) };
+    const committed = rebuildBlock(A.block, replaced(A.block, 0, alterTx(cb, { inputs: [{ ...cb.inputs[0]!, witness: [reserved] }], outputs: [...cb.outputs, commitment] })));
+    assert.notDeepEqual([...committed.txs[0]!.outputs.at(-1)!.scriptPubKey.subarray(6)], [...new Uint8Array(32)], 'the commitment was computed');
+    assertResult(check(A, committed), { mode: 'mutated', reason: 'unexpected-witness' });
+  });
+
+  it('bad-witness-nonce-size (mutated): 866342 with a 31-byte witness reserved value, commitment kept', () => {
+    const cb = F.block.txs[0]!;
+    const reserved = cb.inputs[0]!.witness[0]!;
+    const altered = rebuildBlock(F.block, replaced(F.block, 0, withInput(cb, 0, { witness: [reserved.subarray(0, 31)] })), { keepWitnessCommitment: true });
+    assertResult(check(F, altered, F.spent, { checkPow: true }), { mode: 'mutated', reason: 'bad-witness-nonce-size' });
+  });
+
+  it('blockWeight, the weight rule\'s input, counts the transaction count as a CompactSize: 3 bytes from 253 on, 5 from 65,536 on', () => {
+    // BIP141 weight = stripped size × 3 + total size, the count included in both.
+    const tiny = new Transaction(1, [], [], 0); // 10 bytes: the smallest transaction that parses
+    for (const n of [252, 253, 254, 65_535, 65_536]) {
+      const block = new Block(A.block.header, new Array<Transaction>(n).fill(tiny));
+      assert.equal(block.rawBytes(), undefined);
+      assert.equal(blockWeight(block), weightOf(block), `${n} transactions`);
+    }
+    for (const n of [252, 253]) {
+      const block = new Block(A.block.header, A.block.txs.slice(0, n));
+      assert.equal(blockWeight(block), weightOf(block), `300025's first ${n} transactions`);
+    }
+  });
+
   it('unexpected-witness (mutated): 866342 with the witness commitment output dropped from the coinbase', () => {
     const cb = F.block.txs[0]!;
     assert.equal(cb.outputs.length, 2);
@@ -358,6 +419,11 @@ describe('ContextualCheckBlockHeader at its boundaries (300025\'s header, with i
       assert.equal(verdict(header({ version }), { height: height - 1 }), 'valid', `version ${version} at ${height - 1}`);
       assert.equal(verdict(header({ version }), { height }), `bad-version(0x0000000${version}): rejected nVersion=0x0000000${version} block`, `version ${version} at ${height}`);
     }
+  });
+
+  it('bad-version of a negative nVersion is printed as Core\'s %08x prints it: the 32 bits unsigned', () => {
+    assert.equal(verdict(header({ version: -1 }), { height: 300_025 }), 'bad-version(0xffffffff): rejected nVersion=0xffffffff block');
+    assert.equal(verdict(header({ version: -0x80000000 }), { height: 300_025 }), 'bad-version(0x80000000): rejected nVersion=0x80000000 block');
   });
 
   it('time-too-new: two hours (MAX_FUTURE_BLOCK_TIME) ahead of the clock is allowed, one second more is not', () => {
@@ -502,6 +568,59 @@ describe('ConnectBlock', () => {
   });
 });
 
+describe('stateless checks on small synthetic blocks at the buried heights (proof of work not checked)', () => {
+  // A coinbase and one version-2 transaction spending an OP_TRUE coin of height 0 (its script passes),
+  // in a block of its own with the merkle root computed.
+  const T = 1_700_000_000;
+  const OP_TRUE = Uint8Array.of(0x51);
+  const coin: SpentOutput = { value: 100_000, scriptPubKey: OP_TRUE, height: 0, coinbase: false };
+
+  function block(heightPush: Uint8Array, spend: { sequence: number; locktime: number }): Block {
+    const coinbase = new Transaction(
+      1,
+      [{ prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: concatBytes(heightPush, Uint8Array.of(0x00)), sequence: 0xffffffff, witness: [] }],
+      [{ value: 50e8, scriptPubKey: OP_TRUE }],
+      0,
+    );
+    const tx = new Transaction(
+      2,
+      [{ prevout: { hash: new Uint8Array(32).fill(0x11), index: 0 }, scriptSig: new Uint8Array(0), sequence: spend.sequence, witness: [] }],
+      [{ value: 90_000, scriptPubKey: OP_TRUE }],
+      spend.locktime,
+    );
+    const txs = [coinbase, tx];
+    const root = blockMerkleRoot(new Block(A.block.header, txs)).root;
+    return new Block(new BlockHeader(0x20000000, new Uint8Array(32), root, T, 0x207fffff, 0), txs);
+  }
+  const validate = (network: 'regtest' | 'testnet4', height: number, b: Block): BlockReport =>
+    validateBlock(b.toBytes(), [coin], { network, height, checkPow: false, now: T });
+  const FINAL = { sequence: 0xffffffff, locktime: 0 };
+
+  it('control: regtest block 1 is valid; BIP30, which needs the UTXO set, is reported skipped', () => {
+    const r = validate('regtest', 1, block(Uint8Array.of(0x51), FINAL));
+    assertResult(r, { mode: 'valid' });
+    // Regtest has no BIP34 hash, so Core's ConnectBlock checks BIP30 there: without coins it cannot be.
+    assert.ok(r.skipped.includes('bip30'), r.skipped.join(', '));
+  });
+
+  it('bad-txns-nonfinal (BIP68) at regtest block 1, the CSV height itself: a two-block lock on a coin of height 0', () => {
+    // The last invalid height is 0 + 2 - 1 = 1, so block 1 is too early; a one-block lock has passed.
+    const r = validate('regtest', 1, block(Uint8Array.of(0x51), { sequence: 2, locktime: 0 }));
+    assertResult(r, { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: 1 });
+    assert.match(debugOf(r) ?? '', /^contains a non-BIP68-final transaction /);
+    assertResult(validate('regtest', 1, block(Uint8Array.of(0x51), { sequence: 1, locktime: 0 })), { mode: 'valid' });
+  });
+
+  it('testnet4 at a retarget height (2016): BIP94\'s timewarp rule needs the parent\'s time, so it is skipped, not failed', () => {
+    const at = validate('testnet4', 2016, block(Uint8Array.of(0x02, 0xe0, 0x07), FINAL));
+    assertResult(at, { mode: 'valid' });
+    assert.ok(at.skipped.includes('time-timewarp-attack'));
+    const after = validate('testnet4', 2017, block(Uint8Array.of(0x02, 0xe1, 0x07), FINAL));
+    assertResult(after, { mode: 'valid' });
+    assert.ok(!after.skipped.includes('time-timewarp-attack'));
+  });
+});
+
 describe('bad input', () => {
   const decodeFailed = (r: BlockReport): void => {
     assertResult(r, { mode: 'invalid', reason: 'block-decode-failed' });
@@ -587,6 +706,21 @@ describe('bad input', () => {
     const at = Uint8Array.of(0x03, 0x5b, 0x7a, 0x03, ...cb.inputs[0]!.scriptSig.subarray(4)); // 227,931
     const first = rebuildBlock(A.block, [withInput(cb, 0, { scriptSig: at }), ...A.block.txs.slice(1)]).toBytes();
     assert.equal(validateBlock(first, A.spent, { network: 'main', checkPow: false }).height, 227_931);
+  });
+
+  it('coinbaseHeight reads the first push as a script number: OP_0 is 0, a negative number is no height', () => {
+    const cb = A.block.txs[0]!;
+    const rest = cb.inputs[0]!.scriptSig.subarray(4);
+    const first = (push: number[]): number | undefined =>
+      coinbaseHeight(new Block(A.block.header, [withInput(cb, 0, { scriptSig: Uint8Array.of(...push, ...rest) }), ...A.block.txs.slice(1)]));
+    assert.equal(first([0x03, 0xf9, 0x93, 0x04]), 300_025);
+    assert.equal(first([0x00]), 0);
+    assert.equal(first([0x51]), 1);
+    assert.equal(first([0x60]), 16);
+    // The sign bit of the last byte: -300,025 and -1 are no heights, and 0x80 0x00 is +128.
+    assert.equal(first([0x03, 0xf9, 0x93, 0x84]), undefined);
+    assert.equal(first([0x01, 0x81]), undefined);
+    assert.equal(first([0x02, 0x80, 0x00]), 128);
   });
 
   it('a spent list of the wrong length is misuse: RangeError', () => {

@@ -4,9 +4,9 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { connectBlockInputs, isUnspendable, type CoinSource, type ConnectContext } from '../src/consensus/connect-block.js';
+import { connectBlockInputs, getBlockSubsidy, isUnspendable, type CoinSource, type ConnectContext } from '../src/consensus/connect-block.js';
 import { LOCKTIME_VERIFY_SEQUENCE } from '../src/consensus/consensus.js';
-import { checkSequenceLocks } from '../src/consensus/tx-verify.js';
+import { checkSequenceLocks, checkTxInputs, isFinalTx } from '../src/consensus/tx-verify.js';
 import { Block } from '../src/primitives/block.js';
 import { toHex } from '../src/primitives/bytes.js';
 import { SEQUENCE_LOCKTIME_DISABLE_FLAG, SEQUENCE_LOCKTIME_TYPE_FLAG, Transaction, type TxOut } from '../src/primitives/transaction.js';
@@ -164,4 +164,78 @@ test('BIP68 (Core EvaluateSequenceLocks): a lock is satisfied only once the heig
   assert.equal(locked(tx(SEQUENCE_LOCKTIME_DISABLE_FLAG | 5), 1001, coin.time), false);
   assert.equal(locked(tx(5, 1), 1001, coin.time), false);
   assert.equal(checkSequenceLocks(byHeight, 0, [coin], 1001, coin.time).ok, true);
+});
+
+test('bad-txns-BIP30: an output of the block\'s coinbase that is already an unspent coin, checked output 0 included', () => {
+  // Core's ConnectBlock: for every transaction, the coinbase first, and every output o,
+  // view.HaveCoin(COutPoint(tx->GetHash(), o)) is bad-txns-BIP30 (the historic duplicates were coinbases).
+  const parent = spend([oldCoin(0)], [{ value: 4000, scriptPubKey: P2WPKH }, { value: 4000, scriptPubKey: P2WPKH }]);
+  const block = new Block(F.block.header, [COINBASE, parent]);
+  const utxo = (txid: Uint8Array, vout: number): CoinSource => ({
+    fetch: oldCoins.fetch,
+    haveCoin: (t, v) => toHex(t) === toHex(txid) && v === vout,
+  });
+  const bip30 = { ...ctx, enforceBIP30: true };
+  assert.equal(verdict(connectBlockInputs(block, bip30, utxo(COINBASE.txid(), 0))), 'bad-txns-BIP30 tx 0');
+  assert.equal(verdict(connectBlockInputs(block, bip30, utxo(parent.txid(), 0))), 'bad-txns-BIP30 tx 1');
+  assert.equal(verdict(connectBlockInputs(block, bip30, utxo(parent.txid(), 1))), 'bad-txns-BIP30 tx 1');
+  // Not enforced (a BIP30 exception, or BIP34 buried), or no such coin: valid.
+  assert.equal(verdict(connectBlockInputs(block, ctx, utxo(COINBASE.txid(), 0))), 'valid');
+  assert.equal(verdict(connectBlockInputs(block, bip30, utxo(COINBASE.txid(), 1))), 'valid');
+});
+
+test('bad-cb-amount at a halving: the subsidy halves at the interval\'s multiple itself, not a block later', () => {
+  // Core's GetBlockSubsidy(nHeight): 50 BTC >> (nHeight / nSubsidyHalvingInterval).
+  const paying = (value: number): Block =>
+    new Block(F.block.header, [new Transaction(1, COINBASE.inputs, [{ value, scriptPubKey: Uint8Array.of(OP.OP_1) }], 0)]);
+  const at = (height: number, halvingInterval: number, value: number): string =>
+    verdict(connectBlockInputs(paying(value), { ...ctx, height, subsidyHalvingInterval: halvingInterval }, oldCoins));
+  assert.equal(at(209_999, 210_000, 50e8), 'valid');
+  assert.equal(at(210_000, 210_000, 50e8), 'bad-cb-amount tx 0');
+  assert.equal(at(210_000, 210_000, 25e8), 'valid');
+  assert.equal(at(419_999, 210_000, 25e8), 'valid');
+  assert.equal(at(420_000, 210_000, 25e8), 'bad-cb-amount tx 0');
+  // Regtest halves every 150 blocks.
+  assert.equal(at(149, 150, 50e8), 'valid');
+  assert.equal(at(150, 150, 50e8), 'bad-cb-amount tx 0');
+  assert.equal(at(150, 150, 25e8), 'valid');
+  // From the tenth halving on, 50 BTC >> n is no longer a whole number of satoshis halved: it rounds down.
+  assert.deepEqual([getBlockSubsidy(1350, 150), getBlockSubsidy(1500, 150), getBlockSubsidy(1650, 150)], [9_765_625, 4_882_812, 2_441_406]);
+  assert.equal(getBlockSubsidy(2_100_000, 210_000), 4_882_812);
+  assert.deepEqual([getBlockSubsidy(63 * 150, 150), getBlockSubsidy(64 * 150, 150)], [0, 0]);
+  const r = connectBlockInputs(paying(4_882_813), { ...ctx, height: 1500, subsidyHalvingInterval: 150 }, oldCoins);
+  assert.equal(verdict(r), 'bad-cb-amount tx 0');
+  assert.equal(r.result.mode === 'invalid' && r.result.debug, 'coinbase pays too much (actual=4882813 vs limit=4882812)');
+});
+
+test('bad-txns-premature-spend-of-coinbase: the block\'s own coinbase output spent in the same block (depth 0)', () => {
+  // A coin this block makes has the block's height, and a coinbase's is a coinbase coin (Core's AddCoins).
+  const child = spend([{ hash: COINBASE.txid(), index: 0 }], [{ value: 0, scriptPubKey: P2WPKH }]);
+  const r = connectBlockInputs(new Block(F.block.header, [COINBASE, child]), ctx, oldCoins);
+  assert.equal(verdict(r), 'bad-txns-premature-spend-of-coinbase tx 1 input 0');
+  assert.match(r.result.mode === 'invalid' ? (r.result.debug ?? '') : '', /^tried to spend coinbase at depth 0 /);
+  // An output of an ordinary transaction of the block is spendable at once.
+  const parent = spend([oldCoin(0)], [{ value: 4000, scriptPubKey: P2WPKH }]);
+  const grandchild = spend([{ hash: parent.txid(), index: 0 }], [{ value: 3000, scriptPubKey: P2WPKH }]);
+  assert.equal(verdict(connectBlockInputs(new Block(F.block.header, [COINBASE, parent, grandchild]), ctx, oldCoins)), 'valid');
+});
+
+test('IsFinalTx: nLockTime 0 is final whatever the height and time, even 0 (Core returns before comparing)', () => {
+  const tx = new Transaction(2, [{ prevout: oldCoin(0), scriptSig: new Uint8Array(0), sequence: 0, witness: [] }], [{ value: 1, scriptPubKey: P2WPKH }], 0);
+  assert.equal(isFinalTx(tx, 0, 0), true);
+  assert.equal(isFinalTx(tx, 1, 0), true);
+  // nLockTime 1 with a non-final sequence: not final at height 1, final at height 2.
+  const locked = new Transaction(2, tx.inputs, tx.outputs, 1);
+  assert.equal(isFinalTx(locked, 1, 0), false);
+  assert.equal(isFinalTx(locked, 2, 0), true);
+});
+
+test('CheckTxInputs: bad-txns-fee-outofrange when the outputs were never range-checked (a negative output)', () => {
+  // Core's CheckTxInputs: txfee_aux = nValueIn - value_out must be in MoneyRange. CheckTransaction
+  // rejects such outputs first in a block; checkTxInputs on its own must not yield the fee.
+  const tx = new Transaction(2, [{ prevout: oldCoin(0), scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] }], [{ value: -21e14, scriptPubKey: P2WPKH }], 0);
+  const r = checkTxInputs(tx, [{ value: 10_000, coinbase: false, height: 1000 }], 2000);
+  assert.deepEqual(r, { ok: false, reason: 'bad-txns-fee-outofrange' });
+  const fine = new Transaction(2, tx.inputs, [{ value: 9_000, scriptPubKey: P2WPKH }], 0);
+  assert.deepEqual(checkTxInputs(fine, [{ value: 10_000, coinbase: false, height: 1000 }], 2000), { ok: true, fee: 1000 });
 });

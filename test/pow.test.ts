@@ -72,6 +72,33 @@ describe('arith_uint256_tests bignum_SetCompact', () => {
     assert.equal(r.overflow, true);
   });
 
+  test('overflow at each of Core\'s three bounds: size > 34, a mantissa above 0xff with size > 33, above 0xffff with size > 32', () => {
+    // Core's SetCompact: fOverflow = nWord != 0 && (nSize > 34 || (nWord > 0xff && nSize > 33) || (nWord > 0xffff && nSize > 32)).
+    const rows: [number, boolean][] = [
+      [0x22000001, false],
+      [0x23000001, true],
+      [0x220000ff, false],
+      [0x22000100, true],
+      [0x2100ffff, false],
+      [0x21010000, true],
+      [0x23000000, false],
+    ];
+    for (const [bits, overflow] of rows) assert.equal(compactToTarget(bits).overflow, overflow, hex(bits));
+  });
+
+  test('an overflowing nBits is no proof of work even where its target, reduced mod 2^256, is under powLimit (regtest)', () => {
+    // 0x22000101 is 0x101 << 248 and 0x21010001 is 0x10001 << 240: both past 2^256, and what is left
+    // of them (2^248, 2^240) is below regtest's powLimit of 2^255 - 1. Core's DeriveTarget refuses both.
+    const REGTEST = PARAMS.regtest;
+    for (const bits of [0x22000101, 0x21010001]) {
+      const { target, overflow } = compactToTarget(bits);
+      assert.ok(overflow, hex(bits));
+      assert.ok(target > 0n && target <= REGTEST.powLimit, hex(bits));
+      assert.ok(!checkProofOfWork(arithToUint256(1n), bits, REGTEST), hex(bits));
+      assert.equal(getBlockProof(bits), 0n, hex(bits));
+    }
+  });
+
   test("GetCompact of 0x80: no compact with the 0x00800000 bit set", () => {
     assert.equal(hex(targetToCompact(0x80n)), hex(0x02008000));
   });
@@ -154,6 +181,20 @@ describe('pow_tests', () => {
     const target = compactToTarget(powLimitBits).target;
     assert.ok(checkProofOfWork(arithToUint256(target), powLimitBits, MAIN));
     assert.ok(!checkProofOfWork(arithToUint256(target + 1n), powLimitBits, MAIN));
+  });
+
+  test('PermittedDifficultyTransition: at a retarget the largest target allowed is capped at powLimit', () => {
+    // Core: largest_difficulty_target = min(old × 4, powLimit). From powLimit's own bits, a target
+    // above powLimit is not permitted, though it is under four times the old one.
+    assert.ok(permittedDifficultyTransition(MAIN, 2016, 0x1d00ffff, 0x1d00ffff));
+    assert.ok(!permittedDifficultyTransition(MAIN, 2016, 0x1d00ffff, 0x1d01fffe));
+    assert.ok(!permittedDifficultyTransition(MAIN, 2016, 0x1d00ffff, 0x1d010000));
+  });
+
+  test('CalculateNextWorkRequired keeps the bits where there is no retargeting (regtest)', () => {
+    // Core's CalculateNextWorkRequired: if (params.fPowNoRetargeting) return pindexLast->nBits.
+    assert.equal(hex(calculateNextWorkRequired(0x1d00ffff, 1_600_086_400 + 1, 1_600_000_000, PARAMS.regtest)), hex(0x1d00ffff));
+    assert.equal(hex(calculateNextWorkRequired(0x1c05a3f4, 1_600_000_000 + 4 * 86_400 + 1, 1_600_000_000, PARAMS.regtest)), hex(0x1c05a3f4));
   });
 
   test('PermittedDifficultyTransition: bits may not change within a period', () => {

@@ -131,3 +131,25 @@ test('CheckBlock: proof of work first, then the signet solution (only when proof
   // The real block passes all three.
   assert.equal(checkBlockCommitment(b1.block, SIGNET).mode, 'valid');
 });
+
+test('the solution is checked with Core\'s signet flags: NULLDUMMY (a non-empty multisig dummy fails) and DERSIG (a non-strict DER signature fails)', () => {
+  // Core's signet.cpp: BLOCK_SCRIPT_VERIFY_FLAGS = P2SH | WITNESS | DERSIG | NULLDUMMY. Block 1's solution is
+  // a scriptSig `OP_0 <71-byte signature>` (1-of-2 multisig) and an empty witness; neither the dummy nor
+  // the signature's encoding is covered by what the signature signs.
+  const rebuild = (sol: Uint8Array): Block => withCommitment(b1.block, concatBytes(witnessPart, pushData(concatBytes(SIGNET_HEADER, sol))));
+  const [len, dummy, push] = [solution[0]!, solution[1]!, solution[2]!];
+  assert.deepEqual([len, dummy, push], [0x49, 0x00, 0x47]);
+  const sig = solution.subarray(3, 3 + 71);
+  assert.deepEqual([sig[0], sig[1], sig[2], sig[3]], [0x30, 0x44, 0x02, 0x20], 'a 32-byte R with its top bit clear');
+  // OP_1 as the dummy: the same signature, NULLDUMMY fails it.
+  const nonNullDummy = solution.slice();
+  nonNullDummy[1] = 0x51;
+  assert.equal(checkSignetBlockSolution(rebuild(nonNullDummy), CHALLENGE, SIGNET.genesisHash), false);
+  // R padded with a needless zero byte: the same (r, s) to a lax DER parser, not strict DER (BIP66).
+  const padded = Uint8Array.of(0x30, 0x45, 0x02, 0x21, 0x00, ...sig.subarray(4));
+  const scriptSig = Uint8Array.of(0x00, padded.length, ...padded);
+  const laxSolution = Uint8Array.of(scriptSig.length, ...scriptSig, 0x00);
+  assert.equal(checkSignetBlockSolution(rebuild(laxSolution), CHALLENGE, SIGNET.genesisHash), false);
+  // The unchanged solution, rebuilt the same way, holds.
+  assert.equal(checkSignetBlockSolution(rebuild(solution), CHALLENGE, SIGNET.genesisHash), true);
+});
