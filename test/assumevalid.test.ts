@@ -6,11 +6,17 @@ import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../src/primitives/bytes.js';
-import { ChainState } from '../src/chain/chain-state.js';
+import { ChainState, type BlockNode } from '../src/chain/chain-state.js';
+import type { BlockIndexEntry } from '../src/store/index.js';
+import { getBlockProof } from '../src/consensus/pow.js';
+import { hash256 } from '../src/primitives/hash.js';
 import { importBlocks } from '../src/chain/importer.js';
-import { generateChain } from '../src/generate/index.js';
-import { hexToHash } from '../src/primitives/bytes.js';
-import { tempDir } from './helpers/regtest-chain.js';
+import { bip34HeightPush, generateChain } from '../src/generate/index.js';
+import { concatBytes, hexToHash } from '../src/primitives/bytes.js';
+import { remine, tempDir } from './helpers/regtest-chain.js';
+import { PARAMS } from '../src/consensus/params.js';
+import { Block, BlockHeader, computeMerkleRoot, decodeBlock } from '../src/primitives/block.js';
+import { Transaction } from '../src/primitives/transaction.js';
 
 const BLOCKS = 2100;
 
@@ -62,6 +68,87 @@ test('assumevalid: skips scripts exactly where Core would, and the UTXO set is t
     assert.equal(short.skipped, 0);
     assert.equal(short.digest, off.digest);
     assert.deepEqual(short.log, [], 'nothing skipped, so no change of mind to log');
+  } finally {
+    tmp.remove();
+  }
+});
+
+/** `count` regtest blocks on `parent` (at `height` - 1), each a coinbase paying nothing, ten minutes apart; `tag` tells branches apart. */
+function coinbaseChain(parent: Block, height: number, count: number, tag: number): Block[] {
+  const out: Block[] = [];
+  let prev = parent;
+  for (let h = height; h < height + count; h++) {
+    const coinbase = new Transaction(
+      1,
+      [{ prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: concatBytes(bip34HeightPush(h), Uint8Array.of(0x01, tag)), sequence: 0xffffffff, witness: [] }],
+      [{ value: 0, scriptPubKey: Uint8Array.of(0x51) }],
+      0,
+    );
+    prev = remine(new Block(new BlockHeader(4, prev.hash(), computeMerkleRoot([coinbase.txid()]).root, prev.header.time + 600, 0x207fffff, 0), [coinbase]));
+    out.push(prev);
+  }
+  return out;
+}
+
+test('assumevalid: only ancestors of the assumevalid block that are on the best header chain; of two headers with equal work, the first seen is best', async () => {
+  const tmp = tempDir('vigil-av-branches-');
+  try {
+    const genesis = decodeBlock(PARAMS.regtest.genesisBlock);
+    assert.ok(genesis.ok);
+    const y = coinbaseChain(genesis.block, 1, 2100, 0); // heights 1-2100
+    const x = coinbaseChain(y[19]!, 21, 2180, 1); // forks after Y's height 20: heights 21-2200
+    // Headers first, then Y's first 60 blocks with the assumevalid block at Y's height 50: every
+    // one of them is more than two weeks of work below the best header.
+    const run = async (name: string, headers: Block[]): Promise<number> => {
+      const chain = await ChainState.open(join(tmp.dir, name), { network: 'regtest', noSync: true, assumeValid: y[49]!.hash() });
+      try {
+        for (const b of headers) assert.equal(chain.acceptHeader(b.header).mode, 'valid');
+        for (const b of y.slice(0, 60)) assert.equal((await chain.processBlock(b.toBytes())).result.mode, 'valid');
+        assert.equal(chain.tip.height, 60);
+        return chain.scriptsSkipped;
+      } finally {
+        await chain.close();
+      }
+    };
+    // Y's headers: heights 1-50, the ancestors of the assumevalid block, not the blocks above it.
+    assert.equal(await run('y', y), 50);
+    // X's headers too, with more work: only Y's blocks below the fork are on the best header chain.
+    assert.equal(await run('x-more-work', [...y, ...x]), 20);
+    // X's headers up to Y's height (equal work), after Y's: Y's tip stays the best header (Core's
+    // m_best_header moves only to more work).
+    assert.equal(await run('x-equal-work', [...y, ...x.slice(0, 2080)]), 50);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test("assumevalid: two weeks of work are counted in the best header's proof per block (Core's GetBlockProofEquivalentTime), not the block's", async () => {
+  // Regtest's bits never change, so the index is given headers directly (no proof of work is
+  // checked on this path): a block at difficulty 1 below a best header at regtest's difficulty.
+  const tmp = tempDir('vigil-av-proof-');
+  try {
+    const genesis = decodeBlock(PARAMS.regtest.genesisBlock);
+    assert.ok(genesis.ok);
+    const header = (prev: Uint8Array, bits: number): Uint8Array => new BlockHeader(4, prev, new Uint8Array(32).fill(bits & 0xff), genesis.block.header.time + 600, bits, 0).toBytes();
+    const deep = header(genesis.block.hash(), 0x1d00ffff);
+    const deepHash = hash256(deep);
+    const deepWork = getBlockProof(genesis.block.header.bits) + getBlockProof(0x1d00ffff);
+    const perBlock = getBlockProof(0x207fffff);
+    for (const [blocks, skip] of [[2017, true], [2016, false]] as const) {
+      const best = header(deepHash, 0x207fffff);
+      const bestHash = hash256(best);
+      const chain = await ChainState.open(join(tmp.dir, String(blocks)), { network: 'regtest', noSync: true, assumeValid: bestHash });
+      try {
+        const inner = chain as unknown as { addNode(e: BlockIndexEntry): BlockNode; assumedValid(n: BlockNode): { skip: boolean; why: string } };
+        const node = inner.addNode({ hash: deepHash, header: deep, height: 1, chainWork: deepWork, status: 0 });
+        // The best header is `blocks` regtest blocks of work above it (in one header: only the work counts).
+        inner.addNode({ hash: bestHash, header: best, height: 2, chainWork: deepWork + BigInt(blocks) * perBlock, status: 0 });
+        const r = inner.assumedValid(node);
+        assert.equal(r.skip, skip, `${blocks} blocks of work above: ${r.why}`);
+      } finally {
+        await chain.close();
+      }
+    }
   } finally {
     tmp.remove();
   }

@@ -140,6 +140,12 @@ test('a heavier branch with an invalid block is tried, rejected, and the old bra
       const summary = await importBlocks(chain, join(tmp.dir, 'blocks'));
       assert.deepEqual(summary.failures.find((f) => f.reason === 'bad-cb-amount'), { hash: badHex, height: 122, mode: 'invalid', reason: 'bad-cb-amount' });
       assert.equal(summary.tip.height, 125);
+      // Imported again: the invalid block is stored and known, but known invalid, so it is answered
+      // again (duplicate-invalid), not skipped as a known block.
+      const again = await importBlocks(chain, join(tmp.dir, 'blocks'));
+      assert.deepEqual(again.failures.find((f) => f.hash === badHex), { hash: badHex, height: 122, mode: 'invalid', reason: 'duplicate-invalid' });
+      assert.equal(again.accepted, 0);
+      assert.equal(again.tip.height, 125);
     });
   } finally {
     tmp.remove();

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { CoinTable } from '../src/store/coin-table.js';
+import { CoinTable, ENTRY_TABLE_BYTES } from '../src/store/coin-table.js';
 
 type Model = Map<string, { record: Uint8Array | undefined; fresh: boolean }>;
 
@@ -195,4 +195,68 @@ test('CoinTable keeps records exact across its 1 MiB chunks, one bigger than a c
     model.clear();
     assert.equal(table.get(txid(0), 0), undefined);
   }
+});
+
+test('CoinTable counts what it holds: keys and records (old copies until clear()), 13 bytes an entry, 8 a live one; putBytes what a flush would put', () => {
+  const table = new CoinTable();
+  const a = new Uint8Array(32).fill(1);
+  const b = new Uint8Array(32).fill(2);
+  const c = new Uint8Array(32).fill(3);
+  const live = ENTRY_TABLE_BYTES; // 13 + 8
+  table.set(a, 0, new Uint8Array(10), true);
+  assert.deepEqual([table.bytes, table.putBytes], [46 + live, 46]);
+  // Set again: a new copy of key and record; the old one still counts, but is no longer put.
+  table.set(a, 0, new Uint8Array(20), false);
+  assert.deepEqual([table.bytes, table.putBytes], [46 + 56 + live, 56]);
+  // Spent: a deletion puts nothing.
+  table.set(a, 0, undefined, false);
+  assert.deepEqual([table.bytes, table.putBytes], [46 + 56 + live, 0]);
+  // A deletion of a coin the table did not hold: its key.
+  table.set(b, 1, undefined, false);
+  assert.deepEqual([table.bytes, table.putBytes], [46 + 56 + 36 + 2 * live, 0]);
+  table.set(c, 2, new Uint8Array(4), true);
+  assert.deepEqual([table.bytes, table.putBytes], [46 + 56 + 36 + 40 + 3 * live, 40]);
+  // Removed: no longer live, its entry and bytes stay until clear().
+  table.remove(c, 2);
+  assert.deepEqual([table.bytes, table.putBytes, table.size], [46 + 56 + 36 + 40 + 3 * 13 + 2 * 8, 0, 2]);
+  table.clear();
+  assert.deepEqual([table.bytes, table.putBytes, table.size], [0, 0, 0]);
+  table.set(c, 2, new Uint8Array(4), true);
+  assert.deepEqual([table.bytes, table.putBytes], [40 + live, 40]);
+});
+
+test('CoinTable: removed coins stay gone through the rehashes of later growth; vouts that differ only in their top byte are two coins', () => {
+  const table = new CoinTable();
+  const txid = (i: number): Uint8Array => {
+    const t = new Uint8Array(32);
+    new DataView(t.buffer).setUint32(0, Math.imul(i, 2654435761) >>> 0);
+    new DataView(t.buffer).setUint32(28, i);
+    return t;
+  };
+  const rec = (i: number): Uint8Array => Uint8Array.of(i & 0xff, (i >> 8) & 0xff, 1);
+  // 3,000 coins (one rehash), a third removed, 3,000 more (another rehash with the removed ones in the entries).
+  for (let i = 0; i < 3000; i++) table.set(txid(i), 0, rec(i), true);
+  for (let i = 0; i < 3000; i += 3) table.remove(txid(i), 0);
+  for (let i = 3000; i < 6000; i++) table.set(txid(i), 0, rec(i), true);
+  assert.equal(table.size, 5000);
+  for (let i = 0; i < 6000; i++) {
+    if (i < 3000 && i % 3 === 0) {
+      assert.equal(table.get(txid(i), 0), undefined, `coin ${i} was removed`);
+      assert.equal(table.state(txid(i), 0), 'absent');
+    } else {
+      assert.deepEqual(table.get(txid(i), 0), rec(i), `coin ${i}`);
+    }
+  }
+  assert.equal(table.sorted().length, 5000);
+  // Set again after its removal: one entry, the new record.
+  table.set(txid(3), 0, rec(7), false);
+  assert.deepEqual([table.get(txid(3), 0), table.state(txid(3), 0), table.size], [rec(7), 'held', 5001]);
+
+  const t = new Uint8Array(32).fill(0x77);
+  const other = new CoinTable();
+  other.set(t, 1, Uint8Array.of(1), true);
+  other.set(t, 0x01000001, Uint8Array.of(2), true);
+  other.set(t, 0xff000001, undefined, false);
+  assert.equal(other.size, 3);
+  assert.deepEqual([other.get(t, 1), other.get(t, 0x01000001), other.get(t, 0xff000001), other.get(t, 0x02000001)], [Uint8Array.of(1), Uint8Array.of(2), null, undefined]);
 });

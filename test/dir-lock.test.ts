@@ -150,3 +150,52 @@ test('a lock that is gone when read is created again, never removed: another pro
     tmp.remove();
   }
 });
+
+test('a lock that names no process (0, a negative number, garbage, nothing) is stale and taken over', () => {
+  const tmp = tempDir('vigil-lock-');
+  try {
+    const path = join(tmp.dir, LOCK_FILE);
+    for (const content of ['0\n', '-5\n', 'garbage\n', '\n', '']) {
+      writeFileSync(path, content);
+      const release = acquireDirLock(tmp.dir);
+      assert.equal(readFileSync(path, 'utf8'), `${process.pid}\n`, `a lock holding ${JSON.stringify(content)}`);
+      release();
+      assert.deepEqual(readdirSync(tmp.dir), []);
+    }
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('release removes only a lock that still names this process', () => {
+  const tmp = tempDir('vigil-lock-');
+  try {
+    const path = join(tmp.dir, LOCK_FILE);
+    const release = acquireDirLock(tmp.dir);
+    // Another process took the lock over meanwhile (it found ours stale): its lock stays.
+    writeFileSync(path, '1\n');
+    release();
+    assert.equal(readFileSync(path, 'utf8'), '1\n');
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a stale lock that another process keeps taking over is given up on after a bounded number of attempts', () => {
+  const tmp = tempDir('vigil-lock-');
+  try {
+    const path = join(tmp.dir, LOCK_FILE);
+    const dead = deadPid();
+    writeFileSync(path, `${dead}\n`);
+    // A takeover file that is not stale: another process is at it, and this one never gets its turn.
+    writeFileSync(`${path}.takeover`, '');
+    assert.throws(
+      () => acquireDirLock(tmp.dir),
+      (err: unknown) => err instanceof StoreError && err.code === 'locked' && /cannot take the lock/.test(err.message),
+    );
+    assert.equal(readFileSync(path, 'utf8'), `${dead}\n`);
+    assert.deepEqual(readdirSync(tmp.dir).sort(), [LOCK_FILE, `${LOCK_FILE}.takeover`]);
+  } finally {
+    tmp.remove();
+  }
+});

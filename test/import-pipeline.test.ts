@@ -16,7 +16,8 @@ import { BLOCK_FAILED_CHILD, BLOCK_FAILED_VALID } from '../src/store/index.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
 import { adoptBlockHashes, Block, BlockHeader, computeBlockHashes, computeMerkleRoot, decodeBlock } from '../src/primitives/block.js';
 import { Transaction } from '../src/primitives/transaction.js';
-import { hashToHex, toHex } from '../src/primitives/bytes.js';
+import { concatBytes, hashToHex, toHex } from '../src/primitives/bytes.js';
+import { bip34HeightPush } from '../src/generate/index.js';
 import { corruptSignature, rebuildBlock, withInput } from './helpers/alter-block.js';
 import { REAL_BLOCKS, realBlockBytes } from './helpers/real-blocks.js';
 import { branch, remine, tempDir } from './helpers/regtest-chain.js';
@@ -189,6 +190,7 @@ test('import: blocks before their parents wait as places in their files, obfusca
     const s = await importBlocks(chain, path, { ...opts, progressMs: 0, onProgress: (p) => (mostWaiting = Math.max(mostWaiting, p.waiting)) });
     assert.equal(s.stoppedOnError, false);
     assert.deepEqual(s.failures, []);
+    assert.equal(s.waiting, 0, 'every block that waited was taken up');
     results.push({ tip: chain.tip.hex, height: chain.tip.height, digest: toHex(chain.utxoDigest()), accepted: s.accepted });
     if (i > 0) assert.ok(mostWaiting >= 100, `${mostWaiting} blocks waited at most`);
     await chain.close();
@@ -198,7 +200,16 @@ test('import: blocks before their parents wait as places in their files, obfusca
   assert.deepEqual(results[2], results[0]);
   assert.deepEqual(results[3], results[0]);
 
-  // A bound on how many may wait: reached, the import stops with an internal error, and resumes.
+  // A bound on how many may wait: 129 blocks wait at most (130 down to 2), which a bound of 129
+  // allows and one of 128 does not.
+  for (const [bound, stops] of [[129, false], [128, true]] as const) {
+    const c = await ChainState.open(join(tmp.dir, `store-bound-${bound}`), { network: 'regtest' });
+    const r = await importBlocks(c, dir, { maxWaitingBlocks: bound });
+    assert.equal(r.stoppedOnError, stops, `at most ${bound} waiting`);
+    assert.equal(c.tip.height, stops ? 0 : 130);
+    await c.close();
+  }
+  // Reached, the import stops with an internal error, and resumes.
   const chain = await ChainState.open(join(tmp.dir, 'store-bounded'), { network: 'regtest' });
   const s = await importBlocks(chain, dir, { maxWaitingBlocks: 50 });
   assert.equal(s.stoppedOnError, true);
@@ -265,11 +276,11 @@ test('a block above a side branch that descends from a failed block is bad-prevb
   await chain.close();
 });
 
-/** A regtest block at `height` on `prev` whose coinbase pays `pay` (the subsidy is 50 BTC): mined, nothing else in it. */
+/** A regtest block at `height` on `prev` whose coinbase pays `pay` (at most the subsidy, 50 BTC halved every 150 blocks): mined, nothing else in it. */
 function coinbaseOnly(prev: Uint8Array, height: number, time: number, pay: number): Block {
   const coinbase = new Transaction(
     1,
-    [{ prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: Uint8Array.of(0x50 + height, 0x00), sequence: 0xffffffff, witness: [] }],
+    [{ prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: concatBytes(bip34HeightPush(height), Uint8Array.of(0x00)), sequence: 0xffffffff, witness: [] }],
     [{ value: pay, scriptPubKey: Uint8Array.of(0x51) }],
     0,
   );
@@ -311,4 +322,68 @@ test('a failed block marks the headers indexed above it (Core\'s SetBlockFailure
   const unmined = new BlockHeader(4, new Uint8Array(32).fill(7), new Uint8Array(32), t0 + 600, 0x1d00ffff, 0);
   const r = reopened.acceptHeader(unmined);
   assert.equal(r.mode === 'invalid' && r.reason, 'high-hash');
+});
+
+test('a failed block marks every header indexed above it, not only its children: each is duplicate-invalid', async (t) => {
+  const tmp = tempDir('vigil-failed-deep-');
+  t.after(() => tmp.remove());
+  const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
+  t.after(() => chain.close());
+  const genesis = decodeBlock(PARAMS.regtest.genesisBlock);
+  assert.ok(genesis.ok);
+  const t0 = genesis.block.header.time;
+  const a = coinbaseOnly(genesis.block.hash(), 1, t0 + 600, 51e8); // overpays: bad-cb-amount when connected
+  const above = [a];
+  for (let h = 2; h <= 4; h++) above.push(coinbaseOnly(above.at(-1)!.hash(), h, t0 + 600 * h, 50e8));
+  for (const b of above) assert.equal(chain.acceptHeader(b.header).mode, 'valid');
+  const ra = await chain.processBlock(a.toBytes());
+  assert.equal(ra.result.mode === 'invalid' && ra.result.reason, 'bad-cb-amount');
+  for (const b of above.slice(1)) {
+    const h = chain.acceptHeader(b.header);
+    assert.equal(h.mode === 'invalid' && h.reason, 'duplicate-invalid', `header at ${chain.getNodeByHash(b.hash())?.height}`);
+    assert.ok((chain.getNodeByHash(b.hash())!.status & BLOCK_FAILED_CHILD) !== 0);
+  }
+});
+
+/** Regtest blocks `from`..`to` on `parent`, coinbases paying `pay` (a tag: 0 or 1 satoshi). */
+function coinbaseRun(parent: Block, from: number, to: number, pay: number): Block[] {
+  const out: Block[] = [];
+  for (let h = from, prev = parent; h <= to; h++) {
+    prev = coinbaseOnly(prev.hash(), h, prev.header.time + 600, pay);
+    out.push(prev);
+  }
+  return out;
+}
+
+test('blocks are taken in file order, through the look-ahead and the waiting list: of two with equal work, the first in the file is the tip (Core)', async (t) => {
+  const tmp = tempDir('vigil-file-order-');
+  t.after(() => tmp.remove());
+  const genesis = decodeBlock(PARAMS.regtest.genesisBlock);
+  assert.ok(genesis.ok);
+  const a = coinbaseRun(genesis.block, 1, 701, 0);
+  // Two blocks waiting for the same parent: x5 before a5 in the file, both before their parent a4.
+  const x5 = coinbaseRun(a[3]!, 5, 5, 1)[0]!;
+  writeFileSync(join(tmp.dir, 'waiting.dat'), blkFile([a[0]!, a[1]!, a[2]!, x5, a[4]!, a[3]!].map((b) => b.toBytes())));
+  // 701 records, three look-ahead batches: x700 (a700's sibling) in the first, with a1-a255; a699
+  // and a700 in the third. x700 waits for a699, and is taken before a700 is read.
+  const x700 = coinbaseRun(a[698]!, 700, 700, 1)[0]!;
+  writeFileSync(join(tmp.dir, 'batches.dat'), blkFile([...a.slice(0, 255), x700, ...a.slice(255, 700)].map((b) => b.toBytes())));
+  for (const [i, { file, tip, height }] of [
+    { file: 'waiting.dat', tip: x5, height: 5 },
+    { file: 'batches.dat', tip: x700, height: 700 },
+  ].entries()) {
+    for (const lookAhead of [true, false]) {
+      const chain = await ChainState.open(join(tmp.dir, `store-${i}-${lookAhead}`), { network: 'regtest' });
+      try {
+        const s = await importBlocks(chain, join(tmp.dir, file), { lookAhead });
+        assert.deepEqual([s.stoppedOnError, s.failures, s.waiting], [false, [], 0]);
+        assert.deepEqual({ tip: chain.tip.hex, height: chain.tip.height }, { tip: hashToHex(tip.hash()), height }, `${file}, look-ahead ${lookAhead}`);
+        // The import's write-back ends with it: a block given afterwards is committed at once.
+        assert.equal((await chain.processBlock(coinbaseRun(tip, height + 1, height + 1, 0)[0]!.toBytes())).result.mode, 'valid');
+        assert.equal(chain.store.unflushedBlocks, 0);
+      } finally {
+        await chain.close();
+      }
+    }
+  }
 });

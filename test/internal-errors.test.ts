@@ -299,6 +299,9 @@ test('reading blk files: a consumer that stops early closes the file; an import 
     const s = await importBlocks(chain, join(root, 'src'), { cacheBytes: 0, lookAhead: false });
     await chain.close();
     assert.equal(s.stoppedOnError, true);
+    // Our own failure is no verdict on the block: listed, not counted as rejected.
+    assert.equal(s.rejected, 0);
+    assert.equal(s.failures.at(-1)?.mode, 'error');
     assert.equal(openFiles(srcFiles), 0, `import ${run} left no blk file open`);
   }
 });

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { fork } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -29,9 +30,10 @@ import {
   encodeUndo,
   type BlockIndexEntry,
 } from '../src/store/index.js';
-import { decodeIndexEntry, encodeIndexEntry, writeVarInt, varIntLength } from '../src/store/records.js';
-import { FlatFileSeq } from '../src/store/flat-files.js';
-import { flushPageBytes, touchedPages } from '../src/store/write-back.js';
+import { decodeIndexEntry, decodeTip, encodeIndexEntry, writeVarInt, varIntLength } from '../src/store/records.js';
+import { decodeFlatFilePos, encodeFlatFilePos, FlatFileSeq } from '../src/store/flat-files.js';
+import { ENTRY_TABLE_BYTES } from '../src/store/coin-table.js';
+import { flushPageBytes, INDEX_RECORD, PendingWrites, touchedPages, type TreeShape } from '../src/store/write-back.js';
 import { outpointKeyHex, referenceDigest, syntheticChain, type SyntheticBlock } from './helpers/store-chain.js';
 import { CRASH_CHAIN } from './helpers/store-crash-params.js';
 
@@ -167,11 +169,61 @@ test('block-index records keep the header, height, status and 256-bit chain work
     assert.equal(toHex(d.header), toHex(e.header));
   }
   assert.throws(() => encodeIndexEntry({ hash: hashOf(3), header: new Uint8Array(80), height: 0, chainWork: 1n << 256n, status: 0 }), RangeError);
+  // The status is a u32: bits the store does not use (yet) are kept as well.
+  const wide: BlockIndexEntry = { hash: hashOf(4), header: script(80, 4), height: 1, chainWork: 1n, status: 0xfedcba98 };
+  assert.equal(decodeIndexEntry(wide.hash, encodeIndexEntry(wide)).status, 0xfedcba98);
 });
 
 test('corrupt coin and undo records throw StoreError corrupt', () => {
   assert.throws(() => decodeCoin(new Uint8Array([0x80])), (e: unknown) => e instanceof StoreError && e.code === 'corrupt');
   assert.throws(() => decodeUndo(new Uint8Array([2, 0, 0, 5, 1])), (e: unknown) => e instanceof StoreError && e.code === 'corrupt');
+});
+
+/** Core's WriteVarInt for any bigint (records.ts writes those past 2^53 only for amounts). */
+function bigVarInt(n: bigint): number[] {
+  const out = [Number(n & 0x7fn)];
+  while (n > 0x7fn) {
+    n = (n >> 7n) - 1n;
+    out.unshift(Number(n & 0x7fn) | 0x80);
+  }
+  return out;
+}
+
+test('corrupt records past what they can hold throw StoreError corrupt, never garbage or a RangeError', () => {
+  const isCorrupt = (e: unknown) => e instanceof StoreError && e.code === 'corrupt';
+  const varint = (n: number): number[] => {
+    const out = new Uint8Array(varIntLength(n));
+    writeVarInt(out, 0, n);
+    return [...out];
+  };
+  // A height code of nine VARINT bytes: past 2^53, where a double stops counting in ones.
+  assert.throws(() => decodeCoin(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00)), isCorrupt);
+  // Compressed amounts that decompress past 2^53: 10^16 sats (a safe VARINT, 1e7·10^9), and one
+  // whose VARINT itself is past 2^53 (the BigInt path that MAX_MONEY - 1 takes).
+  assert.throws(() => decodeCoin(Uint8Array.of(0x00, ...varint(100_000_000), 0x51)), isCorrupt);
+  assert.throws(() => decodeCoin(Uint8Array.of(0x00, ...bigVarInt(1n << 60n), 0x51)), isCorrupt);
+  assert.throws(() => decodeUndo(Uint8Array.of(1, 0x00, ...bigVarInt(1n << 60n), 0)), isCorrupt);
+  // The same paths still read what they should: MAX_MONEY - 1 compressed is past 2^53.
+  const big = compressAmount(MAX_MONEY - 1);
+  assert.equal(decodeCoin(Uint8Array.of(0x00, ...bigVarInt(BigInt(big)))).value, MAX_MONEY - 1);
+  // An undo count of 2^32 (an array no engine allocates), and an undo record with a byte after its coins.
+  assert.throws(() => decodeUndo(Uint8Array.from(varint(2 ** 32))), isCorrupt);
+  const one = encodeUndo([coin(5000, 3, 1)]);
+  assert.equal(decodeUndo(one).length, 1);
+  assert.throws(() => decodeUndo(Uint8Array.of(...one, 0)), isCorrupt);
+  // Tip and index records are fixed-size: a longer one is damage, not a record to read part of.
+  assert.throws(() => decodeTip(new Uint8Array(37)), isCorrupt);
+  assert.throws(() => decodeTip(new Uint8Array(35)), isCorrupt);
+  assert.throws(() => decodeIndexEntry(hashOf(1), new Uint8Array(121)), isCorrupt);
+  assert.throws(() => decodeIndexEntry(hashOf(1), new Uint8Array(119)), isCorrupt);
+});
+
+test('coins outside what the record holds are refused when encoded: a height past 2^31 - 1, a negative value', () => {
+  assert.equal(decodeCoin(encodeCoin(coin(1, 1, 1, 0x7fffffff, true))).height, 0x7fffffff);
+  for (const bad of [coin(1, 1, 1, 0x80000000), coin(1, 1, 1, -1), coin(-1, 1, 1), coin(0.5, 1, 1), coin(Number.MAX_SAFE_INTEGER + 1, 1, 1)]) {
+    assert.throws(() => encodeCoin(bad), RangeError, `height ${bad.height}, value ${bad.value}`);
+    assert.throws(() => encodeUndo([coin(1, 1, 1), bad]), RangeError);
+  }
 });
 
 // ---- the store ---------------------------------------------------------------------------------
@@ -260,6 +312,18 @@ test('applyBlock then revertBlock restores the exact prior digest, tip, index st
   await store.close();
 });
 
+test('revertBlock clears BLOCK_HAVE_UNDO on the entry it is given, as the index holds it', async (t) => {
+  const store = ChainStore.open(tempDir(t), { network: 'regtest' });
+  const chain = await applyChain(store, 7, 3, 5, 5);
+  const hash = chain[2]!.apply.entry.hash;
+  const stored = store.getIndex(hash)!;
+  assert.equal(stored.status, BLOCK_HAVE_DATA | BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO);
+  await store.revertBlock({ ...chain[2]!.revert, entry: stored });
+  assert.equal(store.getIndex(hash)!.status, BLOCK_HAVE_DATA | BLOCK_VALID_SCRIPTS);
+  assert.equal(store.getUndo(hash), undefined);
+  await store.close();
+});
+
 test('a write that breaks the chain is refused whole: wrong parent, missing spent coin, not the tip', async (t) => {
   const dir = tempDir(t);
   const store = ChainStore.open(dir, { network: 'regtest' });
@@ -274,6 +338,9 @@ test('a write that breaks the chain is refused whole: wrong parent, missing spen
   const next = syntheticChain(4, 7, 30, 40)[6]!;
   const bad = { ...next.apply, spent: [...next.apply.spent, { txid: txid(999), vout: 3 }] };
   await assert.rejects(store.applyBlock(bad), (e: unknown) => isInconsistent(e) && /is not in the store/.test((e as Error).message));
+  // Block 6 claiming height 7: it names the tip as its parent, but the tip is not at the height below.
+  const tall = { ...next.apply, entry: { ...next.apply.entry, height: 7 }, tip: { ...next.apply.tip, height: 7 } };
+  await assert.rejects(store.applyBlock(tall), (e: unknown) => isInconsistent(e) && /its parent is/.test((e as Error).message));
   // Reverting a block that is not the tip.
   await assert.rejects(store.revertBlock(chain[3]!.revert), isInconsistent);
   assert.equal(toHex(store.utxoDigest()), before);
@@ -283,6 +350,16 @@ test('a write that breaks the chain is refused whole: wrong parent, missing spen
   // Misuse is thrown at once: an outpoint both spent and created.
   const o = next.apply.spent[0]!;
   assert.throws(() => store.applyBlock({ ...next.apply, created: [...next.apply.created, { ...o, coin: coin(1, 1, 1) }] }), /listed twice/);
+  // An outpoint that is no outpoint, among the spent coins: thrown at once, with write-back on or off.
+  for (const spent of [{ txid: new Uint8Array(31), vout: 0 }, { txid: txid(1), vout: -1 }, { txid: txid(1), vout: 2 ** 32 }]) {
+    assert.throws(() => store.applyBlock({ ...next.apply, spent: [...next.apply.spent, spent] }), /txid|vout/);
+    await store.setWriteBack(1 << 30);
+    assert.throws(() => store.applyBlock({ ...next.apply, spent: [...next.apply.spent, spent] }), /txid|vout/);
+    await store.setWriteBack(0);
+  }
+  // And a new tip that is not the block itself.
+  assert.throws(() => store.applyBlock({ ...next.apply, tip: { ...next.apply.tip, height: 5 } }), /the new tip must be the block itself/);
+  assert.throws(() => store.applyBlock({ ...next.apply, tip: { hash: chain[5]!.apply.entry.hash, height: 6 } }), /the new tip must be the block itself/);
   // The good block 6 still applies.
   await store.applyBlock(next.apply);
   assert.equal(toHex(store.utxoDigest()), next.digest);
@@ -432,6 +509,155 @@ test('flat files: records rotate to a new file at the size limit and read back f
   assert.equal(toHex(again.read(positions[3]!)), toHex(records[3]!));
   assert.deepEqual(again.append(script(20, 6)), { file: 3, offset: positions[4]!.offset + 10 + 8, length: 20 });
   again.close();
+  // A file grows to the limit exactly, not past it; a record bigger than the limit goes into the
+  // file it starts (no empty file is skipped).
+  const exact = new FlatFileSeq(join(dir, 'exact'), 'rev', magic, { file: 0, end: 0 }, 1000);
+  assert.deepEqual([exact.append(script(492, 1)), exact.append(script(492, 2)), exact.append(script(1, 3))].map((p) => [p.file, p.offset]), [[0, 8], [0, 508], [1, 8]]);
+  exact.close();
+  const huge = new FlatFileSeq(join(dir, 'huge'), 'rev', magic, { file: 0, end: 0 }, 1000);
+  assert.deepEqual([huge.append(script(5000, 1)), huge.append(script(10, 2))].map((p) => [p.file, p.offset]), [[0, 8], [1, 8]]);
+  huge.close();
+});
+
+test('flat file ends survive reopening: blocks and undo appended after it never overwrite earlier ones; a connected block has its data and undo', async (t) => {
+  // Blocks far smaller than their undo records, so that the two files' ends differ.
+  for (const writeBack of [false, true]) {
+    const dir = tempDir(t);
+    const chain = syntheticChain(52, 9, 10, 10).map((b, h) => ({
+      ...b,
+      apply: { ...b.apply, entry: { ...b.apply.entry, status: BLOCK_VALID_SCRIPTS }, block: script(20 + h, h) },
+    }));
+    const open = async (): Promise<ChainStore> => {
+      const s = ChainStore.open(dir, { network: 'regtest' });
+      if (writeBack) await s.setWriteBack(1 << 30);
+      return s;
+    };
+    let store = await open();
+    for (const b of chain.slice(0, 4)) await store.applyBlock(b.apply);
+    await store.close();
+    store = await open();
+    for (const b of chain.slice(4, 7)) await store.applyBlock(b.apply);
+    await store.close();
+    store = await open();
+    for (const b of chain.slice(7)) await store.applyBlock(b.apply);
+    for (const [h, b] of chain.entries()) {
+      const hash = b.apply.entry.hash;
+      assert.equal(toHex(store.getBlock(hash)!), toHex(script(20 + h, h)), `write-back ${writeBack}: block ${h}`);
+      assert.deepEqual(store.getUndo(hash)!.map(plain), b.apply.undo.map(plain), `write-back ${writeBack}: undo of block ${h}`);
+      // Stored with the block (applyBlock's `block`): BLOCK_HAVE_DATA as putBlock sets it, and the undo.
+      assert.equal(store.getIndex(hash)!.status, BLOCK_VALID_SCRIPTS | BLOCK_HAVE_DATA | BLOCK_HAVE_UNDO, `write-back ${writeBack}: status of block ${h}`);
+    }
+    assert.equal(toHex(store.utxoDigest()), chain[8]!.digest);
+    await store.close();
+  }
+});
+
+test('noSync: the flat files hold a block and its undo when its commit resolves, so a killed process keeps what LMDB points to', async (t) => {
+  const dir = tempDir(t);
+  const store = ChainStore.open(dir, { network: 'regtest', noSync: true });
+  const chain = syntheticChain(53, 3, 5, 5);
+  const raws = chain.map((_, h) => script(300 + h, h));
+  for (const [h, b] of chain.entries()) {
+    await store.applyBlock({ ...b.apply, block: raws[h]! });
+    // Read from the files as another process would, not through the store (which writes out before a read).
+    const blk = readFileSync(join(dir, 'blocks', 'blk00000.dat'));
+    const rev = readFileSync(join(dir, 'blocks', 'rev00000.dat'));
+    assert.equal(blk.length, raws.slice(0, h + 1).reduce((n, r) => n + 8 + r.length, 0), `blk file after block ${h}`);
+    assert.equal(toHex(blk.subarray(blk.length - raws[h]!.length)), toHex(raws[h]!));
+    assert.equal(rev.length, chain.slice(0, h + 1).reduce((n, c) => n + 8 + encodeUndo(c.apply.undo).length, 0), `rev file after block ${h}`);
+  }
+  await store.close();
+});
+
+test('flat files: a record under another magic, or cut short by a truncated file, reads as corrupt', (t) => {
+  const dir = tempDir(t);
+  const magic = Uint8Array.of(1, 2, 3, 4);
+  const isCorrupt = (e: unknown) => e instanceof StoreError && e.code === 'corrupt';
+  const seq = new FlatFileSeq(dir, 'blk', magic, { file: 0, end: 0 });
+  const a = seq.append(script(100, 1));
+  const b = seq.append(script(300, 2));
+  seq.close();
+  // The same bytes read as another network's files (another magic): not our records.
+  const other = new FlatFileSeq(dir, 'blk', Uint8Array.of(1, 2, 3, 5), seq.end);
+  assert.throws(() => other.read(a), isCorrupt);
+  other.close();
+  // The file cut inside the second record's data, then inside its header.
+  const file = join(dir, 'blk00000.dat');
+  for (const cut of [b.offset + 100, b.offset - 4]) {
+    truncateSync(file, cut);
+    const again = new FlatFileSeq(dir, 'blk', magic, seq.end);
+    assert.equal(toHex(again.read(a)), toHex(script(100, 1)));
+    assert.throws(() => again.read(b), isCorrupt, `cut at ${cut}`);
+    again.close();
+  }
+  // A position record is 12 bytes.
+  assert.deepEqual(decodeFlatFilePos(encodeFlatFilePos({ file: 3, offset: 0x12345678, length: 9 })), { file: 3, offset: 0x12345678, length: 9 });
+  for (const n of [11, 13, 0]) assert.throws(() => decodeFlatFilePos(new Uint8Array(n)), isCorrupt);
+});
+
+test('flat files: records past the 1 MiB write buffer go to the file between buffered ones; a reopened sequence reads, then appends', async (t) => {
+  const dir = tempDir(t);
+  const magic = Uint8Array.of(1, 2, 3, 4);
+  const seq = new FlatFileSeq(dir, 'blk', magic, { file: 0, end: 0 });
+  // Small, 1.5 MiB (written at once), small, then 1.6 MB of 10 kB records (the buffer fills and is written out).
+  const records = [script(1000, 1), script(1_500_000, 2), script(2000, 3), ...Array.from({ length: 160 }, (_, i) => script(10_000, i + 4))];
+  const positions = records.map((r) => seq.append(r));
+  positions.forEach((p, i) => {
+    assert.equal(p.file, 0);
+    assert.equal(p.offset, i === 0 ? 8 : positions[i - 1]!.offset + records[i - 1]!.length + 8, `record ${i} right after the one before`);
+  });
+  const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
+  records.forEach((r, i) => assert.ok(same(seq.read(positions[i]!), r), `record ${i}`));
+  await seq.sync();
+  seq.close();
+  assert.equal(statSync(join(dir, 'blk00000.dat')).size, seq.end.end);
+  // Reopened: a read first (a descriptor opened for reading), then an append to the same file.
+  const again = new FlatFileSeq(dir, 'blk', magic, seq.end);
+  records.forEach((r, i) => assert.ok(same(again.read(positions[i]!), r), `record ${i} after reopening`));
+  const more = script(500, 99);
+  const at = again.append(more);
+  await again.sync();
+  assert.ok(same(again.read(at), more));
+  again.close();
+  const third = new FlatFileSeq(dir, 'blk', magic, again.end);
+  assert.ok(same(third.read(at), more));
+  assert.ok(same(third.read(positions[1]!), records[1]!));
+  third.close();
+});
+
+test('flat files: the sync after a new file is started syncs the directory that names it, and its parent', async (t) => {
+  // node:fs as CommonJS sees it: what is set there reaches ES modules' imports with syncBuiltinESMExports.
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const { openSync, fsyncSync } = fs;
+  const opened = new Map<number, string>();
+  const synced: string[] = [];
+  fs.openSync = function (this: unknown, ...args: Parameters<typeof openSync>) {
+    const fd = openSync.apply(this, args);
+    opened.set(fd, String(args[0]));
+    return fd;
+  } as typeof openSync;
+  fs.fsyncSync = function (this: unknown, fd: number) {
+    synced.push(opened.get(fd) ?? `fd ${fd}`);
+    return fsyncSync.call(this, fd);
+  } as typeof fsyncSync;
+  syncBuiltinESMExports();
+  try {
+    const root = tempDir(t);
+    const dir = join(root, 'blocks');
+    const seq = new FlatFileSeq(dir, 'blk', Uint8Array.of(1, 2, 3, 4), { file: 0, end: 0 }, 1000);
+    seq.append(script(600, 1));
+    await seq.sync();
+    assert.deepEqual(synced, [dir, root], 'blk00000.dat is new');
+    synced.length = 0;
+    seq.append(script(600, 2));
+    await seq.sync();
+    assert.deepEqual(synced, [dir, root], 'blk00001.dat is new');
+    seq.close();
+  } finally {
+    fs.openSync = openSync;
+    fs.fsyncSync = fsyncSync;
+    syncBuiltinESMExports();
+  }
 });
 
 test('opening with the wrong network or another schema version throws StoreError with a clear message', async (t) => {
@@ -613,6 +839,106 @@ test('write-back: a refused block changes nothing held; a coinbase output over a
   await store.flush();
   assert.equal(store.getCoin(victim!.txid, victim!.vout), undefined);
   assert.equal(store.utxoCount(), next.coinCount - 1);
+  await store.close();
+});
+
+test('write-back: an index entry put while a block is held replaces the held one, in reads and in the flush', async (t) => {
+  const chain = syntheticChain(46, 4, 10, 10);
+  const dir = tempDir(t);
+  let store = ChainStore.open(dir, { network: 'regtest' });
+  await store.setWriteBack(1 << 30);
+  for (const b of chain) await store.applyBlock(b.apply);
+  const entry = chain[2]!.apply.entry;
+  const failed = BLOCK_HAVE_DATA | BLOCK_VALID_SCRIPTS | BLOCK_HAVE_UNDO | BLOCK_FAILED_CHILD;
+  await store.putIndex({ ...entry, status: failed });
+  assert.equal(store.getIndex(entry.hash)!.status, failed);
+  assert.equal([...store.indexEntries()].find((e) => toHex(e.hash) === toHex(entry.hash))!.status, failed);
+  await store.flush();
+  assert.equal(store.getIndex(entry.hash)!.status, failed);
+  await store.close();
+  store = ChainStore.open(dir, { network: 'regtest' });
+  assert.equal(store.getIndex(entry.hash)!.status, failed);
+  assert.equal(toHex(store.utxoDigest()), chain[3]!.digest);
+  await store.close();
+});
+
+test("write-back's pending writes: a coin created and spent between flushes is never written; one spent twice is refused", () => {
+  const key = (id: Uint8Array, vout: number): string => outpointKeyHex(id, vout);
+  const ops = (p: PendingWrites) => p.coinOps().map((o) => [toHex(o.key), o.value === undefined ? 'delete' : toHex(o.value)]);
+  const p = new PendingWrites();
+  const rec = encodeCoin(coin(5000, 5, 5));
+  // A new coin (not in LMDB: FRESH), spent before the flush: the flush neither puts nor deletes it.
+  p.add(txid(1), 0, rec, false);
+  assert.equal(p.countDelta, 1);
+  p.spend(txid(1), 0);
+  assert.equal(p.coin(txid(1), 0), undefined);
+  // A coin LMDB holds, spent: a delete.
+  p.spend(txid(2), 0);
+  // A coinbase output over a coin LMDB holds (BIP30's duplicates), spent again: still a delete.
+  p.add(txid(3), 1, rec, true);
+  assert.equal(p.countDelta, -1);
+  p.spend(txid(3), 1);
+  // A coin added over one spent since the flush: a put.
+  p.spend(txid(4), 2);
+  p.add(txid(4), 2, rec, true);
+  assert.deepEqual(ops(p), [
+    [key(txid(2), 0), 'delete'],
+    [key(txid(3), 1), 'delete'],
+    [key(txid(4), 2), toHex(rec)],
+  ]);
+  assert.equal(p.countDelta, -2);
+  // Spending a coin twice is a caller's bug that would lose count of the set: refused.
+  assert.throws(() => p.spend(txid(2), 0), /spent twice/);
+  assert.throws(() => p.spend(txid(3), 1), /spent twice/);
+  assert.equal(p.countDelta, -2);
+  p.reset();
+  assert.deepEqual([ops(p), p.countDelta, p.empty], [[], 0, true]);
+});
+
+test("write-back's cost: the tables' bytes, the incoming block's entries, and the page copies of the flush", () => {
+  const shape: TreeShape = { pageSize: 4096, coinLeaves: 1000, coinBranches: 10, recordLeaves: 100, recordBranches: 1 };
+  const none: TreeShape = { pageSize: 4096, coinLeaves: 0, coinBranches: 0, recordLeaves: 0, recordBranches: 0 };
+  // New entries fill new pages about half full: twice their bytes. Each tree's pages count, branches too.
+  assert.equal(flushPageBytes(0, 0, 8192, none), 2 * 8192);
+  assert.equal(flushPageBytes(3, 0, 0, { ...none, coinLeaves: 1 }), 4096);
+  assert.equal(flushPageBytes(3, 0, 0, { ...none, coinBranches: 1 }), 4096);
+  assert.equal(flushPageBytes(0, 3, 0, { ...none, recordLeaves: 1 }), 4096);
+  assert.equal(flushPageBytes(0, 3, 0, { ...none, recordBranches: 1 }), 4096);
+  assert.equal(flushPageBytes(3, 3, 0, none), 0);
+
+  const p = new PendingWrites();
+  p.add(txid(1), 0, new Uint8Array(30), false);
+  p.spend(txid(2), 0);
+  p.setRecord(INDEX_RECORD, hashOf(1), new Uint8Array(120));
+  // Key and record, and ENTRY_TABLE_BYTES an entry; a deletion is a key only, and puts nothing.
+  const coins = 36 + 30 + ENTRY_TABLE_BYTES + 36 + ENTRY_TABLE_BYTES;
+  const records = 36 + 120 + ENTRY_TABLE_BYTES;
+  assert.equal(p.bytes, coins + records);
+  const puts = 36 + 30 + 36 + 120;
+  assert.equal(p.flushCost(shape), coins + records + flushPageBytes(2, 1, puts, shape));
+  const next = { coins: 5, records: 3, putBytes: 400 };
+  assert.equal(p.flushCost(shape, next), coins + records + 400 + ENTRY_TABLE_BYTES * 8 + flushPageBytes(7, 4, puts + 400, shape));
+});
+
+test('write-back: a block that would take what is held past the limit is flushed before it, not after', async (t) => {
+  const chain = syntheticChain(45, 40, 30, 40);
+  const store = ChainStore.open(tempDir(t), { network: 'regtest' });
+  const limit = 256 * 1024;
+  await store.setWriteBack(limit);
+  const inner = store as unknown as { pending: PendingWrites; shape: TreeShape };
+  let flushes = 0;
+  let most = 0;
+  for (const [h, b] of chain.entries()) {
+    const before = store.unflushedBlocks;
+    await store.applyBlock(b.apply);
+    if (store.unflushedBlocks <= before) flushes++;
+    most = Math.max(most, store.unflushedBlocks);
+    // The estimate made before the block leaves out a few bytes of it (its spends' keys, its three
+    // records): a slack of 4 KiB, far less than a block of 70 coin changes costs.
+    const cost = inner.pending.flushCost(inner.shape);
+    assert.ok(store.unflushedBlocks === 1 || cost < limit + 4096, `block ${h}: ${store.unflushedBlocks} blocks held cost ${cost} bytes, limit ${limit}`);
+  }
+  assert.ok(flushes >= 3 && most >= 2, `${flushes} flushes, at most ${most} blocks held`);
   await store.close();
 });
 
