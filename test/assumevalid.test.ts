@@ -73,15 +73,15 @@ test('assumevalid: skips scripts exactly where Core would, and the UTXO set is t
   }
 });
 
-/** `count` regtest blocks on `parent` (at `height` - 1), each a coinbase paying nothing, ten minutes apart; `tag` tells branches apart. */
-function coinbaseChain(parent: Block, height: number, count: number, tag: number): Block[] {
+/** `count` regtest blocks on `parent` (at `height` - 1), each a coinbase paying nothing (the first `firstPays`), ten minutes apart; `tag` tells branches apart. */
+function coinbaseChain(parent: Block, height: number, count: number, tag: number, firstPays = 0): Block[] {
   const out: Block[] = [];
   let prev = parent;
   for (let h = height; h < height + count; h++) {
     const coinbase = new Transaction(
       1,
       [{ prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: concatBytes(bip34HeightPush(h), Uint8Array.of(0x01, tag)), sequence: 0xffffffff, witness: [] }],
-      [{ value: 0, scriptPubKey: Uint8Array.of(0x51) }],
+      [{ value: h === height ? firstPays : 0, scriptPubKey: Uint8Array.of(0x51) }],
       0,
     );
     prev = remine(new Block(new BlockHeader(4, prev.hash(), computeMerkleRoot([coinbase.txid()]).root, prev.header.time + 600, 0x207fffff, 0), [coinbase]));
@@ -96,14 +96,21 @@ test('assumevalid: only ancestors of the assumevalid block that are on the best 
     const genesis = decodeBlock(PARAMS.regtest.genesisBlock);
     assert.ok(genesis.ok);
     const y = coinbaseChain(genesis.block, 1, 2100, 0); // heights 1-2100
-    const x = coinbaseChain(y[19]!, 21, 2180, 1); // forks after Y's height 20: heights 21-2200
+    // Forks after Y's height 20: heights 21-2200, X21's coinbase claiming 51 BTC (bad-cb-amount once connected).
+    const x = coinbaseChain(y[19]!, 21, 2180, 1, 51e8);
     // Headers first, then Y's first 60 blocks with the assumevalid block at Y's height 50: every
     // one of them is more than two weeks of work below the best header.
-    const run = async (name: string, headers: Block[]): Promise<number> => {
+    const run = async (name: string, headers: Block[], failX21 = false): Promise<number> => {
       const chain = await ChainState.open(join(tmp.dir, name), { network: 'regtest', noSync: true, assumeValid: y[49]!.hash() });
       try {
         for (const b of headers) assert.equal(chain.acceptHeader(b.header).mode, 'valid');
-        for (const b of y.slice(0, 60)) assert.equal((await chain.processBlock(b.toBytes())).result.mode, 'valid');
+        for (const [i, b] of y.slice(0, 60).entries()) {
+          if (failX21 && i === 20) {
+            const r = await chain.processBlock(x[0]!.toBytes());
+            assert.equal(r.result.mode === 'invalid' && r.result.reason, 'bad-cb-amount');
+          }
+          assert.equal((await chain.processBlock(b.toBytes())).result.mode, 'valid');
+        }
         assert.equal(chain.tip.height, 60);
         return chain.scriptsSkipped;
       } finally {
@@ -117,6 +124,9 @@ test('assumevalid: only ancestors of the assumevalid block that are on the best 
     // X's headers up to Y's height (equal work), after Y's: Y's tip stays the best header (Core's
     // m_best_header moves only to more work).
     assert.equal(await run('x-equal-work', [...y, ...x.slice(0, 2080)]), 50);
+    // X's headers with more work, until X21 (on Y20, the tip then) fails: the best header is Y's
+    // again, and Y's blocks up to the assumevalid block skip their scripts once more.
+    assert.equal(await run('x-failed', [...y, ...x], true), 50);
   } finally {
     tmp.remove();
   }

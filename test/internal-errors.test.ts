@@ -13,7 +13,7 @@ import { importBlocks } from '../src/chain/importer.js';
 import { generateChain } from '../src/generate/index.js';
 import { readBlockHeadersAsync, readBlocksAsync } from '../src/blockfile/reader.js';
 import { equalBytes, hashToHex, toHex } from '../src/primitives/bytes.js';
-import { BLOCK_FAILED_CHILD, BLOCK_FAILED_VALID, StoreError } from '../src/store/index.js';
+import { BLOCK_FAILED_CHILD, BLOCK_FAILED_VALID, BLOCK_HAVE_DATA, BLOCK_HAVE_UNDO, StoreError } from '../src/store/index.js';
 import { FlatFileSeq } from '../src/store/flat-files.js';
 import { PendingWrites } from '../src/store/write-back.js';
 import type { GeneratedBlock } from '../src/generate/index.js';
@@ -157,6 +157,11 @@ test('a block stored when our own error kept it from connecting is connected whe
   const first = await chain.processBlock(blocks[5]!.raw);
   assert.equal(first.result.mode, 'error');
   assert.equal(first.tip.height, 5);
+  // Stored (as Core's AcceptBlock stores it), not connected: its entry says it has its data, and no
+  // more (no undo data, its scripts not known to pass).
+  const hash = blocks[5]!.block.hash();
+  assert.equal(chain.store.getIndex(hash)!.status, BLOCK_HAVE_DATA);
+  assert.equal(chain.getNodeByHash(hash)!.status, BLOCK_HAVE_DATA);
   const second = await chain.processBlock(blocks[5]!.raw);
   assert.deepEqual({ mode: second.result.mode, duplicate: second.duplicate, tip: second.tip.height }, { mode: 'valid', duplicate: true, tip: 6 });
   // A block already on the active chain is only a duplicate.
@@ -182,6 +187,34 @@ test('undo data that cannot be read during a reorganisation is an internal error
   assert.equal(chain.store.getTip()!.height, chain.tip.height);
   assert.ok(equalBytes(chain.store.getTip()!.hash, chain.tip.hash));
   await chain.close();
+});
+
+test('undo data with a coin more or fewer than the block spent is an internal error during a reorganisation, and changes nothing', async (t) => {
+  // A: 112 blocks, the last ones spending coins. B: a sibling of A112, then B113, which makes B the best branch.
+  const a = branch('ie-undo-len', 112, 4);
+  const b = branch('ie-undo-len', 113, 4, { height: 112, tag: 'b' });
+  for (const change of ['one more', 'one fewer', 'revert refused'] as const) {
+    const chain = await ChainState.open(dir(t, 'ie-undo-len-'), { network: 'regtest' });
+    for (const g of a) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+    assert.equal((await chain.processBlock(b[111]!.raw)).result.mode, 'valid');
+    const before = { tip: chain.tip.hex, digest: toHex(chain.utxoDigest()) };
+    const getUndo = chain.store.getUndo.bind(chain.store);
+    chain.store.getUndo = (hash) => {
+      const undo = getUndo(hash)!;
+      assert.ok(undo.length > 0, 'A112 spends coins');
+      return change === 'one more' ? [...undo, undo[0]!] : change === 'one fewer' ? undo.slice(1) : undo;
+    };
+    if (change === 'revert refused') chain.store.revertBlock = () => Promise.reject(new Error('ENOSPC injected'));
+    const r = await chain.processBlock(b[112]!.raw);
+    const reason = change === 'revert refused' ? 'store-write-failed' : 'undo-mismatch';
+    assert.deepEqual([r.result.mode, r.result.mode === 'error' && r.result.reason], ['error', reason], change);
+    assert.deepEqual({ tip: chain.tip.hex, digest: toHex(chain.utxoDigest()) }, before, `${change}: nothing was undone`);
+    assert.ok(equalBytes(chain.store.getTip()!.hash, chain.tip.hash));
+    // The tip keeps its undo data, in the store and in memory.
+    assert.equal(chain.tip.status & BLOCK_HAVE_UNDO, BLOCK_HAVE_UNDO);
+    assert.equal(chain.store.getIndex(chain.tip.hash)!.status & BLOCK_HAVE_UNDO, BLOCK_HAVE_UNDO);
+    await chain.close();
+  }
 });
 
 /** A's 12 blocks connected, B's 11 and 12 stored beside them: B's next block makes B the best branch. */
@@ -216,6 +249,20 @@ test('an activation an internal error stopped part-way is taken up again before 
   for (const g of b.slice(0, 13)) assert.equal((await fresh.processBlock(g.raw)).result.mode, 'valid');
   assert.equal(toHex(chain.utxoDigest()), toHex(fresh.utxoDigest()), 'with B13’s exact UTXO set');
   await Promise.all([chain.close(), fresh.close()]);
+});
+
+test('a better branch an internal error left waiting is connected when the chain is opened again', async (t) => {
+  const { b, chain } = await besideA12(t, 'ie-reopen', 14);
+  const path = chain.store.dir;
+  failCommits(chain, [3]);
+  assert.equal((await chain.processBlock(b[12]!.raw)).result.mode, 'error');
+  assert.equal(chain.tip.hex, hashToHex(b[11]!.block.hash()), 'stopped on B12, B13 stored');
+  await chain.close();
+  const reopened = await ChainState.open(path, { network: 'regtest' });
+  const fresh = await ChainState.open(dir(t, 'ie-reopen-fresh-'), { network: 'regtest' });
+  for (const g of b.slice(0, 13)) assert.equal((await fresh.processBlock(g.raw)).result.mode, 'valid');
+  assert.deepEqual({ tip: reopened.tip.hex, digest: toHex(reopened.utxoDigest()) }, { tip: hashToHex(b[12]!.block.hash()), digest: toHex(fresh.utxoDigest()) });
+  await Promise.all([reopened.close(), fresh.close()]);
 });
 
 test('a block that extends the tip an internal error left does not end the activation short of the best branch', async (t) => {
