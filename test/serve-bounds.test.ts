@@ -10,13 +10,17 @@ import { request, type ClientRequest } from 'node:http';
 import { ChainState } from '../src/chain/chain-state.js';
 import { hashToHex } from '../src/primitives/bytes.js';
 import { internalError } from '../src/consensus/validation.js';
-import { VigilService } from '../src/service/server.js';
+import { VigilService, type ServiceOptions } from '../src/service/server.js';
 import { createLogger } from '../src/service/logger.js';
 import { INITIAL_SCORE, SCORE_DELTA } from '../src/service/source-scores.js';
-import { rebuildBlock, withOutput } from './helpers/alter-block.js';
+import { rebuildBlock, withInput, withOutput } from './helpers/alter-block.js';
 import { branch, remine, tempDir } from './helpers/regtest-chain.js';
 
-async function serve(t: TestContext, queueBytes: number, more: { maxConnections?: number } = {}): Promise<{ service: VigilService; chain: ChainState; base: string; port: number }> {
+async function serve(
+  t: TestContext,
+  queueBytes: number | undefined,
+  more: Omit<ServiceOptions, 'chain' | 'queueBytes'> = {},
+): Promise<{ service: VigilService; chain: ChainState; base: string; port: number; host: string }> {
   const tmp = tempDir('vigil-bounds-');
   const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
   const service = new VigilService({ chain, queueBytes, logger: createLogger({ level: 'error' }), ...more });
@@ -26,7 +30,7 @@ async function serve(t: TestContext, queueBytes: number, more: { maxConnections?
     await chain.close();
     tmp.remove();
   });
-  return { service, chain, base: `http://127.0.0.1:${address.port}`, port: address.port };
+  return { service, chain, base: `http://127.0.0.1:${address.port}`, port: address.port, host: address.address };
 }
 
 /** A POST that declares `length` bytes and sends only `sent` of them, left open. */
@@ -329,4 +333,301 @@ test("one source's bodies being read hold at most a quarter of the byte budget; 
   // Another source is not held up by it.
   assert.equal((await post(base, blocks[0]!.raw, 'honest')).status, 200);
   first.req.destroy();
+});
+
+/** A log stream that keeps each JSON line, parsed. */
+function jsonLines(): { lines: Array<Record<string, unknown>>; stream: { write: (s: string) => boolean } } {
+  const lines: Array<Record<string, unknown>> = [];
+  return { lines, stream: { write: (s: string) => (lines.push(JSON.parse(s) as Record<string, unknown>), true) } };
+}
+
+/** A connection to the service, once it is established. */
+function openSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Poll `ready` (up to about 2 s) until it holds. */
+async function until(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ready(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/** Block `raw` (height 1 of its branch) with its coinbase paying one satoshi too much: bad-cb-amount. */
+function overpaying(seed: string): Uint8Array {
+  const [first] = branch(seed, 1, 0);
+  const cb = first!.block.txs[0]!;
+  return remine(rebuildBlock(first!.block, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 })])).toBytes();
+}
+
+test('by default a source may send a burst of 40, then 20 a second; the queue holds 64 blocks and 256 MiB', async (t) => {
+  let now = 1_700_000_000_000;
+  const { service, base, host } = await serve(t, undefined, { clock: () => now });
+  assert.equal(host, '127.0.0.1', 'it listens on loopback unless told otherwise');
+  const raw = branch('defaults', 1, 0)[0]!.raw;
+  const burst: number[] = [];
+  for (let i = 0; i < 41; i++) burst.push((await post(base, raw, 'eager')).status);
+  assert.deepEqual(burst.slice(0, 40).filter((s) => s !== 200), [], 'the first 40 are taken (one new, then duplicates)');
+  assert.equal(burst[40], 429);
+  now += 1000;
+  const next: number[] = [];
+  for (let i = 0; i < 21; i++) next.push((await post(base, raw, 'eager')).status);
+  assert.deepEqual([next.filter((s) => s === 200).length, next[20]], [20, 429], 'a second later, 20 more');
+  const q = service.health().components.queue;
+  assert.deepEqual([q.capacity, q.maxBytes], [64, 256 * 1024 * 1024]);
+});
+
+test('a client that pipelines 8 requests gets all 8 answers, on a connection kept open', async (t) => {
+  const { port } = await serve(t, 8_000_000);
+  const r = await exchange(port, 'GET /tip HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(8), 500);
+  assert.equal(r.reply.split('HTTP/1.1 200').length - 1, 8);
+  assert.equal(r.closedByServer, false);
+});
+
+test('connections refused at the cap are logged at most once a minute, with how many there were', async (t) => {
+  let now = 1_000_000;
+  const log = jsonLines();
+  const { port } = await serve(t, 8_000_000, { maxConnections: 1, clock: () => now, logger: createLogger({ level: 'warn', format: 'json', stream: log.stream }) });
+  const idle = await openSocket(port);
+  const refuse = async (): Promise<void> => {
+    const s = await openSocket(port);
+    s.on('error', () => {});
+    await new Promise((resolve) => s.once('close', resolve));
+  };
+  for (let i = 0; i < 3; i++) await refuse();
+  now += 60_000;
+  await refuse();
+  idle.destroy();
+  const warned = log.lines.filter((l) => l.msg === 'connections refused: the connection cap is reached');
+  assert.deepEqual(warned.map((l) => [l.refused, l.maxConnections]), [[1, 1], [3, 1]]);
+});
+
+test('/blocks takes only POST, every other path only GET or HEAD: 405 with Allow', async (t) => {
+  const { base } = await serve(t, 8_000_000);
+  for (const method of ['GET', 'PUT', 'DELETE']) {
+    const r = await fetch(`${base}/blocks`, { method });
+    assert.deepEqual([r.status, r.headers.get('allow')], [405, 'POST'], method);
+  }
+  for (const path of ['/tip', '/health', '/sources']) {
+    const r = await fetch(base + path, { method: 'POST', body: 'x' });
+    assert.deepEqual([r.status, r.headers.get('allow')], [405, 'GET, HEAD'], path);
+  }
+  const head = await fetch(`${base}/tip`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+});
+
+test('a GET that declares an empty body is served; one with a chunked body is 400', async (t) => {
+  const { port } = await serve(t, 8_000_000);
+  const empty = await exchange(port, 'GET /tip HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n', 3000);
+  assert.match(empty.reply, /^HTTP\/1\.1 200 /);
+  const chunked = await exchange(port, 'GET /tip HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 3000);
+  assert.match(chunked.reply, /^HTTP\/1\.1 400 /);
+  assert.match(chunked.reply, /a GET takes no body/);
+});
+
+test('/coins: vout up to 4294967295, the txid answered in lower case whatever case it was asked in', async (t) => {
+  const { base } = await serve(t, 8_000_000);
+  const [b] = branch('coins', 1, 0);
+  assert.equal((await post(base, b!.raw)).status, 200);
+  const txid = hashToHex(b!.block.txs[0]!.txid());
+  const upper = await fetch(`${base}/coins/${txid.toUpperCase()}/0`);
+  assert.equal(upper.status, 200);
+  assert.equal(((await upper.json()) as { txid: string }).txid, txid);
+  assert.equal((await fetch(`${base}/coins/${txid}/4294967295`)).status, 404, 'the largest vout is a fair question');
+  for (const vout of ['4294967296', '-1', '1.5', '99999999999']) assert.equal((await fetch(`${base}/coins/${txid}/${vout}`)).status, 400, vout);
+});
+
+test("a block without X-Vigil-Source is scored to the client's address; a bad X-Vigil-Source is 400", async (t) => {
+  const { service, base } = await serve(t, 8_000_000);
+  const [b] = branch('address-source', 1, 0);
+  assert.equal((await post(base, b!.raw)).status, 200);
+  assert.equal(service.sources.find('127.0.0.1')?.valid, 1);
+  for (const name of ['two words', 'x'.repeat(201)]) {
+    const res = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-vigil-source': name }, body: b!.raw });
+    assert.equal(res.status, 400, name);
+    assert.match(((await res.json()) as { error: string }).error, /^X-Vigil-Source: /);
+  }
+});
+
+test('a hex body is known by a text/plain content type with parameters or in any case, and may be twice a block in size', async (t) => {
+  const { base } = await serve(t, 64_000_000);
+  const [b] = branch('hex-types', 1, 0);
+  const res = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'Text/Plain; charset=utf-8', 'x-vigil-source': 'hex' }, body: Buffer.from(b!.raw).toString('hex') });
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { valid: boolean }).valid, true);
+  // 5 MB of hex, 2.5 MB of bytes: not too large, only not a block.
+  const big = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-vigil-source': 'hex' }, body: '00'.repeat(2_500_000) });
+  assert.equal(big.status, 400);
+  assert.equal(((await big.json()) as { error: string }).error, 'the body is not a block');
+});
+
+test('a POST that declares more than a block may be is 413 before its body is sent', async (t) => {
+  const { port } = await serve(t, 64_000_000);
+  const r = await exchange(port, 'POST /blocks HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 4000001\r\n\r\n', 3000);
+  assert.match(r.reply, /^HTTP\/1\.1 413 /);
+  assert.ok(r.closedByServer);
+});
+
+test('queued blocks and bodies being read share one budget: a body that would pass it beside a queued block is cut with 503', async (t) => {
+  const { service, chain, base, port } = await serve(t, 1_000);
+  const [b] = branch('shared-budget', 1, 0);
+  assert.ok(b!.raw.length < 500);
+  const processBlock = chain.processBlock.bind(chain);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  chain.processBlock = async (raw) => {
+    await held;
+    return processBlock(raw);
+  };
+  const first = post(base, b!.raw, 'a');
+  try {
+    await until(() => service.queue.queuedBytes > 0);
+    assert.equal(service.queue.queuedBytes, b!.raw.length);
+    // It has sent 1,000 of the 2,000 bytes it declares: answered at once, not when the rest comes.
+    const head = 'POST /blocks HTTP/1.1\r\nHost: x\r\nX-Vigil-Source: b\r\nContent-Type: application/octet-stream\r\nContent-Length: 2000\r\n\r\n';
+    const trickle = await exchange(port, Buffer.concat([Buffer.from(head, 'latin1'), new Uint8Array(1_000)]), 3000);
+    assert.match(trickle.reply, /^HTTP\/1\.1 503 /);
+  } finally {
+    release();
+  }
+  assert.equal((await first).status, 200);
+});
+
+test('with the budget held by a body being read, health says so and a new POST is 503 before it sends its body', async (t) => {
+  const { service, port } = await serve(t, 100);
+  const hog = partialUpload(port, 1_000, 200, 'hog');
+  await until(() => service.health().components.queue.bytes === 200);
+  const q = service.health().components.queue;
+  assert.deepEqual([q.status, q.bytes], ['degraded', 200]);
+  assert.match(q.detail, /byte budget is spent/);
+  const r = await exchange(port, 'POST /blocks HTTP/1.1\r\nHost: x\r\nX-Vigil-Source: other\r\nContent-Type: application/octet-stream\r\nContent-Length: 50\r\n\r\n', 3000);
+  assert.match(r.reply, /^HTTP\/1\.1 503 /);
+  assert.match(r.reply, /\r\nretry-after: 1\r\n/i);
+  hog.req.destroy();
+});
+
+test('bodies that are no block cost their source: not hex, or empty', async (t) => {
+  const { service, base } = await serve(t, 8_000_000);
+  const notHex = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-vigil-source': 'sloppy' }, body: 'zz' });
+  assert.deepEqual([notHex.status, await notHex.json()], [400, { error: 'the body is not hex' }]);
+  const empty = await post(base, new Uint8Array(0), 'sloppy');
+  assert.deepEqual([empty.status, empty.body], [400, { error: 'empty body' }]);
+  const rec = service.sources.get('sloppy');
+  assert.deepEqual([rec.malformed, rec.score], [2, INITIAL_SCORE + 2 * SCORE_DELTA.malformed]);
+});
+
+test('a banned source is answered 403 with the reason and the time left, before its body is read; the ban is logged', async (t) => {
+  let now = 1_700_000_000_000;
+  const log = jsonLines();
+  const { base, port } = await serve(t, 8_000_000, {
+    clock: () => now,
+    policy: { banScore: 0, banViolations: 1, banSeconds: 600 },
+    logger: createLogger({ level: 'warn', format: 'json', stream: log.stream }),
+  });
+  const bad = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-vigil-source': 'mallory' }, body: overpaying('banned-answer') });
+  const verdict = (await bad.json()) as { reason: string; debug?: string; txIndex?: number };
+  assert.equal(bad.status, 422);
+  assert.deepEqual([verdict.reason, verdict.txIndex], ['bad-cb-amount', 0]);
+  assert.match(verdict.debug ?? '', /^coinbase pays too much/, "Core's debug text comes with the reason");
+  assert.deepEqual(
+    log.lines.filter((l) => l.msg === 'source banned').map((l) => [l.source, l.reason]),
+    [['mallory', '1 consensus-invalid blocks']],
+  );
+  now += 100_000;
+  const again = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-vigil-source': 'mallory' }, body: new Uint8Array(10) });
+  assert.equal(again.status, 403);
+  assert.deepEqual(await again.json(), { error: 'source is banned', source: 'mallory', reason: '1 consensus-invalid blocks', retryAfterSeconds: 500 });
+  // Its body is not waited for.
+  const head = 'POST /blocks HTTP/1.1\r\nHost: x\r\nX-Vigil-Source: mallory\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n';
+  const upload = await exchange(port, Buffer.concat([Buffer.from(head, 'latin1'), new Uint8Array(10)]), 3000);
+  assert.match(upload.reply, /^HTTP\/1\.1 403 /);
+});
+
+test('our own failure on a request is 500 and logged as an error', async (t) => {
+  const log = jsonLines();
+  const { chain, base } = await serve(t, 8_000_000, { logger: createLogger({ level: 'error', format: 'json', stream: log.stream }) });
+  chain.processBlock = () => Promise.reject(new Error('boom'));
+  const r = await post(base, branch('boom', 1, 0)[0]!.raw);
+  assert.equal(r.status, 500);
+  assert.deepEqual(
+    log.lines.filter((l) => l.msg === 'request failed').map((l) => [l.level, l.url, l.error]),
+    [['error', '/blocks', 'boom']],
+  );
+});
+
+test('health: the tip is old past maxTipAgeSeconds (default a day), by the service clock', async (t) => {
+  let now = 0;
+  const { service, chain } = await serve(t, 8_000_000, { clock: () => now });
+  const tipTime = chain.tip.time;
+  now = (tipTime + 86_400) * 1000;
+  assert.deepEqual([service.health().status, service.health().components.tip.status], ['healthy', 'healthy']);
+  now += 1000;
+  assert.equal(service.health().components.tip.status, 'degraded');
+  const strict = new VigilService({ chain, maxTipAgeSeconds: 60, clock: () => now });
+  now = (tipTime + 60) * 1000;
+  assert.equal(strict.health().components.tip.status, 'healthy');
+  now += 1000;
+  assert.equal(strict.health().components.tip.status, 'degraded');
+});
+
+test('/sources is at most a second behind', async (t) => {
+  const { base } = await serve(t, 8_000_000);
+  const list = async (): Promise<string[]> => ((await (await fetch(`${base}/sources`)).json()) as { sources: Array<{ source: string }> }).sources.map((s) => s.source);
+  assert.deepEqual(await list(), []);
+  assert.equal((await post(base, branch('sources-fresh', 1, 0)[0]!.raw, 'newcomer')).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.deepEqual(await list(), ['newcomer']);
+});
+
+test('a block whose upload ends after shutdown began is answered 503 shutting down, and the connection closes', async (t) => {
+  const { service, port } = await serve(t, 8_000_000);
+  const raw = branch('late-upload', 1, 0)[0]!.raw;
+  const head = `POST /blocks HTTP/1.1\r\nHost: x\r\nX-Vigil-Source: late\r\nContent-Type: application/octet-stream\r\nContent-Length: ${raw.length}\r\n\r\n`;
+  const socket = await openSocket(port);
+  let reply = '';
+  socket.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+  const ended = new Promise((resolve) => socket.once('close', resolve));
+  socket.write(Buffer.concat([Buffer.from(head, 'latin1'), raw.subarray(0, 10)]));
+  await until(() => service.health().components.queue.bytes === 10);
+  const closing = service.close();
+  socket.write(raw.subarray(10));
+  await ended;
+  await closing;
+  assert.match(reply, /^HTTP\/1\.1 503 /);
+  assert.match(reply, /\r\nretry-after: 5\r\n/i);
+  assert.match(reply, /\r\nconnection: close\r\n/i);
+  assert.match(reply, /"error":"shutting down"/);
+});
+
+test('shutdown does not wait for ever on a client that stops sending its body', async (t) => {
+  const { service, port } = await serve(t, 8_000_000);
+  const upload = partialUpload(port, 100_000, 10, 'stalled');
+  try {
+    await until(() => service.health().components.queue.bytes === 10);
+    // Slow readers get a moment, then are cut; a bound far above that moment stands for "for ever".
+    let guard: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([service.close().then(() => true), new Promise<boolean>((resolve) => (guard = setTimeout(() => resolve(false), 15_000)))]);
+    clearTimeout(guard);
+    assert.equal(closed, true, 'shutdown finished');
+    assert.equal(await upload.status, 0, 'the stalled upload was cut, unanswered');
+  } finally {
+    upload.req.destroy();
+  }
+});
+
+test('a block whose script fails is answered 422 with the transaction and the input that failed', async (t) => {
+  const { chain, base } = await serve(t, 64_000_000);
+  const blocks = branch('input-index', 102, 1);
+  for (const g of blocks.slice(0, 101)) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  // Block 102 spends with one taproot key-path signature: one bit of it flipped.
+  const last = blocks[101]!.block;
+  const tx = last.txs[1]!;
+  const sig = tx.inputs[0]!.witness[0]!.slice();
+  sig[0]! ^= 0x01;
+  const raw = remine(rebuildBlock(last, [last.txs[0]!, withInput(tx, 0, { witness: [sig] })])).toBytes();
+  const res = await fetch(`${base}/blocks`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-vigil-source': 'signer' }, body: raw });
+  const body = (await res.json()) as { valid: boolean; reason: string; txIndex?: number; inputIndex?: number; height?: number };
+  assert.equal(res.status, 422);
+  assert.deepEqual([body.valid, body.reason, body.txIndex, body.inputIndex], [false, 'block-script-verify-flag-failed (Invalid Schnorr signature)', 1, 0]);
 });

@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { ChainState } from '../src/chain/chain-state.js';
 import { hashToHex } from '../src/primitives/bytes.js';
 import { startService } from '../src/service/start.js';
+import { DEFAULT_SCORE_POLICY, SourceBook } from '../src/service/source-scores.js';
 import { branch, tempDir } from './helpers/regtest-chain.js';
 
 async function post(url: string, raw: Uint8Array): Promise<{ status: number; body: { valid?: boolean; height?: number } }> {
@@ -40,10 +41,35 @@ test('shutdown finishes the block in flight, answers the queued ones 503, and ke
     try {
       assert.equal(chain.tip.height, 105);
       assert.equal(chain.tip.hex, hashToHex(blocks[104]!.block.hash()));
+      // The source's score counts every block it was answered for, the one in flight included.
+      assert.equal(new SourceBook(chain.store).get('one').valid, 105);
     } finally {
       await chain.close();
     }
   } finally {
     tmp.remove();
+  }
+});
+
+test('startService: its options reach the parts, it listens on loopback by default, and a start that fails releases what it opened', async () => {
+  const one = tempDir('vigil-serve-start-');
+  const two = tempDir('vigil-serve-start-');
+  try {
+    const s = await startService({ datadir: one.dir, network: 'regtest', port: 0, workers: 0, policy: { banViolations: 1 } });
+    try {
+      assert.equal(s.address.address, '127.0.0.1');
+      assert.equal(s.pool.threads, 0, 'workers: 0 checks scripts on the main thread');
+      assert.deepEqual(s.service.sources.policy, { ...DEFAULT_SCORE_POLICY, banViolations: 1 }, 'a partial policy is completed from the defaults');
+      // The port is taken: the second start fails, and its store is closed again.
+      await assert.rejects(startService({ datadir: two.dir, network: 'regtest', port: s.address.port, workers: 0 }), (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE');
+      const reopened = await ChainState.open(two.dir, { network: 'regtest' });
+      await reopened.close();
+    } finally {
+      // Closing twice at once is one shutdown.
+      await Promise.all([s.close(), s.close()]);
+    }
+  } finally {
+    one.remove();
+    two.remove();
   }
 });

@@ -6,12 +6,15 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { connect, createServer, type Socket } from 'node:net';
 import { hashToHex, toHex } from '../src/primitives/bytes.js';
 import type { Block } from '../src/primitives/block.js';
 import type { GeneratedBlock } from '../src/generate/index.js';
 import { branch, remine, tempDir } from './helpers/regtest-chain.js';
 import { rebuildBlock, withOutput } from './helpers/alter-block.js';
 import { CLI, parsePrometheus, sampleValue, startServe, type ServeProcess } from './helpers/serve.js';
+import { runCli } from './helpers/cli.js';
 
 const BLOCKS = 110;
 
@@ -221,5 +224,99 @@ test('vigil serve: three sources, one corrupt; metrics, health, bans, bursts, re
     }
   } finally {
     tmp.remove();
+  }
+});
+
+/** Whether this machine can listen on the IPv6 loopback address. */
+function haveIpv6(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, '::1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** One request over `agent`; a POST when `block` is given. */
+function call(agent: Agent, url: URL, path: string, block?: { source: string; raw: Uint8Array }): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const headers = block === undefined ? {} : { 'x-vigil-source': block.source, 'content-type': 'application/octet-stream', 'content-length': block.raw.length };
+    const req = request({ agent, host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path, method: block === undefined ? 'GET' : 'POST', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (s: string) => (text += s));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(block?.raw);
+  });
+}
+
+/** A raw connection that sends one GET; resolves with what came back before it closed or `ms` passed. */
+function rawGet(host: string, port: number, ms: number): Promise<{ socket: Socket; reply: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    let reply = '';
+    const socket = connect(port, host, () => socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'));
+    socket.on('error', () => {});
+    const timer = setTimeout(() => resolve({ socket, reply, closed: false }), ms);
+    socket.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ socket, reply, closed: true });
+    });
+  });
+}
+
+test('vigil serve: its flags reach the service; a taken port or a locked directory is a usage error; SIGINT stops it; sources and unban print', { timeout: 120_000 }, async () => {
+  const ipv6 = await haveIpv6();
+  const host = ipv6 ? '::1' : '127.0.0.1';
+  const tmp = tempDir('vigil-serve-flags-');
+  const other = tempDir('vigil-serve-flags-');
+  const s = await startServe(['--datadir', tmp.dir, '--network', 'regtest', '--host', host, '--port', '0', '--workers', '0', '--queue-size', '3', '--max-connections', '2', '--ban-violations', '1', '--ban-seconds', '60', '--log-format', 'text']);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    // An IPv6 address is bracketed in the URL.
+    const url = new URL(s.url);
+    assert.equal(url.hostname, ipv6 ? '[::1]' : '127.0.0.1');
+    assert.deepEqual(cli(['sources', '--datadir', tmp.dir]), { status: 0, out: 'no block sources yet\n' });
+
+    const health = await call(agent, url, '/health');
+    const parts = health.json.components as Record<string, { threads?: number; capacity?: number }>;
+    assert.equal(parts.workers!.threads, 0, '--workers 0');
+    assert.equal(parts.queue!.capacity, 3, '--queue-size 3');
+
+    // --max-connections 2: the agent's connection and one more are served, a third is closed unanswered.
+    const second = await rawGet(host, Number(url.port), 3000);
+    assert.match(second.reply, /^HTTP\/1\.1 200 /);
+    const third = await rawGet(host, Number(url.port), 3000);
+    assert.deepEqual([third.closed, third.reply], [true, '']);
+    second.socket.destroy();
+
+    // --ban-violations 1 --ban-seconds 60: one invalid block bans for a minute.
+    const bad = await call(agent, url, '/blocks', { source: 'mallory', raw: overpaying(branch('serve-flags', 1, 0)[0]!).toBytes() });
+    assert.equal(bad.status, 422);
+    const rec = (await call(agent, url, '/sources/mallory')).json as { banned: boolean; bannedUntil: number; lastSeen: number };
+    assert.deepEqual([rec.banned, rec.bannedUntil - rec.lastSeen], [true, 60_000]);
+
+    const taken = await runCli(['serve', '--datadir', other.dir, '--network', 'regtest', '--host', host, '--port', url.port, '--workers', '0']);
+    assert.deepEqual([taken.status, taken.stderr], [2, `vigil: cannot listen on ${host}:${url.port}: EADDRINUSE\n`]);
+    const locked = await runCli(['serve', '--datadir', tmp.dir, '--network', 'regtest', '--host', host, '--port', '0', '--workers', '0']);
+    assert.equal(locked.status, 2);
+    assert.match(locked.stderr, /^vigil: .*in use by process/);
+    assert.doesNotMatch(locked.stderr, /internal error/);
+  } finally {
+    agent.destroy();
+    s.child.kill('SIGINT');
+  }
+  try {
+    assert.equal(await s.exited, 0, s.stderr());
+    assert.match(s.stderr(), /shutting down signal=SIGINT/);
+    assert.match(s.stderr(), /stopped tip=0 /);
+    const listed = cli(['sources', '--datadir', tmp.dir]);
+    assert.equal(listed.status, 0);
+    assert.match(listed.out, /^mallory {2}score 35 {2}valid 0 {2}duplicate 0 {2}invalid 1 {2}mutated 0 {2}malformed 0 {2}unconnected 0 {2}BANNED until \d{4}-\d\d-\d\dT[\d:.]+Z \(1 consensus-invalid blocks\)\n$/);
+    const badName = await runCli(['unban', 'two words', '--datadir', tmp.dir]);
+    assert.deepEqual([badName.status, badName.stderr], [2, 'vigil: source name must be printable ASCII without spaces\n']);
+  } finally {
+    tmp.remove();
+    other.remove();
   }
 });

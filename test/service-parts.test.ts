@@ -2,7 +2,7 @@
 // scoring and bans on a real store, and the health verdicts.
 
 import { describe, it } from 'node:test';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { strict as assert } from 'node:assert';
 import { RateLimiter } from '../src/service/rate-limit.js';
@@ -50,6 +50,34 @@ describe('RateLimiter (token bucket)', () => {
     assert.equal(rl.size, 2);
     assert.equal(rl.take('a').ok, false, 'a was kept (used recently)');
     assert.equal(rl.take('b').ok, true, 'b was forgotten: a fresh bucket');
+  });
+
+  it('Retry-After is rounded up: waiting that long is enough, and a part-filled bucket waits only for the part missing', () => {
+    let now = 0;
+    const rl = new RateLimiter({ rate: 0.3, burst: 2, clock: () => now });
+    assert.deepEqual([rl.take('a').ok, rl.take('a').ok], [true, true]);
+    // An empty bucket at 0.3 a second: 3.33 s to the next token, said as 4.
+    assert.deepEqual(rl.take('a'), { ok: false, retryAfterSeconds: 4 });
+    now += 4000;
+    assert.equal(rl.take('a').ok, true, 'after the wait it was told, the source gets in');
+    // 0.2 token was left over; 2 s later 0.8 is there: 0.67 s more is said as 1, not a whole 4.
+    now += 2000;
+    assert.deepEqual(rl.take('a'), { ok: false, retryAfterSeconds: 1 });
+    now += 1000;
+    assert.equal(rl.take('a').ok, true);
+  });
+
+  it('keeps 10,000 buckets by default: a source is not forgotten because others came', () => {
+    const rl = new RateLimiter({ rate: 1, burst: 1, clock: () => 0 });
+    assert.equal(rl.take('a').ok, true);
+    for (let i = 1; i < 9_999; i++) rl.take(`s${i}`);
+    assert.equal(rl.take('a').ok, false, 'a is remembered among 9,999 sources');
+    rl.take('b');
+    assert.equal(rl.size, 10_000);
+    rl.take('c');
+    assert.equal(rl.size, 10_000, 'past 10,000 the least recently used bucket goes');
+    assert.equal(rl.take('a').ok, false, 'a was used recently: kept');
+    assert.equal(rl.take('s1').ok, true, 's1 was the least recently used: forgotten, a fresh bucket');
   });
 
   it('refuses a nonsense configuration', () => {
@@ -101,8 +129,32 @@ describe('IngestQueue', () => {
     assert.equal(q.offer(1), undefined, 'over the byte bound');
     g.open();
     assert.equal(await big, 500);
-    assert.notEqual(q.offer(60), undefined);
-    assert.notEqual(q.offer(40), undefined);
+    const sixty = q.offer(60);
+    const forty = q.offer(40);
+    assert.notEqual(sixty, undefined);
+    assert.notEqual(forty, undefined);
+    // Jobs offered after the queue ran dry are run too.
+    assert.deepEqual(await Promise.all([sixty, forty]), [60, 40]);
+    assert.equal(q.queuedBytes, 0);
+  });
+
+  it('a capacity of one is allowed (one block at a time, none waiting); less is refused', async () => {
+    assert.throws(() => new IngestQueue<number, number>(async (n) => n, () => 1, { capacity: 0, maxBytes: 10 }), RangeError);
+    const g = gate();
+    const q = new IngestQueue<number, number>(async (n) => (await g.promise, n), () => 1, { capacity: 1, maxBytes: 10 });
+    const one = q.offer(1);
+    assert.notEqual(one, undefined);
+    assert.equal(q.offer(2), undefined, 'the one in flight fills it');
+    g.open();
+    assert.equal(await one, 1);
+    assert.equal(await q.offer(3), 3);
+  });
+
+  it('keeps running jobs in order past a thousand of them', async () => {
+    const q = new IngestQueue<number, number>(async (n) => n, () => 1, { capacity: 4, maxBytes: 4 });
+    for (let i = 0; i < 1100; i++) assert.equal(await q.offer(i), i);
+    assert.deepEqual(await Promise.all([q.offer(1100), q.offer(1101), q.offer(1102)]), [1100, 1101, 1102]);
+    assert.equal(q.depth, 0);
   });
 
   it('a failing job rejects its own promise only', async () => {
@@ -127,6 +179,20 @@ describe('IngestQueue', () => {
     assert.equal(await first, 1);
     await assert.rejects(second, QueueClosedError);
     assert.deepEqual(done, [1], 'the dropped job never ran');
+    assert.equal(q.queuedBytes, 0, 'the dropped jobs hold no bytes');
+  });
+
+  it('close resolves only once the job in flight has finished', async () => {
+    const g = gate();
+    const q = new IngestQueue<number, number>(async (n) => (await g.promise, n), () => 1, { capacity: 5, maxBytes: 5 });
+    const first = q.offer(1)!;
+    let closed = false;
+    const closing = q.close().then((n) => ((closed = true), n));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closed, false, 'the job in flight still runs');
+    g.open();
+    assert.equal(await closing, 0);
+    assert.equal(await first, 1);
   });
 });
 
@@ -241,6 +307,49 @@ describe('SourceBook (scores and bans in the store)', () => {
     });
   });
 
+  it('an unban by another writer is seen at once, while an outcome of the banned source still waits here', async () => {
+    await withStore(async (store) => {
+      const book = new SourceBook(store, { banScore: 0, banViolations: 1, banSeconds: 3600 });
+      book.record('mallory', 'invalid');
+      await book.flush();
+      // A block of hers still queued ends while the ban stands; this book reads her record.
+      assert.ok(book.record('mallory', 'duplicate').bannedUntil > 0);
+      assert.equal(await new SourceBook(store).unban('mallory'), true, 'lifted by another writer');
+      // lmdb-js reads share one snapshot until its next timer turn: the unban is seen after it.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const now = book.get('mallory');
+      assert.deepEqual([now.bannedUntil, now.invalid, now.duplicate], [0, 1, 1]);
+    });
+  });
+
+  it('a record another writer changed after the prune scanned it is kept', async () => {
+    await withStore(async (store) => {
+      let now = 1_000_000;
+      const book = new SourceBook(store, undefined, () => now, 2);
+      for (const name of ['a', 'b', 'c']) {
+        now += 1000;
+        book.record(name, 'valid');
+      }
+      const commit = store.updateSourceRecords.bind(store);
+      let calls = 0;
+      store.updateSourceRecords = async (keys, next) => {
+        // The flush commits first, then the prune commits its deletions: between its scan and that
+        // commit, another writer records an outcome of 'a', the least recently seen.
+        if (++calls === 2) {
+          await commit([new TextEncoder().encode('a')], (_, current) => {
+            const r = JSON.parse(new TextDecoder().decode(current)) as { valid: number };
+            return new TextEncoder().encode(JSON.stringify({ ...r, valid: r.valid + 1 }));
+          });
+        }
+        return commit(keys, next);
+      };
+      await book.flush();
+      assert.equal(calls, 2, 'three records, more than two: pruned');
+      // Down to one (a tenth under the bound): 'a' and 'b' were the victims, but 'a' changed since.
+      assert.deepEqual(new SourceBook(store).list().map((x) => [x.source, x.valid]), [['a', 2], ['c', 1]]);
+    });
+  });
+
   it('keeps at most maxRecords sources: the least recently seen that are not banned go first', async () => {
     await withStore(async (store) => {
       let now = 1_000_000;
@@ -319,9 +428,78 @@ describe('SourceBook (scores and bans in the store)', () => {
     });
   });
 
+  it('scores stay within 0..100; bytes that are no block cost a little', async () => {
+    await withStore(async (store) => {
+      const book = new SourceBook(store, { banScore: 0, banViolations: 1e9, banSeconds: 60 });
+      assert.equal(book.record('junk', 'malformed').score, INITIAL_SCORE + SCORE_DELTA.malformed);
+      assert.ok(SCORE_DELTA.malformed < 0);
+      for (let i = 0; i < 4; i++) book.record('bad', 'invalid');
+      const r = book.get('bad');
+      assert.deepEqual([r.score, r.invalid], [0, 4], 'the score stops at 0');
+      assert.ok(r.bannedUntil > 0, 'and 0 is at or below the ban score');
+    });
+  });
+
+  it('outcomes that end while a source is banned do not lengthen its ban', async () => {
+    await withStore(async (store) => {
+      let now = 1_000_000;
+      const book = new SourceBook(store, { banScore: 0, banViolations: 1, banSeconds: 60 }, () => now);
+      assert.equal(book.record('peer', 'invalid').bannedUntil, 1_060_000);
+      now += 30_000;
+      // A block of its that was already being checked ends invalid too.
+      const r = book.record('peer', 'invalid');
+      assert.deepEqual([r.bannedUntil, r.invalid], [1_060_000, 2]);
+      assert.equal(book.banRemaining('peer'), 30_000);
+      now += 40_000;
+      assert.equal(book.banRemaining('peer'), 0, 'once over, no time is left, never less than none');
+    });
+  });
+
+  it('our own errors leave no record of a source', async () => {
+    await withStore(async (store) => {
+      const book = new SourceBook(store);
+      assert.equal(book.record('peer', 'error').score, INITIAL_SCORE);
+      assert.equal(book.find('peer'), undefined);
+      assert.deepEqual(book.list(), []);
+      await book.flush();
+      assert.deepEqual(new SourceBook(store).list(), []);
+    });
+  });
+
+  it('commits outcomes by itself, without an explicit flush', async () => {
+    await withStore(async (store) => {
+      const book = new SourceBook(store);
+      book.record('peer', 'valid');
+      const other = new SourceBook(store);
+      for (let i = 0; i < 200 && other.find('peer') === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(other.find('peer')?.valid, 1, 'another reader of the store sees it');
+    });
+  });
+
+  it('a store holding exactly maxRecords sources forgets none of them', async () => {
+    await withStore(async (store) => {
+      const book = new SourceBook(store, undefined, undefined, 5);
+      for (let i = 0; i < 5; i++) book.record(`s${i}`, 'valid');
+      await book.flush();
+      assert.equal(new SourceBook(store).list().length, 5);
+    });
+  });
+
+  it('unban says no when the ban has already run out', async () => {
+    await withStore(async (store) => {
+      let now = 1_000_000;
+      const book = new SourceBook(store, { banScore: 0, banViolations: 1, banSeconds: 60 }, () => now);
+      book.record('peer', 'invalid');
+      await book.flush();
+      now += 60_000;
+      assert.equal(await book.unban('peer'), false, 'not banned any more');
+    });
+  });
+
   it('checks source names', () => {
     assert.equal(checkSourceName('peer-1.example:8333'), undefined);
-    assert.notEqual(checkSourceName(''), undefined);
+    assert.equal(checkSourceName('x'.repeat(200)), undefined, '200 characters are allowed');
+    assert.match(checkSourceName('') ?? '', /empty/);
     assert.notEqual(checkSourceName('has space'), undefined);
     assert.notEqual(checkSourceName('x'.repeat(201)), undefined);
   });
@@ -343,6 +521,45 @@ describe('logger', () => {
     const log = createLogger({ format: 'text', stream: { write: (s: string) => (lines.push(s), true) }, now: () => new Date(0) });
     log.info('listening', { url: 'http://127.0.0.1:1', note: 'two words' });
     assert.equal(lines[0], '1970-01-01T00:00:00.000Z INFO  listening url=http://127.0.0.1:1 note="two words"\n');
+  });
+
+  it('by default writes text at info and above', () => {
+    const lines: string[] = [];
+    const log = createLogger({ stream: { write: (s: string) => (lines.push(s), true) }, now: () => new Date(0) });
+    assert.equal(log.level, 'info');
+    assert.deepEqual([log.enabled('debug'), log.enabled('info'), log.enabled('error')], [false, true, true]);
+    log.debug('hidden');
+    log.info('shown', { n: 1 });
+    assert.deepEqual(lines, ['1970-01-01T00:00:00.000Z INFO  shown n=1\n']);
+    const quiet = createLogger({ level: 'warn', stream: { write: () => true } });
+    assert.equal(quiet.level, 'warn');
+    assert.deepEqual([quiet.enabled('info'), quiet.enabled('warn')], [false, true]);
+  });
+
+  it("a child's fields add to its parent's, through generations; a line's own fields win", () => {
+    const lines: string[] = [];
+    const log = createLogger({ format: 'json', stream: { write: (s: string) => (lines.push(s), true) }, now: () => new Date(0) });
+    log.child({ component: 'serve', peer: 'a' }).child({ request: 7 }).info('answered', { peer: 'b' });
+    assert.deepEqual(JSON.parse(lines[0]!), { time: '1970-01-01T00:00:00.000Z', level: 'info', msg: 'answered', component: 'serve', peer: 'b', request: 7 });
+  });
+
+  it('text values: quoted when they hold "=", left out when undefined; errors by their message, byte views by their own bytes', () => {
+    const lines: string[] = [];
+    const log = createLogger({ format: 'text', stream: { write: (s: string) => (lines.push(s), true) }, now: () => new Date(0) });
+    const view = new Uint8Array([0xaa, 0x01, 0x02, 0xbb]).subarray(1, 3);
+    log.error('failed', { expr: 'a=b', gone: undefined, error: new Error('boom'), bytes: view });
+    assert.equal(lines[0], '1970-01-01T00:00:00.000Z ERROR failed expr="a=b" error=boom bytes=0102\n');
+    const json: string[] = [];
+    createLogger({ format: 'json', stream: { write: (s: string) => (json.push(s), true) }, now: () => new Date(0) }).error('failed', { error: new Error('boom'), bytes: view });
+    assert.deepEqual(JSON.parse(json[0]!), { time: '1970-01-01T00:00:00.000Z', level: 'error', msg: 'failed', error: 'boom', bytes: '0102' });
+  });
+
+  it('writes to standard error by default, never standard output (which carries results)', () => {
+    const url = new URL('../src/service/logger.js', import.meta.url).href;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { createLogger } from ${JSON.stringify(url)}; createLogger().warn('careful');`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /WARN  careful\n$/);
   });
 });
 
@@ -378,6 +595,24 @@ describe('checkHealth', () => {
     assert.match(h.components.store.detail, /MDB_PANIC/);
     assert.equal(checkHealth({ ...base, chain: chain(okStore), pool: pool({ closed: true }) }).status, 'unhealthy');
     assert.equal(checkHealth({ ...base, chain: chain(okStore), pool: pool({}), queue: { depth: 0, capacity: 4, closed: true } }).status, 'unhealthy');
+  });
+
+  it('unhealthy: a store with no tip, a pool whose every thread is gone, a closed pool that checked on the main thread', () => {
+    const empty = checkHealth({ ...base, chain: chain({ getTip: () => undefined, utxoCount: () => 0 }), pool: pool({}) });
+    assert.deepEqual([empty.status, empty.components.store.status], ['unhealthy', 'unhealthy']);
+    const dead = checkHealth({ ...base, chain: chain(okStore), pool: pool({ liveThreads: 0 }) });
+    assert.deepEqual([dead.status, dead.components.workers.status], ['unhealthy', 'unhealthy']);
+    const mainThread = checkHealth({ ...base, chain: chain(okStore), pool: pool({ threads: 0 }) });
+    assert.deepEqual([mainThread.status, mainThread.components.workers.status], ['healthy', 'healthy']);
+    const closed = checkHealth({ ...base, chain: chain(okStore), pool: pool({ threads: 0, closed: true }) });
+    assert.deepEqual([closed.status, closed.components.workers.status], ['unhealthy', 'unhealthy']);
+  });
+
+  it('a tip exactly maxTipAgeSeconds old is still recent; one second more is old', () => {
+    const at = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), now: 1_100 });
+    assert.deepEqual([at.status, at.components.tip.status, at.components.tip.ageSeconds], ['healthy', 'healthy', 100]);
+    const past = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), now: 1_101 });
+    assert.deepEqual([past.components.tip.status, past.components.tip.ageSeconds], ['degraded', 101]);
   });
 
   it('unhealthy: reads answer but the last write failed', () => {
