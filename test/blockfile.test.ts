@@ -18,14 +18,17 @@ import {
   readBlocksAsync,
   readXorKey,
   scanBlockRecords,
+  writeXorKey,
   xorInPlace,
+  type ReadBlocksOptions,
   type BlockFileIssue,
   type BlockHeaderRecord,
   type BlockRecord,
   type ReadBlocksSummary,
 } from '../src/blockfile/index.js';
+import { readRecordAt } from '../src/blockfile/reader.js';
 import { decodeBlock } from '../src/primitives/block.js';
-import { equalBytes, hashToHex, toHex } from '../src/primitives/bytes.js';
+import { concatBytes, equalBytes, hashToHex, toHex } from '../src/primitives/bytes.js';
 import { vectorPath } from './helpers/vectors.js';
 
 const MAIN_MAGIC = Uint8Array.of(0xf9, 0xbe, 0xb4, 0xd9);
@@ -635,4 +638,250 @@ test('btcd/blocks1-256.dat reads as 255 records whose blocks parse and link from
   const parsed = readAllBlocks(vectorPath('btcd', 'blocks1-256.dat'), { magic: MAIN_MAGIC, check: 'parse', views: true });
   assert.equal(parsed.records.length, 255);
   assert.equal(hashToHex(parsed.records[254]!.block!.hash()), prev);
+});
+
+/** A record as Core frames it: magic, uint32 LE length (here any claimed length), block. */
+function frame(block: Uint8Array, claimed = block.length): Uint8Array {
+  const head = new Uint8Array(8);
+  head.set(MAIN_MAGIC);
+  new DataView(head.buffer).setUint32(4, claimed, true);
+  return concatBytes(head, block);
+}
+
+function issueList(summary: ReadBlocksSummary): string[] {
+  return summary.issues.map((i) => `${i.code}@${i.offset}+${i.length}`);
+}
+
+test('xor.dat: any non-zero key applies, even one of 0 and 1 bytes; a key of another size is never written', (t) => {
+  const dir = tempDir(t);
+  const key = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 1);
+  const blocks = BTCD_BLOCKS.slice(0, 3);
+  const w = writeAll(dir, blocks, { xorKey: key });
+  assert.ok(equalBytes(readXorKey(dir)!, key));
+  const bytes = readFileSync(w.files[0]!);
+  assert.equal(toHex(bytes.subarray(0, 4)), 'f9beb4d9');
+  assert.equal(bytes[7], (blocks[0]!.length >>> 24) ^ 1, 'the length\'s high byte is obfuscated');
+  sameRecords(readAllBlocks(dir, { magic: MAIN_MAGIC }).records, blocks);
+  assert.throws(() => writeXorKey(dir, new Uint8Array(7)), TypeError);
+  assert.ok(equalBytes(readXorKey(dir)!, key), 'the key on disk is unchanged');
+});
+
+test("writer: a new file when the next record would reach maxFileSize (Core's FindNextBlockPos), never an empty one", (t) => {
+  const block = BTCD_BLOCKS[0]!;
+  const rec = 8 + block.length;
+  const filesFor = (maxFileSize: number, count: number, emptyRawFirst = false): number[] => {
+    const dir = tempDir(t);
+    const w = new BlockFileWriter(dir, MAIN_MAGIC, { maxFileSize });
+    if (emptyRawFirst) w.appendRaw(new Uint8Array(0));
+    for (let i = 0; i < count; i++) w.append(block);
+    w.close();
+    sameRecords(readAllBlocks(dir, { magic: MAIN_MAGIC }).records, Array.from({ length: count }, () => block));
+    return w.files.map((f) => statSync(f).size);
+  };
+  // Two records would reach the limit exactly: the second starts a new file.
+  assert.deepEqual(filesFor(2 * rec, 3), [rec, rec, rec]);
+  assert.deepEqual(filesFor(2 * rec + 1, 3), [2 * rec, rec]);
+  // A record larger than the limit goes in a file of its own, even one just opened empty.
+  assert.deepEqual(filesFor(rec - 1, 2), [rec, rec]);
+  assert.deepEqual(filesFor(rec - 1, 2, true), [rec, rec]);
+});
+
+test('writer misuse: a size limit that cannot hold a record header, the magic changed afterwards, writing after close', (t) => {
+  const dir = tempDir(t);
+  for (const maxFileSize of [8, 100.5, Number.NaN]) {
+    assert.throws(() => new BlockFileWriter(dir, MAIN_MAGIC, { maxFileSize, overwrite: true }), RangeError, String(maxFileSize));
+  }
+  new BlockFileWriter(dir, MAIN_MAGIC, { maxFileSize: 9, overwrite: true }).close();
+  // The writer keeps its own copy of the magic.
+  const magic = MAIN_MAGIC.slice();
+  const w = new BlockFileWriter(dir, magic, { overwrite: true });
+  magic.fill(0);
+  w.append(BTCD_BLOCKS[0]!);
+  w.close();
+  assert.equal(toHex(readFileSync(w.files[0]!).subarray(0, 4)), 'f9beb4d9');
+  assert.throws(() => w.append(BTCD_BLOCKS[1]!), /closed/);
+  assert.throws(() => w.appendRaw(new Uint8Array(4)), /closed/);
+  assert.equal(statSync(w.files[0]!).size, 8 + BTCD_BLOCKS[0]!.length);
+  assert.deepEqual(listBlockFiles(dir), w.files);
+});
+
+test('listBlockFiles takes blkNNNNN.dat only, not names that merely start or end like one', (t) => {
+  const dir = tempDir(t);
+  for (const name of ['blk00000.dat', 'blk00001.dat.tmp', 'blk00002.datx', 'xblk00003.dat', 'blk.dat', 'rev00000.dat', 'blk00004.DAT']) writeFileSync(join(dir, name), '');
+  assert.deepEqual(listBlockFiles(dir), [join(dir, 'blk00000.dat')]);
+});
+
+test('record lengths 80 (a bare header) to MAX_BLOCK_SERIALIZED_SIZE (4,000,000) frame; 79 and 4,000,001 are bad-length', (t) => {
+  for (const [size, framed] of [[80, true], [79, false], [4_000_000, true], [4_000_001, false]] as const) {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, blockFileName(0)), frame(new Uint8Array(size).fill(0x11)));
+    const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC });
+    if (framed) {
+      assert.equal(records.length, 1, `${size}`);
+      assert.equal(records[0]!.raw.length, size);
+      assert.deepEqual(summary.issues, []);
+    } else {
+      assert.equal(records.length, 0, `${size}`);
+      assert.equal(summary.issues[0]!.code, 'bad-length');
+      assert.equal(summary.issues[0]!.length, size);
+    }
+  }
+});
+
+test('a record cut right after its 8-byte header is reported with the length it claims; one cut inside the header, with none', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(0, 2);
+  const w = writeAll(dir, blocks);
+  const secondAt = 8 + blocks[0]!.length;
+  truncateSync(w.files[0]!, secondAt + 8);
+  let r = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(r.records, blocks.slice(0, 1));
+  assert.deepEqual(issueList(r.summary), [`truncated@${secondAt}+${blocks[1]!.length}`]);
+  truncateSync(w.files[0]!, secondAt + 7);
+  r = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(r.records, blocks.slice(0, 1));
+  assert.deepEqual(issueList(r.summary), [`truncated@${secondAt}+0`]);
+});
+
+test('only a whole magic right after a record vouches for its length: a near miss, or 4 other bytes at the end, send the scan to read the block', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, blockFileName(0));
+  const [a, b] = [BTCD_BLOCKS[0]!, BTCD_BLOCKS[1]!];
+  // Two bytes too many, reaching a magic whose last byte is wrong, then a real record.
+  writeFileSync(file, concatBytes(frame(a, a.length + 2), Uint8Array.of(0xaa, 0xbb, 0xf9, 0xbe, 0xb4, 0x77), frame(b)));
+  let r = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(r.records, [a, b]);
+  assert.equal(r.records[1]!.offset, 8 + a.length + 6 + 8);
+  assert.deepEqual(issueList(r.summary), [`garbage@${8 + a.length}+6`]);
+  // Two bytes too many, and exactly four bytes after the claimed end, at the end of the file.
+  writeFileSync(file, concatBytes(frame(a, a.length + 2), Uint8Array.of(0xaa, 0xbb, 1, 2, 3, 4)));
+  r = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(r.records, [a]);
+  assert.deepEqual(issueList(r.summary), [`garbage@${8 + a.length}+6`]);
+  // The file ends with a first magic byte and a byte that is not the second: garbage, not a cut header.
+  writeFileSync(file, concatBytes(frame(a), Uint8Array.of(0xf9, 0x13)));
+  r = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(r.records, [a]);
+  assert.deepEqual(issueList(r.summary), [`garbage@${8 + a.length}+2`]);
+});
+
+test('a magic with a length outside 80..4,000,000 is garbage as a whole, zero bytes in the magic included', (t) => {
+  const dir = tempDir(t);
+  // A custom signet's magic is the start of a hash: it may hold zero bytes.
+  const magic = Uint8Array.of(0x5e, 0x00, 0x00, 0x00);
+  writeFileSync(join(dir, blockFileName(0)), concatBytes(magic, new Uint8Array(4), new Uint8Array(8)));
+  const { records, summary } = readAllBlocks(dir, { magic });
+  assert.deepEqual(records, []);
+  assert.deepEqual(issueList(summary), ['bad-length@0+0', 'garbage@0+4']);
+});
+
+test('a header cut short inside a record already reported as running past the end is not reported again', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(30, 32);
+  const claims2MiB = Uint8Array.of(0xf9, 0xbe, 0xb4, 0xd9, 0x00, 0x00, 0x20, 0x00);
+  writeFileSync(join(dir, blockFileName(0)), concatBytes(claims2MiB, frame(blocks[0]!), frame(blocks[1]!), Uint8Array.of(0xf9, 0xbe, 0xb4, 0xd9, 1, 2)));
+  const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  sameRecords(records, blocks);
+  assert.deepEqual(issueList(summary), [`truncated@0+${0x200000}`]);
+});
+
+test('readAllBlocks keeps every record intact even when views are asked for; chunkSize must be positive', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(0, 20);
+  writeAll(dir, blocks, { xorKey: KEY });
+  sameRecords(readAllBlocks(dir, { magic: MAIN_MAGIC, views: true, chunkSize: 256 }).records, blocks);
+  for (const chunkSize of [0, -1, 1.5]) assert.throws(() => readAllBlocks(dir, { magic: MAIN_MAGIC, chunkSize }), RangeError, String(chunkSize));
+});
+
+test('readBlocks: a file that shrinks while it is read is scanned as it now is, never with stale bytes', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'blk00000.dat');
+  // A bad-length record (reported from the first window), then a 200-byte record at 8.
+  const image = new Uint8Array(8 + 8 + 200).fill(0x11, 16);
+  image.set(MAIN_MAGIC, 0);
+  image.set(MAIN_MAGIC, 8);
+  new DataView(image.buffer).setUint32(12, 200, true);
+  for (const cut of [40, 120]) {
+    writeFileSync(file, image);
+    const onIssue = (i: BlockFileIssue): void => {
+      if (i.code === 'bad-length') truncateSync(file, cut);
+    };
+    const { records, summary } = readAllBlocks(file, { magic: MAIN_MAGIC, chunkSize: 16, onIssue });
+    assert.deepEqual(records, [], `cut ${cut}`);
+    assert.deepEqual(
+      summary.issues.map((i) => `${i.code}@${i.offset}`),
+      ['bad-length@0', 'garbage@0', 'truncated@8'],
+      `cut ${cut}`,
+    );
+  }
+});
+
+test("a record whose length runs past the end around a whole block: in 'parse' mode too, the record is where its block is", (t) => {
+  const dir = tempDir(t);
+  const [a, b] = [BTCD_BLOCKS[60]!, BTCD_BLOCKS[61]!];
+  writeFileSync(join(dir, blockFileName(0)), concatBytes(frame(a), frame(b, b.length + 5000)));
+  for (const check of ['frame', 'parse'] as const) {
+    const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC, check });
+    sameRecords(records, [a, b]);
+    assert.deepEqual(records.map((r) => r.offset), [8, 8 + a.length + 8], check);
+    if (check === 'parse') assert.ok(records.every((r) => r.block !== undefined && equalBytes(r.block.toBytes(), r.raw)));
+    assert.deepEqual(summary.issues, [], check);
+  }
+});
+
+test('lengths that claim too much: a read a window at a time finds what a whole read finds, wherever the windows end', (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(80, 84);
+  // Block 0 claims 2 more bytes (into 'aabb' junk), block 1 claims 3 more (into the next magic),
+  // block 3 claims 6 more (past its end, into 12 junk bytes at the end of the file).
+  const file = join(dir, blockFileName(0));
+  writeFileSync(
+    file,
+    concatBytes(frame(blocks[0]!, blocks[0]!.length + 2), Uint8Array.of(0xaa, 0xbb), frame(blocks[1]!, blocks[1]!.length + 3), frame(blocks[2]!), frame(blocks[3]!, blocks[3]!.length + 6), new Uint8Array(12).fill(0x5a)),
+  );
+  const seen = (opts: Partial<ReadBlocksOptions>): string[] => {
+    const { records, summary } = readAllBlocks(file, { magic: MAIN_MAGIC, ...opts });
+    return [...records.map((r) => `${r.offset}+${r.raw.length}`), ...issueList(summary)];
+  };
+  const whole = seen({});
+  const at1 = 8 + blocks[0]!.length + 2;
+  // Blocks 1 to 3 are read to their ends (block 0's length is vouched for by the magic after the junk).
+  assert.deepEqual(whole.slice(1, 4), [at1 + 8, at1 + 16 + blocks[1]!.length, at1 + 24 + blocks[1]!.length + blocks[2]!.length].map((o, i) => `${o}+${blocks[i + 1]!.length}`));
+  const end3 = at1 + 24 + blocks[1]!.length + blocks[2]!.length + blocks[3]!.length;
+  assert.deepEqual(whole.slice(4), [`garbage@${end3}+12`]);
+  for (let chunkSize = 1; chunkSize <= 400; chunkSize++) assert.deepEqual(seen({ chunkSize }), whole, `chunkSize ${chunkSize}`);
+});
+
+test('readRecordAt: the block at a position a scan reported, de-obfuscated at that position; a file that ends before it throws', async (t) => {
+  const dir = tempDir(t);
+  const blocks = BTCD_BLOCKS.slice(0, 5);
+  writeAll(dir, blocks, { xorKey: KEY });
+  const { records } = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  for (const r of records) {
+    assert.ok(equalBytes(await readRecordAt(r.file, r.offset, r.raw.length, KEY), r.raw), `block at ${r.offset}`);
+  }
+  const last = records.at(-1)!;
+  await assert.rejects(readRecordAt(last.file, last.offset, last.raw.length + 1, KEY), /ends before/);
+});
+
+// Core's LoadExternalBlockFile deserializes the block from the start of the record under the
+// record's limit and goes on where the block ends: bytes between the block's end and the end the
+// length claims are never part of the block. Here such bytes are kept in the record (and in
+// 'parse' mode the record is refused as not a block) when a magic, or the end of the file within
+// 4 bytes, follows the claimed end.
+test('a length that covers junk after its block, up to the next magic or the end of the file: the record is the block, as Core', { todo: 'the junk is kept in the record; parse mode reports bad-block' }, (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, blockFileName(0));
+  const [a, b] = [BTCD_BLOCKS[0]!, BTCD_BLOCKS[1]!];
+  for (const bytes of [
+    concatBytes(frame(a, a.length + 2), Uint8Array.of(0xaa, 0xbb), frame(b)),
+    concatBytes(frame(b), frame(a, a.length + 2), Uint8Array.of(0xaa, 0xbb)),
+  ]) {
+    writeFileSync(file, bytes);
+    for (const check of ['frame', 'parse'] as const) {
+      const { records, summary } = readAllBlocks(dir, { magic: MAIN_MAGIC, check });
+      assert.deepEqual(records.map((r) => toHex(r.raw)).sort(), [toHex(a), toHex(b)].sort(), check);
+      assert.ok(summary.issues.every((i) => i.code === 'garbage'), check);
+    }
+  }
 });

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { OutpointMap } from '../src/primitives/outpoint-map.js';
+import { OutpointMap, outpointHash } from '../src/primitives/outpoint-map.js';
 
 function txidsSharingPrefixes(n: number): Uint8Array[] {
   // Groups of 4 with the same first 8 bytes: same vout, same hash.
@@ -92,4 +92,29 @@ test('OutpointMap: 50,000 outpoints on 4 hashes a run, taken in scrambled order,
   for (let t = 0; t < txids.length; t++) assert.equal(map.get(txids[t]!, 10), -t - 10);
   for (let t = 0; t < txids.length; t += 97) assert.equal(map.get(txids[t]!, 3), t * 4 + 3);
   assert.deepEqual(valuesOf(map), [...model.values()]);
+});
+
+test('OutpointMap: taking the entry in the last slot leaves an entry at its home in slot 0 where it is', () => {
+  // A new map has 16 slots. The hash is salted per process, so the keys are found by their hash:
+  // one whose home is the last slot and one whose home is the first.
+  const withHome = (home: number): Uint8Array => {
+    for (let n = 0; ; n++) {
+      const t = new Uint8Array(32);
+      new DataView(t.buffer).setUint32(0, n);
+      if ((outpointHash(t, 0) & 15) === home) return t;
+    }
+  };
+  const last = withHome(15);
+  const first = withHome(0);
+  const map = new OutpointMap<string>();
+  map.set(last, 0, 'last');
+  map.set(first, 0, 'first');
+  assert.equal(map.take(last, 0), 'last');
+  assert.equal(map.get(first, 0), 'first');
+  assert.equal(map.get(last, 0), undefined);
+  assert.equal(map.size, 1);
+  // The slot freed at the end of the table is usable again.
+  map.set(last, 0, 'again');
+  assert.equal(map.get(last, 0), 'again');
+  assert.equal(map.get(first, 0), 'first');
 });

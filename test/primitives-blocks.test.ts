@@ -4,15 +4,19 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import {
+  adoptBlockHashes,
   Block,
   BlockHeader,
   blockMerkleRoot,
   blockWitnessMerkleRoot,
+  computeBlockHashes,
   decodeBlock,
+  decodeHeader,
   getWitnessCommitmentIndex,
+  MINIMUM_WITNESS_COMMITMENT,
 } from '../src/primitives/block.js';
 import { decodeTransaction, Transaction, type TxIn, type TxOut } from '../src/primitives/transaction.js';
-import { concatBytes, equalBytes, hashToHex, toHex } from '../src/primitives/bytes.js';
+import { concatBytes, equalBytes, fromHex, hashToHex, toHex } from '../src/primitives/bytes.js';
 import { hash256 } from '../src/primitives/hash.js';
 import { compactSizeLength } from '../src/primitives/writer.js';
 import { bip34Height, loadRealBlock, REAL_BLOCKS, realBlockBytes } from './helpers/real-blocks.js';
@@ -164,4 +168,82 @@ test('btcd/blocks1-256.dat', () => {
   assert.equal(off, file.length);
   assert.equal(height, 255, 'mainnet blocks 1..255');
   assert.deepEqual(spendHeights, [170, 181, 182, 183, 187, 221, 248], 'blocks with non-coinbase spends');
+});
+
+const SEGWIT_BLOCK = REAL_BLOCKS.find((b) => b.file.endsWith('block482683.raw'))!;
+
+/** A coinbase paying nothing to each of `scripts`. */
+function coinbaseWith(scripts: readonly Uint8Array[]): Transaction {
+  const input: TxIn = { prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: Uint8Array.of(1, 1), sequence: 0xffffffff, witness: [] };
+  return new Transaction(1, [input], scripts.map((scriptPubKey) => ({ value: 0, scriptPubKey })), 0);
+}
+
+test("getWitnessCommitmentIndex is Core's GetWitnessCommitmentIndex: the last output of 38+ bytes starting 6a24aa21a9ed", () => {
+  const header = loadRealBlock(SEGWIT_BLOCK).header;
+  const commitment = (len: number, sixth = 0xed): Uint8Array => {
+    const s = new Uint8Array(len).fill(0x11);
+    s.set([0x6a, 0x24, 0xaa, 0x21, 0xa9, sixth]);
+    return s;
+  };
+  const index = (...scripts: Uint8Array[]): number => getWitnessCommitmentIndex(new Block(header, [coinbaseWith(scripts)]));
+  assert.equal(MINIMUM_WITNESS_COMMITMENT, 38);
+  assert.equal(index(commitment(38)), 0);
+  assert.equal(index(Uint8Array.of(0x51), commitment(39)), 1, 'a longer script counts');
+  assert.equal(index(commitment(37)), -1, 'one byte short');
+  assert.equal(index(commitment(38, 0xee)), -1, 'the header differs in its sixth byte');
+  assert.equal(index(commitment(38), Uint8Array.of(0x51), commitment(38), Uint8Array.of(0x51)), 2, 'the last of several');
+  assert.equal(getWitnessCommitmentIndex(new Block(header, [])), -1, 'no coinbase');
+});
+
+test('decodeHeader: exactly 80 bytes', () => {
+  const bytes = realBlockBytes(SEGWIT_BLOCK);
+  const r = decodeHeader(bytes.subarray(0, 80));
+  assert.ok(r.ok);
+  assert.ok(equalBytes(r.header.hash(), hash256(bytes.subarray(0, 80))));
+  const long = decodeHeader(bytes.subarray(0, 81));
+  assert.ok(!long.ok);
+  assert.equal(long.code, 'trailing-data');
+  assert.equal(long.offset, 80);
+  const short = decodeHeader(bytes.subarray(0, 79));
+  assert.ok(!short.ok);
+  assert.equal(short.code, 'truncated');
+});
+
+test('the smallest transactions (10 bytes: no inputs, flag 0) parse in a block; a count the bytes cannot hold is refused at once', () => {
+  const header = realBlockBytes(SEGWIT_BLOCK).subarray(0, 80);
+  const tiny = fromHex('01000000' + '00' + '00' + '00000000');
+  const two = concatBytes(header, Uint8Array.of(2), tiny, tiny);
+  const r = decodeBlock(two);
+  assert.ok(r.ok, r.ok ? '' : r.message);
+  assert.equal(r.block.txs.length, 2);
+  assert.ok(equalBytes(r.block.toBytes(false), two));
+  const s = decodeBlock(concatBytes(header, Uint8Array.of(2), tiny, tiny.subarray(0, 9)));
+  assert.ok(!s.ok);
+  assert.equal(s.code, 'truncated');
+  assert.equal(s.offset, 81);
+  assert.match(s.message, /^2 transactions cannot fit in 19 bytes/);
+});
+
+test('computeBlockHashes carries both mutation flags; adoptBlockHashes gives them back and refuses a buffer of another size', () => {
+  const block = loadRealBlock(SEGWIT_BLOCK);
+  const tx = block.txs.slice(1).find((t) => t.hasWitness())!;
+  // Leaves cb, tx, tx, tx: the second pair is a duplicate in both trees (CVE-2012-2459).
+  const make = (): Block => new Block(block.header, [block.txs[0]!, tx, tx, tx]);
+  const hashes = computeBlockHashes(make());
+  assert.equal(hashes[64], 1, 'merkle root mutated');
+  assert.equal(hashes[97], 1, 'witness merkle root mutated');
+  const fresh = make();
+  assert.equal(adoptBlockHashes(fresh, hashes), true);
+  assert.equal(blockMerkleRoot(fresh).mutated, true);
+  assert.equal(blockWitnessMerkleRoot(fresh).mutated, true);
+  const plain = computeBlockHashes(block);
+  assert.equal(plain[64], 0);
+  assert.equal(plain[97], 0);
+  const again = loadRealBlock(SEGWIT_BLOCK);
+  assert.equal(adoptBlockHashes(again, plain.subarray(0, plain.length - 64)), false);
+  assert.equal(again.merkle, undefined, 'nothing adopted');
+  assert.equal(adoptBlockHashes(again, plain), true);
+  assert.equal(blockMerkleRoot(again).mutated, false);
+  assert.equal(blockWitnessMerkleRoot(again).mutated, false);
+  assert.ok(equalBytes(again.hash(), block.hash()));
 });

@@ -3,11 +3,13 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { decodeTransaction, Transaction } from '../src/primitives/transaction.js';
+import { checkSpentOutputs, decodeTransaction, Transaction, type TxIn } from '../src/primitives/transaction.js';
 import { Block, blockMerkleRoot, computeMerkleRoot, decodeBlock } from '../src/primitives/block.js';
-import { concatBytes, equalBytes, fromHex, hashToHex, toHex } from '../src/primitives/bytes.js';
+import { compareBytes, concatBytes, equalBytes, fromHex, hashToHex, isZero, toHex } from '../src/primitives/bytes.js';
 import { hash256 } from '../src/primitives/hash.js';
-import { MAX_SIZE } from '../src/primitives/reader.js';
+import { ByteReader, MAX_SIZE } from '../src/primitives/reader.js';
+import { ByteWriter, compactSizeLength } from '../src/primitives/writer.js';
+import { MAX_MONEY, moneyRange } from '../src/primitives/amount.js';
 import { loadRealBlock, REAL_BLOCKS } from './helpers/real-blocks.js';
 import { readVector } from './helpers/vectors.js';
 
@@ -221,4 +223,189 @@ test('bytes given as anything but a Uint8Array are misuse, said plainly (a hex s
   assert.throws(() => decodeBlock(new ArrayBuffer(80) as unknown as Uint8Array), { name: 'TypeError', message: /got \[object ArrayBuffer\]/ });
   // A Buffer is a Uint8Array.
   assert.equal(decodeTransaction(Buffer.from('00', 'hex')).ok, false);
+});
+
+test('CompactSize at every width boundary: written in the shortest form, read back exactly', () => {
+  const cases: Array<[number, string]> = [
+    [0, '00'],
+    [0xfc, 'fc'],
+    [0xfd, 'fdfd00'],
+    [0xffff, 'fdffff'],
+    [0x10000, 'fe00000100'],
+    [0xffffffff, 'feffffffff'],
+    [0x1_0000_0000, 'ff0000000001000000'],
+    [2 ** 53 - 1, 'ffffffffffffff1f00'],
+  ];
+  for (const [n, hex] of cases) {
+    assert.equal(toHex(new ByteWriter().compactSize(n).finish()), hex, `write ${n}`);
+    assert.equal(compactSizeLength(n), hex.length / 2, `length of ${n}`);
+    // Without the range check (Core's ReadCompactSize(is, false)) any canonical value reads back.
+    const r = new ByteReader(fromHex(hex));
+    assert.equal(r.compactSize(false), n, `read ${hex}`);
+    assert.equal(r.remaining, 0);
+  }
+});
+
+test('CompactSize range check: MAX_SIZE (0x02000000) itself passes, anything above is size-too-large', () => {
+  assert.equal(MAX_SIZE, 0x02000000);
+  assert.equal(new ByteReader(fromHex('fe00000002')).compactSize(), 0x02000000);
+  for (const hex of ['fe01000002', 'feffffffff', 'ff0000000001000000', 'ffffffffffffff1f00']) {
+    assert.throws(() => new ByteReader(fromHex(hex)).compactSize(), { code: 'size-too-large', offset: 0 }, hex);
+  }
+  // A canonical 9-byte length (2^32) is too large, not non-canonical.
+  const r = decodeTransaction(legacyTx({ sigLen: 'ff0000000001000000' }));
+  assert.ok(!r.ok);
+  assert.equal(r.code, 'size-too-large');
+  assert.equal(r.offset, OFF_SIGLEN);
+});
+
+test('output amounts are int64: a negative value decodes as negative and re-encodes', () => {
+  // -1 and -1 BTC (two's complement, little-endian); refusing them is CheckTransaction's job.
+  for (const [hex, value] of [['ffffffffffffffff', -1], ['001f0afaffffffff', -100_000_000]] as const) {
+    const bytes = legacyTx().slice();
+    bytes.set(fromHex(hex), OFF_NOUT + 1);
+    const r = decodeTransaction(bytes);
+    assert.ok(r.ok, hex);
+    assert.equal(r.tx.outputs[0]!.value, value);
+    assert.ok(equalBytes(new Transaction(r.tx.version, r.tx.inputs, r.tx.outputs, r.tx.locktime).toBytes(), bytes), hex);
+  }
+});
+
+test('an empty input vector: a 0-input legacy tx without witness parsing; the 10-byte form (flag 0) with it', () => {
+  // Without witness parsing (Core's TX_NO_WITNESS) the empty input vector is just that.
+  const legacy = fromHex(VERSION + '00' + '01' + VALUE + '0151' + LOCKTIME);
+  const r = decodeTransaction(legacy, false);
+  assert.ok(r.ok);
+  assert.equal(r.tx.inputs.length, 0);
+  assert.equal(r.tx.outputs.length, 1);
+  assert.equal(r.tx.outputs[0]!.value, 100_000_000);
+  assert.equal(decodeTransaction(legacy).ok, false, 'with witness parsing the 01 after the marker is the flag');
+  // Core's UnserializeTransaction: after the marker a flag byte of 0 means no inputs and no
+  // outputs follow; the locktime comes next (the smallest transaction, 10 bytes).
+  const tiny = fromHex(VERSION + '00' + '00' + 'ffffffff');
+  const t = decodeTransaction(tiny);
+  assert.ok(t.ok);
+  assert.equal(t.tx.inputs.length, 0);
+  assert.equal(t.tx.outputs.length, 0);
+  assert.equal(t.tx.locktime, 0xffffffff);
+  assert.ok(equalBytes(t.tx.toBytes(), tiny));
+  assert.equal(t.tx.weight(), 40);
+});
+
+test('counts the bytes left can just hold are read on; one more is refused at the count', () => {
+  // Inputs take at least 41 bytes: 15 inputs with empty scriptSigs and one empty output decode.
+  const inputs = Array.from({ length: 15 }, () => PREVOUT + '00' + SEQ).join('');
+  const many = decodeTransaction(fromHex(VERSION + '0f' + inputs + '01' + '0000000000000000' + '00' + LOCKTIME));
+  assert.ok(many.ok);
+  assert.equal(many.tx.inputs.length, 15);
+  // Two inputs in 82 bytes: read (the failure is where the bytes run out); in 81: refused at once.
+  const fits = fromHex(VERSION + '02' + '00'.repeat(82));
+  const r1 = decodeTransaction(fits);
+  assert.ok(!r1.ok);
+  assert.equal(r1.code, 'truncated');
+  assert.equal(r1.offset, fits.length);
+  const r2 = decodeTransaction(fromHex(VERSION + '02' + '00'.repeat(81)));
+  assert.ok(!r2.ok);
+  assert.equal(r2.code, 'truncated');
+  assert.equal(r2.offset, 5);
+  assert.match(r2.message, /^2 inputs cannot fit in 81 bytes/);
+
+  // Outputs take at least 9 bytes: five empty outputs at the end of a transaction decode.
+  const head = VERSION + '01' + PREVOUT + '00' + SEQ;
+  const five = decodeTransaction(fromHex(head + '05' + '000000000000000000'.repeat(5) + LOCKTIME));
+  assert.ok(five.ok);
+  assert.equal(five.tx.outputs.length, 5);
+  const afterCount = (head.length >> 1) + 1;
+  const o1 = fromHex(head + '02' + '00'.repeat(18));
+  const r3 = decodeTransaction(o1);
+  assert.ok(!r3.ok);
+  assert.equal(r3.offset, o1.length, 'two outputs in 18 bytes are read');
+  const r4 = decodeTransaction(fromHex(head + '02' + '00'.repeat(17)));
+  assert.ok(!r4.ok);
+  assert.equal(r4.code, 'truncated');
+  assert.equal(r4.offset, afterCount);
+  assert.match(r4.message, /^2 outputs cannot fit in 17 bytes/);
+
+  // Witness items take at least 1 byte: 4 items in the 4 bytes left are read (they use up the
+  // locktime, so the failure is at the end); 5 are refused at the count.
+  const w4 = segwitTx('01', '04');
+  const r5 = decodeTransaction(w4);
+  assert.ok(!r5.ok);
+  assert.equal(r5.code, 'truncated');
+  assert.equal(r5.offset, w4.length);
+  const w5 = segwitTx('01', '05');
+  const r6 = decodeTransaction(w5);
+  assert.ok(!r6.ok);
+  assert.equal(r6.offset, w5.length - 4);
+  assert.match(r6.message, /^5 witness items cannot fit in 4 bytes/);
+});
+
+test("isCoinbase is Core's IsCoinBase: exactly one input, and its prevout null (zero hash, index 0xffffffff)", () => {
+  const input = (hash: Uint8Array, index: number): TxIn => ({ prevout: { hash, index }, scriptSig: Uint8Array.of(1, 1), sequence: 0xffffffff, witness: [] });
+  const out = [{ value: 0, scriptPubKey: Uint8Array.of(0x51) }];
+  const zero = new Uint8Array(32);
+  const one = new Uint8Array(32);
+  one[31] = 1;
+  assert.equal(new Transaction(1, [input(zero, 0xffffffff)], out, 0).isCoinbase(), true);
+  assert.equal(new Transaction(1, [input(zero, 0xffffffff), input(one, 0)], out, 0).isCoinbase(), false, 'two inputs');
+  assert.equal(new Transaction(1, [input(one, 0xffffffff)], out, 0).isCoinbase(), false, 'hash not null');
+  assert.equal(new Transaction(1, [input(zero, 0)], out, 0).isCoinbase(), false, 'index not 0xffffffff');
+  assert.equal(new Transaction(1, [], out, 0).isCoinbase(), false, 'no input');
+});
+
+test('spent outputs must be an array of { value, scriptPubKey }: anything else is misuse', () => {
+  checkSpentOutputs([{ value: 1, scriptPubKey: Uint8Array.of(0x51) }]);
+  for (const notArray of [{}, { length: 1 }, 'ab']) {
+    assert.throws(() => checkSpentOutputs(notArray as never), { name: 'TypeError', message: /^spentOutputs must be an array/ });
+  }
+  assert.throws(() => checkSpentOutputs([{ value: 1.5, scriptPubKey: Uint8Array.of(0x51) }]), /spentOutputs\[0\]/);
+  assert.throws(() => checkSpentOutputs([{ value: 1, scriptPubKey: '51' } as never]), TypeError);
+});
+
+test("moneyRange is Core's MoneyRange: integers 0..MAX_MONEY", () => {
+  assert.equal(MAX_MONEY, 2_100_000_000_000_000);
+  for (const v of [0, 1, MAX_MONEY]) assert.equal(moneyRange(v), true, String(v));
+  for (const v of [-1, MAX_MONEY + 1, 0.5, 1.5, Number.NaN, Infinity]) assert.equal(moneyRange(v), false, String(v));
+});
+
+test('byte helpers: hex parsing refuses malformed input; comparison orders by content, then length', () => {
+  assert.deepEqual([...fromHex('00Ab7fFF')], [0x00, 0xab, 0x7f, 0xff]);
+  for (const bad of ['abc', '1g', 'g1', '0x', ' 1', '+1']) assert.throws(() => fromHex(bad), TypeError, bad);
+  assert.equal(equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2, 3)), false);
+  assert.equal(equalBytes(Uint8Array.of(1, 2, 3), Uint8Array.of(1, 2)), false);
+  assert.equal(equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2)), true);
+  assert.ok(compareBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 3)) < 0);
+  assert.ok(compareBytes(Uint8Array.of(2), Uint8Array.of(1, 9)) > 0);
+  assert.ok(compareBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2, 0)) < 0);
+  assert.ok(compareBytes(Uint8Array.of(1, 2, 0), Uint8Array.of(1, 2)) > 0);
+  assert.equal(compareBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2)), 0);
+  assert.equal(isZero(new Uint8Array(8)), true);
+  assert.equal(isZero(Uint8Array.of(0, 0, 1, 0)), false);
+  assert.equal(isZero(new Uint8Array(0)), true);
+});
+
+test('ByteWriter.finish returns a copy of exactly what was written', () => {
+  const w = new ByteWriter(64).u8(1).u32(2);
+  const first = w.finish();
+  assert.equal(first.buffer.byteLength, 5);
+  first[0] = 0xee;
+  assert.equal(toHex(w.u8(3).finish()), '010200000003');
+});
+
+test('merkle: only sibling pairs are compared, over all 32 bytes', () => {
+  const [a, b] = [1, 2].map((i) => hash256(Uint8Array.of(i)));
+  // An odd level's last entry is duplicated, not compared: an all-zero last leaf is no mutation.
+  const zero = new Uint8Array(32);
+  const odd = computeMerkleRoot([a!, b!, zero]);
+  assert.equal(odd.mutated, false);
+  const even = computeMerkleRoot([a!, b!, zero, zero]);
+  assert.equal(toHex(even.root), toHex(odd.root));
+  assert.equal(even.mutated, true);
+  // Siblings that differ in their last byte only are different hashes.
+  const c = a!.slice();
+  c[31]! ^= 1;
+  assert.equal(computeMerkleRoot([a!, c]).mutated, false);
+  c[0]! ^= 1;
+  c[31]! ^= 1;
+  assert.equal(computeMerkleRoot([a!, c]).mutated, false);
 });

@@ -16,6 +16,7 @@ import {
   type SpentReadResult,
 } from '../src/spent/index.js';
 import { ByteReader } from '../src/primitives/reader.js';
+import { MAX_MONEY } from '../src/primitives/amount.js';
 import { ByteWriter } from '../src/primitives/writer.js';
 import { decodeTransaction, serializeTxOut, SEQUENCE_LOCKTIME_DISABLE_FLAG, type Transaction } from '../src/primitives/transaction.js';
 import type { Block } from '../src/primitives/block.js';
@@ -362,6 +363,14 @@ test('malformed btcd utxostore: truncation, entry length mismatch, off-curve key
   const missing = spentOutputsForBlock(block, store.entries.slice(1));
   assert.ok(!missing.ok);
   assert.equal(missing.code, 'bad-format');
+  // The offset of a missing coin is its flat spent-input index: here the block's last input.
+  const inputs = spentInputs(block);
+  const lastPrevout = inputs.at(-1)!.tx.inputs[inputs.at(-1)!.inputIndex]!.prevout;
+  const withoutLast = store.entries.filter((e) => !(equalBytes(e.txid, lastPrevout.hash) && e.vout === lastPrevout.index));
+  assert.equal(withoutLast.length, store.entries.length - 1);
+  const lastMissing = spentOutputsForBlock(block, withoutLast);
+  assert.ok(!lastMissing.ok);
+  assert.equal(lastMissing.offset, inputs.length - 1);
   assert.throws(() => readSpentFile(bytes, 'btcd-utxostore'), TypeError);
 });
 
@@ -398,4 +407,76 @@ test('malformed Floresta JSON: syntax, shape and encoding errors are bad-format'
   const notUtf8 = readSpentFile(Uint8Array.of(0x5b, 0xff, 0x5d), 'floresta-json');
   assert.ok(!notUtf8.ok);
   assert.equal(notUtf8.code, 'bad-format');
+});
+
+/** Core's WriteVarInt (serialize.h, VarIntMode::DEFAULT), to build utxostore entries. */
+function varInt(n: number): number[] {
+  const out: number[] = [];
+  for (let len = 0; ; len++) {
+    out.unshift((n % 128) | (len > 0 ? 0x80 : 0));
+    if (n <= 0x7f) return out;
+    n = Math.floor(n / 128) - 1;
+  }
+}
+
+test("VARINT: a value that reaches 2^53 - 1 with a continuation bit is refused there, as Core's ReadVarInt", () => {
+  // 0x8e, six 0xfe, 0xff: the running value is 2^53 - 1 when the last byte asks for more.
+  assert.throws(() => readVarInt(new ByteReader(fromHex('8e' + 'fe'.repeat(6) + 'ff'))), { code: 'size-too-large', offset: 0 });
+  assert.equal(readVarInt(new ByteReader(fromHex('8e' + 'fe'.repeat(6) + '7f'))), 2 ** 53 - 1);
+});
+
+test('btcd utxostore entries: every compressed script form, raw scripts up to MAX_SCRIPT_SIZE, coinbase heights, MAX_MONEY', () => {
+  assert.equal(toHex(Uint8Array.from(varInt(0x1234))), 'a334', 'the VARINT writer matches serialize_tests');
+  const entryOf = (code: number, amount: number, script: ArrayLike<number>): Uint8Array => Uint8Array.from([...varInt(code), ...varInt(amount), ...Array.from(script)]);
+  const readOne = (entry: Uint8Array): SpentOutput => {
+    const r = readBtcdUtxoStore(storeRecord(entry));
+    assert.ok(r.ok, r.ok ? '' : `${r.code} at ${r.offset}: ${r.message}`);
+    assert.equal(r.entries.length, 1);
+    return r.entries[0]!.output;
+  };
+  const h20 = new Uint8Array(20).fill(0xcd);
+  const x = secp256k1.Point.BASE.toBytes(true).subarray(1);
+  // Special scripts: 0 P2PKH and 1 P2SH take 20 bytes, 2..5 P2PK take 32.
+  assert.equal(toHex(readOne(entryOf(200, 9, [0, ...h20])).scriptPubKey), '76a914' + toHex(h20) + '88ac');
+  assert.equal(toHex(readOne(entryOf(200, 9, [1, ...h20])).scriptPubKey), 'a914' + toHex(h20) + '87');
+  assert.equal(toHex(readOne(entryOf(200, 9, [3, ...x])).scriptPubKey), '2103' + toHex(x) + 'ac');
+  assert.equal(toHex(readOne(entryOf(200, 9, [4, ...x])).scriptPubKey), '41' + toHex(secp256k1.Point.BASE.toBytes(false)) + 'ac');
+  // Code = height * 2 + coinbase.
+  const cb = readOne(entryOf(201, 9, [0, ...h20]));
+  assert.equal(cb.height, 100);
+  assert.equal(cb.coinbase, true);
+  assert.equal(cb.value, 100_000_000);
+  // CompressAmount(MAX_MONEY) = 0x1406f40 (compress_tests): the largest amount a coin can hold.
+  assert.equal(readOne(entryOf(2, 0x1406f40, [0, ...h20])).value, MAX_MONEY);
+  // Any other script: VARINT(size + 6), then the script as it is.
+  for (const len of [0, 1, 5, 33, 10_000]) {
+    const s = Uint8Array.from({ length: len }, (_, i) => (i * 7 + 1) & 0xff);
+    assert.equal(toHex(readOne(entryOf(200, 9, [...varInt(len + 6), ...s])).scriptPubKey), toHex(s), `${len}-byte script`);
+  }
+  // Past MAX_SCRIPT_SIZE (10,000): the bytes are skipped and the script is a bare OP_RETURN, as Core.
+  for (const len of [10_001, 10_500]) {
+    const s = new Uint8Array(len).fill(0x51);
+    assert.equal(toHex(readOne(entryOf(200, 9, [...varInt(len + 6), ...s])).scriptPubKey), '6a', `${len}-byte script`);
+  }
+});
+
+test('Floresta JSON bounds: MAX_MONEY is an amount; heights and times are non-negative integers; a syntax error names its position', () => {
+  const el = (over: Record<string, unknown>): string =>
+    JSON.stringify([{ txout: { value: 1, script_pubkey: '51' }, is_coinbase: false, creation_height: 1, creation_time: 1, ...over }]);
+  const max = mustOk(readFlorestaJson(el({ txout: { value: MAX_MONEY, script_pubkey: '' } })));
+  assert.equal(max[0]!.value, MAX_MONEY);
+  assert.equal(max[0]!.scriptPubKey.length, 0);
+  const zero = mustOk(readFlorestaJson(el({ creation_height: 0, creation_time: 0 })));
+  assert.equal(zero[0]!.height, 0);
+  assert.equal(zero[0]!.time, 0);
+  for (const over of [{ creation_height: -1 }, { creation_time: -1 }, { creation_height: 1.5 }, { creation_time: 0.5 }]) {
+    const r = readFlorestaJson(el(over));
+    assert.ok(!r.ok, JSON.stringify(over));
+    assert.equal(r.code, 'bad-format');
+    assert.equal(r.offset, 0, 'the element index');
+  }
+  const syntax = readFlorestaJson('[1 2]');
+  assert.ok(!syntax.ok);
+  assert.equal(syntax.code, 'bad-format');
+  assert.equal(syntax.offset, 3, 'where the parser stopped');
 });

@@ -286,6 +286,24 @@ test('getBinaryFast hazard: a coin read first stays intact after later reads', a
   await store.close();
 });
 
+test('getCoin: small scripts read one after another each stay intact, across several shared buffers', async (t) => {
+  const dir = tempDir(t);
+  const store = ChainStore.open(dir, { network: 'regtest' });
+  // 400 P2PKH-sized scripts: 10,000 bytes, more than one 8 KiB buffer holds.
+  const coins = Array.from({ length: 400 }, (_, i) => coin(1000 + i, 25, i));
+  const entry = syntheticChain(2, 1, 0, 0)[0]!.apply.entry;
+  await store.applyBlock({
+    entry,
+    spent: [],
+    created: coins.map((c, i) => ({ txid: txid(1000 + i), vout: 0, coin: c })),
+    undo: [],
+    tip: { hash: entry.hash, height: 0 },
+  });
+  const read = coins.map((_, i) => store.getCoin(txid(1000 + i), 0)!);
+  read.forEach((c, i) => assert.deepEqual(plain(c), plain(coins[i]!), `coin ${i}`));
+  await store.close();
+});
+
 test('applyBlock then revertBlock restores the exact prior digest, tip, index status and undo', async (t) => {
   const dir = tempDir(t);
   const store = ChainStore.open(dir, { network: 'regtest' });
