@@ -387,3 +387,48 @@ test('blocks are taken in file order, through the look-ahead and the waiting lis
     }
   }
 });
+
+test("a record whose damaged length covers bytes after its block imports the block, as Core's LoadExternalBlockFile reads it, waiting for its parent or not", async (t) => {
+  const tmp = tempDir('vigil-junk-length-');
+  t.after(() => tmp.remove());
+  const blocks = branch('junk-length', 104, 0);
+  const a = blocks.map((x) => x.raw);
+  const plain = blkFile(a);
+  const magic = getParams('regtest').messageStart;
+  /** A record whose length claims `junk.length` bytes more than its block, the junk after the block. */
+  const padded = (raw: Uint8Array, junk: Uint8Array): Uint8Array => {
+    const head = new Uint8Array(8);
+    head.set(magic);
+    new DataView(head.buffer).setUint32(4, raw.length + junk.length, true);
+    return concatBytes(head, raw, junk);
+  };
+  // Block 103 before its parent (it waits, and is read again by its place), both with junk; 104 plain.
+  const damaged = concatBytes(
+    blkFile(a.slice(0, 101)),
+    padded(a[102]!, Uint8Array.of(0xaa, 0xbb)),
+    padded(a[101]!, Uint8Array.of(0x00, 0x01, 0x02)),
+    blkFile([a[103]!]),
+  );
+  writeFileSync(join(tmp.dir, 'plain.dat'), plain);
+  writeFileSync(join(tmp.dir, 'damaged.dat'), damaged);
+  const ref = await ChainState.open(join(tmp.dir, 'store-ref'), { network: 'regtest' });
+  assert.deepEqual((await importBlocks(ref, join(tmp.dir, 'plain.dat'))).failures, []);
+  const want = { tip: ref.tip.hex, height: ref.tip.height, digest: toHex(ref.utxoDigest()) };
+  await ref.close();
+  assert.equal(want.height, 104);
+  for (const lookAhead of [true, false]) {
+    const chain = await ChainState.open(join(tmp.dir, `store-${lookAhead}`), { network: 'regtest' });
+    try {
+      const s = await importBlocks(chain, join(tmp.dir, 'damaged.dat'), { lookAhead });
+      assert.deepEqual([s.stoppedOnError, s.failures, s.fileIssues, s.accepted, s.rejected], [false, [], [], 104, 0], `look-ahead ${lookAhead}`);
+      assert.deepEqual({ tip: chain.tip.hex, height: chain.tip.height, digest: toHex(chain.utxoDigest()) }, want);
+      // The stored block is the block alone, not the junk its record's length covered.
+      for (const i of [101, 102]) {
+        const stored = chain.store.getBlock(blocks[i]!.hash);
+        assert.equal(stored === undefined ? undefined : toHex(stored), toHex(a[i]!), `block ${i + 1}`);
+      }
+    } finally {
+      await chain.close();
+    }
+  }
+});

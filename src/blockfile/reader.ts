@@ -347,13 +347,20 @@ function* scanWindow(
     // that are not a block are given whole, and the scan goes on at the record's end, as Core's.
     // The 4 bytes after the record decide: a window that ends before them is joined to the next.
     if (!atEnd && end + 4 > len) return pos;
-    const blockEnd = vouchedEnd(start, end);
+    let blockEnd = vouchedEnd(start, end);
     const slice = bytes.subarray(start, blockEnd);
     // A copy, unless views were asked for, so a kept record does not pin the window's buffer.
-    const raw = opts.views ? slice : slice.slice();
+    let raw = opts.views ? slice : slice.slice();
     let block: Block | undefined;
     if (parse) {
-      const r = decodeBlock(raw);
+      let r = decodeBlock(raw);
+      if (!r.ok && r.code === 'trailing-data') {
+        // A length that covers bytes after its block: the block is what Core reads, and the
+        // scan goes on where it ends (nRewind = blkdat.GetPos()), the bytes after it garbage.
+        blockEnd = start + r.offset;
+        raw = raw.subarray(0, r.offset);
+        r = decodeBlock(raw);
+      }
       if (!r.ok) {
         const g = flushGarbage();
         if (g !== undefined) yield g;

@@ -5,7 +5,7 @@
 import { hash256 } from '../primitives/hash.js';
 import { hashToHex } from '../primitives/bytes.js';
 import { BLOCK_RECORD_HEADER_SIZE, readBlockHeadersAsync, readBlocksAsync, readRecordAt, resolveBlockFiles, type BlockFileIssue } from '../blockfile/reader.js';
-import { BlockHeader } from '../primitives/block.js';
+import { BlockHeader, decodeBlock } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import type { ChainState, ProcessResult } from './chain-state.js';
 import { BlockHasher, type HashedBatch, type HashRunner } from '../pipeline/block-hasher.js';
@@ -202,6 +202,13 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
         waitingCount++;
         continue;
       } else if (r.hash === '') {
+        // A damaged length that covers bytes after its block: Core's LoadExternalBlockFile reads
+        // the block under the record's limit and goes on where it ends, so the block is imported.
+        const d = decodeBlock(next);
+        if (!d.ok && d.code === 'trailing-data') {
+          queue.unshift({ ...item, length: d.offset, raw: next.subarray(0, d.offset) });
+          continue;
+        }
         // Bytes that do not decode as a block: damage in the file, not a block to judge (Core's
         // LoadExternalBlockFile logs "unexpected data at file offset" and goes on), said with its place.
         const at = item.offset - BLOCK_RECORD_HEADER_SIZE;
