@@ -499,19 +499,26 @@ test('readBlockHeadersAsync: onIssue and stopOnIssue as readBlocksAsync, through
   assert.deepEqual(await headers({ stopOnIssue: true }), stopped);
 });
 
-test('readBlockHeadersAsync: a file that shrinks while it is read ends the read, it never throws', async (t) => {
-  const dir = tempDir(t);
-  const file = join(dir, 'blk00000.dat');
-  // A bad-length record (reported from the first window), then a 200-byte record at 8.
+/**
+ * Writes a bad-length record (reported from the first window), then a 200-byte record at 8, to
+ * `file`; the issue handler returned cuts the file to `cut` bytes when the bad length is reported.
+ */
+function shrinkingFile(file: string, cut: number): (i: BlockFileIssue) => void {
   const image = new Uint8Array(8 + 8 + 200).fill(0x11, 16);
   image.set(MAIN_MAGIC, 0);
   image.set(MAIN_MAGIC, 8);
   new DataView(image.buffer).setUint32(12, 200, true);
+  writeFileSync(file, image);
+  return (i) => {
+    if (i.code === 'bad-length') truncateSync(file, cut);
+  };
+}
+
+test('readBlockHeadersAsync: a file that shrinks while it is read ends the read, it never throws', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'blk00000.dat');
   for (const cut of [40, 120]) {
-    writeFileSync(file, image);
-    const onIssue = (i: BlockFileIssue): void => {
-      if (i.code === 'bad-length') truncateSync(file, cut);
-    };
+    const onIssue = shrinkingFile(file, cut);
     const { headers, summary } = await readHeaders(file, { magic: MAIN_MAGIC, chunkSize: 16, onIssue });
     if (cut === 40) {
       // The record's header is gone: reported cut short, as a whole read of the shrunk file does.
@@ -796,16 +803,8 @@ test('readAllBlocks keeps every record intact even when views are asked for; chu
 test('readBlocks: a file that shrinks while it is read is scanned as it now is, never with stale bytes', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'blk00000.dat');
-  // A bad-length record (reported from the first window), then a 200-byte record at 8.
-  const image = new Uint8Array(8 + 8 + 200).fill(0x11, 16);
-  image.set(MAIN_MAGIC, 0);
-  image.set(MAIN_MAGIC, 8);
-  new DataView(image.buffer).setUint32(12, 200, true);
   for (const cut of [40, 120]) {
-    writeFileSync(file, image);
-    const onIssue = (i: BlockFileIssue): void => {
-      if (i.code === 'bad-length') truncateSync(file, cut);
-    };
+    const onIssue = shrinkingFile(file, cut);
     const { records, summary } = readAllBlocks(file, { magic: MAIN_MAGIC, chunkSize: 16, onIssue });
     assert.deepEqual(records, [], `cut ${cut}`);
     assert.deepEqual(
