@@ -9,8 +9,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rebuildBlock, withInput, withOutput } from './helpers/alter-block.js';
-import { runCli, type CliRun } from './helpers/cli.js';
+import { corruptScriptSigSignature, rebuildBlock, withInput, withOutput } from './helpers/alter-block.js';
+import { DEAD_POOL_PRELOAD, preloadEnv, runCli, type CliRun } from './helpers/cli.js';
 import { loadRealBlock, REAL_BLOCKS, type RealBlockVector } from './helpers/real-blocks.js';
 import { readVector, vectorPath } from './helpers/vectors.js';
 import { readSpentFile } from '../src/spent/index.js';
@@ -140,6 +140,16 @@ describe('check-block: altered blocks exit 1 with the reason', () => {
     assert.equal(out.reason, 'high-hash');
   });
 
+  it('a truncated btcd block with its utxostore: block-decode-failed (the block is judged, not the spent file)', async () => {
+    const truncated = join(dir, '277647-truncated.dat');
+    writeFileSync(truncated, readVector('btcd', '277647.dat').subarray(0, 1000));
+    const run = await vigil('check-block', truncated, '--spent', vectorPath('btcd', '277647.utxostore'), '--spent-format', 'btcd-utxostore', '--json');
+    assert.equal(run.status, 1, run.stderr);
+    const out = parseJson(run);
+    assert.equal(out.mode, 'invalid');
+    assert.equal(out.reason, 'block-decode-failed');
+  });
+
   it('a truncated block file: block-decode-failed, not a crash', async () => {
     const truncated = join(dir, 'truncated.raw');
     writeFileSync(truncated, readVector(...A.file.split('/')).subarray(0, 1000));
@@ -148,6 +158,74 @@ describe('check-block: altered blocks exit 1 with the reason', () => {
     const out = parseJson(run);
     assert.equal(out.mode, 'invalid');
     assert.equal(out.reason, 'block-decode-failed');
+  });
+
+  it('300025 itself without --json: one "valid" line, exit 0', async () => {
+    const run = await vigil('check-block', vectorPath(...A.file.split('/')), ...spentArgs(), '--workers', '0');
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^valid 0000000000000000821c4e0acc40f88bedbce3b73ba2358b5ade58a9022cc78c height 300025: 461 txs, 1428 inputs in \d+(\.\d)? ms\n$/);
+  });
+
+  it('a corrupted signature: the failing input is named, in text (tx N input M) and in JSON', async () => {
+    const block = loadRealBlock(A);
+    const i = block.txs.findIndex((tx, k) => k > 0 && tx.inputs.length >= 2);
+    const tx = block.txs[i]!;
+    const j = tx.inputs.length - 1;
+    const txs = block.txs.slice();
+    txs[i] = withInput(tx, j, { scriptSig: corruptScriptSigSignature(tx.inputs[j]!.scriptSig) });
+    const file = join(dir, 'block300025-badsig.raw');
+    writeFileSync(file, rebuildBlock(block, txs).toBytes());
+    const text = await vigil('check-block', file, ...spentArgs(), '--no-pow-check', '--workers', '0');
+    assert.equal(text.status, 1, text.stderr);
+    assert.match(text.stdout, new RegExp(`^invalid: block-script-verify-flag-failed \\(.*\\) \\(tx ${i} input ${j}\\) [0-9a-f]{64} height 300025: 461 txs, 1428 inputs in `));
+    const json = parseJson(await vigil('check-block', file, ...spentArgs(), '--no-pow-check', '--workers', '0', '--json'));
+    assert.equal(json.mode, 'invalid');
+    assert.equal(json.txIndex, i);
+    assert.equal(json.inputIndex, j);
+  });
+
+  it('--height stands in for a coinbase without a BIP34 height: checked at that height (bad-cb-height), exit 1', async () => {
+    const block = loadRealBlock(A);
+    const cb = block.txs[0]!;
+    const file = join(dir, 'block300025-no-height.raw');
+    writeFileSync(file, rebuildBlock(block, [withInput(cb, 0, { scriptSig: Uint8Array.of(0x4f, ...cb.inputs[0]!.scriptSig.subarray(4)) }), ...block.txs.slice(1)]).toBytes());
+    const run = await vigil('check-block', file, ...spentArgs(), '--no-pow-check', '--height', '300025', '--json');
+    assert.equal(run.status, 1, run.stderr);
+    const out = parseJson(run);
+    assert.equal(out.reason, 'bad-cb-height');
+    assert.equal(out.height, 300025);
+  });
+});
+
+describe('check-block: our own failure (mode error) is exit 2, not a verdict on the block', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vigil-cli-'));
+    // Every script check fails as on a pool whose threads have died.
+    env = preloadEnv(dir, 'dead-pool.mjs', DEAD_POOL_PRELOAD());
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const run = (...extra: string[]): Promise<CliRun> =>
+    runCli(['check-block', vectorPath(...A.file.split('/')), '--spent', vectorPath(...A.spent!.file.split('/')), '--spent-format', 'bcoin-undo', '--workers', '0', ...extra], env);
+
+  it('text: "error: <reason>" on stdout, exit 2', async () => {
+    const r = await run();
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stdout, /^error: script-check-failed 0000000000000000821c4e0acc40f88bedbce3b73ba2358b5ade58a9022cc78c height 300025: 461 txs, 1428 inputs in /);
+  });
+
+  it('--json: mode error with the failure in debug, no position, exit 2', async () => {
+    const r = await run('--json');
+    assert.equal(r.status, 2, r.stderr);
+    const out = parseJson(r) as CheckBlockJson & { debug?: string };
+    assert.equal(out.valid, false);
+    assert.equal(out.mode, 'error');
+    assert.equal(out.reason, 'script-check-failed');
+    assert.equal(out.debug, 'worker thread exited');
+    assert.equal(out.txIndex, undefined);
+    assert.equal(out.inputIndex, undefined);
   });
 });
 
@@ -228,6 +306,16 @@ describe('selftest: our own failure is exit 2, not a verdict', () => {
     const verdicts = lines.filter((l) => /^(valid|INVALID|ERROR)/.test(l));
     assert.equal(verdicts.length, 9);
     assert.ok(verdicts.every((l) => l.startsWith('ERROR script-check-failed')), verdicts.join('\n'));
+  });
+
+  it('one bundled block failing is enough: not valid, exit 2', async () => {
+    let calls = 0;
+    const pool = { threads: 0, verify: async () => (++calls === 1 ? Promise.reject(new Error('worker thread exited')) : { mode: 'valid' }) } as unknown as ScriptPool;
+    const { value, lines } = await quietly(() => selftestCommand({ json: true, quiet: true, blocks: 0, txs: 0, seed: 's', pool, crypto: 'noble', logger: silentLogger }));
+    const out = JSON.parse(lines.at(-1)!) as { valid: boolean; blocks: Array<{ valid: boolean; mode: string }> };
+    assert.deepEqual(out.blocks.map((b) => b.mode), ['error', ...Array(8).fill('valid')]);
+    assert.equal(out.valid, false);
+    assert.equal(value, 2);
   });
 
   it('the regtest sync stopped on our error: exit 2', async () => {

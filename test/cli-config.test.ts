@@ -8,9 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ChainState } from '../src/chain/chain-state.js';
 import { OPTIONS, parseCommandLine, readConfigFile, renderOptionsMarkdown, resolveOptions } from '../src/cli/config.js';
 import { UsageError } from '../src/cli/io.js';
 import { tempDir } from './helpers/regtest-chain.js';
+import { preloadEnv, srcUrl } from './helpers/cli.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
@@ -96,6 +98,56 @@ describe('config: precedence flag > environment > file > default', () => {
     }));
 });
 
+describe('config: the command line and the environment, read as documented', () => {
+  const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveOptions('import', parseCommandLine(['import', 'blocks', ...argv]), env);
+
+  it('booleans from text: 1/true/yes/on and 0/false/no/off, in any case', () => {
+    for (const v of ['1', 'true', 'YES', 'On']) assert.equal(resolve([], { VIGIL_QUIET: v }).bool('quiet'), true, v);
+    for (const v of ['0', 'false', 'No', 'OFF']) assert.equal(resolve([], { VIGIL_QUIET: v }).bool('quiet'), false, v);
+    assert.equal(resolve(['--quiet=off']).bool('quiet'), false);
+    assert.equal(resolve(['--json=TRUE']).bool('json'), true);
+  });
+
+  it('an empty environment variable is unset: the file or the default applies', () => {
+    assert.equal(resolve([], { VIGIL_NETWORK: '', VIGIL_WORKERS: '' }).string('network'), 'main');
+    assert.equal(resolve([], { VIGIL_NETWORK: '' }).source('network'), 'default');
+    withConfig({ network: 'signet' }, (path) => assert.equal(resolve(['--config', path], { VIGIL_NETWORK: '' }).string('network'), 'signet'));
+  });
+
+  it('--config beats VIGIL_CONFIG', () =>
+    withConfig({ network: 'signet' }, (flagFile) =>
+      withConfig({ network: 'testnet4' }, (envFile) => assert.equal(resolve(['--config', flagFile], { VIGIL_CONFIG: envFile }).string('network'), 'signet')),
+    ));
+
+  it("a file value the flag or the environment overrides is not checked (as another command's is not)", () =>
+    withConfig({ workers: 'many', network: 'moonnet' }, (path) => {
+      const o = resolve(['--config', path, '--workers', '2'], { VIGIL_NETWORK: 'regtest' });
+      assert.equal(o.number('workers'), 2);
+      assert.equal(o.string('network'), 'regtest');
+    }));
+
+  it('-- ends the options: what follows is positional, even when it starts with dashes', () => {
+    const p = parseCommandLine(['check-block', '--json', '--', '--odd-name.raw', '-']);
+    assert.deepEqual(p.positionals, ['check-block', '--odd-name.raw', '-']);
+    assert.equal(p.flags.get('json'), true);
+  });
+
+  it('- alone is a positional; -h is --help', () => {
+    assert.deepEqual(parseCommandLine(['import', '-']).positionals, ['import', '-']);
+    assert.equal(parseCommandLine(['import', '-h']).help, true);
+    assert.equal(parseCommandLine(['import']).help, false);
+  });
+
+  it('numbers: workers 0 (main thread) and the pool limit are taken; a fraction or an empty value is not', () => {
+    assert.equal(resolve(['--workers', '0']).number('workers'), 0);
+    assert.equal(resolve(['--workers', '256']).number('workers'), 256);
+    assert.equal(resolveOptions('serve', parseCommandLine(['serve', '--rate', '0.5']), {}).number('rate'), 0.5);
+    usageError(() => resolve(['--workers', '1.5']), /^--workers must be an integer from 0 to 256 \(got "1\.5"\)$/);
+    usageError(() => resolve(['--workers=']), /^--workers must be an integer from 0 to 256 \(got ""\)$/);
+    usageError(() => resolve([], { VIGIL_DBCACHE: ' ' }), /^VIGIL_DBCACHE must be a non-negative integer \(got " "\)$/);
+  });
+});
+
 describe('config: bad values are usage errors naming their source', () => {
   const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveOptions('import', parseCommandLine(['import', 'blocks', ...argv]), env);
 
@@ -122,6 +174,10 @@ describe('config: bad values are usage errors naming their source', () => {
   it('a file that is not JSON', () => withConfig('{ network: main', (path) => usageError(() => readConfigFile(path), /is not JSON/)));
   it('a missing file', () => usageError(() => resolve(['--config', '/nonexistent/vigil.json']), /cannot read config file/));
   it('an unknown flag', () => usageError(() => parseCommandLine(['import', '--fast']), /^unknown option --fast$/));
+  it('a short option other than -h', () => usageError(() => parseCommandLine(['import', '-q']), /^unknown option -q$/));
+  it('--no- before an option that is not a boolean', () => usageError(() => parseCommandLine(['import', '--no-network']), /^unknown option --no-network$/));
+  it('--no-<flag> with a value', () => usageError(() => parseCommandLine(['import', '--no-quiet=1']), /^--no-quiet takes no value$/));
+  it('a config file naming another config file', () => withConfig({ config: 'other.json' }, (path) => usageError(() => readConfigFile(path), /"config" cannot name another config file/)));
   it('a flag the command does not take', () => usageError(() => resolve(['--port', '1']), /^import does not take --port/));
   it('a flag without its value', () => usageError(() => parseCommandLine(['import', '--datadir']), /^--datadir needs a value/));
   it('a ban score a new source would start at or below (every source banned at its first block)', () => {
@@ -194,5 +250,63 @@ describe('exit status 2 for what is not a verdict', () => {
     } finally {
       tmp.remove();
     }
+  });
+
+  it('an internal error that is not a system error keeps its stack for a report, exit 2', async () => {
+    const tmp = tempDir('vigil-internal-');
+    try {
+      const datadir = join(tmp.dir, 'chain');
+      await (await ChainState.open(datadir, { network: 'regtest' })).close();
+      // The digest fails as a bug of ours would.
+      const env = preloadEnv(tmp.dir, 'broken-digest.mjs', `import { ChainState } from ${srcUrl('chain/chain-state.js')};\nChainState.prototype.utxoDigest = function () { throw new Error('digest exploded'); };\n`);
+      const r = spawnSync(process.execPath, [CLI, 'utxo-digest', '--datadir', datadir], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^vigil: internal error: Error: digest exploded\n\s+at /);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('an argument a command does not take is a usage error naming it', () => {
+    const r = spawnSync(process.execPath, [CLI, 'tip', '--datadir', '/nonexistent', 'extra'], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^vigil: tip: unexpected argument extra \(see vigil help tip\)\n$/);
+    const two = spawnSync(process.execPath, [CLI, 'import', 'a', 'b', '--datadir', '/nonexistent'], { encoding: 'utf8' });
+    assert.equal(two.status, 2, two.stderr);
+    assert.match(two.stderr, /^vigil: import: unexpected argument b /);
+  });
+
+  it('--version prints the package version, exit 0', () => {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+    const r = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${pkg.version}\n`);
+  });
+});
+
+describe('--workers and --crypto reach the script pool', () => {
+  // Loaded before the CLI (NODE_OPTIONS --import): the pool refuses to start and says what it was asked for.
+  const withRefusingPool = (args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<typeof spawnSync> => {
+    const tmp = tempDir('vigil-pool-');
+    try {
+      const preload = preloadEnv(tmp.dir, 'refusing-pool.mjs', `import { ScriptPool } from ${srcUrl('pipeline/script-pool.js')};\nScriptPool.create = async (opts) => { throw new Error('pool refused ' + JSON.stringify(opts)); };\n`);
+      return spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, ...preload }, encoding: 'utf8' });
+    } finally {
+      tmp.remove();
+    }
+  };
+  const checkBlock = ['check-block', 'block.raw', '--spent', 'undo.raw', '--spent-format', 'bcoin-undo'];
+
+  it('a pool that cannot start is a usage error (exit 2, its message, no stack), with the threads and backend asked for', () => {
+    const r = withRefusingPool([...checkBlock, '--workers', '3', '--crypto', 'libsecp256k1']);
+    assert.equal(r.status, 2, String(r.stderr));
+    assert.equal(r.stderr, 'vigil: pool refused {"threads":3,"crypto":"libsecp256k1"}\n');
+  });
+
+  it('--workers 0 asks for no threads; unset, the pool picks its own, and the backend is noble', () => {
+    assert.equal(withRefusingPool([...checkBlock, '--workers', '0']).stderr, 'vigil: pool refused {"threads":0,"crypto":"noble"}\n');
+    assert.equal(withRefusingPool(checkBlock).stderr, 'vigil: pool refused {"crypto":"noble"}\n');
+    assert.equal(withRefusingPool(['import', 'blocks', '--datadir', 'chain'], { VIGIL_WORKERS: '2', VIGIL_CRYPTO: 'libsecp256k1' }).stderr, 'vigil: pool refused {"threads":2,"crypto":"libsecp256k1"}\n');
   });
 });

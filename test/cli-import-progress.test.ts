@@ -7,13 +7,17 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateChain } from '../src/generate/index.js';
-import { regtestSync } from '../src/cli/selftest-command.js';
+import { regtestSync, targetChecks } from '../src/cli/selftest-command.js';
+import { TARGET_BLOCKS_PER_SEC, TARGET_PEAK_RSS_MB, TARGET_TX_PER_SEC } from '../src/targets.js';
+import { countBlockRecords } from '../src/cli/import-progress.js';
 import { createLogger } from '../src/service/logger.js';
-import { runCli } from './helpers/cli.js';
+import { DEAD_POOL_PRELOAD, preloadEnv, runCli, srcUrl } from './helpers/cli.js';
 import { branch, remine, tempDir } from './helpers/regtest-chain.js';
 import { rebuildBlock, withOutput } from './helpers/alter-block.js';
 import { BlockFileWriter } from '../src/blockfile/writer.js';
 import { PARAMS } from '../src/consensus/params.js';
+import { ChainState } from '../src/chain/chain-state.js';
+import { toHex } from '../src/primitives/bytes.js';
 
 
 describe('vigil import: progress off a terminal', () => {
@@ -138,6 +142,45 @@ describe('vigil import: exit statuses on a second run and on files it cannot rea
     assert.equal(again.status, 1, again.stderr);
     assert.match(again.stdout, /invalid [0-9a-f]{64} \(height 6\): duplicate-invalid/);
   });
+
+  it('blocks whose parent never came are said, not rejected: exit 0', async () => {
+    const blocks = join(tmp.dir, 'gap');
+    const chain = branch('gap', 5, 1);
+    const w = new BlockFileWriter(blocks, PARAMS.regtest.messageStart);
+    for (const [i, b] of chain.entries()) if (i !== 2) w.append(b.raw);
+    w.close();
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'g'), '--network', 'regtest', '--workers', '0']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^tip [0-9a-f]{64} height 2: 2 blocks accepted, 0 already known, 0 rejected in /);
+    assert.match(r.stdout, /^ {2}2 blocks not connected: their parent never came, or was rejected$/m);
+  });
+
+  it('a chain state that fails to close is our failure: exit 2, said on stderr', async () => {
+    const blocks = join(tmp.dir, 'close');
+    generateChain({ blocks: 2, txsPerBlock: 1, seed: 'close', outDir: blocks });
+    const env = preloadEnv(tmp.dir, 'failing-close.mjs', `import { ChainState } from ${srcUrl('chain/chain-state.js')};\nconst close = ChainState.prototype.close;\nChainState.prototype.close = async function () { await close.call(this); throw new Error('disk gone'); };\n`);
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'c'), '--network', 'regtest', '--workers', '0'], env);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stdout, /height 2: 2 blocks accepted/);
+    assert.match(r.stderr, /closing the chain state failed; the store keeps its last commit and running the import again resumes.*disk gone/);
+  });
+
+  it('an import stopped by our own failure: exit 2, the failure with its detail, no block rejected; run again, it resumes', async () => {
+    const blocks = join(tmp.dir, 'stopped');
+    generateChain({ blocks: 3, txsPerBlock: 1, seed: 'stopped', outDir: blocks });
+    const args = ['import', blocks, '--datadir', join(tmp.dir, 's'), '--network', 'regtest', '--workers', '0'];
+    // Every script check fails as on a pool whose threads have died.
+    const dead = await runCli(args, preloadEnv(tmp.dir, 'dead-pool.mjs', DEAD_POOL_PRELOAD()));
+    assert.equal(dead.status, 2, dead.stderr);
+    assert.match(dead.stdout, /^tip [0-9a-f]{64} height 0: 0 blocks accepted, 1 already known, 0 rejected in /);
+    assert.match(dead.stdout, /^ {2}error [0-9a-f]{64} \(height 1\): script-check-failed: worker thread exited$/m);
+    assert.match(dead.stderr, /import stopped on an internal error; running it again resumes/);
+    const again = await runCli([...args, '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    const s = JSON.parse(again.stdout) as { accepted: number; known: number; rejected: number; failures: unknown[]; stoppedOnError: boolean; tip: { height: number } };
+    assert.deepEqual([s.rejected, s.failures, s.stoppedOnError, s.tip.height], [0, [], false, 3]);
+    assert.equal(s.accepted + s.known, 4, 'every record, the genesis block included');
+  });
 });
 
 describe('selftest: the regtest sync', () => {
@@ -151,5 +194,121 @@ describe('selftest: the regtest sync', () => {
     assert.ok(r.inputs >= 10 * 4);
     assert.ok(r.seconds > 0);
     assert.deepEqual(r.targets.map((t) => t.label), ['blocks/s', 'tx/s', 'sync of 1,000 blocks (projected)', 'peak memory']);
+  });
+});
+
+describe('selftest: the targets', () => {
+  it('a limit is met at the target exactly, a rate at its target exactly; just past either is not', () => {
+    const figures = { blocks: TARGET_BLOCKS_PER_SEC * 10, txs: TARGET_TX_PER_SEC * 10, inputs: 0, seconds: 10, peakRssMB: TARGET_PEAK_RSS_MB };
+    const met = (f: typeof figures): boolean[] => targetChecks(f).map((t) => t.met);
+    assert.deepEqual(met(figures).filter((_, i) => i !== 2), [true, true, true], 'blocks/s, tx/s and memory at their targets');
+    assert.equal(met({ ...figures, peakRssMB: TARGET_PEAK_RSS_MB + 0.5 })[3], false);
+    assert.deepEqual(met({ ...figures, blocks: figures.blocks - 1, txs: figures.txs - 1 }).slice(0, 2), [false, false]);
+  });
+});
+
+describe('vigil generate, tip and utxo-digest as a user runs them', () => {
+  const tmp = tempDir('vigil-cli-chain-');
+  after(() => tmp.remove());
+
+  it('generate --json, import, then tip and utxo-digest read the same chain state', async () => {
+    const blocks = join(tmp.dir, 'blocks');
+    const gen = await runCli(['generate', '--blocks', '12', '--txs', '2', '--seed', 'tip', '--out', blocks, '--json']);
+    assert.equal(gen.status, 0, gen.stderr);
+    const made = JSON.parse(gen.stdout) as { height: number; tip: string; files: number; txs: number; inputs: number };
+    assert.equal(made.height, 12);
+    assert.match(made.tip, /^[0-9a-f]{64}$/);
+    const datadir = join(tmp.dir, 'chain');
+    const imp = await runCli(['import', blocks, '--datadir', datadir, '--network', 'regtest', '--workers', '0', '--json']);
+    assert.equal(imp.status, 0, imp.stderr);
+    const summary = JSON.parse(imp.stdout) as { accepted: number; rejected: number; tip: { hash: string; height: number } };
+    assert.deepEqual([summary.accepted, summary.rejected, summary.tip], [12, 0, { hash: made.tip, height: 12 }]);
+
+    const tip = await runCli(['tip', '--datadir', datadir]);
+    assert.equal(tip.status, 0, tip.stderr);
+    // Regtest's target gives each block a work of 2: 13 blocks with the genesis, as 64 hex digits.
+    assert.deepEqual(JSON.parse(tip.stdout), { hash: made.tip, height: 12, chainwork: (26).toString(16).padStart(64, '0') });
+
+    const digest = await runCli(['utxo-digest', '--datadir', datadir]);
+    assert.equal(digest.status, 0, digest.stderr);
+    const d = JSON.parse(digest.stdout) as { digest: string; coins: number; hash: string; height: number };
+    const chain = await ChainState.open(datadir, { network: 'regtest' });
+    try {
+      assert.deepEqual(d, { digest: toHex(chain.utxoDigest()), coins: chain.store.utxoCount(), hash: made.tip, height: 12 });
+      assert.ok(d.coins > 0);
+    } finally {
+      await chain.close();
+    }
+  });
+
+  it('tip of a folder with no chain state, and generate for another network: usage errors, exit 2', async () => {
+    const none = await runCli(['tip', '--datadir', join(tmp.dir, 'nothing-here')]);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /^vigil: no chain state at /);
+    const main = await runCli(['generate', '--blocks', '1', '--network', 'main', '--out', join(tmp.dir, 'main-blocks')]);
+    assert.equal(main.status, 2);
+    assert.match(main.stderr, /^vigil: generate makes regtest chains only/);
+    assert.equal(existsSync(join(tmp.dir, 'main-blocks')), false);
+  });
+
+  it('import of a path that does not exist: a usage error, exit 2, no datadir made', async () => {
+    const r = await runCli(['import', join(tmp.dir, 'no-such-blocks'), '--datadir', join(tmp.dir, 'x'), '--network', 'regtest', '--workers', '0']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^vigil: no such file or directory: /);
+    assert.equal(existsSync(join(tmp.dir, 'x')), false);
+  });
+});
+
+describe('vigil import --assumevalid', () => {
+  // Past two weeks of regtest work (2,016 blocks) below the assumevalid block: 3 blocks skip their scripts.
+  const BLOCKS = 2020;
+  const tmp = tempDir('vigil-cli-assumevalid-');
+  const blocks = join(tmp.dir, 'blocks');
+  let tipHash = '';
+  before(() => void (tipHash = generateChain({ blocks: BLOCKS, txsPerBlock: 0, seed: 'cli-assumevalid', outDir: blocks }).tipHash));
+  after(() => tmp.remove());
+
+  it('a block hash: the skipped blocks are said on stdout and logged (info) on stderr', async () => {
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'a'), '--network', 'regtest', '--workers', '0', `--assumevalid=${tipHash}`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}assumevalid: scripts of 3 blocks were not checked$/m);
+    assert.match(r.stderr, /assumevalid: skipping script checks from block [0-9a-f]{64} \(height 1\)/);
+  });
+
+  it('--quiet keeps info logs off stderr: nothing there, the result still on stdout', async () => {
+    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'q'), '--network', 'regtest', '--workers', '0', '--quiet'], { VIGIL_ASSUMEVALID: tipHash });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}assumevalid: scripts of 3 blocks were not checked$/m);
+    assert.equal(r.stderr, '');
+  });
+});
+
+describe('countBlockRecords: the total the progress display expects', () => {
+  const tmp = tempDir('vigil-count-records-');
+  after(() => tmp.remove());
+  const magic = PARAMS.regtest.messageStart;
+  const framed = (raws: readonly Uint8Array[]): Buffer =>
+    Buffer.concat(
+      raws.flatMap((raw) => {
+        const head = Buffer.alloc(8);
+        head.set(magic);
+        head.writeUInt32LE(raw.length, 4);
+        return [head, Buffer.from(raw)];
+      }),
+    );
+  const raws = branch('count-records', 4, 1).map((b) => b.raw);
+
+  it("zeros after the records end the file (Core's preallocation): counted exactly", () => {
+    const file = join(tmp.dir, 'padded.dat');
+    writeFileSync(file, Buffer.concat([framed(raws.slice(0, 3)), Buffer.alloc(4096)]));
+    assert.deepEqual(countBlockRecords(file, magic), { records: 3, estimated: false });
+  });
+
+  it('bytes that are not records are estimated from the average record size, and said to be', () => {
+    const file = join(tmp.dir, 'garbage.dat');
+    const records = framed(raws.slice(0, 2));
+    // Junk about as long as two more records.
+    writeFileSync(file, Buffer.concat([records, Buffer.alloc(records.length, 0x5a)]));
+    assert.deepEqual(countBlockRecords(file, magic), { records: 4, estimated: true });
   });
 });

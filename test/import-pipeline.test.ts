@@ -432,3 +432,116 @@ test("a record whose damaged length covers bytes after its block imports the blo
     }
   }
 });
+
+test('a block stored twice before its parent: connected once, the copies counted as known, with or without look-ahead', async () => {
+  const [b1, b2, b3] = branch('duplicates', 3, 1);
+  const tmp = tempDir('vigil-duplicates-');
+  try {
+    const file = join(tmp.dir, 'blk00000.dat');
+    // b2 twice before its parent (both wait, and are read again), b3 twice after it (the copy is known at once).
+    writeFileSync(file, blkFile([b2!.raw, b2!.raw, b1!.raw, b3!.raw, b3!.raw]));
+    for (const lookAhead of [false, true]) {
+      const chain = await ChainState.open(join(tmp.dir, `store-${lookAhead}`), { network: 'regtest' });
+      try {
+        const s = await importBlocks(chain, file, { lookAhead });
+        assert.deepEqual(
+          { read: s.read, accepted: s.accepted, known: s.known, rejected: s.rejected, waiting: s.waiting, failures: s.failures, stoppedOnError: s.stoppedOnError },
+          { read: 5, accepted: 3, known: 2, rejected: 0, waiting: 0, failures: [], stoppedOnError: false },
+          `lookAhead ${lookAhead}`,
+        );
+        assert.deepEqual(s.tip, { hash: hashToHex(b3!.hash), height: 3 });
+      } finally {
+        await chain.close();
+      }
+    }
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a framed record that is not a block is a file issue at its record, not a rejected block; the import goes on', async () => {
+  const [b1, b2] = branch('junk-record', 2, 1);
+  const tmp = tempDir('vigil-junk-record-');
+  try {
+    const file = join(tmp.dir, 'blk00000.dat');
+    writeFileSync(file, blkFile([b1!.raw, new Uint8Array(100).fill(0x5a), b2!.raw]));
+    const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
+    try {
+      const s = await importBlocks(chain, file, { lookAhead: false });
+      assert.deepEqual([s.read, s.accepted, s.rejected, s.failures, s.tip.height], [3, 2, 0, [], 2]);
+      assert.equal(s.fileIssues.length, 1);
+      const issue = s.fileIssues[0]!;
+      // The offset of the record's header (its magic), as the reader's own issues say it.
+      assert.deepEqual([issue.code, issue.file, issue.offset, issue.length], ['bad-block', file, 8 + b1!.raw.length, 100]);
+      assert.match(issue.message, new RegExp(`^record at offset ${8 + b1!.raw.length} is not a block: `));
+    } finally {
+      await chain.close();
+    }
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a waiting block whose file changed before it is read again: our own failure, never another block imported in its place', async () => {
+  const [b1, b2] = branch('changed-file', 2, 1);
+  // b2 with another nonce: the same length at the same place, another hash.
+  const other = rebuildBlock(b2!.block, b2!.block.txs, { header: { nonce: (b2!.block.header.nonce + 1) >>> 0 } }).toBytes();
+  assert.equal(other.length, b2!.raw.length);
+  const tmp = tempDir('vigil-changed-file-');
+  try {
+    const file = join(tmp.dir, 'blk00000.dat');
+    writeFileSync(file, blkFile([b2!.raw, b1!.raw]));
+    const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
+    try {
+      let rewritten = false;
+      // The first report comes once b1 is connected, before b2 (waiting on it) is read again.
+      const onProgress = (): void => {
+        if (rewritten) return;
+        rewritten = true;
+        writeFileSync(file, blkFile([other, b1!.raw]));
+      };
+      const s = await importBlocks(chain, file, { lookAhead: false, progressMs: 0, onProgress });
+      assert.ok(rewritten);
+      assert.equal(s.stoppedOnError, true);
+      assert.deepEqual([s.accepted, s.rejected, s.tip.height], [1, 0, 1]);
+      assert.equal(s.failures.length, 1);
+      assert.deepEqual([s.failures[0]!.hash, s.failures[0]!.mode], [hashToHex(b2!.hash), 'error']);
+      assert.match(s.failures[0]!.reason, new RegExp(`^block-read-failed: .*blk00000\\.dat at 8 no longer holds block ${hashToHex(b2!.hash)}$`));
+    } finally {
+      await chain.close();
+    }
+  } finally {
+    tmp.remove();
+  }
+});
+
+test("the import's last flush failing is our own failure: said with the tip, the import stopped (it resumes from the last commit)", async () => {
+  const blocks = branch('last-flush', 3, 1);
+  const tmp = tempDir('vigil-last-flush-');
+  try {
+    const file = join(tmp.dir, 'blk00000.dat');
+    writeFileSync(file, blkFile(blocks.map((b) => b.raw)));
+    const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
+    const store = chain.store;
+    const setWriteBack = store.setWriteBack.bind(store);
+    let failed = false;
+    store.setWriteBack = async (bytes: number): Promise<void> => {
+      if (bytes === 0 && !failed) {
+        failed = true;
+        throw new Error('ENOSPC: no space left on device');
+      }
+      return setWriteBack(bytes);
+    };
+    try {
+      const s = await importBlocks(chain, file, { lookAhead: false });
+      assert.ok(failed);
+      assert.equal(s.stoppedOnError, true);
+      assert.equal(s.accepted, 3);
+      assert.deepEqual(s.failures, [{ hash: hashToHex(blocks[2]!.hash), height: 3, mode: 'error', reason: 'store-write-failed: ENOSPC: no space left on device' }]);
+    } finally {
+      await chain.close();
+    }
+  } finally {
+    tmp.remove();
+  }
+});

@@ -646,3 +646,91 @@ describe('VigilMetrics: labels a client chooses stay bounded', () => {
     assert.doesNotMatch(text, /bad-version\(/);
   });
 });
+
+describe('VigilMetrics: names, labels and values', () => {
+  const value = (text: string, series: string): number | undefined => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it('the chain observer feeds the block, transaction, input, reorganisation and stage series', async () => {
+    const m = new VigilMetrics({}, { defaultMetrics: false });
+    const o = m.chainObserver();
+    o.connected!({ hash: 'a', height: 1, txs: 3, inputs: 5, scriptsChecked: true });
+    o.connected!({ hash: 'b', height: 2, txs: 2, inputs: 7, scriptsChecked: false });
+    o.disconnected!({ hash: 'b', height: 2 });
+    o.reorg!({ fork: 1, disconnected: 1 });
+    for (const stage of ['parse', 'precheck', 'coins', 'scripts', 'commit'] as const) o.stage!(stage, 0.002);
+    o.stage!('coins', 40);
+    const text = await m.text();
+    assert.equal(value(text, 'vigil_blocks_connected_total'), 2);
+    assert.equal(value(text, 'vigil_transactions_total'), 5);
+    assert.equal(value(text, 'vigil_inputs_total'), 12);
+    assert.equal(value(text, 'vigil_blocks_disconnected_total'), 1);
+    assert.equal(value(text, 'vigil_reorgs_total'), 1);
+    for (const stage of ['parse', 'precheck', 'scripts', 'commit']) {
+      assert.equal(value(text, `vigil_stage_duration_seconds_count{stage="${stage}"}`), 1, stage);
+      assert.equal(value(text, `vigil_stage_duration_seconds_bucket{le="0.0025",stage="${stage}"}`), 1, stage);
+      assert.equal(value(text, `vigil_stage_duration_seconds_bucket{le="0.001",stage="${stage}"}`), 0, stage);
+    }
+    assert.equal(value(text, 'vigil_stage_duration_seconds_count{stage="coins"}'), 2);
+    // 30 s is the last bucket: 40 s lands in +Inf only.
+    assert.equal(value(text, 'vigil_stage_duration_seconds_bucket{le="30",stage="coins"}'), 1);
+    assert.equal(value(text, 'vigil_stage_duration_seconds_bucket{le="+Inf",stage="coins"}'), 2);
+  });
+
+  it('verdicts: invalid and mutated blocks by reason, our own failures apart and never as rejections', async () => {
+    const m = new VigilMetrics({}, { defaultMetrics: false });
+    m.blockResult(invalid('bad-txnmrklroot', 'hashMerkleRoot mismatch'));
+    m.blockResult(mutated('bad-txns-duplicate', 'duplicate transaction'));
+    m.blockResult(internalError('store-write-failed', 'ENOSPC'));
+    m.blockResult(VALID);
+    const text = await m.text();
+    assert.equal(value(text, 'vigil_blocks_rejected_total{reason="bad-txnmrklroot"}'), 1);
+    assert.equal(value(text, 'vigil_blocks_rejected_total{reason="bad-txns-duplicate"}'), 1);
+    assert.equal(value(text, 'vigil_internal_errors_total{reason="store-write-failed"}'), 1);
+    assert.doesNotMatch(text, /^vigil_blocks_rejected_total\{reason="store-write-failed"\}/m);
+    assert.equal(text.split('\n').filter((l) => l.startsWith('vigil_blocks_rejected_total{')).length, 2);
+  });
+
+  it('cumulative totals read at scrape time are followed, never counted twice; gauges read their sources', async () => {
+    let sigs = { ecdsa: 10, schnorr: 4 };
+    let hits = 7;
+    const m = new VigilMetrics({ signatures: () => sigs, sigCacheHits: () => hits, utxoCount: () => 123, queueDepth: () => 2 }, { defaultMetrics: false });
+    let text = await m.text();
+    assert.equal(value(text, 'vigil_signatures_verified_total{kind="ecdsa"}'), 10);
+    assert.equal(value(text, 'vigil_signatures_verified_total{kind="schnorr"}'), 4);
+    assert.equal(value(text, 'vigil_sigcache_hits_total'), 7);
+    assert.equal(value(text, 'vigil_utxo_count'), 123);
+    assert.equal(value(text, 'vigil_ingest_queue_depth'), 2);
+    text = await m.text();
+    assert.equal(value(text, 'vigil_signatures_verified_total{kind="ecdsa"}'), 10, 'a second scrape adds nothing');
+    assert.equal(value(text, 'vigil_sigcache_hits_total'), 7);
+    sigs = { ecdsa: 15, schnorr: 4 };
+    hits = 9;
+    m.bind({ workerBusyRatio: () => 0.25 });
+    text = await m.text();
+    assert.equal(value(text, 'vigil_signatures_verified_total{kind="ecdsa"}'), 15);
+    assert.equal(value(text, 'vigil_signatures_verified_total{kind="schnorr"}'), 4);
+    assert.equal(value(text, 'vigil_sigcache_hits_total'), 9);
+    assert.equal(value(text, 'vigil_worker_busy_ratio'), 0.25);
+    assert.equal(value(text, 'vigil_utxo_count'), 123, 'bind keeps the sources it does not replace');
+  });
+
+  it('a source that drops out of the scores drops its series; the process metrics come only when asked for', async () => {
+    let scores = [
+      { source: 'a', score: 40, valid: 1, banned: false },
+      { source: 'b', score: 60, valid: 2, banned: false },
+    ];
+    const m = new VigilMetrics({ sourceScores: () => scores }, { defaultMetrics: false });
+    let text = await m.text();
+    assert.equal(value(text, 'vigil_source_score{source="a"}'), 40);
+    assert.equal(value(text, 'vigil_source_score{source="b"}'), 60);
+    scores = [{ source: 'b', score: 55, valid: 2, banned: false }];
+    text = await m.text();
+    assert.equal(value(text, 'vigil_source_score{source="a"}'), undefined);
+    assert.equal(value(text, 'vigil_source_score{source="b"}'), 55);
+    assert.doesNotMatch(text, /^process_/m);
+    assert.match(await new VigilMetrics().text(), /^process_resident_memory_bytes /m);
+  });
+});
