@@ -96,7 +96,7 @@ function spend(prevouts: readonly { hash: Uint8Array; index: number }[], outputs
 
 /** Coins from before the block: output `vout` of txid 0x0101… is worth 10,000 sat and pays P2WPKH. */
 const OLD_TXID = new Uint8Array(32).fill(1);
-const oldCoins: CoinSource = { fetch: (txid, vout) => (toHex(txid) === toHex(OLD_TXID) ? { value: 10_000, scriptPubKey: P2WPKH, height: 1000, coinbase: false } : undefined) };
+const oldCoins: CoinSource = { fetch: (txid) => (toHex(txid) === toHex(OLD_TXID) ? { value: 10_000, scriptPubKey: P2WPKH, height: 1000, coinbase: false } : undefined) };
 const oldCoin = (vout: number): { hash: Uint8Array; index: number } => ({ hash: OLD_TXID, index: vout });
 
 /** The reject reason and where it points, or 'valid'. */

@@ -176,6 +176,7 @@ if (native === undefined) {
     const e = toBig(taggedHash('BIP0340/challenge', r, px, msg)) % N;
     // s·G − e·P = −R* − 2T  ⇔  s = −k − 2t + e·d
     const s = (((-k - 2n * t + e * d) % N) + N) % N;
+    assert.ok(G.multiply(s).subtract(G.multiply(d).multiply(e)).equals(Rstar.negate().subtract(T.add(T))));
     const forged = Uint8Array.of(...r, ...big32(s));
     assert.equal(nobleBackend.verifySchnorr(forged, msg, px), false);
     assert.equal(schnorrByEcdsa(native, nobleBackend.verifySchnorr, counter(t).random).verify(forged, msg, px), true);

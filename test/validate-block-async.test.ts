@@ -11,7 +11,6 @@ import { validateBlock, validateBlockAsync, type BlockReport } from '../src/cons
 import { sameScriptWork } from '../src/consensus/block-scripts.js';
 import type { TxScriptWork } from '../src/consensus/connect-block.js';
 import { VALID, type ValidationResult } from '../src/consensus/validation.js';
-import type { Block } from '../src/primitives/block.js';
 import { hashToHex } from '../src/primitives/bytes.js';
 import { ScriptPool } from '../src/pipeline/script-pool.js';
 import { corruptScriptSigSignature, findInBlockSpend, flattenSpent, rebuildBlock, withInput } from './helpers/alter-block.js';

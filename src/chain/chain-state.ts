@@ -9,7 +9,7 @@ import { equalBytes, hashToHex, hexToHash } from '../primitives/bytes.js';
 import type { SignatureBackend } from '../script/signature.js';
 import { checkBlock, checkBlockHeader, checkSerializedSize, contextualCheckBlock, contextualCheckBlockHeader } from '../consensus/check-block.js';
 import { getMedianTimePast, type ChainEntry } from '../consensus/chain-time.js';
-import { connectBlockInputs, isUnspendable, runScriptsSerial, type SpentCoin, type TxScriptWork } from '../consensus/connect-block.js';
+import { connectBlockInputs, isUnspendable, runScriptsSerial, type SpentCoin } from '../consensus/connect-block.js';
 import { LOCKTIME_VERIFY_SEQUENCE } from '../consensus/consensus.js';
 import { getParams, type ChainParams } from '../consensus/params.js';
 import { getBlockProof, getNextWorkRequired } from '../consensus/pow.js';

@@ -53,7 +53,7 @@ import {
   type BlockIndexEntry,
   type TipRecord,
 } from './records.js';
-import { checkHash, checkVout, commitCause, encodeCreated, prepareCoinOps, type CoinOp } from './coin-ops.js';
+import { checkHash, checkVout, commitCause, encodeCreated, prepareCoinOps } from './coin-ops.js';
 import { BLOCK_POS_RECORD, INDEX_RECORD, PendingWrites, UNDO_POS_RECORD, type TreeShape } from './write-back.js';
 import { StoreError, wrapStoreError } from './store-error.js';
 import { decodeFlatFilePos, encodeFlatFilePos, FlatFileSeq, type FlatFileCursor } from './flat-files.js';

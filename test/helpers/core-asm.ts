@@ -34,9 +34,6 @@ const NAMES_FROM_NOP = [
 ] as const;
 
 const OP_0 = 0x00;
-const OP_PUSHDATA1 = 0x4c;
-const OP_PUSHDATA2 = 0x4d;
-const OP_PUSHDATA4 = 0x4e;
 const OP_1NEGATE = 0x4f;
 const OP_RESERVED = 0x50;
 const OP_1 = 0x51;
