@@ -73,14 +73,18 @@ test('assumevalid: skips scripts exactly where Core would, and the UTXO set is t
   }
 });
 
-/** `count` regtest blocks on `parent` (at `height` - 1), each a coinbase paying nothing (the first `firstPays`), ten minutes apart; `tag` tells branches apart. */
-function coinbaseChain(parent: Block, height: number, count: number, tag: number, firstPays = 0): Block[] {
+/**
+ * `count` regtest blocks on `parent` (at `height` - 1), each a coinbase paying nothing (the first
+ * `firstPays`), ten minutes apart; `tag` tells branches apart. The first coinbase claims height
+ * `firstClaims` (BIP34), its own height unless told.
+ */
+function coinbaseChain(parent: Block, height: number, count: number, tag: number, firstPays = 0, firstClaims = height): Block[] {
   const out: Block[] = [];
   let prev = parent;
   for (let h = height; h < height + count; h++) {
     const coinbase = new Transaction(
       1,
-      [{ prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: concatBytes(bip34HeightPush(h), Uint8Array.of(0x01, tag)), sequence: 0xffffffff, witness: [] }],
+      [{ prevout: { hash: new Uint8Array(32), index: 0xffffffff }, scriptSig: concatBytes(bip34HeightPush(h === height ? firstClaims : h), Uint8Array.of(0x01, tag)), sequence: 0xffffffff, witness: [] }],
       [{ value: h === height ? firstPays : 0, scriptPubKey: Uint8Array.of(0x51) }],
       0,
     );
@@ -127,6 +131,35 @@ test('assumevalid: only ancestors of the assumevalid block that are on the best 
     // X's headers with more work, until X21 (on Y20, the tip then) fails: the best header is Y's
     // again, and Y's blocks up to the assumevalid block skip their scripts once more.
     assert.equal(await run('x-failed', [...y, ...x], true), 50);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('assumevalid: a block known by its header that fails ContextualCheckBlock takes its branch off the best header chain (Core\'s InvalidChainFound recalculates m_best_header)', async () => {
+  // Core: AcceptBlock -> ContextualCheckBlock fails -> InvalidBlockFound -> InvalidChainFound, which
+  // calls RecalculateBestHeader when m_best_header descends from the invalid block. Here X21's
+  // coinbase claims height 22 (bad-cb-height, a ContextualCheckBlock rule, not a ConnectBlock one).
+  const tmp = tempDir('vigil-av-contextual-');
+  try {
+    const genesis = decodeBlock(PARAMS.regtest.genesisBlock);
+    assert.ok(genesis.ok);
+    const y = coinbaseChain(genesis.block, 1, 2100, 0); // heights 1-2100
+    const x = coinbaseChain(y[19]!, 21, 2180, 2, 0, 22); // heights 21-2200, more work than Y
+    const chain = await ChainState.open(join(tmp.dir, 'c'), { network: 'regtest', noSync: true, assumeValid: y[49]!.hash() });
+    try {
+      for (const b of [...y, ...x]) assert.equal(chain.acceptHeader(b.header).mode, 'valid');
+      for (const b of y.slice(0, 20)) assert.equal((await chain.processBlock(b.toBytes())).result.mode, 'valid');
+      const r = await chain.processBlock(x[0]!.toBytes());
+      assert.equal(r.result.mode === 'invalid' && r.result.reason, 'bad-cb-height');
+      for (const b of y.slice(20, 60)) assert.equal((await chain.processBlock(b.toBytes())).result.mode, 'valid');
+      assert.equal(chain.tip.height, 60);
+      // Y's tip (height 2100) is the best header once X21 is invalid: Y1-Y50 are ancestors of the
+      // assumevalid block on it, more than two weeks of work deep.
+      assert.equal(chain.scriptsSkipped, 50);
+    } finally {
+      await chain.close();
+    }
   } finally {
     tmp.remove();
   }

@@ -162,6 +162,20 @@ describe('consensus parameters', () => {
     assert.throws(() => getParams('testnet' as NetworkName), TypeError);
     assert.throws(() => getParams('toString' as NetworkName), TypeError);
   });
+  test("the default assumevalid block and minimum chain work are Core 30's (kernel/chainparams.cpp of v30.0)", () => {
+    // Core 30.0: mainnet block 912683, testnet3 4550000, testnet4 91000, signet 267665.
+    const core30: Record<Exclude<NetworkName, 'regtest'>, [string, bigint]> = {
+      main: ['00000000000000000000611fd22f2df7c8fbd0688745c3a6c3bb5109cc2a12cb', 0xdee8e2a309ad8a9820433c68n],
+      testnet3: ['0000000000000065c6c38258e201971a3fdfcc2ceee0dd6e85a6c022d45dee34', 0x16dd270dd94fac1d7632n],
+      testnet4: ['000000000000000180a58e7fa3b0db84b5ea76377524894f53660d93ac839d9b', 0x34a4690fe592dc49c7cn],
+      signet: ['000000128586e26813922680309f04e1de713c7542fee86ed908f56368aefe2e', 0x67d328e681an],
+    };
+    for (const [name, [assumeValid, minimumChainWork]] of Object.entries(core30) as [NetworkName, [string, bigint]][]) {
+      const p = PARAMS[name];
+      assert.equal(p.defaultAssumeValid === undefined ? undefined : hashToHex(p.defaultAssumeValid), assumeValid, name);
+      assert.equal(p.minimumChainWork, minimumChainWork, name);
+    }
+  });
   test('assumevalid and minimum chain work are set on the public networks only', () => {
     for (const name of NETWORK_NAMES) {
       const p = PARAMS[name];

@@ -604,6 +604,9 @@ export class ChainState {
       this.failedBlocks.add(existing);
       await this.putStatus(existing);
       await this.markDescendantsFailed(existing);
+      // Core's InvalidChainFound: a best header on the failed branch gives way (RecalculateBestHeader).
+      const best = this.bestHeader;
+      if (best !== undefined && this.ancestor(best, existing.height) === existing) this.recomputeBestHeader();
       return;
     }
     const entry: BlockIndexEntry = {

@@ -2,9 +2,9 @@
 // network magic, genesis block, proof-of-work rules, buried deployment heights and historical exceptions.
 //
 // Values were read from Bitcoin Core's src/kernel/chainparams.cpp as vendored in
-// sedited/rust-bitcoinkernel (libbitcoinkernel-sys/bitcoin/, commit 1029f8ed), whose assumevalid
-// data are dated 2026-09 (mainnet block 966143); the consensus values agree with older Core
-// releases. minimumChainWork and defaultAssumeValid change every release and are not consensus rules.
+// sedited/rust-bitcoinkernel (libbitcoinkernel-sys/bitcoin/, commit 1029f8ed); the consensus values
+// agree with Core 30. minimumChainWork and defaultAssumeValid change every release and are not
+// consensus rules: they are Core 30.0's (mainnet block 912683), the release vigil follows.
 
 import { COIN } from '../primitives/amount.js';
 import { Block, BlockHeader, computeMerkleRoot } from '../primitives/block.js';
@@ -175,8 +175,8 @@ const MAIN: ChainParams = Object.freeze({
     Object.freeze({ height: 91842, hash: hexToHash('00000000000a4d0a398161ffc163c503763b1f4360639393e0e4c8e300e0caec') }),
     Object.freeze({ height: 91880, hash: hexToHash('00000000000743f190a18c5577a3c2d2a1f610ae9601ac046a38084ccb7cd721') }),
   ]),
-  minimumChainWork: BigInt('0x000000000000000000000000000000000000000145ec036acc5ba740052af1a0'),
-  defaultAssumeValid: hexToHash('00000000000000000000748969ec33043c0e52a763c6dd5193861f559f2c72e3'), // 966143
+  minimumChainWork: BigInt('0x0000000000000000000000000000000000000000dee8e2a309ad8a9820433c68'),
+  defaultAssumeValid: hexToHash('00000000000000000000611fd22f2df7c8fbd0688745c3a6c3bb5109cc2a12cb'), // 912683
   signetBlocks: false,
   signetChallenge: undefined,
 });
@@ -206,8 +206,8 @@ const TESTNET3: ChainParams = Object.freeze({
     ['00000000dd30457c001f4095d208cc1296b0eed002427aa599874af7a432b105', SCRIPT_VERIFY_NONE],
   ]),
   bip30Exceptions: NO_BIP30_EXCEPTIONS,
-  minimumChainWork: BigInt('0x0000000000000000000000000000000000000000000017f49f702147f10c0eb6'),
-  defaultAssumeValid: hexToHash('00000000b318a3703d14a844c55ef507f4c2fc8f8766e24271fd43c180c51637'), // 5128859
+  minimumChainWork: BigInt('0x0000000000000000000000000000000000000000000016dd270dd94fac1d7632'),
+  defaultAssumeValid: hexToHash('0000000000000065c6c38258e201971a3fdfcc2ceee0dd6e85a6c022d45dee34'), // 4550000
   signetBlocks: false,
   signetChallenge: undefined,
 });
@@ -243,8 +243,8 @@ const TESTNET4: ChainParams = Object.freeze({
   segwitHeight: 1,
   scriptFlagExceptions: new Map(),
   bip30Exceptions: NO_BIP30_EXCEPTIONS,
-  minimumChainWork: BigInt('0x000000000000000000000000000000000000000000000e346a558455ade8eca9'),
-  defaultAssumeValid: hexToHash('0000000021df65b91665a342e26ceb05e54826ad7d8fcd40316230058fa3b865'), // 151604
+  minimumChainWork: BigInt('0x00000000000000000000000000000000000000000000034a4690fe592dc49c7c'),
+  defaultAssumeValid: hexToHash('000000000000000180a58e7fa3b0db84b5ea76377524894f53660d93ac839d9b'), // 91000
   signetBlocks: false,
   signetChallenge: undefined,
 });
@@ -272,8 +272,8 @@ const SIGNET: ChainParams = Object.freeze({
   segwitHeight: 1,
   scriptFlagExceptions: new Map(),
   bip30Exceptions: NO_BIP30_EXCEPTIONS,
-  minimumChainWork: BigInt('0x00000000000000000000000000000000000000000000000000001090e9dc1520'),
-  defaultAssumeValid: hexToHash('00000002a5e0ba0498f1e9f4591af0b66b63c654665efe65206fd0ae7bbaf923'), // 321295
+  minimumChainWork: BigInt('0x0000000000000000000000000000000000000000000000000000067d328e681a'),
+  defaultAssumeValid: hexToHash('000000128586e26813922680309f04e1de713c7542fee86ed908f56368aefe2e'), // 267665
   signetBlocks: true,
   signetChallenge: SIGNET_DEFAULT_CHALLENGE,
 });
