@@ -621,6 +621,41 @@ describe('stateless checks on small synthetic blocks at the buried heights (proo
   });
 });
 
+describe('BIP68 without the chain (validateBlock): locks decided by what is known are not skipped', () => {
+  // Core's CalculateSequenceLocks takes the maximum over the inputs, and a coin made in the block has
+  // the parent's median-time-past as its BIP68 time: neither needs the chain to fail these blocks.
+  const T = 1_700_000_000;
+  const OP_TRUE = Uint8Array.of(0x51);
+  const input = (hash: Uint8Array, index: number, sequence: number): Transaction['inputs'][number] => ({ prevout: { hash, index }, scriptSig: new Uint8Array(0), sequence, witness: [] });
+  /** Regtest block 10: a coinbase, tx 1 spending an OP_TRUE coin, tx 2 spending tx 1's output and `extra`. */
+  function block(sequence: number, extra?: { sequence: number }): { raw: Uint8Array } {
+    // Its scriptSig starts with OP_10, the BIP34 height.
+    const coinbase = new Transaction(1, [{ ...input(new Uint8Array(32), 0xffffffff, 0xffffffff), scriptSig: Uint8Array.of(0x5a, 0x00) }], [{ value: 50e8, scriptPubKey: OP_TRUE }], 0);
+    const tx1 = new Transaction(2, [input(new Uint8Array(32).fill(0x11), 0, 0xffffffff)], [{ value: 90_000, scriptPubKey: OP_TRUE }], 0);
+    const ins = [input(tx1.txid(), 0, sequence)];
+    if (extra !== undefined) ins.unshift(input(new Uint8Array(32).fill(0x22), 0, extra.sequence));
+    const tx2 = new Transaction(2, ins, [{ value: 80_000, scriptPubKey: OP_TRUE }], 0);
+    const txs = [coinbase, tx1, tx2];
+    const root = blockMerkleRoot(new Block(A.block.header, txs)).root;
+    return { raw: new Block(new BlockHeader(0x20000000, new Uint8Array(32), root, T, 0x207fffff, 0), txs).toBytes() };
+  }
+  // One spent output per input, in-block spends included (their entries are not read).
+  const validate = (b: { raw: Uint8Array }, spent: SpentOutput[]): BlockReport => validateBlock(b.raw, spent, { network: 'regtest', height: 10, checkPow: false, now: T });
+
+  it('a one-unit time lock on a coin of the same block is bad-txns-nonfinal; a zero-unit one is valid', () => {
+    const coin: SpentOutput = { value: 100_000, scriptPubKey: OP_TRUE, height: 0, coinbase: false };
+    assertResult(validate(block(0x00400000 | 1), [coin, coin]), { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: 2 });
+    assertResult(validate(block(0x00400000), [coin, coin]), { mode: 'valid' });
+  });
+
+  it('spent outputs without coin heights (bcoin undo): a failing height lock on a coin of the block, beside an input that opts out', () => {
+    const noHeight: SpentOutput = { value: 100_000, scriptPubKey: OP_TRUE };
+    // tx 2: input 0 (0xffffffff, its coin of unknown height) opts out; input 1 waits one block on tx 1's output.
+    assertResult(validate(block(1, { sequence: 0xffffffff }), [noHeight, noHeight, noHeight]), { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: 2 });
+    assertResult(validate(block(0, { sequence: 0xffffffff }), [noHeight, noHeight, noHeight]), { mode: 'valid' });
+  });
+});
+
 describe('bad input', () => {
   const decodeFailed = (r: BlockReport): void => {
     assertResult(r, { mode: 'invalid', reason: 'block-decode-failed' });

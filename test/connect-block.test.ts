@@ -239,3 +239,61 @@ test('CheckTxInputs: bad-txns-fee-outofrange when the outputs were never range-c
   const fine = new Transaction(2, tx.inputs, [{ value: 9_000, scriptPubKey: P2WPKH }], 0);
   assert.deepEqual(checkTxInputs(fine, [{ value: 10_000, coinbase: false, height: 1000 }], 2000), { ok: true, fee: 1000 });
 });
+
+// BIP68 with part of the data missing (validateBlock's stateless context: no parent median-time-past,
+// spent-output lists that may lack coin heights). Core's CalculateSequenceLocks takes the maximum of
+// every input's last invalid height and time, and EvaluateSequenceLocks fails when either is reached:
+// a lock that already fails on the inputs that can be evaluated fails the transaction whatever the
+// others say, and a coin made in the block itself has, by definition, the parent's median-time-past as
+// its BIP68 time (block.GetAncestor(nCoinHeight - 1) is pprev).
+
+/** The stateless context validateBlock hands connectBlockInputs, at a CSV height. */
+const stateless: ConnectContext = { ...ctx, height: 1001, lockTimeFlags: LOCKTIME_VERIFY_SEQUENCE, prevMedianTimePast: Number.POSITIVE_INFINITY };
+
+test('BIP68: a height lock that fails is bad-txns-nonfinal though another input has a time lock whose coin time is unknown', () => {
+  // Input 1: a 5-block lock on a coin of height 1000, last invalid height 1004 >= 1001. Core fails the
+  // transaction on it whatever input 0's time lock gives (the locks are maxima).
+  const input = (vout: number, sequence: number): Transaction['inputs'][number] => ({ prevout: oldCoin(vout), scriptSig: new Uint8Array(0), sequence, witness: [] });
+  const heightOnly = new Transaction(2, [input(1, 5)], [{ value: 1000, scriptPubKey: P2WPKH }], 0);
+  assert.equal(verdict(connectBlockInputs(new Block(F.block.header, [COINBASE, heightOnly]), stateless, oldCoins)), 'bad-txns-nonfinal tx 1');
+  const both = new Transaction(2, [input(0, SEQUENCE_LOCKTIME_TYPE_FLAG | 1), input(1, 5)], [{ value: 1000, scriptPubKey: P2WPKH }], 0);
+  assert.equal(verdict(connectBlockInputs(new Block(F.block.header, [COINBASE, both]), stateless, oldCoins)), 'bad-txns-nonfinal tx 1');
+});
+
+test('BIP68: an in-block coin\'s height lock is checked though another input, which opts out, spends a coin of unknown height', () => {
+  // bcoin undo data carries no coin heights. Input 0 sets the disable flag (0xffffffff), so Core never
+  // reads its coin's height; input 1 spends the block's own tx 1 (height 1001) with a one-block lock,
+  // last invalid height 1001 + 1 - 1 = 1001 >= 1001: not final.
+  const noHeights: CoinSource = { fetch: (txid) => (toHex(txid) === toHex(OLD_TXID) ? { value: 10_000, scriptPubKey: P2WPKH } : undefined) };
+  const parent = spend([oldCoin(0)], [{ value: 4000, scriptPubKey: P2WPKH }]);
+  const child = (sequence: number): Transaction =>
+    new Transaction(
+      2,
+      [
+        { prevout: oldCoin(1), scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] },
+        { prevout: { hash: parent.txid(), index: 0 }, scriptSig: new Uint8Array(0), sequence, witness: [] },
+      ],
+      [{ value: 1000, scriptPubKey: P2WPKH }],
+      0,
+    );
+  const run = (sequence: number): ReturnType<typeof connectBlockInputs> => connectBlockInputs(new Block(F.block.header, [COINBASE, parent, child(sequence)]), stateless, noHeights);
+  assert.equal(verdict(run(1)), 'bad-txns-nonfinal tx 2');
+  // A zero-block lock is satisfied at once (last invalid height 1000).
+  assert.equal(verdict(run(0)), 'valid');
+});
+
+test('BIP68: a time lock of one unit or more on a coin made in the same block is never satisfied, one of zero units always is', () => {
+  // Core: nCoinTime = GetAncestor(nHeight - 1)->GetMedianTimePast(), the parent's MTP, so the last
+  // invalid time is prevMTP + n × 512 - 1, which is >= prevMTP exactly when n >= 1, whatever prevMTP is.
+  const parent = spend([oldCoin(0)], [{ value: 4000, scriptPubKey: P2WPKH }]);
+  const child = (sequence: number): Transaction =>
+    new Transaction(2, [{ prevout: { hash: parent.txid(), index: 0 }, scriptSig: new Uint8Array(0), sequence, witness: [] }], [{ value: 1000, scriptPubKey: P2WPKH }], 0);
+  const run = (c: ConnectContext, sequence: number): string => verdict(connectBlockInputs(new Block(F.block.header, [COINBASE, parent, child(sequence)]), c, oldCoins));
+  // With the chain (its median-time-past known), as ChainState runs it:
+  const chained: ConnectContext = { ...stateless, prevMedianTimePast: 1_600_000_000, medianTimePastAt: () => 1_600_000_000 };
+  assert.equal(run(chained, SEQUENCE_LOCKTIME_TYPE_FLAG | 1), 'bad-txns-nonfinal tx 2');
+  assert.equal(run(chained, SEQUENCE_LOCKTIME_TYPE_FLAG | 0), 'valid');
+  // Without it (validateBlock): the same answers, since they do not depend on that time.
+  assert.equal(run(stateless, SEQUENCE_LOCKTIME_TYPE_FLAG | 1), 'bad-txns-nonfinal tx 2');
+  assert.equal(run(stateless, SEQUENCE_LOCKTIME_TYPE_FLAG | 0), 'valid');
+});

@@ -177,12 +177,13 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
       if (!moneyRange(fees)) return out(invalid('bad-txns-accumulated-fee-outofrange', 'accumulated fee in the block out of range', i));
 
       // The coins' heights and times only where BIP68 can fail the transaction: most inputs opt
-      // out, and 928927's 9,983 inputs made an object each for nothing.
+      // out, and 928927's 9,983 inputs made an object each for nothing. A coin of unknown height
+      // leaves the locks on it unchecked, not those of the other inputs (Core takes the maximum).
       if (heightUnknown) skipped.add('sequence-locks');
-      else if (sequenceLocksApply(tx, ctx.lockTimeFlags)) {
+      if (sequenceLocksApply(tx, ctx.lockTimeFlags)) {
         const seq = checkSequenceLocks(tx, ctx.lockTimeFlags, sequenceLockCoins(spent, ctx), ctx.height, ctx.prevMedianTimePast);
         if (!seq.ok) {
-          if (seq.unknownTime === true) skipped.add('sequence-locks');
+          if (seq.unknown === true) skipped.add('sequence-locks');
           else return out(invalid('bad-txns-nonfinal', `contains a non-BIP68-final transaction ${hashToHex(tx.txid())}`, i));
         }
       }
@@ -214,15 +215,18 @@ function blockCoin(block: Block, txIndex: number, vout: number, height: number):
   return { value: output.value, scriptPubKey: output.scriptPubKey, height, coinbase: txIndex === 0 };
 }
 
-/** Heights and BIP68 times of the spent coins, whose heights are all known. */
+/** Heights and BIP68 times of the spent coins, each undefined where it is not known. */
 function sequenceLockCoins(spent: readonly SpentCoin[], ctx: ConnectContext): SequenceLockCoin[] {
   const coins: SequenceLockCoin[] = new Array(spent.length);
   for (let j = 0; j < spent.length; j++) {
     const c = spent[j]!;
-    const height = c.height!;
+    const height = c.height;
     let time = c.time;
-    if (time === undefined && ctx.medianTimePastAt !== undefined) time = ctx.medianTimePastAt(Math.max(height - 1, 0));
-    coins[j] = time === undefined ? { height } : { height, time };
+    if (time === undefined && height !== undefined && ctx.medianTimePastAt !== undefined) time = ctx.medianTimePastAt(Math.max(height - 1, 0));
+    const coin: SequenceLockCoin = {};
+    if (height !== undefined) coin.height = height;
+    if (time !== undefined) coin.time = time;
+    coins[j] = coin;
   }
   return coins;
 }

@@ -25,8 +25,8 @@ export function isFinalTx(tx: Transaction, blockHeight: number, blockTime: numbe
 
 /** What BIP68 needs to know about each spent coin. */
 export interface SequenceLockCoin {
-  /** Height of the block that created the coin. */
-  height: number;
+  /** Height of the block that created the coin; undefined when the caller cannot know it. */
+  height?: number;
   /**
    * Median-time-past of the block before the creating block (Core: the ancestor at
    * max(height - 1, 0)); undefined when the caller cannot know it.
@@ -34,7 +34,8 @@ export interface SequenceLockCoin {
   time?: number;
 }
 
-export type SequenceLockResult = { ok: true } | { ok: false; unknownTime: true } | { ok: false; unknownTime?: false };
+/** `unknown`: no lock failed, but one could not be evaluated (a coin's height or time is not known). */
+export type SequenceLockResult = { ok: true } | { ok: false; unknown: true } | { ok: false; unknown?: false };
 
 /** BIP68 is enforced: from transaction version 2 (read as unsigned), once CSV is active. */
 function bip68Enforced(tx: Transaction, flags: number): boolean {
@@ -66,19 +67,31 @@ export function checkSequenceLocks(
   // nLockTime semantics: the last invalid height/time, so -1 means "any".
   let minHeight = -1;
   let minTime = -1;
+  let unknown = false;
   for (let i = 0; i < tx.inputs.length; i++) {
     const sequence = tx.inputs[i]!.sequence;
     if ((sequence & SEQUENCE_LOCKTIME_DISABLE_FLAG) !== 0) continue;
     const coin = coins[i]!;
     const units = sequence & SEQUENCE_LOCKTIME_MASK;
     if ((sequence & SEQUENCE_LOCKTIME_TYPE_FLAG) !== 0) {
-      if (coin.time === undefined) return { ok: false, unknownTime: true };
-      minTime = Math.max(minTime, coin.time + units * 2 ** SEQUENCE_LOCKTIME_GRANULARITY - 1);
+      if (coin.height === height) {
+        // A coin of this very block: its time is the parent's median-time-past (Core's ancestor at
+        // height - 1), so the last invalid time is prevMedianTimePast + units × 512 - 1, reached
+        // exactly when units >= 1, whether that time is known or not.
+        if (units > 0) return { ok: false };
+        continue;
+      }
+      if (coin.time === undefined) unknown = true;
+      else minTime = Math.max(minTime, coin.time + units * 2 ** SEQUENCE_LOCKTIME_GRANULARITY - 1);
+    } else if (coin.height === undefined) {
+      unknown = true;
     } else {
       minHeight = Math.max(minHeight, coin.height + units - 1);
     }
   }
-  return minHeight >= height || minTime >= prevMedianTimePast ? { ok: false } : { ok: true };
+  // The locks are maxima: one already reached on the inputs evaluated fails whatever the others give.
+  if (minHeight >= height || minTime >= prevMedianTimePast) return { ok: false };
+  return unknown ? { ok: false, unknown: true } : { ok: true };
 }
 
 /** A spent coin as CheckTxInputs sees it; height is unknown in some spent-output files. */
