@@ -220,7 +220,11 @@ export class FlatFileSeq {
   read(pos: FlatFilePos): Uint8Array {
     if (this.bufLen > 0 && pos.file === this.bufFile && pos.offset + pos.length > this.bufStart) this.writeOut();
     const head = new Uint8Array(RECORD_HEADER);
-    const data = new Uint8Array(pos.length);
+    // Memory of its own that is not zeroed first: the read fills all of it or nothing is returned.
+    // Zeroing cost a third of a 1.6 MB block's read (bench/store). A plain Uint8Array view, so
+    // that slice() copies as it does on any other block.
+    const unzeroed = Buffer.allocUnsafeSlow(pos.length);
+    const data = new Uint8Array(unzeroed.buffer, unzeroed.byteOffset, pos.length);
     let ok: boolean;
     try {
       const fd = this.fd(pos.file, false);
