@@ -174,8 +174,10 @@ test('a reorganisation that fails where its branch has only the old tip\'s work 
 });
 
 test('at equal work the tip received first stays, also when the chain is opened again, whichever branch came first', async () => {
-  // Core loads the active chain with SEQ_ID_BEST_CHAIN_FROM_DISK (0) and other blocks with
-  // SEQ_ID_INIT_FROM_DISK (1): a tie in chain work keeps the tip it had (CBlockIndexWorkComparator).
+  // Core 30 gives every block loaded from disk the same sequence id, so a tie at start-up falls to
+  // memory order (CBlockIndexWorkComparator) and either tip can come back; later Core loads the
+  // active chain with SEQ_ID_BEST_CHAIN_FROM_DISK, ahead of the rest, and keeps the tip it had. vigil
+  // keeps it, one of Core 30's outcomes and the only one of later releases.
   const a = branch('equal-work', 6, 0);
   const b = branch('equal-work', 6, 0, { height: 5, tag: 'branch-b' });
   assert.notEqual(hashToHex(a[4]!.hash), hashToHex(b[4]!.hash), 'the branches part at 5');
@@ -324,4 +326,88 @@ test('ChainState.open checks its options before it takes the directory', async (
   } finally {
     tmp.remove();
   }
+});
+
+/** `blocks` re-mined one on top of the other from `first`. */
+function restack(first: Block, blocks: readonly GeneratedBlock[]): Block[] {
+  let prev = first;
+  const out = [first];
+  for (const g of blocks) {
+    prev = remine(rebuildBlock(g.block, g.block.txs, { header: { prevBlock: prev.hash() } }));
+    out.push(prev);
+  }
+  return out;
+}
+
+for (const writeBack of [0, 8 << 20]) test(`a failed reorganisation, then a sibling of its bad block on the same prefix wins: digest-exact (write-back ${writeBack})`, async () => {
+  const a = branch('failed-reorg', 125, 3);
+  const b = branch('failed-reorg', 127, 3, { height: 121, tag: 'branch-b' });
+  // B124 overpays; B125 and B126 re-mined on top of it.
+  const forged = restack(overpaid(b[123]!.block), b.slice(124, 126));
+  const bAlone = await stateOf(b.slice(0, 126));
+  const tmp = tempDir('vigil-chain-');
+  const dir = tmp.dir;
+  try {
+    const chain = await ChainState.open(dir, { network: 'regtest' });
+    await chain.store.setWriteBack(writeBack);
+    await feed(chain, a);
+    const tipA = chain.tip.hex;
+    const digestA = toHex(chain.utxoDigest());
+    await feed(chain, b.slice(120, 123));
+    const rs = [];
+    for (const blk of forged) rs.push(await chain.processBlock(blk.toBytes()));
+    assert.deepEqual(
+      rs.map((r) => (r.result.mode === 'valid' ? 'valid' : r.result.reason)),
+      ['valid', 'valid', 'bad-prevblk'],
+    );
+    assert.equal(chain.tip.hex, tipA, 'back on A');
+    assert.equal(toHex(chain.utxoDigest()), digestA);
+    // The failed branch's blocks are answered as known invalid; a new child of them as bad-prevblk.
+    const again = await chain.processBlock(forged[1]!.toBytes());
+    assert.deepEqual([again.result.mode === 'invalid' && again.result.reason, again.duplicate], ['duplicate-invalid', true]);
+    const child = remine(rebuildBlock(b[126]!.block, b[126]!.block.txs, { header: { prevBlock: forged[2]!.hash() } }));
+    const rc = await chain.processBlock(child.toBytes());
+    assert.equal(rc.result.mode === 'invalid' && rc.result.reason, 'bad-prevblk');
+    // The genuine B124..B126 on the prefix B121..B123 connected and disconnected before.
+    await feed(chain, b.slice(123, 125));
+    assert.equal(chain.tip.hex, tipA, 'B125 only ties A125');
+    await feed(chain, b.slice(125, 126));
+    assert.equal(chain.tip.hex, bAlone.tip, 'on the genuine B126');
+    assert.equal(toHex(chain.utxoDigest()), bAlone.digest, 'digest equals a clean connect of B126');
+    await chain.close();
+    const reopened = await ChainState.open(dir, { network: 'regtest' });
+    try {
+      assert.equal(reopened.tip.hex, bAlone.tip);
+      assert.equal(toHex(reopened.utxoDigest()), bAlone.digest);
+      const bad = await reopened.processBlock(forged[0]!.toBytes());
+      assert.equal(bad.result.mode === 'invalid' && bad.result.reason, 'duplicate-invalid', 'the failure mark survives reopening');
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('after a failed reorganisation the tip goes back to the first-received of equal-work candidates, not a later one', async () => {
+  // A125 first; C (forked at 122) reaches 125 later (a tie, stored only); B (forked at 121) gets
+  // more work with B126, whose ancestor B124 fails. Core: A125 (lowest nSequenceId) wins again.
+  const a = branch('failed-reorg-tie', 125, 2);
+  const c = branch('failed-reorg-tie', 125, 2, { height: 122, tag: 'branch-c' });
+  const b = branch('failed-reorg-tie', 126, 2, { height: 121, tag: 'branch-b' });
+  const forged = restack(overpaid(b[123]!.block), b.slice(124, 126));
+  await withChain('regtest', async (chain) => {
+    await feed(chain, a);
+    const tipA = chain.tip.hex;
+    const digestA = toHex(chain.utxoDigest());
+    await feed(chain, c.slice(121));
+    assert.equal(chain.tip.hex, tipA);
+    await feed(chain, b.slice(120, 123));
+    for (const blk of forged.slice(0, 2)) assert.equal((await chain.processBlock(blk.toBytes())).result.mode, 'valid');
+    const r = await chain.processBlock(forged[2]!.toBytes());
+    assert.equal(r.result.mode === 'invalid' && r.result.reason, 'bad-prevblk');
+    assert.deepEqual(r.invalidated?.map((x) => [x.hash, x.result.mode === 'invalid' && x.result.reason]), [[hashToHex(forged[0]!.hash()), 'bad-cb-amount']]);
+    assert.equal(chain.tip.hex, tipA, 'A125, received first');
+    assert.equal(toHex(chain.utxoDigest()), digestA);
+  });
 });
