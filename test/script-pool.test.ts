@@ -168,6 +168,11 @@ test('pool: threads that cannot start fail create() with the reason; zero attemp
   for (const sigCache of [{}, { stats: () => ({}) }]) await assert.rejects(ScriptPool.create({ threads: 0, sigCache: sigCache as unknown as SignatureCache }), TypeError);
   assert.throws(() => chunkSizes(10, { threads: 2, maxChunk: Number.NaN }), RangeError);
   assert.throws(() => chunkSizes(10, { threads: Number.NaN, maxChunk: 4 }), RangeError);
+  // An unknown backend is refused before any thread starts: they were left running, one port each.
+  const ports = (): number => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+  const open = ports();
+  await assert.rejects(ScriptPool.create({ threads: 2, crypto: 'openssl' as never }), /unknown signature backend "openssl"/);
+  assert.equal(ports(), open);
 });
 
 test('pool: a closed pool refuses work and starts no thread again; verify works unbound', async () => {

@@ -11,7 +11,7 @@ import { VALID, internalError, type ValidationResult } from '../consensus/valida
 import { runScriptsSerial, scriptFailure, type TxScriptWork } from '../consensus/connect-block.js';
 import { countingBackend, type SignatureBackend } from '../script/signature.js';
 import { SignatureCache } from '../script/sig-cache.js';
-import { loadBackend, type BackendName } from '../script/backends.js';
+import { BACKEND_NAMES, loadBackend, type BackendName } from '../script/backends.js';
 import { abortTask, THREAD_START_FAILED, prepareBlock, scriptTask, type PreparedBlock, type ScriptTask, type ScriptTaskResult } from './script-task.js';
 import { MAX_SCRIPT_THREADS, VERIFY_INPUTS_WORKER, WORKER_YOUNG_GENERATION_MB } from './workers.js';
 import { hashBlockBatch, type HashBatchResult, type HashRunner } from './block-hasher.js';
@@ -128,6 +128,10 @@ export class ScriptPool {
     // Anything else (a plain object, a cache of another copy of this package) would be ignored unsaid.
     if (opts.sigCache != null && !(opts.sigCache instanceof SignatureCache)) throw new TypeError('ScriptPool: sigCache must be a SignatureCache (SignatureCache.create), null for none, or left out');
     this.sigCache = opts.sigCache === null ? undefined : (opts.sigCache ?? SignatureCache.create(32 * 1024 * 1024));
+    // Before any thread starts: each would fail to load an unknown backend.
+    if (opts.crypto !== undefined && !BACKEND_NAMES.includes(opts.crypto)) {
+      throw new TypeError(`ScriptPool: unknown signature backend ${JSON.stringify(opts.crypto)} (expected one of ${BACKEND_NAMES.join(', ')})`);
+    }
     if (this.threads > 0) {
       const execArgv = scriptWorkerExecArgv();
       this.pool = new Piscina<ScriptTask, ScriptTaskResult>({
@@ -158,8 +162,14 @@ export class ScriptPool {
   /** Start the threads and wait until each has loaded its backend and warmed up. */
   static async create(opts: ScriptPoolOptions = {}): Promise<ScriptPool> {
     const p = new ScriptPool(opts);
-    // Loaded here too: it fails early and clearly if an optional backend is missing.
-    p.backend = countingBackend(await loadBackend(opts.crypto ?? 'noble'), p.stats);
+    // Loaded here too: it fails early and clearly if an optional backend is missing. The threads
+    // started meanwhile are stopped, not left to the process.
+    try {
+      p.backend = countingBackend(await loadBackend(opts.crypto ?? 'noble'), p.stats);
+    } catch (err) {
+      await p.close();
+      throw err;
+    }
     if (p.pool !== undefined) {
       const empty = scriptTask(prepareBlock([], { threads: 1, maxChunk: 1 }), 0, -1);
       try {
