@@ -180,6 +180,8 @@ function checkBeforeCoins(
 ): { report: BlockReport; checked?: Checked } {
   // Caller data of the wrong shape is misuse: thrown, never answered as a verdict on the block.
   checkSpentOutputs(spentOutputs);
+  checkSpentCoinFields(spentOutputs);
+  checkCallerNumbers(opts);
   const params = getParams(opts.network);
   const hash = hashToHex(block.hash());
   const report: BlockReport = { result: { mode: 'valid' }, hash, txs: block.txs.length, inputs: 0, skipped: [] };
@@ -222,6 +224,33 @@ function checkBeforeCoins(
   const contextual = contextualCheckBlock(block, { ...headerCtx, prevMedianTimePast: block.header.time }, params);
   if (contextual.mode !== 'valid') return done(contextual);
   return { report, checked: { params, height, flags, byTx, blockTxids, skipped, report } };
+}
+
+/**
+ * The height and the clock are the caller's, not the block's: a height that is no block height
+ * (negative, fractional, NaN, past 2^53) or a time that is not finite is misuse. Unchecked, NaN or
+ * -1 judged a valid block 'mutated', NaN skipped time-too-new, and Infinity looped building the
+ * coinbase height script until V8 aborted the process.
+ */
+function checkCallerNumbers(opts: ValidateBlockOptions): void {
+  const { height, now } = opts;
+  if (height !== undefined && !(Number.isSafeInteger(height) && height >= 0)) {
+    throw new RangeError(`validateBlock: height must be a non-negative integer, got ${String(height)}`);
+  }
+  if (now !== undefined && !Number.isFinite(now)) throw new RangeError(`validateBlock: now must be a finite number of seconds, got ${String(now)}`);
+}
+
+/**
+ * The coin fields a spent-output list may carry, where given: a height that is no block height or a
+ * coinbase flag that is not a boolean would quietly pass or skip the maturity and BIP68 checks.
+ */
+function checkSpentCoinFields(spentOutputs: readonly SpentCoin[]): void {
+  for (let i = 0; i < spentOutputs.length; i++) {
+    const { height, coinbase, time } = spentOutputs[i]!;
+    if (height !== undefined && !(Number.isSafeInteger(height) && height >= 0)) throw new TypeError(`spentOutputs[${i}].height must be a non-negative integer when given, got ${String(height)}`);
+    if (coinbase !== undefined && typeof coinbase !== 'boolean') throw new TypeError(`spentOutputs[${i}].coinbase must be a boolean when given, got ${String(coinbase)}`);
+    if (time !== undefined && !Number.isSafeInteger(time)) throw new TypeError(`spentOutputs[${i}].time must be an integer (seconds) when given, got ${String(time)}`);
+  }
 }
 
 /** The coin checks (connectBlockInputs against the given spent outputs); `scripts` is set when the scripts are all that is left. */
