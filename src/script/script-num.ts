@@ -28,6 +28,8 @@ export function scriptNumDecode(bytes: Uint8Array, requireMinimal: boolean, maxS
 /** Encode a number minimally (CScriptNum::serialize). */
 export function scriptNumEncode(value: number): Uint8Array {
   if (value === 0) return EMPTY;
+  // Infinity would loop here until the process ran out of memory; NaN or a fraction has no encoding.
+  if (!Number.isSafeInteger(value)) throw new RangeError(`scriptNumEncode: ${value} is not a safe integer`);
   const neg = value < 0;
   let abs = Math.abs(value);
   const out: number[] = [];
