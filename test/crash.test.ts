@@ -8,12 +8,13 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { toHex } from '../src/primitives/bytes.js';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks } from '../src/chain/importer.js';
 import { generateChain } from '../src/generate/index.js';
 import { tempDir } from './helpers/regtest-chain.js';
+import { runCli } from './helpers/cli.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const KILLS = 24;
@@ -80,6 +81,54 @@ test(`import killed with SIGKILL ${KILLS} times ends where an uninterrupted impo
     assert.equal(final.code, 0);
     const got = await state(datadir);
     assert.deepEqual(got, expected);
+  } finally {
+    tmp.remove();
+  }
+});
+
+// LMDB creates data.mdb (O_CREAT) and only then writes its two meta pages: an import killed in
+// between (reproduced with `strace -f -e inject=pwrite64:signal=SIGKILL:when=1 vigil import …`)
+// leaves an empty data.mdb. The commands that read an existing store's network opened it
+// read-only, which LMDB cannot initialise, and lmdb-js crashed the process (SIGSEGV) instead
+// of throwing: `vigil tip` and `vigil utxo-digest` must say there is no chain state yet, and
+// the import must resume.
+test('a store killed before LMDB wrote its meta pages (empty data.mdb): tip answers, import resumes', async () => {
+  const tmp = tempDir('vigil-crash-empty-');
+  try {
+    const blocks = join(tmp.dir, 'blocks');
+    generateChain({ blocks: 5, txsPerBlock: 0, seed: 'crash-empty', outDir: blocks });
+    const datadir = join(tmp.dir, 'killed');
+    mkdirSync(datadir);
+    writeFileSync(join(datadir, 'data.mdb'), new Uint8Array(0));
+    for (const cmd of ['tip', 'utxo-digest']) {
+      const r = await runCli([cmd, '--datadir', datadir]);
+      assert.equal(r.status, 2, `${cmd}: exit ${r.status} (stderr: ${r.stderr})`);
+      assert.match(r.stderr, /no chain state/);
+    }
+    assert.equal((await runImport(blocks, datadir)).code, 0);
+    assert.equal((await state(datadir)).height, 5);
+    const tip = await runCli(['tip', '--datadir', datadir]);
+    assert.equal(tip.status, 0);
+    assert.equal(JSON.parse(tip.stdout).height, 5);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a data.mdb cut short inside its meta pages is refused as damaged by the commands that read a store, not a crash', async () => {
+  const tmp = tempDir('vigil-crash-short-');
+  try {
+    const datadir = join(tmp.dir, 'short');
+    const chain = await ChainState.open(datadir, { network: 'regtest', noSync: true });
+    await chain.close();
+    // The first meta page alone (the page size is 4096 here; LMDB keeps it in the meta page).
+    truncateSync(join(datadir, 'data.mdb'), 4096);
+    for (const cmd of ['tip', 'utxo-digest']) {
+      const r = await runCli([cmd, '--datadir', datadir]);
+      // null: killed by a signal (SIGSEGV before this check).
+      assert.equal(r.status, 2, `${cmd}: exit ${r.status} (stderr: ${r.stderr})`);
+      assert.match(r.stderr, /inside its two 4096-byte meta pages/);
+    }
   } finally {
     tmp.remove();
   }

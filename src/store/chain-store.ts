@@ -30,7 +30,7 @@
 
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Coin, CoinView } from '../consensus/coins.js';
 import { getParams } from '../consensus/params.js';
@@ -248,8 +248,24 @@ export class ChainStore implements CoinView {
    * `dir` holds no store. Lets a tool open an existing store without being told its network.
    */
   static readNetwork(dir: string): NetworkName | undefined {
-    if (!existsSync(join(dir, 'data.mdb'))) return undefined;
-    checkDataFile(dir);
+    const path = join(dir, 'data.mdb');
+    if (!existsSync(path)) return undefined;
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch (err) {
+      throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
+    }
+    const pageSize = checkDataFile(dir);
+    // A read-only open of a file without both meta pages fails, and lmdb-js 3.5 then crashes the
+    // process (SIGSEGV) instead of throwing. Empty: LMDB created the file and the writer died
+    // before writing them (an import killed at open), so nothing was ever stored, and the next
+    // writable open initialises it. Cut short inside them, which no kill does (LMDB writes both in
+    // one call): damaged, as a writable open would say too.
+    if (size === 0) return undefined;
+    if (pageSize !== undefined && size < 2 * pageSize) {
+      throw new StoreError('open', `cannot open store at ${dir}: ${path} ends at byte ${size}, inside its two ${pageSize}-byte meta pages`);
+    }
     let root: RootDatabase;
     try {
       root = open({ path: dir, noSubdir: false, maxDbs: 8, readOnly: true });
@@ -985,7 +1001,11 @@ export class ChainStore implements CoinView {
  * MDB_INVALID, so a stray or truncated file must be caught before LMDB sees it. The page header
  * before the magic is 16 or 24 bytes depending on the build, hence the search.
  */
-function checkDataFile(dir: string): void {
+/**
+ * Refuses a data.mdb that is not LMDB's (StoreError 'open'); gives the page size its first meta
+ * page records, or undefined for an empty file (LMDB initialises it).
+ */
+function checkDataFile(dir: string): number | undefined {
   const path = join(dir, 'data.mdb');
   if (!existsSync(path)) return;
   const head = new Uint8Array(64);
@@ -1000,10 +1020,12 @@ function checkDataFile(dir: string): void {
   } catch (err) {
     throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
   }
-  if (n === 0) return; // an empty file: LMDB initialises it
+  if (n === 0) return undefined; // an empty file: LMDB initialises it
   const view = new DataView(head.buffer);
   for (let off = 8; off + 8 <= n; off += 8) {
-    if (view.getUint32(off, true) === 0xbeefc0de && view.getUint32(off + 4, true) === 2) return;
+    // The meta's magic and version; 24 bytes on (past the map's address and size), the free-page
+    // database's md_pad, where LMDB keeps the page size.
+    if (view.getUint32(off, true) === 0xbeefc0de && view.getUint32(off + 4, true) === 2) return off + 28 <= n ? view.getUint32(off + 24, true) || undefined : undefined;
   }
   throw new StoreError('open', `cannot open store at ${dir}: ${path} is not an LMDB data file`);
 }
