@@ -138,7 +138,9 @@ export interface ProcessResult {
   tip: { hash: string; height: number };
   /**
    * Other blocks found invalid while this one's branch was connected (Core's InvalidChainFound):
-   * an ancestor stored earlier, on a side branch, fails once its branch has the most work.
+   * an ancestor stored earlier, on a side branch, fails once its branch has the most work. The
+   * block given itself is listed when the activation an internal error stopped, taken up again
+   * before it, found it invalid (it is then answered duplicate-invalid).
    */
   invalidated?: Array<{ hash: string; height: number; result: ValidationResult }>;
 }
@@ -433,7 +435,11 @@ export class ChainState {
       const r: ProcessResult = { result, hash: hex, duplicate, tip: this.tipInfo() };
       if (height !== undefined) r.height = height;
       const all = resumed === undefined ? results : new Map([...resumed, ...(results ?? [])]);
-      const invalidated = all === undefined ? [] : this.invalidatedBesides(hex, all);
+      // This block itself, found invalid by the activation taken up first (our own failure had
+      // stopped one before it was judged), is reported too: its answer now is duplicate-invalid,
+      // and whoever sent it first is the one to blame.
+      const foundOnResume = resumed?.has(hex) === true && results?.has(hex) !== true;
+      const invalidated = all === undefined ? [] : this.invalidatedBesides(foundOnResume ? undefined : hex, all);
       if (invalidated.length > 0) r.invalidated = invalidated;
       return r;
     };
@@ -523,8 +529,8 @@ export class ChainState {
     return done(results.get(hex) ?? firstError(results) ?? VALID, false, height, results);
   }
 
-  /** The blocks of `results` found invalid themselves (not for an ancestor), other than `hex`. */
-  private invalidatedBesides(hex: string, results: Map<string, ValidationResult>): NonNullable<ProcessResult['invalidated']> {
+  /** The blocks of `results` found invalid themselves (not for an ancestor), other than `hex` (when given). */
+  private invalidatedBesides(hex: string | undefined, results: Map<string, ValidationResult>): NonNullable<ProcessResult['invalidated']> {
     const out: NonNullable<ProcessResult['invalidated']> = [];
     for (const [h, result] of results) {
       if (h === hex || result.mode !== 'invalid') continue;

@@ -497,7 +497,11 @@ export class VigilService {
     // activated again after a failed commit, answered as a duplicate).
     else if ((r.result.mode === 'valid' && !r.duplicate) || r.tip.hash !== tipBefore) this.storeWriteError = undefined;
     // A block that became the tip was found valid; one stored beside the active chain may not be.
-    if (r.result.mode === 'valid' && !r.duplicate && r.tip.hash !== r.hash) {
+    // So may one our own failure kept from being judged (it is stored, and judged when the
+    // activation is taken up again): its first sender is the one to blame then (Core's
+    // mapBlockSource keeps the first sender too).
+    const unjudged = r.result.mode === 'error' && r.hash !== '' && !this.blockSources.has(r.hash);
+    if (unjudged || (r.result.mode === 'valid' && !r.duplicate && r.tip.hash !== r.hash)) {
       this.blockSources.set(r.hash, job.source);
       if (this.blockSources.size > MAX_BLOCK_SOURCES) this.blockSources.delete(this.blockSources.keys().next().value!);
     }
@@ -560,12 +564,15 @@ export class VigilService {
       const dropped = await this.queue.close();
       if (dropped > 0) this.log.info('shutdown: queued blocks not processed', { dropped });
       await this.sources.flush();
-      if (this.sources.lastError !== undefined) this.log.error('source scores not saved', { error: this.sources.lastError });
       // Every answer is written and says `connection: close`; give slow readers a moment, then cut.
       server?.closeIdleConnections();
       const force = setTimeout(() => server?.closeAllConnections(), 2000).unref();
       await closed;
       clearTimeout(force);
+      // A body that ended meanwhile (one that is no block, answered 400) recorded its outcome after
+      // the flush above: written now, before the caller closes the store, or it is lost.
+      await this.sources.flush();
+      if (this.sources.lastError !== undefined) this.log.error('source scores not saved', { error: this.sources.lastError });
     })();
     return this.closing;
   }

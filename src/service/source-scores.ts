@@ -8,11 +8,13 @@
 
 import type { ValidationResult } from '../consensus/validation.js';
 import { equalBytes } from '../primitives/bytes.js';
-import type { ChainStore } from '../store/index.js';
+import { StoreError, type ChainStore } from '../store/index.js';
 
 export const INITIAL_SCORE = 50;
 /** Milliseconds between commits of changed scores. */
 export const FLUSH_MS = 100;
+/** Milliseconds before a failed commit is tried again, when no outcome comes meanwhile. */
+export const RETRY_MS = 1000;
 export const MAX_SCORE = 100;
 
 /** How a submission ended, for scoring. */
@@ -314,6 +316,10 @@ export class SourceBook {
     } catch (err) {
       this.lastError = err as Error;
       this.fold(batch);
+      // Tried again by itself (the next outcome would too, but none may come): what waits is
+      // only in memory. A closed or broken store takes no more writes.
+      const final = err instanceof StoreError && (err.code === 'closed' || err.code === 'broken');
+      if (!final) this.timer ??= setTimeout(() => void this.flush(), RETRY_MS).unref();
       return;
     } finally {
       for (const [source] of batch) this.inFlight.delete(source);
