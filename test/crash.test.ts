@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -115,20 +115,31 @@ test('a store killed before LMDB wrote its meta pages (empty data.mdb): tip answ
   }
 });
 
-test('a data.mdb cut short inside its meta pages is refused as damaged by the commands that read a store, not a crash', async () => {
+test('a data.mdb cut short inside its meta pages is refused as damaged by the commands that read a store and by a writable open, not a crash', async () => {
   const tmp = tempDir('vigil-crash-short-');
   try {
     const datadir = join(tmp.dir, 'short');
     const chain = await ChainState.open(datadir, { network: 'regtest', noSync: true });
     await chain.close();
-    // The first meta page alone (the page size is 4096 here; LMDB keeps it in the meta page).
+    // The first 4,096 bytes alone: at most the first of the two meta pages, whatever the page size.
     truncateSync(join(datadir, 'data.mdb'), 4096);
     for (const cmd of ['tip', 'utxo-digest']) {
       const r = await runCli([cmd, '--datadir', datadir]);
       // null: killed by a signal (SIGSEGV before this check).
       assert.equal(r.status, 2, `${cmd}: exit ${r.status} (stderr: ${r.stderr})`);
-      assert.match(r.stderr, /inside its two 4096-byte meta pages/);
+      assert.match(r.stderr, /inside its two \d+-byte meta pages/);
     }
+    // The writable open import and serve use (ChainStore.open) refuses it too, in a process of its
+    // own: unrefused, LMDB crashes it.
+    const mod = new URL('../src/store/index.js', import.meta.url).href;
+    const code = [
+      `const { ChainStore } = await import(${JSON.stringify(mod)});`,
+      `try { const s = ChainStore.open(${JSON.stringify(datadir)}, { network: 'regtest' }); await s.close(); console.log('opened'); }`,
+      `catch (err) { console.log(err.name + ':' + err.code); }`,
+    ].join('\n');
+    const w = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(w.status, 0, `killed by ${String(w.signal)}: ${w.stderr.slice(0, 200)}`);
+    assert.equal(w.stdout.trim(), 'StoreError:open');
   } finally {
     tmp.remove();
   }

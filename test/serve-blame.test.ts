@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { ChainState } from '../src/chain/chain-state.js';
 import { hashToHex } from '../src/primitives/bytes.js';
 import { VigilService } from '../src/service/server.js';
-import { ChainStore } from '../src/store/index.js';
+import { ChainStore, StoreError } from '../src/store/index.js';
 import { createLogger } from '../src/service/logger.js';
 import { INITIAL_SCORE, SCORE_DELTA, SourceBook } from '../src/service/source-scores.js';
 import type { GeneratedBlock } from '../src/generate/index.js';
@@ -67,6 +67,18 @@ test('a block our failure left unjudged, found invalid when the activation is ta
   assert.deepEqual([mallory.invalid, mallory.violations, mallory.score], [1, 1, INITIAL_SCORE + SCORE_DELTA.invalid], 'mallory, who sent B13, is');
 });
 
+test('a block our failure left unjudged, found invalid when the activation is taken up with a body that does not decode, costs its sender', async (t) => {
+  const { service, chain, base } = await serve(t);
+  const { bad13 } = await unjudged(chain, 'blame-resume-garbage');
+  assert.equal((await post(base, bad13, 'mallory')).status, 500, 'our failure');
+  // relay sends bytes that are no block: processBlock takes the activation up first, and B13 fails.
+  const next = await post(base, Uint8Array.of(1, 2, 3, 4, 5), 'relay');
+  assert.equal(next.status, 400);
+  assert.equal(chain.tip.height, 12, 'the activation was taken up (back on A12)');
+  const mallory = service.sources.get('mallory');
+  assert.deepEqual([mallory.invalid, mallory.violations], [1, 1], 'mallory, who sent B13, pays');
+});
+
 test('a block our failure left unjudged and resent by its sender, found invalid then, costs its sender once', async (t) => {
   const { service, chain, base } = await serve(t);
   const { bad13, hash } = await unjudged(chain, 'blame-resend');
@@ -120,7 +132,7 @@ test('score changes whose commit failed are committed by themselves once the sto
   const book = new SourceBook(store, { banScore: 0, banViolations: 1, banSeconds: 3600 });
   const commit = store.updateSourceRecords.bind(store);
   let failing = true;
-  store.updateSourceRecords = (keys, next) => (failing ? Promise.reject(new Error('MDB_MAP_FULL (injected)')) : commit(keys, next));
+  store.updateSourceRecords = (keys, next) => (failing ? Promise.reject(new StoreError('io', 'updateSourceRecords: MDB_MAP_FULL (injected)')) : commit(keys, next));
   book.record('mallory', 'invalid');
   assert.ok(book.banRemaining('mallory') > 0, 'banned here at once');
   // The commit every FLUSH_MS fails; then the disk has room again, and no block comes.

@@ -37,6 +37,15 @@ describe('validateBlock: height and now are checked as the caller’s input', ()
     });
   }
 
+  it('misuse is thrown before the bytes are read: garbage bytes with a NaN height throw, not block-decode-failed', async () => {
+    const garbage = Uint8Array.of(1, 2, 3);
+    assert.equal(validateBlock(garbage, [], { network: 'regtest', height: 1, now: NOW }).result.mode, 'invalid');
+    assert.throws(() => validateBlock(garbage, [], { network: 'regtest', height: NaN, now: NOW }), RangeError);
+    assert.throws(() => validateBlock(garbage, [{ value: 1.5, scriptPubKey: new Uint8Array(0) }], { network: 'regtest', height: 1, now: NOW }), TypeError);
+    assert.throws(() => validateBlock(garbage, [], { network: 'nonet' as never, height: 1, now: NOW }), TypeError);
+    await assert.rejects(validateBlockAsync(garbage, [], { network: 'regtest', height: NaN, now: NOW, runScripts: async () => VALID }), RangeError);
+  });
+
   it('a non-number height (a string from a form or JSON) throws, not bad-cb-height', () => {
     assert.throws(() => validateBlock(block1.raw, [], { network: 'regtest', height: '1' as unknown as number, now: NOW }), RangeError);
   });

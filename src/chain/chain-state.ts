@@ -138,9 +138,10 @@ export interface ProcessResult {
   tip: { hash: string; height: number };
   /**
    * Other blocks found invalid while this one's branch was connected (Core's InvalidChainFound):
-   * an ancestor stored earlier, on a side branch, fails once its branch has the most work. The
-   * block given itself is listed when the activation an internal error stopped, taken up again
-   * before it, found it invalid (it is then answered duplicate-invalid).
+   * an ancestor stored earlier, on a side branch, fails once its branch has the most work. Also
+   * what the activation an internal error stopped found when it was taken up again before this
+   * block: the block given itself among them (then answered duplicate-invalid, or by the check
+   * its bytes fail), and with bytes that are no block at all.
    */
   invalidated?: Array<{ hash: string; height: number; result: ValidationResult }>;
 }
@@ -421,13 +422,18 @@ export class ChainState {
     const resumed = this.activationPending ? await this.activateBestChain(this.findBestCandidate()) : undefined;
     const observer = this.opts.observer;
     let t = performance.now();
+    // Bytes that are no block still carry what the resumed activation found.
+    const unread = (result: ValidationResult): ProcessResult => {
+      const r: ProcessResult = { result, hash: '', duplicate: false, tip: this.tipInfo() };
+      const invalidated = resumed === undefined ? [] : this.invalidatedBesides(undefined, resumed);
+      if (invalidated.length > 0) r.invalidated = invalidated;
+      return r;
+    };
     const size = checkSerializedSize(raw);
-    if (size.mode !== 'valid') return { result: size, hash: '', duplicate: false, tip: this.tipInfo() };
+    if (size.mode !== 'valid') return unread(size);
     const decoded = decodeBlock(raw);
     observer?.stage?.('parse', seconds(t));
-    if (!decoded.ok) {
-      return { result: invalid('block-decode-failed', decoded.message), hash: '', duplicate: false, tip: this.tipInfo() };
-    }
+    if (!decoded.ok) return unread(invalid('block-decode-failed', decoded.message));
     const block = decoded.block;
     if (hashes !== undefined) adoptBlockHashes(block, hashes);
     const hex = hashToHex(block.hash());

@@ -64,8 +64,9 @@ export class MissingHeightError extends TypeError {
  * Bad data gives a result; a missing height or a spent list of the wrong length is misuse and throws.
  */
 export function validateBlock(raw: Uint8Array, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
+  checkCallerInput(spentOutputs, opts);
   const decoded = decodeRaw(raw);
-  return decoded instanceof Block ? validateDecodedBlock(decoded, spentOutputs, opts) : decoded;
+  return decoded instanceof Block ? validateChecked(decoded, spentOutputs, opts) : decoded;
 }
 
 /** The block in `raw`, or the report for bytes too long to be a block or that do not decode as one. */
@@ -77,6 +78,12 @@ function decodeRaw(raw: Uint8Array): Block | BlockReport {
 }
 
 export function validateDecodedBlock(block: Block, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
+  checkCallerInput(spentOutputs, opts);
+  return validateChecked(block, spentOutputs, opts);
+}
+
+/** validateDecodedBlock once the caller's input is known to be of the right shape. */
+function validateChecked(block: Block, spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): BlockReport {
   const head = checkBeforeCoins(block, spentOutputs, opts);
   if (head.checked === undefined) return head.report;
   const pre = checkCoins(block, head.checked);
@@ -114,6 +121,7 @@ export async function validateBlockAsync(
   spentOutputs: readonly SpentCoin[],
   opts: ValidateBlockOptions & { runScripts: ScriptRunner },
 ): Promise<BlockReport> {
+  checkCallerInput(spentOutputs, opts);
   const block = decodeRaw(raw);
   if (!(block instanceof Block)) return block;
   const stop = new AbortController();
@@ -178,10 +186,6 @@ function checkBeforeCoins(
   opts: ValidateBlockOptions,
   onCommitted?: (start: ScriptStart) => void,
 ): { report: BlockReport; checked?: Checked } {
-  // Caller data of the wrong shape is misuse: thrown, never answered as a verdict on the block.
-  checkSpentOutputs(spentOutputs);
-  checkSpentCoinFields(spentOutputs);
-  checkCallerNumbers(opts);
   const params = getParams(opts.network);
   const hash = hashToHex(block.hash());
   const report: BlockReport = { result: { mode: 'valid' }, hash, txs: block.txs.length, inputs: 0, skipped: [] };
@@ -238,6 +242,17 @@ function checkCallerNumbers(opts: ValidateBlockOptions): void {
     throw new RangeError(`validateBlock: height must be a non-negative integer, got ${String(height)}`);
   }
   if (now !== undefined && !Number.isFinite(now)) throw new RangeError(`validateBlock: now must be a finite number of seconds, got ${String(now)}`);
+}
+
+/**
+ * Caller data of the wrong shape is misuse: thrown before the block is read, never answered as a
+ * verdict on it (the network's name included: getParams throws for one it does not know).
+ */
+function checkCallerInput(spentOutputs: readonly SpentCoin[], opts: ValidateBlockOptions): void {
+  checkSpentOutputs(spentOutputs);
+  checkSpentCoinFields(spentOutputs);
+  checkCallerNumbers(opts);
+  getParams(opts.network);
 }
 
 /**

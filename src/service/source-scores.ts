@@ -317,9 +317,9 @@ export class SourceBook {
       this.lastError = err as Error;
       this.fold(batch);
       // Tried again by itself (the next outcome would too, but none may come): what waits is
-      // only in memory. A closed or broken store takes no more writes.
-      const final = err instanceof StoreError && (err.code === 'closed' || err.code === 'broken');
-      if (!final) this.timer ??= setTimeout(() => void this.flush(), RETRY_MS).unref();
+      // only in memory. Only LMDB's own failures (a full disk) may pass; a closed or broken store
+      // takes no more writes, and a record that does not decode fails every try alike.
+      if (err instanceof StoreError && err.code === 'io') this.timer ??= setTimeout(() => void this.flush(), RETRY_MS).unref();
       return;
     } finally {
       for (const [source] of batch) this.inFlight.delete(source);

@@ -30,7 +30,7 @@
 
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Coin, CoinView } from '../consensus/coins.js';
 import { getParams } from '../consensus/params.js';
@@ -248,24 +248,11 @@ export class ChainStore implements CoinView {
    * `dir` holds no store. Lets a tool open an existing store without being told its network.
    */
   static readNetwork(dir: string): NetworkName | undefined {
-    const path = join(dir, 'data.mdb');
-    if (!existsSync(path)) return undefined;
-    let size: number;
-    try {
-      size = statSync(path).size;
-    } catch (err) {
-      throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
-    }
-    const pageSize = checkDataFile(dir);
-    // A read-only open of a file without both meta pages fails, and lmdb-js 3.5 then crashes the
-    // process (SIGSEGV) instead of throwing. Empty: LMDB created the file and the writer died
-    // before writing them (an import killed at open), so nothing was ever stored, and the next
-    // writable open initialises it. Cut short inside them, which no kill does (LMDB writes both in
-    // one call): damaged, as a writable open would say too.
-    if (size === 0) return undefined;
-    if (pageSize !== undefined && size < 2 * pageSize) {
-      throw new StoreError('open', `cannot open store at ${dir}: ${path} ends at byte ${size}, inside its two ${pageSize}-byte meta pages`);
-    }
+    if (!existsSync(join(dir, 'data.mdb'))) return undefined;
+    // Empty: LMDB created the file and the writer died before writing its meta pages (an import
+    // killed at open), so nothing was ever stored, and the next writable open initialises it. A
+    // read-only open cannot: it fails, and lmdb-js 3.5 then crashes the process (SIGSEGV).
+    if (checkDataFile(dir) === 0) return undefined;
     let root: RootDatabase;
     try {
       root = open({ path: dir, noSubdir: false, maxDbs: 8, readOnly: true });
@@ -999,20 +986,19 @@ export class ChainStore implements CoinView {
  * Refuse a data.mdb that does not start with an LMDB meta page (magic 0xBEEFC0DE, data version 2).
  * lmdb-js 3.5 crashes the process (SIGSEGV in its failed-open cleanup) instead of throwing
  * MDB_INVALID, so a stray or truncated file must be caught before LMDB sees it. The page header
- * before the magic is 16 or 24 bytes depending on the build, hence the search.
- */
-/**
- * Refuses a data.mdb that is not LMDB's (StoreError 'open'); gives the page size its first meta
- * page records, or undefined for an empty file (LMDB initialises it).
+ * before the magic is 16 or 24 bytes depending on the build, hence the search. Gives the file's
+ * size (0: empty, for LMDB to initialise), or undefined when there is no file.
  */
 function checkDataFile(dir: string): number | undefined {
   const path = join(dir, 'data.mdb');
-  if (!existsSync(path)) return;
+  if (!existsSync(path)) return undefined;
   const head = new Uint8Array(64);
   let n: number;
+  let size: number;
   try {
     const fd = openSync(path, 'r');
     try {
+      size = fstatSync(fd).size;
       n = readSync(fd, head, 0, head.length, 0);
     } finally {
       closeSync(fd);
@@ -1020,12 +1006,19 @@ function checkDataFile(dir: string): number | undefined {
   } catch (err) {
     throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
   }
-  if (n === 0) return undefined; // an empty file: LMDB initialises it
+  if (n === 0) return 0; // an empty file: LMDB initialises it
   const view = new DataView(head.buffer);
   for (let off = 8; off + 8 <= n; off += 8) {
-    // The meta's magic and version; 24 bytes on (past the map's address and size), the free-page
-    // database's md_pad, where LMDB keeps the page size.
-    if (view.getUint32(off, true) === 0xbeefc0de && view.getUint32(off + 4, true) === 2) return off + 28 <= n ? view.getUint32(off + 24, true) || undefined : undefined;
+    if (view.getUint32(off, true) !== 0xbeefc0de || view.getUint32(off + 4, true) !== 2) continue;
+    // 24 bytes past the magic and version (the map's address and size, 64-bit builds), the
+    // free-page database's md_pad, where LMDB keeps the page size. Both meta pages are written in
+    // one call, but a kill can land between two of its pages; LMDB's opens, writable too, then
+    // crash the process as above. A page size that is not one (another layout) checks nothing.
+    const pageSize = off + 28 <= n ? view.getUint32(off + 24, true) : 0;
+    if (pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0 && size < 2 * pageSize) {
+      throw new StoreError('open', `cannot open store at ${dir}: ${path} ends at byte ${size}, inside its two ${pageSize}-byte meta pages`);
+    }
+    return size;
   }
   throw new StoreError('open', `cannot open store at ${dir}: ${path} is not an LMDB data file`);
 }
