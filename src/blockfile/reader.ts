@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { Block, decodeBlock, HEADER_SIZE } from '../primitives/block.js';
 import { ByteReader } from '../primitives/reader.js';
 import { MAX_BLOCK_SERIALIZED_SIZE } from '../consensus/consensus.js';
-import { readXorKey, xorInPlace } from './xor.js';
+import { checkXorKey, readXorKey, xorInPlace } from './xor.js';
 
 /** Magic (4) and length (4) before each block (Core's BLOCK_SERIALIZATION_HEADER_SIZE). */
 export const BLOCK_RECORD_HEADER_SIZE = 8;
@@ -113,6 +113,8 @@ export function listBlockFiles(dir: string): string[] {
 
 /** The files a path names (a blocks directory, or one file) and the obfuscation key that applies to them. */
 export function resolveBlockFiles(path: string, xorKey?: Uint8Array): { files: string[]; xorKey: Uint8Array | undefined } {
+  // A key of another size would be applied wrongly (or throw a RangeError mid-read): misuse, said at once.
+  if (xorKey !== undefined) checkXorKey(xorKey);
   const dir = statSync(path).isDirectory();
   const files = dir ? listBlockFiles(path) : [path];
   return { files, xorKey: xorKey ?? readXorKey(dir ? path : dirname(path)) };

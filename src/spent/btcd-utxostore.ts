@@ -54,7 +54,11 @@ export function readBtcdUtxoStore(bytes: Uint8Array): UtxoStoreReadResult {
 
 /** Core's Coin serialization: VARINT(nHeight*2 + fCoinBase), then TxOutCompression. */
 function readCompressedCoin(r: ByteReader): SpentOutput {
+  const codeAt = r.offset;
   const code = readVarInt(r);
+  // Core reads the code into a uint32_t (Coin::Unserialize): ReadVarInt refuses more, so a
+  // height is at most 2^31 - 1.
+  if (code > 0xffff_ffff) throw new ParseError('size-too-large', codeAt, 'ReadVarInt(): size too large');
   const at = r.offset;
   const value = decompressAmount(readVarInt(r));
   if (!(value <= MAX_MONEY)) throw new ParseError('bad-format', at, `output value ${value} is more than MAX_MONEY`);
