@@ -652,7 +652,15 @@ describe('BIP68 without the chain (validateBlock): locks decided by what is know
     const noHeight: SpentOutput = { value: 100_000, scriptPubKey: OP_TRUE };
     // tx 2: input 0 (0xffffffff, its coin of unknown height) opts out; input 1 waits one block on tx 1's output.
     assertResult(validate(block(1, { sequence: 0xffffffff }), [noHeight, noHeight, noHeight]), { mode: 'invalid', reason: 'bad-txns-nonfinal', txIndex: 2 });
-    assertResult(validate(block(0, { sequence: 0xffffffff }), [noHeight, noHeight, noHeight]), { mode: 'valid' });
+    const decided = validate(block(0, { sequence: 0xffffffff }), [noHeight, noHeight, noHeight]);
+    assertResult(decided, { mode: 'valid' });
+    // Every lock was decided: the coins of unknown height belong to inputs that opt out.
+    assert.ok(!decided.skipped.includes('sequence-locks'), decided.skipped.join(', '));
+    assert.ok(decided.skipped.includes('coinbase-maturity'));
+    // A five-block lock on a coin of unknown height cannot be: valid, with the rule listed as skipped.
+    const undecided = validate(block(0, { sequence: 5 }), [noHeight, noHeight, noHeight]);
+    assertResult(undecided, { mode: 'valid' });
+    assert.ok(undecided.skipped.includes('sequence-locks'), undecided.skipped.join(', '));
   });
 });
 

@@ -178,8 +178,8 @@ export function connectBlockInputs(block: Block, ctx: ConnectContext, source: Co
 
       // The coins' heights and times only where BIP68 can fail the transaction: most inputs opt
       // out, and 928927's 9,983 inputs made an object each for nothing. A coin of unknown height
-      // leaves the locks on it unchecked, not those of the other inputs (Core takes the maximum).
-      if (heightUnknown) skipped.add('sequence-locks');
+      // leaves the locks on it unchecked, not those of the other inputs (Core takes the maximum),
+      // and is reported only where its input has a lock: one that opts out needs no height.
       if (sequenceLocksApply(tx, ctx.lockTimeFlags)) {
         const seq = checkSequenceLocks(tx, ctx.lockTimeFlags, sequenceLockCoins(spent, ctx), ctx.height, ctx.prevMedianTimePast);
         if (!seq.ok) {
