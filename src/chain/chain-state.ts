@@ -422,13 +422,15 @@ export class ChainState {
     const resumed = this.activationPending ? await this.activateBestChain(this.findBestCandidate()) : undefined;
     const observer = this.opts.observer;
     let t = performance.now();
-    // Bytes that are no block still carry what the resumed activation found.
-    const unread = (result: ValidationResult): ProcessResult => {
-      const r: ProcessResult = { result, hash: '', duplicate: false, tip: this.tipInfo() };
-      const invalidated = resumed === undefined ? [] : this.invalidatedBesides(undefined, resumed);
+    // What the resumed activation found, with what this block's own activation found (`results`),
+    // less the block `own` answered for itself: every answer carries it, bytes that are no block too.
+    const withInvalidated = (r: ProcessResult, results?: Map<string, ValidationResult>, own?: string): ProcessResult => {
+      const all = resumed === undefined ? results : new Map([...resumed, ...(results ?? [])]);
+      const invalidated = all === undefined ? [] : this.invalidatedBesides(own, all);
       if (invalidated.length > 0) r.invalidated = invalidated;
       return r;
     };
+    const unread = (result: ValidationResult): ProcessResult => withInvalidated({ result, hash: '', duplicate: false, tip: this.tipInfo() });
     const size = checkSerializedSize(raw);
     if (size.mode !== 'valid') return unread(size);
     const decoded = decodeBlock(raw);
@@ -440,14 +442,11 @@ export class ChainState {
     const done = (result: ValidationResult, duplicate = false, height?: number, results?: Map<string, ValidationResult>): ProcessResult => {
       const r: ProcessResult = { result, hash: hex, duplicate, tip: this.tipInfo() };
       if (height !== undefined) r.height = height;
-      const all = resumed === undefined ? results : new Map([...resumed, ...(results ?? [])]);
       // This block itself, found invalid by the activation taken up first (our own failure had
       // stopped one before it was judged), is reported too: its answer now is duplicate-invalid,
       // and whoever sent it first is the one to blame.
       const foundOnResume = resumed?.has(hex) === true && results?.has(hex) !== true;
-      const invalidated = all === undefined ? [] : this.invalidatedBesides(foundOnResume ? undefined : hex, all);
-      if (invalidated.length > 0) r.invalidated = invalidated;
-      return r;
+      return withInvalidated(r, results, foundOnResume ? undefined : hex);
     };
 
     t = performance.now();

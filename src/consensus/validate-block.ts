@@ -238,10 +238,15 @@ function checkBeforeCoins(
  */
 function checkCallerNumbers(opts: ValidateBlockOptions): void {
   const { height, now } = opts;
-  if (height !== undefined && !(Number.isSafeInteger(height) && height >= 0)) {
+  if (height !== undefined && !isBlockHeight(height)) {
     throw new RangeError(`validateBlock: height must be a non-negative integer, got ${String(height)}`);
   }
   if (now !== undefined && !Number.isFinite(now)) throw new RangeError(`validateBlock: now must be a finite number of seconds, got ${String(now)}`);
+}
+
+/** A number that can be a block height: a non-negative safe integer. */
+function isBlockHeight(x: number): boolean {
+  return Number.isSafeInteger(x) && x >= 0;
 }
 
 /**
@@ -262,7 +267,7 @@ function checkCallerInput(spentOutputs: readonly SpentCoin[], opts: ValidateBloc
 function checkSpentCoinFields(spentOutputs: readonly SpentCoin[]): void {
   for (let i = 0; i < spentOutputs.length; i++) {
     const { height, coinbase, time } = spentOutputs[i]!;
-    if (height !== undefined && !(Number.isSafeInteger(height) && height >= 0)) throw new TypeError(`spentOutputs[${i}].height must be a non-negative integer when given, got ${String(height)}`);
+    if (height !== undefined && !isBlockHeight(height)) throw new TypeError(`spentOutputs[${i}].height must be a non-negative integer when given, got ${String(height)}`);
     if (coinbase !== undefined && typeof coinbase !== 'boolean') throw new TypeError(`spentOutputs[${i}].coinbase must be a boolean when given, got ${String(coinbase)}`);
     if (time !== undefined && !Number.isSafeInteger(time)) throw new TypeError(`spentOutputs[${i}].time must be an integer (seconds) when given, got ${String(time)}`);
   }
