@@ -475,6 +475,28 @@ test('Floresta JSON bounds: MAX_MONEY is an amount; heights and times are non-ne
     assert.equal(r.code, 'bad-format');
     assert.equal(r.offset, 0, 'the element index');
   }
+  // JSON.parse reads these as integers (1e2 as 100, the fraction rounded away): the text is what counts.
+  const good = el({});
+  for (const [field, written] of [
+    ['"value":1', '"value":1e2'],
+    ['"value":1', '"value":100.0'],
+    ['"value":1', '"value":2099999997690000.1'],
+    ['"value":1', '"value":-0'],
+    ['"creation_height":1', '"creation_height":1E0'],
+    ['"creation_time":1', '"creation_time":1.0'],
+  ] as const) {
+    const input = good.replace(field, written);
+    assert.notEqual(input, good);
+    const r = readFlorestaJson(input);
+    assert.ok(!r.ok, written);
+    assert.equal(r.code, 'bad-format', written);
+    assert.equal(r.offset, 0, `${written}: the element index`);
+    const second = readFlorestaJson(`[${good.slice(1, -1)},${input.slice(1, -1)}]`);
+    assert.ok(!second.ok && second.offset === 1, `${written} in the second element`);
+  }
+  // Digits, points and exponents inside strings are no numbers.
+  const inStrings = mustOk(readFlorestaJson(el({ txout: { value: 7, script_pubkey: '1e2e' }, note: '1.5e3 "-0" \\ [,]' })));
+  assert.equal(inStrings[0]!.value, 7);
   const syntax = readFlorestaJson('[1 2]');
   assert.ok(!syntax.ok);
   assert.equal(syntax.code, 'bad-format');

@@ -8,6 +8,38 @@ import type { SpentOutput, SpentReadResult } from './types.js';
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 
 /**
+ * The index of the first top-level element of `text` (JSON that parsed) holding a number not
+ * written as a non-negative integer, or -1. JSON.parse reads 1e2 as 100 and 2099999997690000.1
+ * as 2099999997690000, so the integer checks on its values would pass both; Floresta writes
+ * every number as an unsigned integer.
+ */
+function firstNonIntegerElement(text: string): number {
+  let depth = 0;
+  let element = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string (it parsed, so it ends): skip it, escapes included.
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x2c) {
+      if (depth === 1) element++;
+    } else if (c === 0x2d) return element; // a sign
+    else if (isDigit(c)) {
+      while (isDigit(text.charCodeAt(i + 1))) i++;
+      const next = text.charCodeAt(i + 1);
+      if (next === 0x2e || next === 0x65 || next === 0x45) return element; // a fraction or an exponent
+    }
+  }
+  return -1;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
  * Parse `[{"txout":{"value":n,"script_pubkey":"hex"},"is_coinbase":b,"creation_height":n,
  * "creation_time":n}, ...]`. Failures use code 'bad-format'; for a JSON syntax error the
  * offset is the character position reported by the parser (0 when it gives none); for an
@@ -26,8 +58,12 @@ export function readFlorestaJson(text: string): SpentReadResult {
     return { ok: false, code: 'bad-format', offset: 0, message: 'spent_utxos JSON must be an array at offset 0' };
   }
   const outputs: SpentOutput[] = new Array(doc.length);
+  const notInteger = firstNonIntegerElement(text);
   try {
-    for (let i = 0; i < doc.length; i++) outputs[i] = readElement(doc[i], i);
+    for (let i = 0; i < doc.length; i++) {
+      if (i === notInteger) throw bad(i, 'a number not written as a non-negative integer');
+      outputs[i] = readElement(doc[i], i);
+    }
   } catch (err) {
     return toParseFailure(err);
   }
