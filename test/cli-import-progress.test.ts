@@ -105,13 +105,19 @@ describe('vigil import: exit statuses on a second run and on files it cannot rea
     assert.match(r.stderr, /some block files could not be read/);
   });
 
-  it('files with no block of the network (another network\'s blocks) are no success: exit 2, with a hint', async () => {
+  it('files with no block of the network (another network\'s blocks) are no success: exit 2, with a hint, and no chain state made for that network', async () => {
     const blocks = join(tmp.dir, 'regtest-blocks');
     generateChain({ blocks: 3, txsPerBlock: 1, seed: 'other-network', outDir: blocks });
-    const r = await runCli(['import', blocks, '--datadir', join(tmp.dir, 'm'), '--network', 'main', '--workers', '0']);
+    const datadir = join(tmp.dir, 'm');
+    const r = await runCli(['import', blocks, '--datadir', datadir, '--network', 'main', '--workers', '0']);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stdout, /height 0: 0 blocks accepted/);
-    assert.match(r.stderr, /no main block found in .*regtest-blocks: is it the right --network/);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^vigil: no main block found in .*regtest-blocks: is it the right --network/);
+    // What the hint asks for then works: a mainnet store made by the first run refused it ("created for main, not regtest").
+    assert.equal(existsSync(datadir), false, 'no datadir made');
+    const fixed = await runCli(['import', blocks, '--datadir', datadir, '--network', 'regtest', '--workers', '0']);
+    assert.equal(fixed.status, 0, fixed.stderr);
+    assert.match(fixed.stdout, /height 3: 3 blocks accepted/);
     // A folder whose only file cannot be read says that, not that its blocks are of another network.
     const unread = join(tmp.dir, 'only-unreadable');
     mkdirSync(unread);
@@ -153,6 +159,20 @@ describe('vigil import: exit statuses on a second run and on files it cannot rea
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^tip [0-9a-f]{64} height 2: 2 blocks accepted, 0 already known, 0 rejected in /);
     assert.match(r.stdout, /^ {2}2 blocks not connected: their parent never came, or was rejected$/m);
+  });
+
+  it('a --dbcache past what a byte count holds is no limit (Core saturates -dbcache): the import runs, no internal error', async () => {
+    const blocks = join(tmp.dir, 'dbcache');
+    generateChain({ blocks: 3, txsPerBlock: 1, seed: 'dbcache', outDir: blocks });
+    const datadir = join(tmp.dir, 'd');
+    const r = await runCli(['import', blocks, '--datadir', datadir, '--network', 'regtest', '--workers', '0', '--dbcache', '9007199254740991']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^tip [0-9a-f]{64} height 3: 3 blocks accepted, 1 already known, 0 rejected in /);
+    assert.doesNotMatch(r.stderr, /internal error/);
+    // The largest value the option takes, from the environment too.
+    const again = await runCli(['import', blocks, '--datadir', datadir, '--network', 'regtest', '--workers', '0'], { VIGIL_DBCACHE: '9007199254740991' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /height 3: 0 blocks accepted, 4 already known/);
   });
 
   it('a chain state that fails to close is our failure: exit 2, said on stderr', async () => {

@@ -3,7 +3,8 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { listBlockFiles, resolveBlockFiles } from '../blockfile/reader.js';
+import { listBlockFiles, readBlockHeadersAsync, resolveBlockFiles, type BlockFileIssue } from '../blockfile/reader.js';
+import { getParams } from '../consensus/params.js';
 import { XOR_KEY_FILE } from '../blockfile/xor.js';
 import { toHex } from '../primitives/bytes.js';
 import { ChainState, type ChainObserver, type ChainStage } from '../chain/chain-state.js';
@@ -42,6 +43,16 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  // Files in which no block of the network is found (another network's, or obfuscated with a key
+  // their xor.dat does not hold) are said before the datadir is opened too: a chain state made there
+  // for the wrong --network would refuse the corrected command. The look stops at the first record.
+  const unreadable: BlockFileIssue[] = [];
+  let found = false;
+  for await (const _ of readBlockHeadersAsync(path, { magic: getParams(network).messageStart, onIssue: (i) => i.code === 'read-error' && unreadable.push(i) })) {
+    found = true;
+    break;
+  }
+  if (!found && unreadable.length === 0) throw new UsageError(noBlockFound(network, path));
   const stream = opts.stream ?? process.stderr;
   const counter = new ConnectCounter();
   logger.debug('import starting', { path, datadir, network, workers: opts.pool?.threads });
@@ -79,7 +90,7 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
     } else if (summary.read === 0) {
       // Nothing of this network's framing in the files: the wrong --network, the wrong folder, or
       // files obfuscated with a key the folder's xor.dat does not hold. Not a success.
-      logger.error(`no ${network} block found in ${path}: is it the right --network, and a blocks folder of that network (with its xor.dat)?`, { fileIssues: summary.fileIssues.length });
+      logger.error(noBlockFound(network, path), { fileIssues: summary.fileIssues.length });
       status = 2;
     } else status = summary.rejected > 0 ? 1 : 0;
   } finally {
@@ -92,6 +103,10 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
     }
   }
   return status;
+}
+
+function noBlockFound(network: NetworkName, path: string): string {
+  return `no ${network} block found in ${path}: is it the right --network, and a blocks folder of that network (with its xor.dat)?`;
 }
 
 export async function openChain(

@@ -107,7 +107,8 @@ async function dispatch(parsed: ParsedArgs, o: ResolvedOptions, logger: Logger):
           quiet: o.bool('quiet'),
           pool,
           logger,
-          cacheBytes: o.requireNumber('dbcache') * 1024 * 1024,
+          // Core's -dbcache saturates (SaturatingLeftShift): a size past what a byte count holds is no limit, not an error.
+          cacheBytes: Math.min(o.requireNumber('dbcache') * 1024 * 1024, Number.MAX_SAFE_INTEGER),
           ...(av === undefined ? {} : { assumeValid: av }),
         }),
       );
