@@ -7,6 +7,8 @@ import { test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { connect, type Socket } from 'node:net';
 import { request, type ClientRequest } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ChainState } from '../src/chain/chain-state.js';
 import { hashToHex } from '../src/primitives/bytes.js';
 import { internalError } from '../src/consensus/validation.js';
@@ -301,6 +303,17 @@ test('a GET with a body is 400 and the connection closes: its body is not read, 
   assert.ok(closedByServer, 'the server closed the connection instead of reading 1 TB');
 });
 
+test('a GET or PUT of /blocks with a body is 405 and the connection closes: its body is not read, however long', async (t) => {
+  const { port } = await serve(t, 8_000_000);
+  for (const method of ['GET', 'PUT']) {
+    const { reply, closedByServer } = await exchange(port, `${method} /blocks HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\nxxxx`, 3000);
+    assert.match(reply, /^HTTP\/1\.1 405 /);
+    assert.match(reply, /\r\nallow: POST\r\n/i);
+    assert.match(reply, /connection: close/i);
+    assert.ok(closedByServer, `the server closed the ${method} connection instead of reading 1 TB`);
+  }
+});
+
 test('a client that half-closes after its request still gets the answer, then the connection closes', async (t) => {
   const { chain, port } = await serve(t, 8_000_000);
   const raw = branch('half-close', 1, 0)[0]!.raw;
@@ -360,6 +373,57 @@ function overpaying(seed: string): Uint8Array {
   const cb = first!.block.txs[0]!;
   return remine(rebuildBlock(first!.block, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 })])).toBytes();
 }
+
+test('a body trickled a byte per packet holds about the bytes it sent, as the budget counts them', async (t) => {
+  const { service, base, port } = await serve(t, 8_000_000);
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const held = (): number => {
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  // Node hands each read over as its own Buffer: one per byte here, each far larger than its byte.
+  const senders = 20;
+  const each = 5_000;
+  const sockets = await Promise.all(Array.from({ length: senders }, () => openSocket(port)));
+  for (const [i, s] of sockets.entries()) {
+    s.setNoDelay(true);
+    s.on('error', () => {});
+    s.write(`POST /blocks HTTP/1.1\r\nHost: x\r\nX-Vigil-Source: trickle-${i}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n`);
+  }
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const before = held();
+    const one = new Uint8Array(1);
+    for (let k = 0; k < each; k++) {
+      for (const s of sockets) s.write(one);
+      await new Promise(setImmediate);
+    }
+    await until(() => service.health().components.queue.bytes === senders * each);
+    assert.equal(service.health().components.queue.bytes, senders * each);
+    const grown = held() - before;
+    assert.ok(grown < 4_000_000, `${senders * each} bytes being read hold ${grown} bytes of memory`);
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+  // A block sent in small pieces arrives whole.
+  const raw = branch('trickled', 1, 0)[0]!.raw;
+  const head = `POST /blocks HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nConnection: close\r\nContent-Length: ${raw.length}\r\n\r\n`;
+  const socket = await openSocket(port);
+  let reply = '';
+  socket.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+  const ended = new Promise((resolve) => socket.once('close', resolve));
+  socket.setNoDelay(true);
+  socket.write(head);
+  for (let at = 0; at < raw.length; at += 7) {
+    socket.write(raw.subarray(at, at + 7));
+    await new Promise(setImmediate);
+  }
+  await ended;
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.equal((await (await fetch(`${base}/tip`)).json() as { height: number }).height, 1);
+});
 
 test('by default a source may send a burst of 40, then 20 a second; the queue holds 64 blocks and 256 MiB', async (t) => {
   let now = 1_700_000_000_000;
