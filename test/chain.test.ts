@@ -94,6 +94,30 @@ test('reorganisation: a heavier fork B from 10 blocks below A, then a heavier Aâ
   });
 });
 
+test('processBlock says whether the block is on the active chain: a side-branch block is stored unjudged until its branch has the most work', async () => {
+  const a = branch('connected', 103, 2);
+  const b = branch('connected', 104, 2, { height: 102, tag: 'branch-b' });
+  assert.equal(toHex(a[100]!.hash), toHex(b[100]!.hash), 'branches share block 101');
+  await withChain('regtest', async (chain) => {
+    for (const blk of a) assert.equal((await chain.processBlock(blk.raw)).connected, true, `A${blk.height} extends the tip`);
+    const at = async (raw: Uint8Array): Promise<[string, boolean, boolean]> => {
+      const r = await chain.processBlock(raw);
+      return [r.result.mode, r.duplicate, r.connected];
+    };
+    // B102 and B103: less work than A, then as much (the first received stays): stored, not connected.
+    assert.deepEqual(await at(b[101]!.raw), ['valid', false, false]);
+    assert.deepEqual(await at(b[102]!.raw), ['valid', false, false]);
+    assert.equal(chain.tip.hex, hashToHex(a[102]!.hash));
+    // B104 gives B the most work: it connects, and A103 is now the side branch.
+    assert.deepEqual(await at(b[103]!.raw), ['valid', false, true]);
+    assert.deepEqual(await at(a[102]!.raw), ['valid', true, false]);
+    assert.deepEqual(await at(b[102]!.raw), ['valid', true, true]);
+    // Rejected blocks and bytes that are no block are never connected.
+    assert.deepEqual(await at(overpaid(branch('connected', 105, 2, { height: 102, tag: 'branch-b' })[104]!.block).toBytes()), ['invalid', false, false]);
+    assert.deepEqual(await at(Uint8Array.of(1, 2, 3)), ['invalid', false, false]);
+  });
+});
+
 test('a heavier branch with an invalid block is tried, rejected, and the old branch restored', async () => {
   const a = branch('reorg-bad', 125, 3);
   const b = branch('reorg-bad', 127, 3, { height: 121, tag: 'branch-b' });

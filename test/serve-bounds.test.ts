@@ -50,10 +50,10 @@ function partialUpload(port: number, length: number, sent: number, source?: stri
   return { req, status };
 }
 
-async function post(base: string, raw: Uint8Array, source?: string): Promise<{ status: number; body: { valid?: boolean; reason?: string } }> {
+async function post(base: string, raw: Uint8Array, source?: string): Promise<{ status: number; body: { valid?: boolean | null; reason?: string; connected?: boolean; duplicate?: boolean } }> {
   const headers: Record<string, string> = { 'content-type': 'application/octet-stream', ...(source === undefined ? {} : { 'x-vigil-source': source }) };
   const res = await fetch(`${base}/blocks`, { method: 'POST', headers, body: raw });
-  return { status: res.status, body: (await res.json()) as { valid?: boolean; reason?: string } };
+  return { status: res.status, body: (await res.json()) as { valid?: boolean | null; reason?: string; connected?: boolean; duplicate?: boolean } };
 }
 
 test('bodies still being read count against the byte budget by the bytes they sent; the budget comes back when they end', async (t) => {
@@ -109,7 +109,7 @@ test('health is unhealthy after a store write failed, and healthy once a block c
   const processBlock = chain.processBlock.bind(chain);
   chain.processBlock = async () => {
     chain.processBlock = processBlock;
-    return { result: internalError('store-write-failed', 'ENOSPC: no space left on device'), hash: '', duplicate: false, tip: { hash: chain.tip.hex, height: chain.tip.height } };
+    return { result: internalError('store-write-failed', 'ENOSPC: no space left on device'), hash: '', duplicate: false, connected: false, tip: { hash: chain.tip.hex, height: chain.tip.height } };
   };
   assert.equal((await post(base, blocks[0]!.raw)).status, 500);
   assert.deepEqual(await health(), { status: 503, store: 'unhealthy' });
@@ -155,10 +155,11 @@ test('a side-branch block found invalid later costs its sender, not the sender o
     prev = remine(rebuildBlock(g.block, g.block.txs, { header: { prevBlock: prev.hash() } }));
     forged.push(prev);
   }
-  // mallory's two blocks wait on a side branch with no more work than A's: stored, valid so far.
+  // mallory's two blocks wait on a side branch with no more work than A's: stored, their
+  // transactions unchecked, so neither valid nor invalid yet (Core's submitblock: inconclusive).
   for (const blk of forged.slice(0, 2)) {
     const r = await post(base, blk.toBytes(), 'mallory');
-    assert.deepEqual([r.status, r.body.valid], [200, true]);
+    assert.deepEqual([r.status, r.body.valid, r.body.reason, r.body.connected, r.body.duplicate], [200, null, 'inconclusive', false, false]);
   }
   // relay's block gives that branch the most work: B102 fails, and B104 is answered bad-prevblk.
   const r = await post(base, forged[2]!.toBytes(), 'relay');

@@ -99,7 +99,7 @@ test('vigil serve: three sources, one corrupt; metrics, health, bans, bursts, re
         // One block goes as hex text, the rest as raw bytes.
         const r = b.height === 2 ? await post(s1.url, source, toHex(b.raw), true) : await post(s1.url, source, b.raw);
         assert.equal(r.status, 200, `height ${b.height}: ${JSON.stringify(r.json)}`);
-        assert.deepEqual([r.json.valid, r.json.hash, r.json.height, r.json.duplicate], [true, hashToHex(b.block.hash()), b.height, false]);
+        assert.deepEqual([r.json.valid, r.json.hash, r.json.height, r.json.duplicate, r.json.connected], [true, hashToHex(b.block.hash()), b.height, false, true]);
         sent.valid++;
         perSource.set(source, (perSource.get(source) ?? 0) + 1);
       }

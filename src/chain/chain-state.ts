@@ -134,6 +134,13 @@ export interface ProcessResult {
   height?: number;
   /** True when the block was already known (stored or marked invalid). */
   duplicate: boolean;
+  /**
+   * True when the block is on the active chain after processing: connected, every check passed.
+   * A block answered valid but false here was stored on a side branch with less work than the tip,
+   * its transactions not yet checked against its branch's coins (Core's submitblock answers such
+   * a block `inconclusive`); it is judged if its branch comes to have the most work.
+   */
+  connected: boolean;
   /** The tip after processing. */
   tip: { hash: string; height: number };
   /**
@@ -430,7 +437,7 @@ export class ChainState {
       if (invalidated.length > 0) r.invalidated = invalidated;
       return r;
     };
-    const unread = (result: ValidationResult): ProcessResult => withInvalidated({ result, hash: '', duplicate: false, tip: this.tipInfo() });
+    const unread = (result: ValidationResult): ProcessResult => withInvalidated({ result, hash: '', duplicate: false, connected: false, tip: this.tipInfo() });
     const size = checkSerializedSize(raw);
     if (size.mode !== 'valid') return unread(size);
     const decoded = decodeBlock(raw);
@@ -440,7 +447,8 @@ export class ChainState {
     if (hashes !== undefined) adoptBlockHashes(block, hashes);
     const hex = hashToHex(block.hash());
     const done = (result: ValidationResult, duplicate = false, height?: number, results?: Map<string, ValidationResult>): ProcessResult => {
-      const r: ProcessResult = { result, hash: hex, duplicate, tip: this.tipInfo() };
+      const connected = result.mode === 'valid' && height !== undefined && this.active[height]?.hex === hex;
+      const r: ProcessResult = { result, hash: hex, duplicate, connected, tip: this.tipInfo() };
       if (height !== undefined) r.height = height;
       // This block itself, found invalid by the activation taken up first (our own failure had
       // stopped one before it was judged), is reported too: its answer now is duplicate-invalid,

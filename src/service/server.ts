@@ -553,8 +553,11 @@ export class VigilService {
     const at = { hash: r.hash, ...(r.height === undefined ? {} : { height: r.height }) };
     switch (res.mode) {
       case 'valid':
-        this.log.debug('block accepted', { source, ...at, duplicate: r.duplicate, tip: r.tip.height });
-        return { status: 200, body: { valid: true, ...at, duplicate: r.duplicate, tip: r.tip } };
+        this.log.debug('block accepted', { source, ...at, duplicate: r.duplicate, connected: r.connected, tip: r.tip.height });
+        // Stored on a side branch, its transactions unchecked: neither valid nor invalid yet (Core's
+        // submitblock answers `inconclusive`).
+        if (!r.connected) return { status: 200, body: { valid: null, reason: 'inconclusive', ...at, duplicate: r.duplicate, connected: false, tip: r.tip } };
+        return { status: 200, body: { valid: true, ...at, duplicate: r.duplicate, connected: true, tip: r.tip } };
       case 'error':
         this.log.error('internal error on a block', { source, ...at, reason: res.reason, debug: res.debug });
         return { status: 500, body: { valid: null, error: res.reason, ...at } };
