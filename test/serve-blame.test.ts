@@ -144,3 +144,21 @@ test('score changes whose commit failed are committed by themselves once the sto
   assert.ok(other.banRemaining('mallory') > 0, 'the ban reached the store (a restart, or `vigil sources`, sees it) without waiting for another submission');
   assert.deepEqual(book.waiting, { sources: 0, outcomes: 0 });
 });
+
+test('health says the store is degraded while source scores cannot be saved, and healthy once they are', async (t) => {
+  const { service, chain, base } = await serve(t);
+  const commit = chain.store.updateSourceRecords.bind(chain.store);
+  let failing = true;
+  chain.store.updateSourceRecords = (keys, next) => (failing ? Promise.reject(new StoreError('io', 'updateSourceRecords: MDB_MAP_FULL (injected)')) : commit(keys, next));
+  const store = async (): Promise<{ status: string; detail: string }> =>
+    ((await (await fetch(`${base}/health`)).json()) as { components: { store: { status: string; detail: string } } }).components.store;
+  assert.equal((await store()).status, 'healthy');
+  assert.equal((await post(base, Uint8Array.of(1, 2, 3), 'sloppy')).status, 400, 'a cost to save');
+  for (let i = 0; i < 100 && service.sources.lastError === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  const failed = await store();
+  assert.equal(failed.status, 'degraded');
+  assert.match(failed.detail, /source scores are not saved.*MDB_MAP_FULL/);
+  failing = false;
+  for (let i = 0; i < 300 && service.sources.lastError !== undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal((await store()).status, 'healthy', 'the retry saved them');
+});

@@ -586,6 +586,12 @@ describe('checkHealth', () => {
     assert.match(spent.components.queue.detail, /byte budget is spent/);
     const old = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), now: 1_101 });
     assert.deepEqual([old.status, old.components.tip.status], ['degraded', 'degraded']);
+    const unsaved = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), scoreWriteError: 'ENOSPC: no space left on device' });
+    assert.deepEqual([unsaved.status, unsaved.components.store.status], ['degraded', 'degraded']);
+    assert.match(unsaved.components.store.detail, /source scores are not saved.*ENOSPC/);
+    // A failed block write says more: the store cannot take blocks.
+    const both = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), storeWriteError: 'EIO', scoreWriteError: 'EIO' });
+    assert.equal(both.components.store.status, 'unhealthy');
   });
 
   it('unhealthy: the store does not answer, the pool is closed, shutting down', () => {

@@ -1,7 +1,7 @@
 // The health check: one overall status from the parts an operator cares about. `unhealthy`
 // when the engine cannot do its job (the store does not answer, the worker pool is gone, it
 // is shutting down), `degraded` when it works but needs a look (lost worker threads, a full
-// ingest queue, an old tip), `healthy` otherwise.
+// ingest queue, an old tip, source scores not saved), `healthy` otherwise.
 
 import type { ChainState } from '../chain/chain-state.js';
 import type { ScriptPool } from '../pipeline/script-pool.js';
@@ -31,6 +31,8 @@ export interface HealthInputs {
   queue: { depth: number; capacity: number; closed: boolean; bytes?: number; maxBytes?: number };
   /** Why the last store write failed, while no later one has succeeded. */
   storeWriteError?: string;
+  /** Why the last write of source scores failed, while no later one has succeeded (they are retried). */
+  scoreWriteError?: string;
   /** A tip older than this (seconds, by its header time) makes the engine `degraded`. */
   maxTipAgeSeconds: number;
   /** Seconds since the epoch. */
@@ -48,7 +50,9 @@ export function checkHealth(h: HealthInputs): HealthReport {
         ? { status: 'unhealthy', detail: 'the store has no tip' }
         : h.storeWriteError !== undefined
           ? { status: 'unhealthy', detail: `reads answer, but the last write failed: ${h.storeWriteError}`, utxos: h.chain.store.utxoCount() }
-          : { status: 'healthy', detail: 'reads answer', utxos: h.chain.store.utxoCount() };
+          : h.scoreWriteError !== undefined
+            ? { status: 'degraded', detail: `reads answer, but source scores are not saved (retried): ${h.scoreWriteError}`, utxos: h.chain.store.utxoCount() }
+            : { status: 'healthy', detail: 'reads answer', utxos: h.chain.store.utxoCount() };
   } catch (err) {
     store = { status: 'unhealthy', detail: `the store does not answer: ${(err as Error).message}` };
   }

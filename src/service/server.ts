@@ -373,6 +373,7 @@ export class VigilService {
         maxBytes: this.queue.opts.maxBytes,
       },
       ...(this.storeWriteError === undefined ? {} : { storeWriteError: this.storeWriteError }),
+      ...(this.sources.lastError === undefined ? {} : { scoreWriteError: this.sources.lastError.message }),
       maxTipAgeSeconds: this.opts.maxTipAgeSeconds ?? 86_400,
       now: Math.floor(this.clock() / 1000),
     });
