@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { hashToHex, toHex } from '../src/primitives/bytes.js';
 import { hash256 } from '../src/primitives/hash.js';
-import { ChainState } from '../src/chain/chain-state.js';
+import { ChainState, type ChainStateOptions } from '../src/chain/chain-state.js';
+import { nobleBackend } from '../src/script/signature.js';
 import { importBlocks } from '../src/chain/importer.js';
 import { BlockFileWriter } from '../src/blockfile/writer.js';
 import { PARAMS } from '../src/consensus/params.js';
@@ -337,6 +338,8 @@ test('overlapping processBlock calls run one after another, as Core under cs_mai
     await closing;
     assert.equal((await last).result.mode, 'valid');
     await assert.rejects(chain.processBlock(a[0]!.raw), (err: Error & { code?: string }) => err.name === 'StoreError' && err.code === 'closed');
+    // Headers too: answered, the header of a block on a known branch would join a closed chain's index.
+    assert.throws(() => chain.acceptHeader(b[11]!.block.header), (err: Error & { code?: string }) => err.name === 'StoreError' && err.code === 'closed');
   });
 });
 
@@ -347,6 +350,39 @@ test('ChainState.open checks its options before it takes the directory', async (
     await assert.rejects(ChainState.open(dir, { network: 'nope' as 'main' }), /unknown network "nope"/);
     await assert.rejects(ChainState.open(dir, undefined as unknown as { network: 'main' }), TypeError);
     assert.equal(existsSync(dir), false);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('ChainState.open refuses options of the wrong type at once: none is ignored unsaid or thrown later, mid-block', async () => {
+  const tmp = tempDir('vigil-chain-opt-types-');
+  try {
+    const dir = join(tmp.dir, 'never-made');
+    const bad: Array<[string, Record<string, unknown>]> = [
+      // Core's -assumevalid takes hex: as a string it named no block, and assumevalid was off, unsaid.
+      ['assumeValid', { assumeValid: '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206' }],
+      ['assumeValid', { assumeValid: new Uint8Array(20) }],
+      // validateBlock takes `now` in seconds; the chain takes a clock.
+      ['now', { now: 1_700_000_000 }],
+      ['log', { log: 'stderr' }],
+      ['runScripts', { runScripts: {} }],
+      ['observer', { observer: 'metrics' }],
+      ['noSync', { noSync: 'yes' }],
+      // ScriptPool takes a backend by name; the chain takes the backend itself.
+      ['backend', { backend: 'libsecp256k1' }],
+    ];
+    for (const [name, extra] of bad) {
+      await assert.rejects(
+        ChainState.open(dir, { network: 'regtest', ...extra } as unknown as ChainStateOptions),
+        (e: Error) => e instanceof TypeError && e.message.includes(name),
+        `${name}: ${String(Object.values(extra)[0])}`,
+      );
+    }
+    assert.equal(existsSync(dir), false, 'refused before the directory is made');
+    // The right types are taken.
+    const chain = await ChainState.open(dir, { network: 'regtest', assumeValid: new Uint8Array(32), now: () => 0, log: () => {}, observer: {}, noSync: true, backend: nobleBackend, runScripts: () => Promise.resolve({ mode: 'valid' }) });
+    await chain.close();
   } finally {
     tmp.remove();
   }

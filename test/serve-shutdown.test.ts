@@ -3,6 +3,7 @@
 // the answers promised.
 
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { strict as assert } from 'node:assert';
 import { ChainState } from '../src/chain/chain-state.js';
 import { hashToHex } from '../src/primitives/bytes.js';
@@ -71,5 +72,39 @@ test('startService: its options reach the parts, it listens on loopback by defau
   } finally {
     one.remove();
     two.remove();
+  }
+});
+
+test('VigilService.listen: once only; a second call, or one after close(), is refused and leaves no server keeping the process alive', async () => {
+  const tmp = tempDir('vigil-serve-listen-');
+  try {
+    // In a process of its own: a server nobody can close would keep it alive (here, the test's).
+    const mod = new URL('../src/index.js', import.meta.url).href;
+    const code = [
+      `const { ChainState, VigilService } = await import(${JSON.stringify(mod)});`,
+      `const chain = await ChainState.open(${JSON.stringify(tmp.dir)}, { network: 'regtest', noSync: true });`,
+      'const outcome = (p) => p.then((a) => "listening", (e) => "refused: " + e.message);',
+      'const taken = new VigilService({ chain });',
+      'const first = await taken.listen(0);',
+      // A taken port leaves nothing listening: the same service may try again.
+      'const retry = new VigilService({ chain });',
+      'const out = [await outcome(retry.listen(first.port)), await outcome(retry.listen(0))];',
+      'out.push(await outcome(taken.listen(0)));',
+      'await taken.close();',
+      'await retry.close();',
+      'out.push(await outcome(taken.listen(0)));',
+      'await chain.close();',
+      'console.log(JSON.stringify(out));',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.signal, null, `the process did not exit by itself: ${r.stdout}${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim()) as string[];
+    assert.match(out[0]!, /^refused: .*EADDRINUSE/);
+    assert.equal(out[1], 'listening', 'after a failed listen, the service may listen');
+    assert.match(out[2]!, /^refused: .*already listening/);
+    assert.match(out[3]!, /^refused: .*after close/);
+  } finally {
+    tmp.remove();
   }
 });

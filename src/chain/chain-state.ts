@@ -238,6 +238,22 @@ export class ChainState {
     if (opts.minimumChainWork !== undefined && (typeof opts.minimumChainWork !== 'bigint' || opts.minimumChainWork < 0n)) {
       throw new TypeError('ChainState.open: minimumChainWork must be a bigint ≥ 0');
     }
+    // A hex string (as Core's -assumevalid takes it) or a hash of the wrong length would name no
+    // block: assumevalid off, unsaid.
+    const av = opts.assumeValid;
+    if (av !== undefined && av !== null && !(av instanceof Uint8Array && av.length === 32)) {
+      throw new TypeError('ChainState.open: assumeValid must be a 32-byte hash (a Uint8Array in internal byte order: hexToHash of the displayed hash), null for off, or left out');
+    }
+    // Called while a block is connected: a value that is no function would throw there, mid-way.
+    for (const name of ['runScripts', 'now', 'log'] as const) {
+      if (opts[name] !== undefined && typeof opts[name] !== 'function') throw new TypeError(`ChainState.open: ${name} must be a function when given`);
+    }
+    if (opts.observer !== undefined && (typeof opts.observer !== 'object' || opts.observer === null)) throw new TypeError('ChainState.open: observer must be an object when given');
+    if (opts.noSync !== undefined && typeof opts.noSync !== 'boolean') throw new TypeError('ChainState.open: noSync must be a boolean when given');
+    const backend = opts.backend as Partial<SignatureBackend> | undefined;
+    if (backend !== undefined && (typeof backend !== 'object' || backend === null || typeof backend.verifyEcdsa !== 'function' || typeof backend.verifySchnorr !== 'function')) {
+      throw new TypeError('ChainState.open: backend must be a SignatureBackend (nobleBackend, or what loadBackend gives) when given');
+    }
     const release = acquireDirLock(dir);
     let store: ChainStore | undefined;
     try {
@@ -353,6 +369,8 @@ export class ChainState {
    * its block (headers first: assumevalid needs to know the best header chain).
    */
   acceptHeader(header: BlockHeader): ValidationResult {
+    // Misuse, as processBlock refuses it: the index of a closed chain is no one's to grow.
+    if (this.closing) throw new StoreError('closed', `acceptHeader after close(): the chain state at ${this.store.dir} is closed`);
     const known = this.nodes.get(header.hash());
     if (known !== undefined) return (known.status & FAILED) !== 0 ? invalid('duplicate-invalid', 'header is marked invalid') : VALID;
     // Core's order: CheckBlockHeader, then the parent, then its validity.

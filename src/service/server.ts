@@ -224,8 +224,13 @@ export class VigilService {
     });
   }
 
-  /** Listen on `port` (0: any free port); resolves with the bound address. */
+  /**
+   * Listen on `port` (0: any free port); resolves with the bound address. Once only: a second
+   * server, or one started after close(), would never be closed and would keep the process alive.
+   */
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    if (this.closing !== undefined) return Promise.reject(new Error('VigilService.listen after close(): the service is closed'));
+    if (this.server !== undefined) return Promise.reject(new Error('VigilService.listen: the service is already listening'));
     const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) => {
       const socket = req.socket;
       const waiting = (this.unanswered.get(socket) ?? 0) + 1;
@@ -264,11 +269,21 @@ export class VigilService {
     });
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve(server.address() as AddressInfo);
-      });
+      const failed = (err: Error): void => {
+        // Nothing listens (a taken port): another listen() may try again.
+        if (this.server === server) this.server = undefined;
+        reject(err);
+      };
+      server.once('error', failed);
+      try {
+        server.listen(port, host, () => {
+          server.off('error', failed);
+          resolve(server.address() as AddressInfo);
+        });
+      } catch (err) {
+        // A port out of range, thrown rather than emitted.
+        failed(err as Error);
+      }
     });
   }
 
