@@ -35,6 +35,17 @@ describe('RateLimiter (token bucket)', () => {
     assert.deepEqual([rl.take('a'), rl.take('a'), rl.take('a'), rl.take('a')].map((r) => r.ok), [true, true, true, false], 'refill stops at the burst');
   });
 
+  it('a wall clock stepped back takes no tokens: the bucket refills from where the clock went', () => {
+    let now = 100_000;
+    const rl = new RateLimiter({ rate: 1, burst: 2, clock: () => now });
+    assert.equal(rl.take('a').ok, true);
+    now -= 60_000; // the clock is set back a minute
+    assert.equal(rl.take('a').ok, true, 'the token left is still there');
+    assert.equal(rl.take('a').ok, false);
+    now += 1_000;
+    assert.equal(rl.take('a').ok, true, 'one second after the step, one token');
+  });
+
   it('says how long to wait when the rate is below one a second', () => {
     const rl = new RateLimiter({ rate: 0.1, burst: 1, clock: () => 0 });
     assert.equal(rl.take('a').ok, true);

@@ -40,7 +40,8 @@ export class RateLimiter {
       if (this.buckets.size >= this.maxSources) this.evictOne();
     } else {
       this.buckets.delete(source); // re-inserted below: Map order is recency order
-      b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+      // A wall clock stepped back (NTP) adds nothing, and takes nothing either.
+      b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.at) / 1000) * rate);
       b.at = now;
     }
     this.buckets.set(source, b);
