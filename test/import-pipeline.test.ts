@@ -545,3 +545,29 @@ test("the import's last flush failing is our own failure: said with the tip, the
     tmp.remove();
   }
 });
+
+test('importBlocks refuses options of the wrong kind before it reads anything or changes the store', async (t) => {
+  const tmp = tempDir('vigil-import-opts-');
+  const chain = await ChainState.open(join(tmp.dir, 'store'), { network: 'regtest' });
+  t.after(async () => {
+    await chain.close();
+    tmp.remove();
+  });
+  const blocks = join(tmp.dir, 'blocks');
+  mkdirSync(blocks);
+  writeFileSync(join(blocks, 'blk00000.dat'), blkFile(branch('import-opts', 3, 1).map((b) => b.raw)));
+  const bad: Array<[string, unknown]> = [
+    ['onProgress', 'yes'],
+    ['lookAhead', 'yes'],
+    ['progressMs', -1],
+    ['maxWaitingBlocks', 1.5],
+    ['cacheBytes', 2 ** 60],
+    ['cacheBytes', -1],
+  ];
+  for (const [name, value] of bad) {
+    await assert.rejects(importBlocks(chain, blocks, { [name]: value } as ImportOptions), (e: unknown) => e instanceof TypeError || e instanceof RangeError, `${name}: ${String(value)}`);
+    assert.equal(chain.tip.height, 0, `${name}: nothing imported`);
+  }
+  const s = await importBlocks(chain, blocks, { lookAhead: false, onProgress: () => {} });
+  assert.equal(s.tip.height, 3);
+});

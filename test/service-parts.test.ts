@@ -534,6 +534,13 @@ describe('logger', () => {
     assert.equal(lines[0], '1970-01-01T00:00:00.000Z INFO  listening url=http://127.0.0.1:1 note="two words"\n');
   });
 
+  it('refuses a level or format it does not know, which would log everything or as text', () => {
+    const sink = { write: () => true };
+    assert.throws(() => createLogger({ level: 'verbose' as never, stream: sink }), RangeError);
+    assert.throws(() => createLogger({ format: 'xml' as never, stream: sink }), RangeError);
+    assert.equal(createLogger({ level: 'debug', format: 'json', stream: sink }).level, 'debug');
+  });
+
   it('by default writes text at info and above', () => {
     const lines: string[] = [];
     const log = createLogger({ stream: { write: (s: string) => (lines.push(s), true) }, now: () => new Date(0) });

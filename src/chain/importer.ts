@@ -120,6 +120,7 @@ async function acceptHeaders(chain: ChainState, path: string): Promise<void> {
 
 /** Import every block record under `path` (a blocks directory or one blk file). */
 export async function importBlocks(chain: ChainState, path: string, opts: ImportOptions = {}): Promise<ImportSummary> {
+  checkImportOptions(opts);
   const started = performance.now();
   const cacheBytes = opts.cacheBytes ?? DEFAULT_IMPORT_CACHE_BYTES;
   if (cacheBytes === 0) return importAll(chain, path, opts);
@@ -140,6 +141,18 @@ export async function importBlocks(chain: ChainState, path: string, opts: Import
   }
   summary.elapsedMs = Math.round(performance.now() - started);
   return summary;
+}
+
+/** Options of the wrong kind, refused before anything is read: some would throw only mid-import. */
+function checkImportOptions(opts: ImportOptions): void {
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError('importBlocks: onProgress must be a function when given');
+  const la = opts.lookAhead;
+  if (la !== undefined && typeof la !== 'boolean' && typeof la !== 'function') throw new TypeError('importBlocks: lookAhead must be a boolean or a HashRunner (ScriptPool.hashBlocks) when given');
+  if (opts.progressMs !== undefined && !(typeof opts.progressMs === 'number' && opts.progressMs >= 0)) throw new RangeError('importBlocks: progressMs must be a number ≥ 0 when given');
+  const w = opts.maxWaitingBlocks;
+  if (w !== undefined && !(Number.isSafeInteger(w) && w >= 0)) throw new RangeError('importBlocks: maxWaitingBlocks must be an integer ≥ 0 when given');
+  const c = opts.cacheBytes;
+  if (c !== undefined && !(Number.isSafeInteger(c) && c >= 0)) throw new RangeError('importBlocks: cacheBytes must be an integer ≥ 0 when given');
 }
 
 async function importAll(chain: ChainState, path: string, opts: ImportOptions): Promise<ImportSummary> {

@@ -52,6 +52,9 @@ function textValue(value: unknown): string {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
+  // A level or format it does not know (a typo, 'verbose') would log everything, or as text.
+  if (opts.level !== undefined && !isLogLevel(opts.level)) throw new RangeError(`createLogger: level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (opts.format !== undefined && !isLogFormat(opts.format)) throw new RangeError(`createLogger: format must be one of ${LOG_FORMATS.join(', ')}`);
   const min = LOG_LEVELS.indexOf(opts.level ?? 'info');
   const format = opts.format ?? 'text';
   const stream = opts.stream ?? process.stderr;
