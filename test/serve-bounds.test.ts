@@ -696,3 +696,18 @@ test('a block whose script fails is answered 422 with the transaction and the in
   assert.equal(res.status, 422);
   assert.deepEqual([body.valid, body.reason, body.txIndex, body.inputIndex], [false, 'block-script-verify-flag-failed (Invalid Schnorr signature)', 1, 0]);
 });
+
+test('a side-branch block is inconclusive until judged; one checked and then taken off the active chain by a reorganisation is valid (Core: duplicate)', async (t) => {
+  const { base } = await serve(t, undefined, { rate: 1000, burst: 1000 });
+  const a = branch('reorged-out', 103, 1);
+  const b = branch('reorged-out', 104, 1, { height: 102, tag: 'branch-b' });
+  for (const g of a) assert.equal((await post(base, g.raw)).body.connected, true, `A${g.height}`);
+  const side = await post(base, b[101]!.raw);
+  assert.deepEqual([side.status, side.body.valid, side.body.reason, side.body.connected], [200, null, 'inconclusive', false]);
+  await post(base, b[102]!.raw);
+  const won = await post(base, b[103]!.raw);
+  assert.deepEqual([won.body.valid, won.body.connected], [true, true], 'B104 gives B the most work');
+  // A103 was connected and checked, then disconnected: valid, a duplicate, not on the active chain.
+  const again = await post(base, a[102]!.raw);
+  assert.deepEqual([again.status, again.body.valid, again.body.duplicate, again.body.connected, again.body.reason], [200, true, true, false, undefined]);
+});

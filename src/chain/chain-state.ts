@@ -136,9 +136,11 @@ export interface ProcessResult {
   duplicate: boolean;
   /**
    * True when the block is on the active chain after processing: connected, every check passed.
-   * A block answered valid but false here was stored on a side branch with less work than the tip,
-   * its transactions not yet checked against its branch's coins (Core's submitblock answers such
-   * a block `inconclusive`); it is judged if its branch comes to have the most work.
+   * A block answered valid but false here is on a side branch with no more work than the tip (at
+   * equal work the block received first stays): stored, its transactions not checked against its
+   * branch's coins (Core's submitblock answers such a block `inconclusive`), or checked once and
+   * then taken off the active chain by a reorganisation; it is judged again if its branch comes
+   * to have the most work.
    */
   connected: boolean;
   /** The tip after processing. */

@@ -11,6 +11,7 @@ import { MAX_BLOCK_SERIALIZED_SIZE } from '../consensus/consensus.js';
 import { hexToHash, toHex } from '../primitives/bytes.js';
 import type { ScriptPool } from '../pipeline/script-pool.js';
 import { VigilMetrics } from '../metrics/metrics.js';
+import { BLOCK_VALID_SCRIPTS } from '../store/index.js';
 import { checkHealth, type HealthReport } from './health.js';
 import { IngestQueue, QueueClosedError } from './ingest-queue.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -571,9 +572,12 @@ export class VigilService {
       case 'valid':
         this.log.debug('block accepted', { source, ...at, duplicate: r.duplicate, connected: r.connected, tip: r.tip.height });
         // Stored on a side branch, its transactions unchecked: neither valid nor invalid yet (Core's
-        // submitblock answers `inconclusive`).
-        if (!r.connected) return { status: 200, body: { valid: null, reason: 'inconclusive', ...at, duplicate: r.duplicate, connected: false, tip: r.tip } };
-        return { status: 200, body: { valid: true, ...at, duplicate: r.duplicate, connected: true, tip: r.tip } };
+        // submitblock answers `inconclusive`). One checked when it was connected, and taken off the
+        // active chain by a reorganisation since, is valid (Core: `duplicate`, BLOCK_VALID_SCRIPTS).
+        if (!r.connected && ((this.chain.getNode(r.hash)?.status ?? 0) & BLOCK_VALID_SCRIPTS) === 0) {
+          return { status: 200, body: { valid: null, reason: 'inconclusive', ...at, duplicate: r.duplicate, connected: false, tip: r.tip } };
+        }
+        return { status: 200, body: { valid: true, ...at, duplicate: r.duplicate, connected: r.connected, tip: r.tip } };
       case 'error':
         this.log.error('internal error on a block', { source, ...at, reason: res.reason, debug: res.debug });
         return { status: 500, body: { valid: null, error: res.reason, ...at } };
