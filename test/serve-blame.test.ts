@@ -157,7 +157,7 @@ test('health says the store is degraded while source scores cannot be saved, and
   for (let i = 0; i < 100 && service.sources.lastError === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   const failed = await store();
   assert.equal(failed.status, 'degraded');
-  assert.match(failed.detail, /source scores are not saved.*MDB_MAP_FULL/);
+  assert.match(failed.detail, /last write of source scores failed.*MDB_MAP_FULL/);
   failing = false;
   for (let i = 0; i < 300 && service.sources.lastError !== undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal((await store()).status, 'healthy', 'the retry saved them');

@@ -606,7 +606,7 @@ describe('checkHealth', () => {
     assert.deepEqual([old.status, old.components.tip.status], ['degraded', 'degraded']);
     const unsaved = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), scoreWriteError: 'ENOSPC: no space left on device' });
     assert.deepEqual([unsaved.status, unsaved.components.store.status], ['degraded', 'degraded']);
-    assert.match(unsaved.components.store.detail, /source scores are not saved.*ENOSPC/);
+    assert.match(unsaved.components.store.detail, /last write of source scores failed.*ENOSPC/);
     // A failed block write says more: the store cannot take blocks.
     const both = checkHealth({ ...base, chain: chain(okStore), pool: pool({}), storeWriteError: 'EIO', scoreWriteError: 'EIO' });
     assert.equal(both.components.store.status, 'unhealthy');

@@ -150,7 +150,7 @@ function checkImportOptions(opts: ImportOptions): void {
   if (la !== undefined && typeof la !== 'boolean' && typeof la !== 'function') throw new TypeError('importBlocks: lookAhead must be a boolean or a HashRunner (ScriptPool.hashBlocks) when given');
   if (opts.progressMs !== undefined && !(typeof opts.progressMs === 'number' && opts.progressMs >= 0)) throw new RangeError('importBlocks: progressMs must be a number ≥ 0 when given');
   const w = opts.maxWaitingBlocks;
-  if (w !== undefined && !(Number.isSafeInteger(w) && w >= 0)) throw new RangeError('importBlocks: maxWaitingBlocks must be an integer ≥ 0 when given');
+  if (w !== undefined && !((Number.isSafeInteger(w) && w >= 0) || w === Infinity)) throw new RangeError('importBlocks: maxWaitingBlocks must be an integer ≥ 0 (or Infinity: no limit) when given');
   const c = opts.cacheBytes;
   if (c !== undefined && !(Number.isSafeInteger(c) && c >= 0)) throw new RangeError('importBlocks: cacheBytes must be an integer ≥ 0 when given');
 }

@@ -51,7 +51,7 @@ export function checkHealth(h: HealthInputs): HealthReport {
         : h.storeWriteError !== undefined
           ? { status: 'unhealthy', detail: `reads answer, but the last write failed: ${h.storeWriteError}`, utxos: h.chain.store.utxoCount() }
           : h.scoreWriteError !== undefined
-            ? { status: 'degraded', detail: `reads answer, but source scores are not saved (retried): ${h.scoreWriteError}`, utxos: h.chain.store.utxoCount() }
+            ? { status: 'degraded', detail: `reads answer, but the last write of source scores failed: ${h.scoreWriteError}`, utxos: h.chain.store.utxoCount() }
             : { status: 'healthy', detail: 'reads answer', utxos: h.chain.store.utxoCount() };
   } catch (err) {
     store = { status: 'unhealthy', detail: `the store does not answer: ${(err as Error).message}` };
