@@ -3,7 +3,7 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { listBlockFiles, readBlockHeadersAsync, resolveBlockFiles, type BlockFileIssue } from '../blockfile/reader.js';
+import { listBlockFiles, readBlockHeadersAsync, resolveBlockFiles } from '../blockfile/reader.js';
 import { getParams } from '../consensus/params.js';
 import { XOR_KEY_FILE } from '../blockfile/xor.js';
 import { toHex } from '../primitives/bytes.js';
@@ -46,13 +46,13 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
   // Files in which no block of the network is found (another network's, or obfuscated with a key
   // their xor.dat does not hold) are said before the datadir is opened too: a chain state made there
   // for the wrong --network would refuse the corrected command. The look stops at the first record.
-  const unreadable: BlockFileIssue[] = [];
+  let unreadable = false;
   let found = false;
-  for await (const _ of readBlockHeadersAsync(path, { magic: getParams(network).messageStart, onIssue: (i) => i.code === 'read-error' && unreadable.push(i) })) {
+  for await (const _ of readBlockHeadersAsync(path, { magic: getParams(network).messageStart, onIssue: (i) => (unreadable ||= i.code === 'read-error') })) {
     found = true;
     break;
   }
-  if (!found && unreadable.length === 0) throw new UsageError(noBlockFound(network, path));
+  if (!found && !unreadable) throw new UsageError(noBlockFound(network, path));
   const stream = opts.stream ?? process.stderr;
   const counter = new ConnectCounter();
   logger.debug('import starting', { path, datadir, network, workers: opts.pool?.threads });
