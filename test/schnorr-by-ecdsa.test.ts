@@ -11,8 +11,7 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 
 import { fromHex } from '../src/primitives/bytes.js';
 import { taggedHash } from '../src/primitives/hash.js';
-import { invert } from '@noble/curves/abstract/modular.js';
-import { invertModN, lehmerInverse, ROTATE, schnorrByEcdsa, type NativeEcdsaOps } from '../src/script/schnorr-by-ecdsa.js';
+import { ROTATE, schnorrByEcdsa, type NativeEcdsaOps } from '../src/script/schnorr-by-ecdsa.js';
 import { CURVE_ORDER, nobleBackend } from '../src/script/signature.js';
 
 const N = CURVE_ORDER;
@@ -60,27 +59,6 @@ function signWithNonce(d: bigint, px: Uint8Array, k: bigint, msg: Uint8Array): U
   const e = toBig(taggedHash('BIP0340/challenge', r, px, msg)) % N;
   return Uint8Array.of(...r, ...big32((k + e * d) % N));
 }
-
-test('lehmerInverse gives noble\'s inverse mod n: edges, powers of two, Fibonacci-like runs of quotient 1, 20,000 pseudo-random values', () => {
-  const values: bigint[] = [1n, 2n, 3n, N - 1n, N - 2n, (N + 1n) / 2n, (N - 1n) / 2n, 0xffffffffn, 0x100000000n, 0x100000001n];
-  for (let k = 1n; k < 256n; k++) if (1n << k < N) values.push(1n << k, (1n << k) - 1n);
-  // Consecutive Fibonacci numbers make every quotient 1: the longest Euclid runs.
-  let [f0, f1] = [1n, 1n];
-  while (f1 < N) {
-    values.push(f1);
-    [f0, f1] = [f1, f0 + f1];
-  }
-  let x = 0x243f6a8885a308d3n;
-  for (let i = 0; i < 20_000; i++) {
-    x = (x * 6364136223846793005n + 1442695040888963407n) % (1n << 256n);
-    if (x % N !== 0n) values.push(x % N);
-  }
-  for (const a of values) {
-    const want = invert(a, N);
-    assert.equal(lehmerInverse(a), want, `a = ${a.toString(16)}`);
-    assert.equal(invertModN(a), want);
-  }
-});
 
 if (native === undefined) {
   test('schnorrByEcdsa: the secp256k1 native binding does not load here', () => {

@@ -20,8 +20,8 @@ import { countingBackend, nobleBackend, type SignatureBackend, type SignatureCou
 import { verifyInput, type VerifyOptions } from '../script/verify.js';
 import { SignatureCache } from '../script/sig-cache.js';
 import { loadBackend, type BackendName } from '../script/backends.js';
-import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { blockSchnorrBatch } from '../script/batch-schnorr.js';
+import { warmEcmult } from '../script/ecmult.js';
 
 /** Header words (int32): the abort flag, the claim cursor, the earliest failure, then padding. */
 const ABORT = 0;
@@ -344,10 +344,11 @@ export function runScriptTask(task: ScriptTask): ScriptTaskResult {
   return settle(true) ?? { ok: true, inputs, ...sigs() };
 }
 
-/** Precompute noble's tables in this thread, so the first block does not pay for them. */
+/**
+ * Make the default backend's table of G in this thread (ecmult.ts, ~15–25 ms, ~1 MB), so the
+ * first block does not pay for it. Made whatever the backend: libsecp256k1's may fall back to
+ * the default's arithmetic (an exact BIP340 check, a key tweak without the native binding).
+ */
 export function warmUp(): void {
-  const sk = new Uint8Array(32).fill(7);
-  const msg = new Uint8Array(32).fill(9);
-  schnorr.verify(schnorr.sign(msg, sk, new Uint8Array(32)), msg, schnorr.getPublicKey(sk));
-  secp256k1.verify(secp256k1.sign(msg, sk, { prehash: false }), msg, secp256k1.getPublicKey(sk), { prehash: false });
+  warmEcmult();
 }

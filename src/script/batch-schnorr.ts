@@ -6,20 +6,13 @@
 // so the checker may record the check, carry on as if it passed, and verify everything at the end:
 // the verdict on the input is the same. ECDSA results steer script flow and cannot be deferred.
 
-import { randomBytes, ECDH } from 'node:crypto';
-import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { randomBytes } from 'node:crypto';
 import type { ScriptError } from './errors.js';
-import { msm, type Affine } from './msm.js';
-import { bytesToBig, challenge, unlessRefused } from './noble-verify.js';
+import { G, N, P, liftX, type Affine } from './field.js';
+import { msm } from './msm.js';
+import { bytesToBig, challenge } from './noble-verify.js';
 import { nobleBackend, type SignatureBackend } from './signature.js';
 import type { SignatureCache } from './sig-cache.js';
-
-const Point = secp256k1.Point;
-const Fp = Point.Fp;
-const Fn = Point.Fn;
-const P = Fp.ORDER;
-const N = Fn.ORDER;
-const G: Affine = Point.BASE.toAffine();
 
 /** One BIP340 check: a 64-byte signature, the message (a 32-byte sighash in Bitcoin) and an x-only key. */
 export interface SchnorrItem {
@@ -27,62 +20,6 @@ export interface SchnorrItem {
   readonly msg32: Uint8Array;
   readonly pub32: Uint8Array;
 }
-
-// ---- lift_x ---------------------------------------------------------------------------------
-
-/**
- * BIP340 lift_x: the point with x coordinate `x` and even y, or undefined when there is none
- * (x ≥ p, or x³ + 7 is not a square).
- *
- * The square root is the costly part (about 70 µs as a bigint exponentiation in noble). OpenSSL
- * decompresses a secp256k1 point in about 20 µs, so node:crypto is asked for y, and y is then
- * checked here: y < p, y even, y² = x³ + 7. Only a correct y passes, so OpenSSL is a hint, never
- * trusted: the worst a wrong answer could do is fail a batch, which the single checks then judge.
- * (OpenSSL reduces x mod p itself, hence the explicit x < p check first.)
- */
-function liftX(x32: Uint8Array, x: bigint): Affine | undefined {
-  if (x >= P) return undefined;
-  if (openssl !== undefined) {
-    const c = x32Prefix;
-    c.set(x32, 1);
-    let y: bigint;
-    try {
-      y = bytesToBig(openssl(c).subarray(33, 65));
-    } catch {
-      // OpenSSL found no square root: x is not on the curve. Confirm with noble so that a
-      // quirk of OpenSSL can only ever cost time, never a valid batch.
-      return nobleLiftX(x);
-    }
-    if (y >= P || (y & 1n) !== 0n || Fp.sqr(y) !== Fp.add(Fp.mul(Fp.sqr(x), x), 7n)) return nobleLiftX(x);
-    return { x, y };
-  }
-  return nobleLiftX(x);
-}
-
-function nobleLiftX(x: bigint): Affine | undefined {
-  return unlessRefused(() => schnorr.utils.lift_x(x).toAffine(), undefined);
-}
-
-/** 02 || x: the compressed encoding of the even-y point with x (reused scratch buffer). */
-const x32Prefix = new Uint8Array(33);
-x32Prefix[0] = 0x02;
-
-/** node:crypto's point decompression, when this Node's OpenSSL has secp256k1 (most builds do). */
-const openssl: ((compressed: Uint8Array) => Uint8Array) | undefined = (() => {
-  const fn = (c: Uint8Array): Uint8Array => ECDH.convertKey(c, 'secp256k1', undefined, undefined, 'uncompressed') as Buffer;
-  try {
-    // The generator, as a self-test: the answer must be G's y.
-    const g = Point.BASE.toAffine();
-    const c = new Uint8Array(33);
-    c[0] = 0x02 | Number(g.y & 1n);
-    c.set(Fp.toBytes(g.x), 1);
-    return bytesToBig(fn(c).subarray(33, 65)) === g.y ? fn : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-// ---- challenge ------------------------------------------------------------------------------
 
 // ---- the batch check ------------------------------------------------------------------------
 
@@ -114,9 +51,9 @@ export function verifySchnorrBatch(items: readonly SchnorrItem[]): boolean {
     const r32 = sig64.subarray(0, 32);
     const s = bytesToBig(sig64.subarray(32, 64));
     if (s >= N) return false;
-    const pk = liftX(pub32, bytesToBig(pub32));
+    const pk = liftX(bytesToBig(pub32), false);
     if (pk === undefined) return false;
-    const R = liftX(r32, bytesToBig(r32));
+    const R = liftX(bytesToBig(r32), false);
     if (R === undefined) return false;
     const e = challenge(r32, pub32, msg32);
     let a = 1n;

@@ -8,130 +8,12 @@
 // here is constant-time. Points are affine {x, y} with 0 ≤ x, y < p on the curve (the caller
 // checks); the point at infinity cannot be an input.
 
-import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { Jacobian, P, add, batchInvert, red, sub, type Affine } from './field.js';
 
-const Fp = secp256k1.Point.Fp;
-const P = Fp.ORDER;
-const MASK256 = (1n << 256n) - 1n;
-/** p = 2^256 - C. */
-const C = (1n << 256n) - P;
+export type { Affine } from './field.js';
+
 const SCALAR_BITS = 256;
-
-export interface Affine {
-  readonly x: bigint;
-  readonly y: bigint;
-}
-
-// ---- field arithmetic mod p (values kept in [0, p)) ----------------------------------------
-
-/** x mod p for 0 ≤ x < 2^514, folding the top half with 2^256 ≡ C (much faster than `% P`). */
-function red(x: bigint): bigint {
-  let r = (x & MASK256) + (x >> 256n) * C; // < 2^256 + 2^291
-  r = (r & MASK256) + (r >> 256n) * C; // < 2^256 + 2^68 < 2p
-  return r >= P ? r - P : r;
-}
-
-function sub(a: bigint, b: bigint): bigint {
-  const r = a - b;
-  return r < 0n ? r + P : r;
-}
-
-function add(a: bigint, b: bigint): bigint {
-  const r = a + b;
-  return r >= P ? r - P : r;
-}
-
-// ---- Jacobian points: (X, Y, Z) is (X/Z², Y/Z³); Z = 0 is the point at infinity -------------
-
-class Jacobian {
-  constructor(
-    public X: bigint,
-    public Y: bigint,
-    public Z: bigint,
-  ) {}
-
-  static zero(): Jacobian {
-    return new Jacobian(1n, 1n, 0n);
-  }
-
-  isZero(): boolean {
-    return this.Z === 0n;
-  }
-
-  /** this = 2·this (a = 0: M = 3X², S = 4XY², X' = M² - 2S, Y' = M(S - X') - 8Y⁴, Z' = 2YZ). */
-  double(): void {
-    if (this.Z === 0n) return;
-    const { X, Y, Z } = this;
-    const YY = red(Y * Y);
-    const S = red(4n * X * YY);
-    const M = red(3n * X * X);
-    const X3 = sub(red(M * M), add(S, S));
-    this.Y = sub(red(M * sub(S, X3)), red(8n * YY * YY));
-    this.Z = red(2n * Y * Z);
-    this.X = X3;
-  }
-
-  /** this += (x, y) affine. */
-  addAffine(x: bigint, y: bigint): void {
-    if (this.Z === 0n) {
-      this.X = x;
-      this.Y = y;
-      this.Z = 1n;
-      return;
-    }
-    const { X, Y, Z } = this;
-    const ZZ = red(Z * Z);
-    const H = sub(red(x * ZZ), X);
-    const R = sub(red(y * red(ZZ * Z)), Y);
-    if (H === 0n) {
-      if (R === 0n) this.double();
-      else this.Z = 0n;
-      return;
-    }
-    this.finishAdd(X, Y, H, R, red(Z * H));
-  }
-
-  /** this += q. */
-  addJacobian(q: Jacobian): void {
-    if (q.Z === 0n) return;
-    if (this.Z === 0n) {
-      this.X = q.X;
-      this.Y = q.Y;
-      this.Z = q.Z;
-      return;
-    }
-    const Z1Z1 = red(this.Z * this.Z);
-    const Z2Z2 = red(q.Z * q.Z);
-    const U1 = red(this.X * Z2Z2);
-    const S1 = red(this.Y * red(Z2Z2 * q.Z));
-    const H = sub(red(q.X * Z1Z1), U1);
-    const R = sub(red(q.Y * red(Z1Z1 * this.Z)), S1);
-    if (H === 0n) {
-      if (R === 0n) this.double();
-      else this.Z = 0n;
-      return;
-    }
-    this.finishAdd(U1, S1, H, R, red(red(this.Z * q.Z) * H));
-  }
-
-  /** X3 = R² - H³ - 2·U1·H², Y3 = R(U1·H² - X3) - S1·H³ (add-1998-cmo-2). */
-  private finishAdd(U1: bigint, S1: bigint, H: bigint, R: bigint, Z3: bigint): void {
-    const HH = red(H * H);
-    const HHH = red(H * HH);
-    const V = red(U1 * HH);
-    const X3 = sub(sub(red(R * R), HHH), add(V, V));
-    this.Y = sub(red(R * sub(V, X3)), red(S1 * HHH));
-    this.X = X3;
-    this.Z = Z3;
-  }
-
-  toAffine(): Affine | undefined {
-    if (this.Z === 0n) return undefined;
-    const zi = Fp.inv(this.Z);
-    const zi2 = red(zi * zi);
-    return { x: red(this.X * zi2), y: red(this.Y * red(zi2 * zi)) };
-  }
-}
+const MASK256 = (1n << 256n) - 1n;
 
 // ---- signed digits ----------------------------------------------------------------------------
 
@@ -296,28 +178,4 @@ function sumBucketsAffine(lists: number[][], px: bigint[], py: bigint[]): void {
       lists[owner[k]!]!.push(px.length - 1);
     }
   }
-}
-
-/** Inverses mod p of all the values at the cost of one inversion (Montgomery's trick); 0 stays 0. */
-function batchInvert(values: readonly bigint[]): bigint[] {
-  const n = values.length;
-  const prefix: bigint[] = new Array(n);
-  let acc = 1n;
-  for (let i = 0; i < n; i++) {
-    prefix[i] = acc;
-    const v = values[i]!;
-    if (v !== 0n) acc = red(acc * v);
-  }
-  let inv = Fp.inv(acc);
-  const out: bigint[] = new Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    const v = values[i]!;
-    if (v === 0n) {
-      out[i] = 0n;
-      continue;
-    }
-    out[i] = red(inv * prefix[i]!);
-    inv = red(inv * v);
-  }
-  return out;
 }

@@ -27,9 +27,9 @@
 // the algebra cannot take (R* + T at infinity, r' = 0, e = 0; each has probability ~2^-256 for
 // a signer who does not know t) go to the exact check given.
 
-import { invert } from '@noble/curves/abstract/modular.js';
 import { equalBytes, readBig256, writeBig256 } from '../primitives/bytes.js';
 import { sha256 } from '../primitives/hash.js';
+import { invertModN } from './field.js';
 import { CURVE_ORDER } from './signature.js';
 
 /**
@@ -72,73 +72,6 @@ export interface SchnorrByEcdsa {
   verify(sig64: Uint8Array, msg32: Uint8Array, xonly32: Uint8Array): boolean;
   /** Checks answered by the exact check instead (R* + T at infinity, r' = 0, e = 0). */
   readonly fallbacks: number;
-}
-
-/** Bits of the leading digit Lehmer's steps work on: its quotients stay exact in doubles (< 2^53). */
-const DIGIT_BITS = 48;
-const SMALL = 1n << 32n;
-
-/**
- * a⁻¹ mod n for 0 < a < n: lehmerInverse, checked (a·x ≡ 1), with noble's invert answering
- * should the check ever fail.
- */
-export function invertModN(a: bigint): bigint {
-  const inv = lehmerInverse(a);
-  return (inv * a) % N === 1n ? inv : invert(a, N);
-}
-
-/**
- * a⁻¹ mod n for 0 < a < n: the extended Euclidean algorithm with Lehmer's steps, ~6 µs here
- * against ~20 µs for noble's invert, which does one BigInt division a step. The quotients come
- * from the leading 48 bits of both numbers, in doubles, as long as they are certain; one 2×2
- * matrix then moves the BigInts by all of them at once.
- */
-export function lehmerInverse(a: bigint): bigint {
-  let u = N;
-  let v = a;
-  let x1 = 0n; // x1·a ≡ u (mod n)
-  let x2 = 1n; // x2·a ≡ v (mod n)
-  while (v >= SMALL) {
-    const bits = Math.floor(Math.log2(Number(u))) + 1;
-    const shift = BigInt(bits > DIGIT_BITS ? bits - DIGIT_BITS : 0);
-    let uh = Number(u >> shift);
-    let vh = Number(v >> shift);
-    let A = 1;
-    let B = 0;
-    let C = 0;
-    let D = 1;
-    for (;;) {
-      if (vh + C === 0 || vh + D === 0) break;
-      const q = Math.floor((uh + A) / (vh + C));
-      if (q !== Math.floor((uh + B) / (vh + D))) break;
-      let next = A - q * C;
-      A = C;
-      C = next;
-      next = B - q * D;
-      B = D;
-      D = next;
-      next = uh - q * vh;
-      uh = vh;
-      vh = next;
-    }
-    if (B === 0) {
-      // No quotient was certain: one plain step.
-      const q = u / v;
-      [u, v] = [v, u - q * v];
-      [x1, x2] = [x2, x1 - q * x2];
-    } else {
-      const [a1, b1, c1, d1] = [BigInt(A), BigInt(B), BigInt(C), BigInt(D)];
-      [u, v] = [a1 * u + b1 * v, c1 * u + d1 * v];
-      [x1, x2] = [a1 * x1 + b1 * x2, c1 * x1 + d1 * x2];
-    }
-  }
-  while (v !== 0n) {
-    const q = u / v;
-    [u, v] = [v, u - q * v];
-    [x1, x2] = [x2, x1 - q * x2];
-  }
-  const inv = x1 % N;
-  return inv < 0n ? inv + N : inv;
 }
 
 /** 32 random bytes from the platform's CSPRNG. */

@@ -3,8 +3,9 @@
 
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ScriptFailure } from './errors.js';
-import { unlessRefused, verifyEcdsaNoble, verifySchnorrNoble } from './noble-verify.js';
-import { readBig256 } from '../primitives/bytes.js';
+import { parsePubKey } from './field.js';
+import { verifyEcdsaNoble, verifySchnorrNoble } from './noble-verify.js';
+import { readBig256, writeBig256 } from '../primitives/bytes.js';
 import {
   SCRIPT_VERIFY_DERSIG,
   SCRIPT_VERIFY_LOW_S,
@@ -308,7 +309,14 @@ export const nobleBackend: SignatureBackend = {
   verifySchnorr: verifySchnorrNoble,
   decompressPubKey(key33) {
     if (!isCompressedPubKey(key33)) return undefined;
-    return unlessRefused(() => secp256k1.Point.fromBytes(key33).toBytes(false), undefined);
+    const q = parsePubKey(key33);
+    if (q === undefined) return undefined;
+    const full = new Uint8Array(65);
+    const dv = new DataView(full.buffer);
+    full[0] = 0x04;
+    writeBig256(dv, 1, q.x);
+    writeBig256(dv, 33, q.y);
+    return full;
   },
 };
 

@@ -5,7 +5,9 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { taggedHash, taggedHasher } from '../primitives/hash.js';
 import { compareBytes } from '../primitives/bytes.js';
 import { ByteWriter } from '../primitives/writer.js';
-import { bytesToBig, unlessRefused } from './noble-verify.js';
+import { mulAddG } from './ecmult.js';
+import { N, liftX } from './field.js';
+import { bytesToBig } from './noble-verify.js';
 import type { SignatureBackend } from './signature.js';
 
 export const TAPROOT_LEAF_MASK = 0xfe;
@@ -17,7 +19,6 @@ export const TAPROOT_CONTROL_MAX_SIZE = TAPROOT_CONTROL_BASE_SIZE + TAPROOT_CONT
 export const ANNEX_TAG = 0x50;
 
 const Point = secp256k1.Point;
-const N = Point.Fn.ORDER;
 
 /** TapLeaf hash: tagged("TapLeaf", leafVersion || compactSize(script) || script). */
 export function tapLeafHash(leafVersion: number, script: Uint8Array): Uint8Array {
@@ -44,11 +45,6 @@ export function computeTaprootMerkleRoot(control: Uint8Array, leafHash: Uint8Arr
   return k;
 }
 
-function liftX(x: Uint8Array): ReturnType<typeof schnorr.utils.lift_x> | undefined {
-  // Only noble's answer that x is no point's is undefined; anything else it throws is our failure.
-  return unlessRefused(() => schnorr.utils.lift_x(bytesToBig(x)), undefined);
-}
-
 /**
  * Q = P + H_TapTweak(P || root)·G. Returns the x-only output key and its y parity,
  * or undefined when P is not a valid x coordinate or the tweak is out of range.
@@ -58,14 +54,13 @@ export function tweakPublicKey(internalKey: Uint8Array, merkleRoot?: Uint8Array)
 }
 
 function tweakBy(internalKey: Uint8Array, tweak: Uint8Array): { outputKey: Uint8Array; parity: 0 | 1 } | undefined {
-  const p = liftX(internalKey);
+  const p = liftX(bytesToBig(internalKey), false);
   if (p === undefined) return undefined;
   const t = bytesToBig(tweak);
   if (t >= N) return undefined;
-  // Public data: the variable-time multiply is safe here and about twice as fast.
-  const q = t === 0n ? p : p.add(Point.BASE.multiplyUnsafe(t));
-  if (q.is0()) return undefined;
-  const aff = q.toAffine();
+  // Public data: ecmult's variable-time multiplication.
+  const aff = mulAddG(t, p, 1n).toAffine();
+  if (aff === undefined) return undefined;
   const outputKey = new Uint8Array(32);
   let x = aff.x;
   for (let i = 31; i >= 0; i--) {
