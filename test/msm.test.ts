@@ -85,6 +85,21 @@ test('property: random points and 256-bit scalars match noble', () => {
   );
 });
 
+test('property: scalars of any one length (windows follow the longest), all-ones ones included, match noble', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 256 }),
+      fc.array(fc.tuple(fc.bigInt({ min: 1n, max: N - 1n }), fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), fc.boolean()), { minLength: 1, maxLength: 24 }),
+      fc.option(fc.integer({ min: 2, max: 9 }), { nil: undefined }),
+      (bits, pairs, w) => {
+        const top = (1n << BigInt(bits)) - 1n;
+        run(pairs.map(([c]) => c), pairs.map(([, k, ones]) => (ones ? top : k & top)), w);
+      },
+    ),
+    { seed: SEED, numRuns: 60 },
+  );
+});
+
 test('a large random set (513 points, the size of a 256-signature batch) matches noble', () => {
   const cs = Array.from({ length: 513 }, (_, i) => BigInt(i + 1) * 0x9e3779b97f4a7c15n);
   const ks = Array.from({ length: 513 }, (_, i) => (BigInt(i + 7) * 0xdeadbeefcafebaben ** 3n) % N);

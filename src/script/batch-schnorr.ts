@@ -8,7 +8,8 @@
 
 import { randomBytes } from 'node:crypto';
 import type { ScriptError } from './errors.js';
-import { G, N, P, liftX, type Affine } from './field.js';
+import { BETA, splitScalar } from './ecmult.js';
+import { G, N, P, liftX, red, type Affine } from './field.js';
 import { msm } from './msm.js';
 import { bytesToBig, challenge } from './noble-verify.js';
 import { nobleBackend, type SignatureBackend } from './signature.js';
@@ -25,25 +26,30 @@ export interface SchnorrItem {
 
 /**
  * BIP340 batch verification: true when every signature is valid. With weights a_1 = 1 and
- * a_2..a_u random in [1, n-1], it checks
+ * a_2..a_u random, it checks
  *   (Σ a_i·s_i)·G  =  Σ a_i·R_i + Σ (a_i·e_i)·P_i
  * with R_i = lift_x(r_i), P_i = lift_x(pk_i), e_i the challenge, as one multi-scalar
  * multiplication (msm.ts: Pippenger with batched affine additions) whose result must be the
- * point at infinity. If any signature
- * is invalid the equation holds only with probability about 2^-256 over the weights, which come
- * from a CSPRNG the signer cannot see. A signature that does not parse (r ≥ p, s ≥ n, a key or
+ * point at infinity. The 256-bit scalars (of G and the P_i) go in as two halves of ~128 bits on
+ * P and λ·P (secp256k1's endomorphism, ecmult.ts), which halves the windows of the bucket method.
+ *
+ * The weights are 128-bit numbers from a CSPRNG the signer cannot see, as Ed25519's batch
+ * verification draws them (Bernstein et al.), where BIP340 draws them in [1, n-1]: if any
+ * signature is invalid, the equation then holds with probability at most about 2^-128 (a forger
+ * must guess the weight of an invalid signature), the security secp256k1 offers anyway, and the
+ * weights' share of the work halves. A signature that does not parse (r ≥ p, s ≥ n, a key or
  * R not on the curve, wrong sizes) makes the batch false. An empty batch is true.
  *
- * One difference from noble's single verify: noble rejects s = 0, which BIP340 and
- * libsecp256k1 accept; the batch follows BIP340. Such a signature needs k = -e·d mod n with e
- * a hash of k·G, so no one can make one.
+ * One difference from noble's own schnorr.verify: it rejects s = 0, which BIP340, libsecp256k1
+ * and this engine's single verify accept; the batch follows BIP340. Such a signature needs
+ * k = -e·d mod n with e a hash of k·G, so no one can make one.
  */
 export function verifySchnorrBatch(items: readonly SchnorrItem[]): boolean {
   const u = items.length;
   if (u === 0) return true;
-  const weights = randomBytes(32 * u);
-  const points: Affine[] = new Array(2 * u + 1);
-  const scalars: bigint[] = new Array(2 * u + 1);
+  const weights = randomBytes(WEIGHT_BYTES * u);
+  const points: Affine[] = [];
+  const scalars: bigint[] = [];
   let sSum = 0n;
   for (let i = 0; i < u; i++) {
     const { sig64, msg32, pub32 } = items[i]!;
@@ -58,20 +64,35 @@ export function verifySchnorrBatch(items: readonly SchnorrItem[]): boolean {
     const e = challenge(r32, pub32, msg32);
     let a = 1n;
     if (i > 0) {
-      a = bytesToBig(weights.subarray(32 * i, 32 * i + 32)) % N;
-      if (a === 0n) a = 1n; // probability 2^-256; BIP340 asks for a weight in [1, n-1]
+      a = bytesToBig(weights.subarray(WEIGHT_BYTES * i, WEIGHT_BYTES * (i + 1)));
+      if (a === 0n) a = 1n; // probability 2^-128
     }
     sSum = (sSum + a * s) % N;
     // Move the right-hand side over: the sum with -R_i and -P_i must be the identity
     // (y ≠ 0 for every curve point: the group has odd prime order).
-    points[1 + i] = { x: R.x, y: P - R.y };
-    scalars[1 + i] = a;
-    points[1 + u + i] = { x: pk.x, y: P - pk.y };
-    scalars[1 + u + i] = (a * e) % N;
+    points.push({ x: R.x, y: P - R.y });
+    scalars.push(a);
+    pushSplit(points, scalars, { x: pk.x, y: P - pk.y }, (a * e) % N);
   }
-  points[0] = G;
-  scalars[0] = sSum;
+  pushSplit(points, scalars, G, sSum);
   return msm(points, scalars) === undefined;
+}
+
+/** Bytes of a random weight: 128 bits, as Ed25519's batch verification draws them. */
+const WEIGHT_BYTES = 16;
+
+/** k·q as k1·q + k2·λ(q) with halves of ~128 bits (ecmult.ts's split), each half's sign moved onto its point. */
+function pushSplit(points: Affine[], scalars: bigint[], q: Affine, k: bigint): void {
+  const [k1, k2] = splitScalar(k);
+  if (k1 !== 0n) {
+    points.push(k1 > 0n ? q : { x: q.x, y: P - q.y });
+    scalars.push(k1 > 0n ? k1 : -k1);
+  }
+  if (k2 !== 0n) {
+    const x = red(q.x * BETA);
+    points.push({ x, y: k2 > 0n ? q.y : P - q.y });
+    scalars.push(k2 > 0n ? k2 : -k2);
+  }
 }
 
 // ---- the deferred mode ----------------------------------------------------------------------

@@ -12,7 +12,7 @@
 import { G, Jacobian, N, P, batchInvert, red, type Affine } from './field.js';
 
 /** β, a cube root of unity mod p: λ·(x, y) = (β·x, y). */
-const BETA = 0x7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501een;
+export const BETA = 0x7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501een;
 /** λ, the cube root of unity mod n that goes with β. */
 export const LAMBDA = 0x5363ad4cc05c30e0a5261c028812645a122e22ea20816678df02967c1b23bd72n;
 // A short basis of the lattice {(x, y) : x + y·λ ≡ 0 (mod n)} (as in the GLV paper and noble).

@@ -12,7 +12,6 @@ import { Jacobian, P, add, batchInvert, red, sub, type Affine } from './field.js
 
 export type { Affine } from './field.js';
 
-const SCALAR_BITS = 256;
 const MASK256 = (1n << 256n) - 1n;
 
 // ---- signed digits ----------------------------------------------------------------------------
@@ -73,8 +72,10 @@ export function msm(points: readonly Affine[], scalars: readonly bigint[], windo
   if (L === 0) return undefined;
   const w = window ?? windowFor(L);
   if (!Number.isInteger(w) || w < 2 || w > 16) throw new RangeError(`msm: window ${w} out of range 2..16`);
-  // One more window than the bits need, for the carry out of the top signed digit.
-  const windows = Math.floor(SCALAR_BITS / w) + 1;
+  // One more window than the longest scalar's bits need, for the carry out of its top signed digit.
+  let all = 0n;
+  for (const k of scalars) all |= k;
+  const windows = Math.floor((all > 0n ? all.toString(2).length : 1) / w) + 1;
   const buckets = 1 << (w - 1);
 
   // Pool of affine points: the inputs, then their negations, then the sums made below.
