@@ -10,6 +10,7 @@ import { secp256k1, schnorr } from '@noble/curves/secp256k1.js';
 import { invert } from '@noble/curves/abstract/modular.js';
 import { G, N, P, invP, invertModN, lehmerInverse, liftX, parsePubKey, red, sqrt, type Affine } from '../src/script/field.js';
 import { LAMBDA, mulAddG, splitScalar, wnaf } from '../src/script/ecmult.js';
+import { checkTapTweakNoble } from '../src/script/taproot.js';
 
 const Point = secp256k1.Point;
 const SEED = 0x0ec0_0256;
@@ -219,4 +220,23 @@ test('mulAddG: zero scalars, Q = ±G, sums that vanish, and additions that land 
     cases.push([a, q, (N - b) % N], [a, q, b]);
   }
   for (const [a, q, b] of cases) assert.deepEqual(affineOf(mulAddG(a, q, b)), nobleMulAdd(a, q, b), `a = ${a}, b = ${b}`);
+});
+
+test('checkTapTweakNoble: P + t·G as noble computes it, P itself for t = 0; false when the sum is infinity, the key is no x coordinate or t ≥ n', () => {
+  const xOf = (p: { x: bigint }): Uint8Array => big32(p.x);
+  const internal = Point.BASE.multiply(0x1234567n).toAffine();
+  const even = internal.y % 2n === 0n ? Point.fromAffine(internal) : Point.fromAffine(internal).negate();
+  for (const t of [0n, 1n, 2n, 0xdeadbeefn, N - 1n, LAMBDA]) {
+    const want = (t === 0n ? even : even.add(Point.BASE.multiply(t))).toAffine();
+    const parity = Number(want.y & 1n);
+    assert.equal(checkTapTweakNoble(xOf(internal), big32(t), xOf(want), parity), true, `t = ${t}`);
+    assert.equal(checkTapTweakNoble(xOf(internal), big32(t), xOf(want), 1 - parity), false, `t = ${t}, the other parity`);
+  }
+  // P = −t·G (t·G with an odd y, so lift_x of its x is its negation): P + t·G is infinity, which
+  // no output key is (an all-zero x is what mistaking infinity for (0, 0) would give).
+  let t = 5n;
+  while ((Point.BASE.multiply(t).toAffine().y & 1n) === 0n) t++;
+  for (const parity of [0, 1]) assert.equal(checkTapTweakNoble(xOf(Point.BASE.multiply(t).toAffine()), big32(t), new Uint8Array(32), parity), false);
+  assert.equal(checkTapTweakNoble(big32(5n), big32(1n), xOf(G), 0), false, 'x = 5 is no x coordinate');
+  assert.equal(checkTapTweakNoble(xOf(G), big32(N), xOf(G), Number(G.y & 1n)), false, 'a tweak of n (P + n·G would be P)');
 });

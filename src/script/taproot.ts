@@ -58,8 +58,10 @@ function tweakBy(internalKey: Uint8Array, tweak: Uint8Array): { outputKey: Uint8
   if (p === undefined) return undefined;
   const t = bytesToBig(tweak);
   if (t >= N) return undefined;
-  // Public data: ecmult's variable-time multiplication.
-  const aff = mulAddG(t, p, 1n).toAffine();
+  // Public data: ecmult's variable-time multiplication (t·G, then P added: no table of P).
+  const q = mulAddG(t, p, 0n);
+  q.addAffine(p.x, p.y);
+  const aff = q.toAffine();
   if (aff === undefined) return undefined;
   const outputKey = new Uint8Array(32);
   let x = aff.x;
@@ -99,7 +101,7 @@ export function verifyTaprootCommitment(control: Uint8Array, program: Uint8Array
   return checkTapTweakNoble(internalKey, tweak, program, control[0]! & 1);
 }
 
-/** CheckTapTweak in noble: P + t·G computed, its x and parity compared. */
+/** CheckTapTweak on the default backend's arithmetic: P + t·G computed, its x and parity compared. */
 export function checkTapTweakNoble(internalKey: Uint8Array, tweak: Uint8Array, outputKey: Uint8Array, parity: number): boolean {
   const tweaked = tweakBy(internalKey, tweak);
   if (tweaked === undefined) return false;
