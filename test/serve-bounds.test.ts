@@ -468,7 +468,7 @@ test('connections refused at the cap are logged at most once a minute, with how 
   assert.deepEqual(warned.map((l) => [l.refused, l.maxConnections]), [[1, 1], [3, 1]]);
 });
 
-test('/blocks takes only POST, every other path only GET or HEAD: 405 with Allow', async (t) => {
+test('/blocks takes only POST, every other path it answers only GET or HEAD: 405 with Allow', async (t) => {
   const { base } = await serve(t, 8_000_000);
   for (const method of ['GET', 'PUT', 'DELETE']) {
     const r = await fetch(`${base}/blocks`, { method });
@@ -478,8 +478,26 @@ test('/blocks takes only POST, every other path only GET or HEAD: 405 with Allow
     const r = await fetch(base + path, { method: 'POST', body: 'x' });
     assert.deepEqual([r.status, r.headers.get('allow')], [405, 'GET, HEAD'], path);
   }
+  for (const path of ['/sources/a-source', '/coins/00/0']) {
+    const r = await fetch(base + path, { method: 'DELETE' });
+    assert.deepEqual([r.status, r.headers.get('allow')], [405, 'GET, HEAD'], path);
+  }
   const head = await fetch(`${base}/tip`, { method: 'HEAD' });
   assert.equal(head.status, 200);
+});
+
+test('a path nothing answers is 404 whatever the method, and a body sent to it is not read', async (t) => {
+  const { base, port } = await serve(t, 8_000_000);
+  for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'DELETE']) {
+    for (const path of ['/', '/block', '/blocks/x', '/tip/', '/sources/a/b', '/coins/00']) {
+      const r = await fetch(base + path, { method, ...(method === 'POST' || method === 'PUT' ? { body: 'x' } : {}) });
+      assert.equal(r.status, 404, `${method} ${path}`);
+    }
+  }
+  // A declared 4 GB body: answered at once, the connection closed, nothing read.
+  const { reply, closedByServer } = await exchange(port, 'POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000000\r\n\r\nxx', 3000);
+  assert.match(reply, /^HTTP\/1\.1 404 /);
+  assert.ok(closedByServer, 'the server closed the connection');
 });
 
 test('a GET that declares an empty body is served; one with a chunked body is 400', async (t) => {

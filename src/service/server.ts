@@ -64,6 +64,9 @@ interface Answer {
 
 /** ServiceOptions.maxConnections' default. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
+/** The read-only paths with no parameter (beside /sources/:source and /coins/:txid/:vout). */
+const READ_PATHS = new Set(['/tip', '/health', '/metrics', '/sources']);
+
 /** Refused connections are logged at most this often (ms): a flood must not flood the log too. */
 const REFUSED_LOG_MS = 60_000;
 
@@ -302,6 +305,10 @@ export class VigilService {
       if (method !== 'POST') return this.send(res, { status: 405, body: { error: 'use POST' }, headers: { allow: 'POST' } }, req);
       return this.send(res, await this.submit(req), req);
     }
+    const one = /^\/sources\/([^/]+)$/.exec(path);
+    const coin = /^\/coins\/([^/]+)\/([^/]+)$/.exec(path);
+    // A path nothing answers is 404 whatever the method; 405 says the path exists.
+    if (!READ_PATHS.has(path) && one === null && coin === null) return this.send(res, { status: 404, body: { error: 'not found' } }, req);
     if (method !== 'GET' && method !== 'HEAD') return this.send(res, { status: 405, body: { error: 'use GET' }, headers: { allow: 'GET, HEAD' } }, req);
     // Node would read and drop a GET's body, however long, without limit: refused, the connection closed.
     const declared = req.headers['content-length'];
@@ -320,11 +327,8 @@ export class VigilService {
       return;
     }
     if (path === '/sources') return this.send(res, { status: 200, body: this.sourcesBody() });
-    const one = /^\/sources\/([^/]+)$/.exec(path);
     if (one !== null) return this.send(res, this.source(one[1]!));
-    const coin = /^\/coins\/([^/]+)\/([^/]+)$/.exec(path);
-    if (coin !== null) return this.send(res, this.coin(coin[1]!, coin[2]!));
-    return this.send(res, { status: 404, body: { error: 'not found' } });
+    return this.send(res, this.coin(coin![1]!, coin![2]!));
   }
 
   /** Answer `a` as JSON; a Buffer body is sent as it is (JSON made once for many answers). */
