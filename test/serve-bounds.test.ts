@@ -117,6 +117,26 @@ test('health is unhealthy after a store write failed, and healthy once a block c
   assert.deepEqual(await health(), { status: 200, store: 'healthy' });
 });
 
+test('a submission that fails by a throw of ours is answered 500 and counted as an error in the submissions metric', async (t) => {
+  const { base, chain } = await serve(t, 8_000_000);
+  const blocks = branch('bounds-throw', 1, 0);
+  const processBlock = chain.processBlock.bind(chain);
+  chain.processBlock = async () => {
+    chain.processBlock = processBlock;
+    throw new TypeError('injected bug');
+  };
+  const errors = async (): Promise<number> => {
+    const m = /^vigil_ingest_submissions_total\{outcome="error"\} (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text());
+    return m === null ? 0 : Number(m[1]);
+  };
+  assert.equal(await errors(), 0);
+  const r = await post(base, blocks[0]!.raw);
+  assert.equal(r.status, 500);
+  assert.equal(await errors(), 1);
+  assert.equal((await post(base, blocks[0]!.raw)).status, 200, 'the same block, once the fault is gone');
+  assert.equal(await errors(), 1);
+});
+
 test('health recovers when a stored block whose branch failed to commit is sent again and becomes the tip (a duplicate)', async (t) => {
   const { base, chain } = await serve(t, 8_000_000);
   const health = async (): Promise<number> => (await fetch(`${base}/health`)).status;

@@ -303,7 +303,16 @@ export class VigilService {
     const method = req.method ?? 'GET';
     if (path === '/blocks') {
       if (method !== 'POST') return this.send(res, { status: 405, body: { error: 'use POST' }, headers: { allow: 'POST' } }, req);
-      return this.send(res, await this.submit(req), req);
+      let a: Answer;
+      try {
+        a = await this.submit(req);
+      } catch (err) {
+        // Our own failure, answered 500 by the request's handler: counted, as every answer to a
+        // submission is (a client that went away gets no answer).
+        if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') this.metrics.submissions.inc({ outcome: 'error' });
+        throw err;
+      }
+      return this.send(res, a, req);
     }
     const one = /^\/sources\/([^/]+)$/.exec(path);
     const coin = /^\/coins\/([^/]+)\/([^/]+)$/.exec(path);
