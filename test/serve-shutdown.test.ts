@@ -75,7 +75,7 @@ test('startService: its options reach the parts, it listens on loopback by defau
   }
 });
 
-test('VigilService.listen: once only; a second call, or one after close(), is refused and leaves no server keeping the process alive', async () => {
+test('VigilService.listen: once only; a second call, or one after close(), is refused, one pending when close() comes is answered, and none leaves a server keeping the process alive', async () => {
   const tmp = tempDir('vigil-serve-listen-');
   try {
     // In a process of its own: a server nobody can close would keep it alive (here, the test's).
@@ -93,6 +93,11 @@ test('VigilService.listen: once only; a second call, or one after close(), is re
       'await taken.close();',
       'await retry.close();',
       'out.push(await outcome(taken.listen(0)));',
+      // Closed while its address is still being bound: listen() is answered, not left pending.
+      'const early = new VigilService({ chain });',
+      'const pending = early.listen(0);',
+      'await early.close();',
+      'out.push(await outcome(pending));',
       'await chain.close();',
       'console.log(JSON.stringify(out));',
     ].join('\n');
@@ -104,6 +109,7 @@ test('VigilService.listen: once only; a second call, or one after close(), is re
     assert.equal(out[1], 'listening', 'after a failed listen, the service may listen');
     assert.match(out[2]!, /^refused: .*already listening/);
     assert.match(out[3]!, /^refused: .*after close/);
+    assert.match(out[4]!, /^refused: .*closed before it listened/);
   } finally {
     tmp.remove();
   }

@@ -274,14 +274,20 @@ export class VigilService {
     this.server = server;
     return new Promise((resolve, reject) => {
       const failed = (err: Error): void => {
+        server.off('error', failed);
+        server.off('close', closedFirst);
         // Nothing listens (a taken port): another listen() may try again.
         if (this.server === server) this.server = undefined;
         reject(err);
       };
+      // close() while the address was still being bound: nothing will listen, and no 'listening' comes.
+      const closedFirst = (): void => failed(new Error('VigilService.listen: the service was closed before it listened'));
       server.once('error', failed);
+      server.once('close', closedFirst);
       try {
         server.listen(port, host, () => {
           server.off('error', failed);
+          server.off('close', closedFirst);
           resolve(server.address() as AddressInfo);
         });
       } catch (err) {
