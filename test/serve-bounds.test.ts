@@ -749,3 +749,47 @@ test('a side-branch block is inconclusive until judged; one checked and then tak
   const again = await post(base, a[102]!.raw);
   assert.deepEqual([again.status, again.body.valid, again.body.duplicate, again.body.connected, again.body.reason], [200, true, true, false, undefined]);
 });
+
+/**
+ * A POST /blocks with `Expect: 100-continue`, its body held back until the server says
+ * `100 Continue` (then sent); what came back once the server answered and closed, or after `ms`.
+ */
+function expectContinue(port: number, raw: Uint8Array, headers: string, ms: number): Promise<string> {
+  return new Promise((resolve) => {
+    let reply = '';
+    let sent = false;
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`POST /blocks HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${raw.length}\r\nExpect: 100-continue\r\nConnection: close\r\n${headers}\r\n`);
+    });
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reply);
+    };
+    const timer = setTimeout(done, ms);
+    socket.on('data', (d: Buffer) => {
+      reply += d.toString('latin1');
+      if (!sent && /^HTTP\/1\.1 100 /.test(reply)) {
+        sent = true;
+        socket.write(raw);
+      }
+    });
+    socket.on('close', done);
+    socket.on('error', done);
+  });
+}
+
+test('Expect: 100-continue: a submission is told to go on only once the rate, size and budget checks let it; a refused one gets its final answer and never sends its body', async (t) => {
+  const { port, service } = await serve(t, 8_000_000, { rate: 1, burst: 1 });
+  const blocks = branch('bounds-continue', 2, 0);
+  const ok = await expectContinue(port, blocks[0]!.raw, 'X-Vigil-Source: alice\r\n', 5000);
+  assert.match(ok, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, 'accepted: 100, then the verdict');
+  const limited = await expectContinue(port, blocks[1]!.raw, 'X-Vigil-Source: alice\r\n', 5000);
+  assert.match(limited, /^HTTP\/1\.1 429 /, 'over its rate: 429 at once, no 100');
+  const tooLarge = await expectContinue(port, new Uint8Array(4_000_001), 'X-Vigil-Source: bob\r\n', 5000);
+  assert.match(tooLarge, /^HTTP\/1\.1 413 /, 'a declared length past a block: 413 at once, no 100');
+  const closing = service.close();
+  const late = await expectContinue(port, blocks[1]!.raw, 'X-Vigil-Source: carol\r\n', 2000);
+  assert.doesNotMatch(late, /100 Continue/, 'shutting down: no 100');
+  await closing;
+});

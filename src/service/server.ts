@@ -93,14 +93,18 @@ const BODY_SLAB = 16 * 1024;
 class BodyTooLarge extends Error {}
 class OverBudget extends Error {}
 
-/** `take(n)`: count n more bytes held; false when that would pass the ingest budget (the read stops). */
-function readBody(req: IncomingMessage, limit: number, take: (n: number) => boolean = () => true): Promise<Buffer> {
+/**
+ * `take(n)`: count n more bytes held; false when that would pass the ingest budget (the read stops).
+ * `goOn()` is called once a declared length has passed its check, before the body is read.
+ */
+function readBody(req: IncomingMessage, limit: number, take: (n: number) => boolean = () => true, goOn: () => void = () => {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
       reject(new BodyTooLarge());
       return;
     }
+    goOn();
     // Chunks are copied into slabs of BODY_SLAB bytes: Node hands over each read as its own Buffer,
     // and a body trickled a byte per packet held a Buffer object (about 150 bytes of heap) for
     // every byte the budget counted.
@@ -235,7 +239,7 @@ export class VigilService {
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     if (this.closing !== undefined) return Promise.reject(new Error('VigilService.listen after close(): the service is closed'));
     if (this.server !== undefined) return Promise.reject(new Error('VigilService.listen: the service is already listening'));
-    const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const socket = req.socket;
       const waiting = (this.unanswered.get(socket) ?? 0) + 1;
       if (waiting > MAX_PIPELINED || socket.writableLength > MAX_UNREAD_BYTES) {
@@ -252,7 +256,12 @@ export class VigilService {
         if (!res.headersSent) this.send(res, { status: 500, body: { error: 'internal-error' } });
         else res.destroy();
       });
-    });
+    };
+    const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, onRequest);
+    // `Expect: 100-continue`: Node would send `100 Continue` at once. Handled here, a submission is
+    // told to go on only once the shutdown, ban, rate and budget checks have let it (submit), so a
+    // refused client never sends its body; any other request gets its final answer directly.
+    server.on('checkContinue', onRequest);
     // A client that half-closes once it has sent its request (shuts down its write side, as
     // `nc -N` does) still gets its answer, then the connection closes. By default Node ends the
     // socket at the client's FIN and aborts the request, so a block's verdict, answered later, was
@@ -311,7 +320,9 @@ export class VigilService {
       if (method !== 'POST') return this.send(res, { status: 405, body: { error: 'use POST' }, headers: { allow: 'POST' } }, req);
       let a: Answer;
       try {
-        a = await this.submit(req);
+        a = await this.submit(req, () => {
+          if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+        });
       } catch (err) {
         // Our own failure, answered 500 by the request's handler: counted, as every answer to a
         // submission is (a client that went away gets no answer).
@@ -454,7 +465,8 @@ export class VigilService {
     return a;
   }
 
-  private async submit(req: IncomingMessage): Promise<Answer> {
+  /** A POST /blocks: checks, body, queue, answer. `goOn` is called once the body is wanted (100 Continue). */
+  private async submit(req: IncomingMessage, goOn: () => void): Promise<Answer> {
     if (this.closing !== undefined) return this.refuse('shutting_down', { status: 503, body: { error: 'shutting down' }, headers: { 'retry-after': '5' } });
     const source = this.sourceOf(req);
     if (typeof source !== 'string') return this.refuse('malformed', source);
@@ -490,7 +502,7 @@ export class VigilService {
     };
     let raw: Uint8Array | string;
     try {
-      raw = blockBytes(await readBody(req, limit, hold), hex);
+      raw = blockBytes(await readBody(req, limit, hold, goOn), hex);
     } catch (err) {
       if (err instanceof BodyTooLarge) return this.tooLarge();
       if (err instanceof OverBudget) return this.queueFull();
