@@ -98,6 +98,12 @@ test('VigilService.listen: once only; a second call, or one after close(), is re
       'const pending = early.listen(0);',
       'await early.close();',
       'out.push(await outcome(pending));',
+      // Ports that are no TCP port, and a host that is no string, are refused before anything listens.
+      'const picky = new VigilService({ chain });',
+      'for (const bad of ["8080x", "/tmp/vigil.sock", 65536, -1, 1.5, NaN]) out.push(await outcome(picky.listen(bad)));',
+      'out.push(await outcome(picky.listen(0, 127001)));',
+      'out.push(await outcome(picky.listen(0)));',
+      'await picky.close();',
       'await chain.close();',
       'console.log(JSON.stringify(out));',
     ].join('\n');
@@ -110,6 +116,9 @@ test('VigilService.listen: once only; a second call, or one after close(), is re
     assert.match(out[2]!, /^refused: .*already listening/);
     assert.match(out[3]!, /^refused: .*after close/);
     assert.match(out[4]!, /^refused: .*closed before it listened/);
+    for (let i = 5; i <= 10; i++) assert.match(out[i]!, /^refused: .*port must be an integer in 0\.\.65535/, `bad port ${i - 5}`);
+    assert.match(out[11]!, /^refused: .*host must be a string/);
+    assert.equal(out[12], 'listening', 'refusals leave the service free to listen');
   } finally {
     tmp.remove();
   }

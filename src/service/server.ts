@@ -239,6 +239,10 @@ export class VigilService {
   listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     if (this.closing !== undefined) return Promise.reject(new Error('VigilService.listen after close(): the service is closed'));
     if (this.server !== undefined) return Promise.reject(new Error('VigilService.listen: the service is already listening'));
+    // Node would take a string that is no number as the path of a Unix socket, and a host that is
+    // no string as no host at all (every interface).
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return Promise.reject(new RangeError(`VigilService.listen: port must be an integer in 0..65535, got ${String(port)}`));
+    if (typeof host !== 'string') return Promise.reject(new TypeError('VigilService.listen: host must be a string'));
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const socket = req.socket;
       const waiting = (this.unanswered.get(socket) ?? 0) + 1;
