@@ -105,22 +105,60 @@ export function msm(points: readonly Affine[], scalars: readonly bigint[], windo
 
   sumBucketsAffine(lists, px, py);
 
-  // Each window's Σ b·B_b by running sums from the top bucket, then Horner over the windows.
+  // Each window's Σ b·B_b by running sums from the top bucket (run += B_b, acc += run), every
+  // window's sums stepped together in affine coordinates so that each step's additions share one
+  // inversion; then Horner over the windows.
+  let run: (Affine | undefined)[] = new Array(windows).fill(undefined);
+  let acc: (Affine | undefined)[] = new Array(windows).fill(undefined);
+  const bucket: (Affine | undefined)[] = new Array(windows);
+  for (let b = buckets - 1; b >= 0; b--) {
+    for (let t = 0; t < windows; t++) {
+      const list = lists[t * buckets + b]!;
+      bucket[t] = list.length === 1 ? { x: px[list[0]!]!, y: py[list[0]!]! } : undefined;
+    }
+    run = addAffineBatch(run, bucket);
+    acc = addAffineBatch(acc, run);
+  }
   const total = Jacobian.zero();
-  const run = Jacobian.zero();
-  const acc = Jacobian.zero();
   for (let t = windows - 1; t >= 0; t--) {
     for (let s = 0; s < w; s++) total.double();
-    run.Z = 0n;
-    acc.Z = 0n;
-    for (let b = buckets - 1; b >= 0; b--) {
-      const list = lists[t * buckets + b]!;
-      if (list.length === 1) run.addAffine(px[list[0]!]!, py[list[0]!]!);
-      acc.addJacobian(run);
-    }
-    total.addJacobian(acc);
+    const a = acc[t];
+    if (a !== undefined) total.addAffine(a.x, a.y);
   }
   return total.toAffine();
+}
+
+/**
+ * a_i + b_i for every i, affine (undefined is the point at infinity), all the additions sharing
+ * one field inversion (Montgomery's trick).
+ */
+function addAffineBatch(as: readonly (Affine | undefined)[], bs: readonly (Affine | undefined)[]): (Affine | undefined)[] {
+  const n = as.length;
+  const out: (Affine | undefined)[] = new Array(n);
+  // Denominators: x2 - x1 for an addition, 2·y1 for a doubling, 0 where no inversion is needed.
+  const den: bigint[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = as[i];
+    const b = bs[i];
+    den[i] = 0n;
+    if (a === undefined) out[i] = b;
+    else if (b === undefined) out[i] = a;
+    else if (a.x !== b.x) den[i] = sub(b.x, a.x);
+    else if (a.y === b.y) den[i] = add(a.y, a.y);
+    else out[i] = undefined; // P + (-P)
+  }
+  const inv = batchInvert(den);
+  for (let i = 0; i < n; i++) {
+    const d = inv[i]!;
+    if (d === 0n) continue;
+    const a = as[i]!;
+    const b = bs[i]!;
+    const num = a.x !== b.x ? sub(b.y, a.y) : red(3n * a.x * a.x);
+    const lambda = red(num * d);
+    const x3 = sub(sub(red(lambda * lambda), a.x), b.x);
+    out[i] = { x: x3, y: sub(red(lambda * sub(a.x, x3)), a.y) };
+  }
+  return out;
 }
 
 /**
