@@ -788,6 +788,13 @@ test('Expect: 100-continue: a submission is told to go on only once the rate, si
   assert.match(limited, /^HTTP\/1\.1 429 /, 'over its rate: 429 at once, no 100');
   const tooLarge = await expectContinue(port, new Uint8Array(4_000_001), 'X-Vigil-Source: bob\r\n', 5000);
   assert.match(tooLarge, /^HTTP\/1\.1 413 /, 'a declared length past a block: 413 at once, no 100');
+  // HTTP/1.0 has no 100: the client sends its body at once and gets only the answer.
+  const head10 = `POST /blocks HTTP/1.0\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${blocks[0]!.raw.length}\r\nExpect: 100-continue\r\nX-Vigil-Source: dave\r\n\r\n`;
+  const { reply: old } = await exchange(port, Buffer.concat([Buffer.from(head10, 'latin1'), blocks[0]!.raw]), 5000);
+  assert.match(old, /^HTTP\/1\.1 200 /, 'HTTP/1.0: the answer, no 100 before it');
+  // An Expect with more in it, which Node matches too: still told to go on.
+  const listed = await expectContinue(port, blocks[0]!.raw, 'X-Vigil-Source: erin\r\nExpect: 100-continue, x\r\n', 5000);
+  assert.match(listed, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, 'told to go on, not left waiting');
   const closing = service.close();
   const late = await expectContinue(port, blocks[1]!.raw, 'X-Vigil-Source: carol\r\n', 2000);
   assert.doesNotMatch(late, /100 Continue/, 'shutting down: no 100');

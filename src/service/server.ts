@@ -201,6 +201,8 @@ export class VigilService {
   private rendering: Promise<Buffer> | undefined;
   /** Answers each connection has asked for and not yet been handed (MAX_PIPELINED). */
   private readonly unanswered = new WeakMap<Socket, number>();
+  /** Requests Node handed over by 'checkContinue' (HTTP/1.1, an Expect it matched): they await `100 Continue`. */
+  private readonly awaitingContinue = new WeakSet<IncomingMessage>();
   /** Bytes of the bodies each source is sending now (held against SOURCE_SHARE); gone when none. */
   private readonly readingBySource = new Map<string, number>();
 
@@ -265,7 +267,10 @@ export class VigilService {
     // `Expect: 100-continue`: Node would send `100 Continue` at once. Handled here, a submission is
     // told to go on only once the shutdown, ban, rate and budget checks have let it (submit), so a
     // refused client never sends its body; any other request gets its final answer directly.
-    server.on('checkContinue', onRequest);
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      this.awaitingContinue.add(req);
+      onRequest(req, res);
+    });
     // A client that half-closes once it has sent its request (shuts down its write side, as
     // `nc -N` does) still gets its answer, then the connection closes. By default Node ends the
     // socket at the client's FIN and aborts the request, so a block's verdict, answered later, was
@@ -325,7 +330,8 @@ export class VigilService {
       let a: Answer;
       try {
         a = await this.submit(req, () => {
-          if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
+          // Only where Node held the 100 back: never to an HTTP/1.0 client (RFC 9110 §10.1.1).
+          if (this.awaitingContinue.has(req)) res.writeContinue();
         });
       } catch (err) {
         // Our own failure, answered 500 by the request's handler: counted, as every answer to a
