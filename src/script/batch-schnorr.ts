@@ -129,7 +129,7 @@ export interface SchnorrBatchOptions {
  * Batch size when connecting a block: each worker settles its last batch after the block's chunks
  * run out, so a smaller batch leaves a shorter tail (block 866342 on 2 workers with batches of 256,
  * on noble's arithmetic: 0.561x the 1-worker time). 64 costs a little more a signature than 256
- * (1.82x and 2.15x faster than single verification, bench/batch-schnorr, paired rounds).
+ * (2.06x and 2.26x faster than single verification, bench/batch-schnorr, paired rounds).
  */
 export const BLOCK_SCHNORR_BATCH = 64;
 

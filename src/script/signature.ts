@@ -287,7 +287,7 @@ export interface SignatureBackend {
   checkTapTweak?(internalKey: Uint8Array, tweak: Uint8Array, outputKey: Uint8Array, parity: number): boolean;
   /**
    * True when connecting a block should verify this backend's BIP340 checks in batches (the
-   * default backend: ~1.8x faster per signature in batches of 64, ~2.1x in 256, bench/batch-schnorr).
+   * default backend: ~2.1x faster per signature in batches of 64, ~2.3x in 256, bench/batch-schnorr).
    * libsecp256k1 verifies one in ~70 µs native or ~220 µs wasm, faster than such a batch does
    * per signature (~160 µs at 256).
    */
