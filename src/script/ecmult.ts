@@ -148,28 +148,19 @@ export function mulAddG(a: bigint, q: Affine, b: bigint): Jacobian {
   const top = Math.max(topA1, topA2, topB1, topB2);
   const qt = top > 0 && (topB1 > 0 || topB2 > 0) ? oddMultiples(q, 1 << (WINDOW_Q - 2)) : undefined;
   const qLambdaXs = qt !== undefined && topB2 > 0 ? qt.xs.map((x) => red(x * BETA)) : undefined;
+  // The four digit streams, in the order of `digits`, and the tables their digits index.
+  const xsOf = [g.xs, g.lambdaXs, qt?.xs, qLambdaXs];
+  const ysOf = [g.ys, g.ys, qt?.ys, qt?.ys];
   const acc = Jacobian.zero();
   for (let i = top - 1; i >= 0; i--) {
     acc.double();
-    let d = digits[i]!;
-    if (d !== 0) {
+    for (let k = 0; k < 4; k++) {
+      const d = digits[k * DIGITS + i]!;
+      if (d === 0) continue;
+      // A stream with a nonzero digit has its table (qt and qLambdaXs are made when b has digits).
       const j = (d < 0 ? -d : d) >> 1;
-      acc.addAffine(g.xs[j]!, d > 0 ? g.ys[j]! : P - g.ys[j]!);
-    }
-    d = digits[DIGITS + i]!;
-    if (d !== 0) {
-      const j = (d < 0 ? -d : d) >> 1;
-      acc.addAffine(g.lambdaXs[j]!, d > 0 ? g.ys[j]! : P - g.ys[j]!);
-    }
-    d = digits[2 * DIGITS + i]!;
-    if (d !== 0) {
-      const j = (d < 0 ? -d : d) >> 1;
-      acc.addAffine(qt!.xs[j]!, d > 0 ? qt!.ys[j]! : P - qt!.ys[j]!);
-    }
-    d = digits[3 * DIGITS + i]!;
-    if (d !== 0) {
-      const j = (d < 0 ? -d : d) >> 1;
-      acc.addAffine(qLambdaXs![j]!, d > 0 ? qt!.ys[j]! : P - qt!.ys[j]!);
+      const y = ysOf[k]![j]!;
+      acc.addAffine(xsOf[k]![j]!, d > 0 ? y : P - y);
     }
   }
   return acc;

@@ -135,30 +135,34 @@ export function msm(points: readonly Affine[], scalars: readonly bigint[], windo
 function addAffineBatch(as: readonly (Affine | undefined)[], bs: readonly (Affine | undefined)[]): (Affine | undefined)[] {
   const n = as.length;
   const out: (Affine | undefined)[] = new Array(n);
-  // Denominators: x2 - x1 for an addition, 2·y1 for a doubling, 0 where no inversion is needed.
+  // Where either is infinity no inversion is needed (a denominator of 0), and P + (-P) has 0 too.
   const den: bigint[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const a = as[i];
     const b = bs[i];
-    den[i] = 0n;
-    if (a === undefined) out[i] = b;
-    else if (b === undefined) out[i] = a;
-    else if (a.x !== b.x) den[i] = sub(b.x, a.x);
-    else if (a.y === b.y) den[i] = add(a.y, a.y);
-    else out[i] = undefined; // P + (-P)
+    out[i] = a === undefined ? b : b === undefined ? a : undefined;
+    den[i] = a === undefined || b === undefined ? 0n : sumDenominator(a.x, a.y, b.x, b.y);
   }
   const inv = batchInvert(den);
   for (let i = 0; i < n; i++) {
     const d = inv[i]!;
-    if (d === 0n) continue;
-    const a = as[i]!;
-    const b = bs[i]!;
-    const num = a.x !== b.x ? sub(b.y, a.y) : red(3n * a.x * a.x);
-    const lambda = red(num * d);
-    const x3 = sub(sub(red(lambda * lambda), a.x), b.x);
-    out[i] = { x: x3, y: sub(red(lambda * sub(a.x, x3)), a.y) };
+    if (d !== 0n) out[i] = affineSum(as[i]!.x, as[i]!.y, bs[i]!.x, bs[i]!.y, d);
   }
   return out;
+}
+
+/** The denominator of the slope of (x1, y1) + (x2, y2): x2 - x1, 2·y1 for a doubling, 0 for P + (-P). */
+function sumDenominator(x1: bigint, y1: bigint, x2: bigint, y2: bigint): bigint {
+  if (x1 !== x2) return sub(x2, x1);
+  return y1 === y2 ? add(y1, y1) : 0n;
+}
+
+/** (x1, y1) + (x2, y2) given the inverse of their sumDenominator (not 0). */
+function affineSum(x1: bigint, y1: bigint, x2: bigint, y2: bigint, inv: bigint): Affine {
+  const num = x1 !== x2 ? sub(y2, y1) : red(3n * x1 * x1);
+  const lambda = red(num * inv);
+  const x3 = sub(sub(red(lambda * lambda), x1), x2);
+  return { x: x3, y: sub(red(lambda * sub(x1, x3)), y1) };
 }
 
 /**
@@ -185,15 +189,8 @@ function sumBucketsAffine(lists: number[][], px: bigint[], py: bigint[]): void {
     const n = pairA.length;
     if (n === 0) return;
 
-    // Denominators: x2 - x1 for an addition, 2·y1 for a doubling, 0 for P + (-P).
     const den: bigint[] = new Array(n);
-    for (let k = 0; k < n; k++) {
-      const a = pairA[k]!;
-      const b = pairB[k]!;
-      if (px[a] !== px[b]) den[k] = sub(px[b]!, px[a]!);
-      else if (py[a] === py[b]) den[k] = add(py[a]!, py[a]!);
-      else den[k] = 0n;
-    }
+    for (let k = 0; k < n; k++) den[k] = sumDenominator(px[pairA[k]!]!, py[pairA[k]!]!, px[pairB[k]!]!, py[pairB[k]!]!);
     const inv = batchInvert(den);
 
     // Each list keeps its unpaired last element, then gains the sums of its pairs.
@@ -206,14 +203,9 @@ function sumBucketsAffine(lists: number[][], px: bigint[], py: bigint[]): void {
       if (d === 0n) continue; // P + (-P): the pair vanishes
       const a = pairA[k]!;
       const b = pairB[k]!;
-      const x1 = px[a]!;
-      const y1 = py[a]!;
-      const num = px[a] !== px[b] ? sub(py[b]!, y1) : red(3n * x1 * x1);
-      const lambda = red(num * d);
-      const x3 = sub(sub(red(lambda * lambda), x1), px[b]!);
-      const y3 = sub(red(lambda * sub(x1, x3)), y1);
-      px.push(x3);
-      py.push(y3);
+      const sum = affineSum(px[a]!, py[a]!, px[b]!, py[b]!, d);
+      px.push(sum.x);
+      py.push(sum.y);
       lists[owner[k]!]!.push(px.length - 1);
     }
   }
