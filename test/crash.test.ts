@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { toHex } from '../src/primitives/bytes.js';
 import { ChainState } from '../src/chain/chain-state.js';
 import { importBlocks } from '../src/chain/importer.js';
@@ -115,32 +115,42 @@ test('a store killed before LMDB wrote its meta pages (empty data.mdb): tip answ
   }
 });
 
-test('a data.mdb cut short inside its meta pages is refused as damaged by the commands that read a store and by a writable open, not a crash', async () => {
-  const tmp = tempDir('vigil-crash-short-');
-  try {
-    const datadir = join(tmp.dir, 'short');
-    const chain = await ChainState.open(datadir, { network: 'regtest', noSync: true });
-    await chain.close();
-    // The first 4,096 bytes alone: at most the first of the two meta pages, whatever the page size.
-    truncateSync(join(datadir, 'data.mdb'), 4096);
-    for (const cmd of ['tip', 'utxo-digest']) {
-      const r = await runCli([cmd, '--datadir', datadir]);
-      // null: killed by a signal (SIGSEGV before this check).
-      assert.equal(r.status, 2, `${cmd}: exit ${r.status} (stderr: ${r.stderr})`);
-      assert.match(r.stderr, /inside its two \d+-byte meta pages/);
+// A data.mdb cut short (a copy or a disk that lost its tail) opened as it was: inside its meta
+// pages lmdb-js crashed the process (SIGSEGV); past them LMDB opened it and the first read of a
+// page beyond the file's end killed the process (SIGBUS).
+for (const cut of ['inside its meta pages', 'past its meta pages'] as const) {
+  test(`a data.mdb cut short ${cut} is refused as damaged by the commands that read a store and by a writable open, not a crash`, async () => {
+    const tmp = tempDir('vigil-crash-short-');
+    try {
+      const datadir = join(tmp.dir, 'short');
+      const chain = await ChainState.open(datadir, { network: 'regtest', noSync: true });
+      await chain.close();
+      const file = join(datadir, 'data.mdb');
+      // Inside: the first 4,096 bytes alone, at most the first of the two meta pages whatever the
+      // page size. Past: all but the last 4,096-byte page of a fresh store (13 pages of 4,096).
+      const size = statSync(file).size;
+      assert.ok(size >= 4 * 4096, `a fresh store is ${size} bytes`);
+      truncateSync(file, cut === 'inside its meta pages' ? 4096 : size - 4096);
+      const said = cut === 'inside its meta pages' ? /inside its two \d+-byte meta pages/ : /but its last commit uses pages up to byte \d+: the file was cut short/;
+      for (const cmd of ['tip', 'utxo-digest']) {
+        const r = await runCli([cmd, '--datadir', datadir]);
+        // null: killed by a signal (SIGSEGV or SIGBUS before this check).
+        assert.equal(r.status, 2, `${cmd}: exit ${r.status} (stderr: ${r.stderr})`);
+        assert.match(r.stderr, said);
+      }
+      // The writable open import and serve use (ChainStore.open) refuses it too, in a process of its
+      // own: unrefused, LMDB crashes it.
+      const mod = new URL('../src/store/index.js', import.meta.url).href;
+      const code = [
+        `const { ChainStore } = await import(${JSON.stringify(mod)});`,
+        `try { const s = ChainStore.open(${JSON.stringify(datadir)}, { network: 'regtest' }); await s.close(); console.log('opened'); }`,
+        `catch (err) { console.log(err.name + ':' + err.code); }`,
+      ].join('\n');
+      const w = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(w.status, 0, `killed by ${String(w.signal)}: ${w.stderr.slice(0, 200)}`);
+      assert.equal(w.stdout.trim(), 'StoreError:open');
+    } finally {
+      tmp.remove();
     }
-    // The writable open import and serve use (ChainStore.open) refuses it too, in a process of its
-    // own: unrefused, LMDB crashes it.
-    const mod = new URL('../src/store/index.js', import.meta.url).href;
-    const code = [
-      `const { ChainStore } = await import(${JSON.stringify(mod)});`,
-      `try { const s = ChainStore.open(${JSON.stringify(datadir)}, { network: 'regtest' }); await s.close(); console.log('opened'); }`,
-      `catch (err) { console.log(err.name + ':' + err.code); }`,
-    ].join('\n');
-    const w = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(w.status, 0, `killed by ${String(w.signal)}: ${w.stderr.slice(0, 200)}`);
-    assert.equal(w.stdout.trim(), 'StoreError:open');
-  } finally {
-    tmp.remove();
-  }
-});
+  });
+}

@@ -983,44 +983,83 @@ export class ChainStore implements CoinView {
 }
 
 /**
- * Refuse a data.mdb that does not start with an LMDB meta page (magic 0xBEEFC0DE, data version 2).
- * lmdb-js 3.5 crashes the process (SIGSEGV in its failed-open cleanup) instead of throwing
- * MDB_INVALID, so a stray or truncated file must be caught before LMDB sees it. The page header
- * before the magic is 16 or 24 bytes depending on the build, hence the search. Gives the file's
- * size (0: empty, for LMDB to initialise), or undefined when there is no file.
+ * Refuse a data.mdb that does not start with an LMDB meta page (magic 0xBEEFC0DE, data version 2),
+ * or that is shorter than the pages its committed tree uses. lmdb-js 3.5 crashes the process
+ * (SIGSEGV in its failed-open cleanup) instead of throwing MDB_INVALID, so a stray or truncated
+ * file must be caught before LMDB sees it, and a file cut short past its meta pages (a copy or a
+ * disk that lost its tail) opens, then kills the process with SIGBUS at the first read of a page
+ * the map holds beyond the file's end. The page header before the magic is 16 or 24 bytes
+ * depending on the build, hence the search. Gives the file's size (0: empty, for LMDB to
+ * initialise), or undefined when there is no file.
  */
 function checkDataFile(dir: string): number | undefined {
   const path = join(dir, 'data.mdb');
   if (!existsSync(path)) return undefined;
-  const head = new Uint8Array(64);
-  let n: number;
-  let size: number;
+  let fd: number;
   try {
-    const fd = openSync(path, 'r');
-    try {
-      size = fstatSync(fd).size;
-      n = readSync(fd, head, 0, head.length, 0);
-    } finally {
-      closeSync(fd);
-    }
+    fd = openSync(path, 'r');
   } catch (err) {
     throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
   }
-  if (n === 0) return 0; // an empty file: LMDB initialises it
-  const view = new DataView(head.buffer);
-  for (let off = 8; off + 8 <= n; off += 8) {
-    if (view.getUint32(off, true) !== 0xbeefc0de || view.getUint32(off + 4, true) !== 2) continue;
+  try {
+    const read = (at: number, length: number): DataView => {
+      const buf = new Uint8Array(length);
+      const n = readSync(fd, buf, 0, length, at);
+      return new DataView(buf.buffer, 0, n);
+    };
+    let size: number;
+    let head: DataView;
+    try {
+      size = fstatSync(fd).size;
+      head = read(0, META_READ);
+    } catch (err) {
+      throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
+    }
+    if (head.byteLength === 0) return 0; // an empty file: LMDB initialises it
+    const off = metaOffset(head);
+    if (off === undefined) throw new StoreError('open', `cannot open store at ${dir}: ${path} is not an LMDB data file`);
     // 24 bytes past the magic and version (the map's address and size, 64-bit builds), the
     // free-page database's md_pad, where LMDB keeps the page size. Both meta pages are written in
     // one call, but a kill can land between two of its pages; LMDB's opens, writable too, then
     // crash the process as above. A page size that is not one (another layout) checks nothing.
-    const pageSize = off + 28 <= n ? view.getUint32(off + 24, true) : 0;
-    if (pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0 && size < 2 * pageSize) {
+    const pageSize = off + 28 <= head.byteLength ? head.getUint32(off + 24, true) : 0;
+    if (!(pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0)) return size;
+    if (size < 2 * pageSize) {
       throw new StoreError('open', `cannot open store at ${dir}: ${path} ends at byte ${size}, inside its two ${pageSize}-byte meta pages`);
     }
+    // LMDB opens on the meta page with the larger transaction id, and maps the pages up to its
+    // mm_last_pg (after the two MDB_db records: 120 bytes past the magic; mm_txnid follows it).
+    let second: DataView;
+    try {
+      second = read(pageSize, META_READ);
+    } catch (err) {
+      throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
+    }
+    const metas = [head, second].filter((m) => metaOffset(m) === off && off + 136 <= m.byteLength);
+    if (metas.length === 0) return size;
+    const current = metas.reduce((a, b) => (b.getBigUint64(off + 128, true) > a.getBigUint64(off + 128, true) ? b : a));
+    const needed = (current.getBigUint64(off + 120, true) + 1n) * BigInt(pageSize);
+    if (BigInt(size) < needed) {
+      throw new StoreError(
+        'open',
+        `cannot open store at ${dir}: ${path} ends at byte ${size}, but its last commit uses pages up to byte ${needed}: the file was cut short`,
+      );
+    }
     return size;
+  } finally {
+    closeSync(fd);
   }
-  throw new StoreError('open', `cannot open store at ${dir}: ${path} is not an LMDB data file`);
+}
+
+/** Bytes read from the start of each meta page: page header, magic and MDB_meta to mm_txnid. */
+const META_READ = 192;
+
+/** Where the meta page's magic (0xBEEFC0DE, then data version 2) starts, if the page has one. */
+function metaOffset(page: DataView): number | undefined {
+  for (let off = 8; off + 8 <= Math.min(page.byteLength, 64); off += 8) {
+    if (page.getUint32(off, true) === 0xbeefc0de && page.getUint32(off + 4, true) === 2) return off;
+  }
+  return undefined;
 }
 
 /** The fields of lmdb-js's getStats() (mdb_stat) that the write-back's estimate reads. */
