@@ -388,6 +388,38 @@ test('ChainState.open refuses options of the wrong type at once: none is ignored
   }
 });
 
+test("a clock (ChainStateOptions.now) that gives no finite number is misuse, thrown: it never skips time-too-new and connects a block from the future", async () => {
+  const tmp = tempDir('vigil-chain-clock-');
+  try {
+    const [b1] = branch('clock', 1, 0);
+    // Block 1, stamped in 2096 and re-mined.
+    const future = remine(rebuildBlock(b1!.block, b1!.block.txs, { header: { time: 4_000_000_000 } }));
+    for (const now of [() => Number.NaN, () => undefined, () => '1700000000', () => Number.POSITIVE_INFINITY]) {
+      const dir = join(tmp.dir, `c${Math.random().toString(36).slice(2)}`);
+      const chain = await ChainState.open(dir, { network: 'regtest', now: now as unknown as () => number });
+      try {
+        await assert.rejects(chain.processBlock(future.toBytes()), RangeError, `now ${String(now)}`);
+        assert.throws(() => chain.acceptHeader(future.header), RangeError);
+        assert.equal(chain.tip.height, 0, 'nothing connected');
+        assert.equal(chain.getNodeByHash(future.hash()), undefined, 'nothing indexed');
+      } finally {
+        await chain.close();
+      }
+    }
+    // Control: a real clock answers time-too-new.
+    const chain = await ChainState.open(join(tmp.dir, 'control'), { network: 'regtest', now: () => 1_700_000_000 });
+    try {
+      const r = await chain.processBlock(future.toBytes());
+      assert.equal(r.result.mode === 'invalid' ? r.result.reason : r.result.mode, 'time-too-new');
+      assert.equal(chain.tip.height, 0);
+    } finally {
+      await chain.close();
+    }
+  } finally {
+    tmp.remove();
+  }
+});
+
 /** `blocks` re-mined one on top of the other from `first`. */
 function restack(first: Block, blocks: readonly GeneratedBlock[]): Block[] {
   let prev = first;

@@ -148,6 +148,27 @@ describe('config: the command line and the environment, read as documented', () 
   });
 });
 
+describe('config: numbers from text are written in decimal', () => {
+  const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveOptions('check-block', parseCommandLine(['check-block', 'b', ...argv]), env);
+
+  it('hex, octal, binary, an exponent or padding is refused, not read as another number (--height 0x10 checked the block at height 16)', () => {
+    for (const text of ['0x10', '0o20', '0b10000', '1.6e1', '16e0', ' 16', '16 ', '+16', '1_6', 'Infinity']) {
+      usageError(() => resolve(['--height', text]), /^--height must be a non-negative integer/);
+      usageError(() => resolve([], { VIGIL_HEIGHT: text }), /^VIGIL_HEIGHT must be a non-negative integer/);
+    }
+    for (const text of ['0x1', '1e0']) usageError(() => resolve(['--workers', text]), /^--workers must be an integer from 0 to 256/);
+    const serve = (argv: string[]) => resolveOptions('serve', parseCommandLine(['serve', ...argv]), {});
+    for (const text of ['0x14', ' 20', 'Infinity']) usageError(() => serve(['--rate', text]), /^--rate must be a number of at least 0\.001/);
+    // Plain decimals are taken, a number's fraction and exponent included.
+    assert.equal(resolve(['--height', '16']).number('height'), 16);
+    assert.equal(resolve(['--height', '0016']).number('height'), 16);
+    assert.equal(serve(['--rate', '2.5']).number('rate'), 2.5);
+    assert.equal(serve(['--rate', '.5']).number('rate'), 0.5);
+    assert.equal(serve(['--rate', '1e3']).number('rate'), 1000);
+    assert.equal(serve(['--ban-score', '-5']).number('ban-score'), -5);
+  });
+});
+
 describe('config: bad values are usage errors naming their source', () => {
   const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}) => resolveOptions('import', parseCommandLine(['import', 'blocks', ...argv]), env);
 

@@ -279,6 +279,17 @@ test('maxConnections must be a positive integer', async (t) => {
   for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => new VigilService({ chain, maxConnections: bad }), RangeError);
 });
 
+test('queueBytes must be a positive integer (Infinity: no byte bound): 0 or less answered every block 503, NaN dropped the budget unsaid', async (t) => {
+  const tmp = tempDir('vigil-bounds-');
+  const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
+  t.after(async () => {
+    await chain.close();
+    tmp.remove();
+  });
+  for (const bad of [0, -1, 0.5, Number.NaN]) assert.throws(() => new VigilService({ chain, queueBytes: bad }), RangeError, `queueBytes ${bad}`);
+  for (const good of [1, 4_000_000, Number.POSITIVE_INFINITY]) assert.equal(new VigilService({ chain, queueBytes: good }).queue.opts.maxBytes, good);
+});
+
 /**
  * Write `text` on a new connection and collect what comes back until the server closes it or `ms`
  * pass. `halfClose`: end the client's side once written (its FIN), still reading.

@@ -91,6 +91,18 @@ describe('RateLimiter (token bucket)', () => {
     assert.equal(rl.take('s1').ok, true, 's1 was the least recently used: forgotten, a fresh bucket');
   });
 
+  it('rate Infinity (no limit but the burst): takes in one millisecond never lock a source out, and a refusal says when to come back', () => {
+    let now = 1_000;
+    const rl = new RateLimiter({ rate: Infinity, burst: 2, clock: () => now });
+    assert.equal(rl.take('a').ok, true);
+    assert.equal(rl.take('a').ok, true, 'the burst, in the same millisecond');
+    assert.deepEqual(rl.take('a'), { ok: false, retryAfterSeconds: 1 });
+    now += 1;
+    assert.equal(rl.take('a').ok, true, 'a millisecond later the bucket is full again');
+    now += 60_000;
+    assert.equal(rl.take('a').ok, true);
+  });
+
   it('refuses a nonsense configuration', () => {
     assert.throws(() => new RateLimiter({ rate: 0, burst: 1 }), RangeError);
     assert.throws(() => new RateLimiter({ rate: 1, burst: 0 }), RangeError);

@@ -157,6 +157,25 @@ describe('validateBlockAsync answers as validateBlock', () => {
     assert.equal(r.calls.length, 0);
   });
 
+  it('a runner that throws at once is our own failure, as one that rejects is: an error result, and a block failing another check still gets its verdict', async () => {
+    const throwsAtOnce = (): Promise<ValidationResult> => {
+      throw new Error('runner failed');
+    };
+    const rejects = async (): Promise<ValidationResult> => {
+      throw new Error('runner failed');
+    };
+    const opts = { network: 'main' as const, now: NOW };
+    const asThrown = await validateBlockAsync(A.raw, A.spent, { ...opts, runScripts: throwsAtOnce });
+    assert.deepEqual(asThrown, await validateBlockAsync(A.raw, A.spent, { ...opts, runScripts: rejects }));
+    assert.deepEqual(asThrown.result, { mode: 'error', reason: 'script-check-failed', debug: 'runner failed' });
+    // A coin-check failure (a spent coin worth 0) is the verdict, whatever the runner did.
+    const poor = A.perTx.map((s, i) => (i === 1 ? s.map((o, j) => (j === 0 ? { ...o, value: 0 } : o)) : s));
+    const spent = flattenSpent(poor);
+    const want = validateBlock(A.raw, spent, opts);
+    assert.equal(want.result.mode, 'invalid');
+    same(await validateBlockAsync(A.raw, spent, { ...opts, runScripts: throwsAtOnce }), want);
+  });
+
   it('sameScriptWork: a changed spent amount or script is a different work list', () => {
     const work: TxScriptWork[] = A.block.txs.slice(1, 4).map((tx, k) => ({ txIndex: k + 1, tx, spent: A.perTx[k + 1]! }));
     assert.equal(sameScriptWork(work, work.map((w) => ({ ...w, spent: w.spent.map((o) => ({ ...o })) }))), true);

@@ -388,12 +388,16 @@ export class ChainState {
   }
 
   private headerContext(parent: BlockNode, header: BlockHeader) {
+    const now: unknown = (this.opts.now ?? (() => Math.floor(Date.now() / 1000)))();
+    // The caller's clock, misuse when it gives no time: NaN, a string or undefined passed every
+    // comparison, so time-too-new was skipped and a block from the future connected.
+    if (typeof now !== 'number' || !Number.isFinite(now)) throw new RangeError(`ChainState: the clock (opts.now) must give a finite number of seconds, got ${String(now)}`);
     return {
       height: parent.height + 1,
       prevMedianTimePast: this.mtp(parent),
       prevTime: parent.time,
       expectedBits: getNextWorkRequired(parent, header.time, this.params, (h) => this.ancestor(parent, h)!),
-      now: (this.opts.now ?? (() => Math.floor(Date.now() / 1000)))(),
+      now,
     };
   }
 

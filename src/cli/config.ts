@@ -124,6 +124,11 @@ function numberRule(spec: OptionSpec): string {
   return `${a} ${kind}`;
 }
 
+/** An integer as text: decimal digits, a minus sign at most. */
+const INTEGER_TEXT = /^-?[0-9]+$/;
+/** A number as text: decimal, with a fraction and an exponent where given. */
+const NUMBER_TEXT = /^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/;
+
 const TRUE = ['1', 'true', 'yes', 'on'];
 const FALSE = ['0', 'false', 'no', 'off'];
 
@@ -142,7 +147,10 @@ export function parseValue(spec: OptionSpec, raw: unknown, where: string, fromTe
     }
     case 'integer':
     case 'number': {
-      const n = typeof raw === 'number' ? raw : fromText && typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      // Text in plain decimal only: Number() also reads hex, octal, binary, exponents and padding
+      // ('0x10' is 16, ' 1e1 ' is 10), so a typo or a foreign notation became another value unsaid.
+      const form = spec.type === 'integer' ? INTEGER_TEXT : NUMBER_TEXT;
+      const n = typeof raw === 'number' ? raw : fromText && typeof raw === 'string' && form.test(raw) ? Number(raw) : NaN;
       const whole = spec.type === 'integer' ? Number.isSafeInteger(n) : Number.isFinite(n);
       if (!whole || (spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
         throw new UsageError(`${where} must be ${numberRule(spec)}${fromText ? ` (got "${raw}")` : ''}`);

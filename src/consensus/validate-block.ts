@@ -134,7 +134,7 @@ export async function validateBlockAsync(
     // What connectBlockInputs will hand over if the coin checks pass (verified below).
     const work = expectedScriptWork(block, start.byTx, start.blockTxids);
     if (work === undefined) return;
-    early = { work, flags: start.flags, running: opts.runScripts(work, start.flags, stop.signal) };
+    early = { work, flags: start.flags, running: startScripts(opts, work, start.flags, stop.signal) };
     // Settled either way below; never an unhandled rejection while the other checks run.
     early.running.catch(() => undefined);
   });
@@ -152,7 +152,20 @@ export async function validateBlockAsync(
   }
   // Not what the coin checks settled on (cannot happen once they pass; checked, not assumed).
   await withdraw();
-  return { ...pre.report, result: await opts.runScripts(pre.scripts.work, pre.scripts.flags).catch(scriptCheckFailed) };
+  return { ...pre.report, result: await startScripts(opts, pre.scripts.work, pre.scripts.flags).catch(scriptCheckFailed) };
+}
+
+/**
+ * The runner's promise, started now (the early start must not wait for this thread's checks). A
+ * runner that throws at once failed as one that rejects did: our own failure, answered as an
+ * internal error, never thrown past the verdict of a block another check fails.
+ */
+function startScripts(opts: { runScripts: ScriptRunner }, work: readonly TxScriptWork[], flags: number, signal?: AbortSignal): Promise<ValidationResult> {
+  try {
+    return Promise.resolve(opts.runScripts(work, flags, signal));
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 interface Checked {

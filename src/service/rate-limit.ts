@@ -40,8 +40,10 @@ export class RateLimiter {
       if (this.buckets.size >= this.maxSources) this.evictOne();
     } else {
       this.buckets.delete(source); // re-inserted below: Map order is recency order
-      // A wall clock stepped back (NTP) adds nothing, and takes nothing either.
-      b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.at) / 1000) * rate);
+      // A wall clock stepped back (NTP) adds nothing, and takes nothing either. No time, no
+      // tokens: with rate Infinity, 0 ms × Infinity is NaN, which left the bucket NaN for good.
+      const elapsed = now - b.at;
+      if (elapsed > 0) b.tokens = Math.min(burst, b.tokens + (elapsed / 1000) * rate);
       b.at = now;
     }
     this.buckets.set(source, b);

@@ -27,7 +27,7 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Blocks waiting or in flight, at most (default 64). */
   queueSize?: number;
-  /** Bytes of blocks waiting or in flight, at most (default 256 MiB). */
+  /** Bytes of blocks waiting or in flight, at most (default 256 MiB): a positive integer, or Infinity for no byte bound. */
   queueBytes?: number;
   /**
    * Open HTTP connections at most (default 1,024; a client's idle keep-alive sockets count): one
@@ -209,6 +209,12 @@ export class VigilService {
   constructor(private readonly opts: ServiceOptions) {
     const cap = opts.maxConnections;
     if (cap !== undefined && !(Number.isSafeInteger(cap) && cap >= 1)) throw new RangeError(`maxConnections must be a positive integer, got ${String(cap)}`);
+    // Unchecked, 0 or less answered every submission 503 (the budget always spent, even with
+    // nothing held), and NaN passed every comparison: no byte bound at all.
+    const bytes = opts.queueBytes;
+    if (bytes !== undefined && !((Number.isSafeInteger(bytes) && bytes >= 1) || bytes === Number.POSITIVE_INFINITY)) {
+      throw new RangeError(`queueBytes must be a positive integer (or Infinity: no byte bound), got ${String(bytes)}`);
+    }
     this.chain = opts.chain;
     this.clock = opts.clock ?? Date.now;
     this.log = opts.logger ?? silentLogger;
