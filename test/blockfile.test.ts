@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -126,6 +126,10 @@ test('xor.dat: an all-zero key means no obfuscation; a wrong-sized one is refuse
   sameRecords(readAllBlocks(dir, { magic: MAIN_MAGIC }).records, blocks);
   writeFileSync(join(dir, 'xor.dat'), Uint8Array.of(1, 2, 3));
   assert.throws(() => readAllBlocks(dir, { magic: MAIN_MAGIC }), /8 bytes/);
+  // One that cannot be read says which file: Node's EISDIR names none.
+  rmSync(join(dir, 'xor.dat'));
+  mkdirSync(join(dir, 'xor.dat'));
+  assert.throws(() => readAllBlocks(dir, { magic: MAIN_MAGIC }), (err: Error) => err.message.startsWith(join(dir, 'xor.dat')) && /EISDIR/.test(err.message));
 });
 
 test('xorInPlace: same as the byte-by-byte definition at any position and alignment; twice is identity', () => {

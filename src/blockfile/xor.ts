@@ -17,7 +17,13 @@ export const XOR_KEY_SIZE = 8;
 export function readXorKey(dir: string): Uint8Array | undefined {
   const path = join(dir, XOR_KEY_FILE);
   if (!existsSync(path)) return undefined;
-  const key = new Uint8Array(readFileSync(path));
+  let key: Uint8Array;
+  try {
+    key = new Uint8Array(readFileSync(path));
+  } catch (err) {
+    // Node's message for some failures (EISDIR: a directory of that name) names no file.
+    throw new Error(`${path}: cannot read the obfuscation key: ${(err as Error).message}`, { cause: err });
+  }
   if (key.length !== XOR_KEY_SIZE) {
     throw new Error(`${path}: an obfuscation key is ${XOR_KEY_SIZE} bytes, this file has ${key.length}`);
   }
