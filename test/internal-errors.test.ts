@@ -402,3 +402,31 @@ test('a commit the disk refuses is an internal error, not the end of the process
     await chain.close();
   }
 });
+
+test('an internal error during a reorganisation whose branch then fails does not change which equal-work tip wins: the one received first, as without the error', async (t) => {
+  // A12 first; B11 and B12 beside it (B12: A12's work); B13 overpays its coinbase. Without a fault
+  // the chain goes to B13, finds it invalid and goes back to A12 (received first at that work).
+  // A revert refused at each step of that round trip must end there too once taken up again.
+  const a = branch('ie-tie', 12, 2);
+  const b = branch('ie-tie', 13, 2, { height: 11, tag: 'b' });
+  const g = b[12]!.block;
+  const cb = g.txs[0]!;
+  const bad13 = remine(rebuildBlock(g, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...g.txs.slice(1)]));
+  const tipA = hashToHex(a[11]!.block.hash());
+  for (const failAt of [0, 1, 2, 3, 4]) {
+    const chain = await ChainState.open(dir(t, 'ie-tie-'), { network: 'regtest' });
+    for (const x of a) await chain.processBlock(x.raw);
+    const digestA = toHex(chain.utxoDigest());
+    for (const x of b.slice(10, 12)) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
+    const revert = chain.store.revertBlock.bind(chain.store);
+    let calls = 0;
+    chain.store.revertBlock = (u) => (++calls === failAt ? Promise.reject(new Error('EIO injected')) : revert(u));
+    await chain.processBlock(bad13.toBytes());
+    // The next block takes the stopped activation up again first.
+    const next = await chain.processBlock(a[3]!.raw);
+    assert.equal(next.result.mode, 'valid');
+    assert.deepEqual({ tip: chain.tip.hex, digest: toHex(chain.utxoDigest()) }, { tip: tipA, digest: digestA }, `revert ${failAt} refused: back on A12`);
+    assert.ok(equalBytes(chain.store.getTip()!.hash, chain.tip.hash));
+    await chain.close();
+  }
+});

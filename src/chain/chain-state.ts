@@ -211,6 +211,12 @@ export class ChainState {
    * chain when it starts again; we do that before the next block.
    */
   private activationPending = false;
+  /**
+   * The tip the activation an internal error stopped started from (the first-received of its
+   * work): taking it up again, a branch that fails where it has only that tip's work goes back to
+   * it, as the activation would have without our failure.
+   */
+  private pendingFrom: BlockNode | undefined;
   private readonly assumeValidHash: Uint8Array | undefined;
   private readonly minimumChainWork: bigint;
   /** Whether the last connected block skipped its scripts (to log only the changes). */
@@ -703,10 +709,24 @@ export class ChainState {
     // those worse than the tip), and at equal work the block received first wins: that tip, the
     // best candidate before this call. So when a branch fails where it has only that tip's work,
     // Core goes back to it rather than stay on the part of the branch that connected.
-    const startTip = this.tip;
     // Taking up an activation an internal error stopped: `target` (say, a block just given that
     // extends the tip it stopped on) need not be the best branch, so this one ends only there.
     const resuming = this.activationPending;
+    // The tip it stopped on may be part-way down a reorganisation: the one it started from is the
+    // first-received at its work.
+    const startTip = resuming && this.pendingFrom !== undefined ? this.pendingFrom : this.tip;
+    // The branch with the most work; at the start tip's work, the start tip (received first).
+    const best = (): BlockNode => {
+      const b = this.findBestCandidate();
+      return b.chainWork === startTip.chainWork && (startTip.status & FAILED) === 0 ? startTip : b;
+    };
+    // Taken up with no block of its own (processOne, before its block): to the best branch.
+    if (resuming && known === undefined) target = best();
+    const stop = (): Map<string, ValidationResult> => {
+      this.activationPending = true;
+      this.pendingFrom = startTip;
+      return results;
+    };
     while (target !== this.tip) {
       const fork = this.findFork(target);
       let undone = 0;
@@ -714,8 +734,7 @@ export class ChainState {
         const r = await this.disconnectTip();
         if (r.mode !== 'valid') {
           results.set(this.tip.hex, r);
-          this.activationPending = true;
-          return results;
+          return stop();
         }
         undone++;
       }
@@ -735,10 +754,7 @@ export class ChainState {
           if (stored.mode !== 'valid' && r.mode !== 'error') r = stored;
         }
         results.set(node.hex, r);
-        if (r.mode === 'error') {
-          this.activationPending = true;
-          return results;
-        }
+        if (r.mode === 'error') return stop();
         if (r.mode !== 'valid') {
           node.status |= BLOCK_FAILED_VALID;
           this.failedBlocks.add(node);
@@ -751,16 +767,16 @@ export class ChainState {
       }
       if (!failed) {
         if (!resuming) break;
-        const best = this.findBestCandidate();
-        if (best === this.tip) break;
-        target = best;
+        const next = best();
+        if (next === this.tip) break;
+        target = next;
         continue;
       }
       this.recomputeBestHeader();
-      target = this.findBestCandidate();
-      if (target.chainWork === startTip.chainWork && (startTip.status & FAILED) === 0) target = startTip;
+      target = best();
     }
     this.activationPending = false;
+    this.pendingFrom = undefined;
     return results;
   }
 
