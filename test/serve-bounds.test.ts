@@ -269,7 +269,8 @@ test('connections past the cap are closed as they come; the ones open and later 
   assert.equal(status, 200);
 });
 
-test('maxConnections must be a positive integer', async (t) => {
+// queueBytes: 0 or less answered every block 503, NaN dropped the byte budget unsaid.
+test('maxConnections must be a positive integer; queueBytes a positive integer or Infinity (no byte bound)', async (t) => {
   const tmp = tempDir('vigil-bounds-');
   const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
   t.after(async () => {
@@ -277,15 +278,6 @@ test('maxConnections must be a positive integer', async (t) => {
     tmp.remove();
   });
   for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => new VigilService({ chain, maxConnections: bad }), RangeError);
-});
-
-test('queueBytes must be a positive integer (Infinity: no byte bound): 0 or less answered every block 503, NaN dropped the budget unsaid', async (t) => {
-  const tmp = tempDir('vigil-bounds-');
-  const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
-  t.after(async () => {
-    await chain.close();
-    tmp.remove();
-  });
   for (const bad of [0, -1, 0.5, Number.NaN]) assert.throws(() => new VigilService({ chain, queueBytes: bad }), RangeError, `queueBytes ${bad}`);
   for (const good of [1, 4_000_000, Number.POSITIVE_INFINITY]) assert.equal(new VigilService({ chain, queueBytes: good }).queue.opts.maxBytes, good);
 });
