@@ -280,6 +280,24 @@ test('tasks: spent scripts of each compact-size length class (252, 253, 65,535, 
   }
 });
 
+test('tasks: a spent script over MAX_SIZE (32 MiB) fails SCRIPT_SIZE on a thread as on the calling thread, not as our own error', async () => {
+  // The caller gives the spent outputs (validateBlock, check-block): nothing bounds their size.
+  const scriptPubKey = new Uint8Array(0x02000000 + 1);
+  const input = { prevout: { hash: new Uint8Array(32).fill(0x5a), index: 0 }, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] };
+  const tx = new Transaction(1, [input], [{ value: 1000, scriptPubKey: Uint8Array.of(0x51) }], 0);
+  const work: TxScriptWork[] = [{ txIndex: 1, tx, spent: [{ value: 1, scriptPubKey }] }];
+  const serial = runScriptsSerial(work, 0);
+  assert.equal(serial.mode === 'invalid' && serial.debug?.endsWith('SCRIPT_SIZE'), true);
+  const r = runScriptTask(scriptTask(prepareBlock(work, { threads: 1, maxChunk: 8 }), 0, 1));
+  assert.deepEqual(r.ok ? undefined : [r.txIndex, r.inputIndex, r.error], [1, 0, 'SCRIPT_SIZE']);
+  const pool = await ScriptPool.create({ threads: 1, sigCache: null });
+  try {
+    assert.deepEqual(await pool.verify(work, 0), serial);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('tasks: spent amounts of 2^32 satoshis and more reach the thread whole (a P2WPKH signature commits to its amount)', () => {
   const { flags } = loadTaprootBlock();
   const sk = new Uint8Array(32).fill(0x3c);

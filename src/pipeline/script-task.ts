@@ -219,7 +219,9 @@ export function abortTask(sab: SharedArrayBuffer): void {
 function decodeSpent(bytes: Uint8Array): TxOut[] {
   const r = new ByteReader(bytes);
   const out: TxOut[] = [];
-  while (r.remaining > 0) out.push({ value: r.i64(), scriptPubKey: r.varBytes() });
+  // No MAX_SIZE check on the length: prepareBlock wrote it from a spent output the calling thread
+  // takes whatever its size (a script over 10,000 bytes fails SCRIPT_SIZE there, and must here).
+  while (r.remaining > 0) out.push({ value: r.i64(), scriptPubKey: r.bytesView(r.compactSize(false)) });
   return out;
 }
 
