@@ -170,8 +170,8 @@ export async function selftestCommand(opts: SelftestOptions): Promise<number> {
     const threads = opts.pool === undefined || opts.pool.threads === 0 ? 'no worker threads' : `${opts.pool.threads} worker threads`;
     if (!opts.json) {
       console.log(renderSyncSummary(sync, `scripts checked, ${threads}, ${opts.crypto}`));
-      // noble's ~1.1 ms a signature sets these rates; libsecp256k1's native build checks one in 44–68 µs, its wasm build in ~230 µs (bench/results/signatures.md).
-      if (opts.crypto === 'noble' && sync.targets.some((t) => !t.met && t.unit !== 'MB')) console.log("  (noble's signature checks bound these rates: --crypto libsecp256k1 checks a signature 16–25x faster natively, ~5x in its wasm build)");
+      // The default backend's ~0.35 ms a signature sets these rates; libsecp256k1's native build checks one in ~40–65 µs, its wasm build in ~210–220 µs (bench/results/signatures.md).
+      if (opts.crypto === 'noble' && sync.targets.some((t) => !t.met && t.unit !== 'MB')) console.log("  (noble's signature checks bound these rates: --crypto libsecp256k1 checks a signature ~6–8x faster natively, ~1.6x in its wasm build)");
     }
   }
   const ok = bundled.valid && (sync === undefined || sync.ok);

@@ -1,7 +1,7 @@
 // Compressed public keys this thread saw lately, with what they cost to use again: the key's
 // HASH160 and, from its second signature on, its 65-byte (uncompressed) encoding. Blocks repeat
 // keys (address reuse): on mainnet block 866342, 3,903 of the 5,701 ECDSA checks are by a key
-// that signs more than once in the block; testnet3 block 928927's 9,984 checks use 16 keys. A
+// that signs more than once in the block; testnet3 block 928927's 9,984 checks use 17 keys. A
 // compressed key takes a square root to parse (libsecp256k1: ~4 µs of a ~43 µs verify; noble:
 // ~50 µs of ~1,100 µs), its uncompressed form only an on-curve check; a P2WPKH or P2PKH input
 // hashes its key again (two hashes, ~2 µs) before the signature is checked.
