@@ -106,3 +106,78 @@ test('blk reads: an xorKey option of another size than 8 bytes is misuse and thr
     assert.throws(() => readAllBlocks(dir, { magic: MAIN_MAGIC, xorKey: new Uint8Array(size).fill(1) }), TypeError, `${size}-byte key`);
   }
 });
+
+/**
+ * `n` records of 89 bytes back to back, each a magic, a length of `size` (it fits in the file) and
+ * a bare 81-byte block (a header, no transactions), then `size` bytes of filler: every length
+ * claims too much, and what follows each claimed end is no magic.
+ */
+function nestedOverlongRecords(n: number, size: number): Uint8Array {
+  const out = new Uint8Array(n * 89 + size + 100).fill(0x11);
+  const dv = new DataView(out.buffer);
+  for (let k = 0; k < n; k++) {
+    const p = k * 89;
+    out.set(MAIN_MAGIC, p);
+    dv.setUint32(p + 4, size, true);
+    out.fill(0x22, p + 8, p + 88);
+    out[p + 88] = 0; // no transactions
+  }
+  return out;
+}
+
+test('blk headers read: records nested in lengths that claim too much are not each read again whole (bytes read stay linear)', async (t) => {
+  // Each record's length runs ~1 MB past its block, so the headers read skips it, finds no magic
+  // there, and reads it again whole from its magic (rescan); the next record starts 89 bytes on,
+  // past that window's end by as much. Before: every record was read again whole, 200 × 1 MB
+  // for a 1 MB file (~200 times the file; a 4 MB file of such records read ~180 GB).
+  const n = 200;
+  const bytes = nestedOverlongRecords(n, 1_000_000);
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-fuzz-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'blk00000.dat'), bytes);
+  const whole = readAllBlocks(dir, { magic: MAIN_MAGIC });
+  assert.equal(whole.records.length, n);
+  const it = readBlockHeadersAsync(dir, { magic: MAIN_MAGIC });
+  const headers: number[] = [];
+  let r = await it.next();
+  for (; r.done !== true; r = await it.next()) headers.push(r.value.offset);
+  assert.deepEqual(headers, whole.records.map((x) => x.offset), 'the records a whole read finds');
+  assert.deepEqual(r.value.issues, whole.summary.issues);
+  assert.ok(r.value.bytesRead <= 8 * bytes.length, `read ${r.value.bytesRead} bytes of a ${bytes.length}-byte file`);
+});
+
+test('blk file: magics with lengths out of range in one run of garbage are reported once, as the run is (not one issue per 4 bytes)', async (t) => {
+  // 250,000 magics back to back: each one's length is the next magic (0xd9b4bef9, out of range).
+  // Before: an issue (~340 bytes of heap, kept in the summary and the import's fileIssues) for
+  // every 4 bytes, ~85 times the file: a 128 MiB blk file (Core's largest) ran the heap out.
+  const bytes = new Uint8Array(1_000_000);
+  for (let i = 0; i < bytes.length; i += 4) bytes.set(MAIN_MAGIC, i);
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-fuzz-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'blk00000.dat'), bytes);
+  let seen = 0;
+  const whole = readAllBlocks(dir, { magic: MAIN_MAGIC, onIssue: () => seen++ });
+  const codes = whole.summary.issues.map((i) => `${i.code}@${i.offset}`);
+  assert.deepEqual(codes, ['bad-length@0', `garbage@0`, `truncated@${bytes.length - 4}`]);
+  assert.equal(seen, 3);
+  assert.equal(whole.summary.issues[1]!.length, bytes.length - 4);
+  // The headers read finds the same.
+  const it = readBlockHeadersAsync(dir, { magic: MAIN_MAGIC });
+  let r = await it.next();
+  for (; r.done !== true; r = await it.next()) assert.fail(`a header at ${r.value.offset}`);
+  assert.deepEqual(r.value.issues.map((i) => `${i.code}@${i.offset}`), codes);
+  // A record ends the run: the next run's first bad length is reported again.
+  const record = new Uint8Array(8 + 80);
+  record.set(MAIN_MAGIC, 0);
+  new DataView(record.buffer).setUint32(4, 80, true);
+  record.fill(0x22, 8);
+  const two = new Uint8Array(3 * 16 + record.length + 4);
+  for (const at of [0, 8, 16 + record.length, 24 + record.length]) {
+    two.set(MAIN_MAGIC, at);
+    new DataView(two.buffer).setUint32(at + 4, 0xffffffff, true);
+  }
+  two.set(record, 16);
+  two.set(MAIN_MAGIC, two.length - 4);
+  const items = [...scanBlockRecords(two, 'two.dat', { magic: MAIN_MAGIC })].map((x) => (x.kind === 'record' ? `record@${x.record.offset}` : `${x.issue.code}@${x.issue.offset}`));
+  assert.deepEqual(items, ['bad-length@0', 'garbage@0', 'record@24', `bad-length@${16 + record.length}`, `garbage@${16 + record.length}`, `truncated@${two.length - 4}`]);
+});

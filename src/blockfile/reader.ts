@@ -148,9 +148,15 @@ interface ScanState {
   unvouched?: { magicAt: number; size: number; end: number };
   /** Headers mode: the record to read whole in the next window, which starts at its magic. */
   rescan?: { magicAt: number; size: number };
+  /**
+   * The start of the garbage run whose bad-length magic was reported (-1: none). One is reported
+   * a run, as the run itself is: a file of magics back to back, each one's length the next magic,
+   * gave an issue every 4 bytes (~85 bytes of heap a byte of the file, all kept in the summary).
+   */
+  badLengthRun: number;
 }
 
-const newScanState = (): ScanState => ({ garbageStart: -1, garbageEnd: -1, quietUntil: -1 });
+const newScanState = (): ScanState => ({ garbageStart: -1, garbageEnd: -1, quietUntil: -1, badLengthRun: -1 });
 
 /**
  * Scan one de-obfuscated file image for records. Zero bytes are padding; any other byte that does
@@ -275,14 +281,15 @@ function* scanWindow(
     }
     const size = view.getUint32(i + 4, true);
     if (size < HEADER_SIZE || size > MAX_BLOCK_SERIALIZED_SIZE) {
-      // Not a record: reported, and its bytes join the garbage run around them.
-      if (pos >= st.quietUntil) {
+      // Not a record: reported (the first of a garbage run), and its bytes join the run around them.
+      if (pos >= st.quietUntil && (st.garbageStart < 0 || st.badLengthRun !== st.garbageStart)) {
         yield {
           kind: 'issue',
           issue: { code: 'bad-length', file, offset: pos, length: size, message: `record at offset ${pos} claims ${size} bytes, outside ${HEADER_SIZE}..${MAX_BLOCK_SERIALIZED_SIZE}` },
         };
       }
       markGarbage(pos, pos + 4);
+      st.badLengthRun = st.garbageStart;
       i++;
       continue;
     }
@@ -470,7 +477,12 @@ class FileScan {
   nextRead(): { at: number; length: number } {
     let need = this.chunk;
     const rescan = this.state.rescan;
-    if (rescan !== undefined) need = Math.max(need, BLOCK_RECORD_HEADER_SIZE + rescan.size + 4);
+    // A record read again whole, with as much again after it: records nested in it, each starting
+    // where the block before it ends and claiming to run just past the window, were otherwise each
+    // read again whole from their magic (n such records of s bytes read n × s bytes). With the
+    // window twice the record, the next one read again starts at least a record further on, or
+    // claims twice as much (at most MAX_BLOCK_SERIALIZED_SIZE): bytes read stay a few times the file.
+    if (rescan !== undefined) need = Math.max(need, 2 * (BLOCK_RECORD_HEADER_SIZE + rescan.size) + 4);
     const t = this.tail;
     if (t.length >= BLOCK_RECORD_HEADER_SIZE) {
       const size = new DataView(t.buffer, t.byteOffset, t.length).getUint32(4, true);
