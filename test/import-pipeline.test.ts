@@ -571,3 +571,47 @@ test('importBlocks refuses options of the wrong kind before it reads anything or
   const s = await importBlocks(chain, blocks, { lookAhead: false, onProgress: () => {} });
   assert.equal(s.tip.height, 3);
 });
+
+test('signal: an import asked to stop ends after the block in hand, commits what the write-back held, says interrupted, and a second import resumes', async () => {
+  const blocks = branch('stop', 30, 1);
+  const tmp = tempDir('vigil-import-stop-');
+  try {
+    const file = join(tmp.dir, 'blk00000.dat');
+    writeFileSync(file, blkFile(blocks.map((b) => b.raw)));
+    await assert.rejects(importBlocks({} as ChainState, file, { signal: 'stop' as unknown as AbortSignal }), TypeError);
+    for (const lookAhead of [false, true]) {
+      const dir = join(tmp.dir, `store-${lookAhead}`);
+      let chain = await ChainState.open(dir, { network: 'regtest' });
+      const stop = new AbortController();
+      let s;
+      try {
+        // A write-back far bigger than the chain: nothing is committed before the import ends.
+        s = await importBlocks(chain, file, { lookAhead, cacheBytes: 1 << 30, progressMs: 0, onProgress: (p) => p.accepted === 12 && stop.abort(), signal: stop.signal });
+      } finally {
+        await chain.close();
+      }
+      assert.equal(s.interrupted, true, `lookAhead ${lookAhead}`);
+      assert.equal(s.stoppedOnError, false);
+      assert.equal(s.accepted, 12, 'no block after the one in hand');
+      assert.deepEqual(s.tip, { hash: hashToHex(blocks[11]!.hash), height: 12 });
+      chain = await ChainState.open(dir, { network: 'regtest' });
+      try {
+        assert.equal(chain.tip.height, 12, 'committed: a reopened store finds the tip');
+        const again = await importBlocks(chain, file, { lookAhead });
+        assert.deepEqual([again.interrupted, again.accepted, again.known, again.tip.height], [false, 18, 12, 30]);
+      } finally {
+        await chain.close();
+      }
+    }
+    // Asked before it starts: nothing read, nothing connected, no error.
+    const chain = await ChainState.open(join(tmp.dir, 'store-early'), { network: 'regtest' });
+    try {
+      const s = await importBlocks(chain, file, { signal: AbortSignal.abort() });
+      assert.deepEqual([s.interrupted, s.stoppedOnError, s.read, s.accepted, s.tip.height], [true, false, 0, 0, 0]);
+    } finally {
+      await chain.close();
+    }
+  } finally {
+    tmp.remove();
+  }
+});

@@ -38,6 +38,11 @@ export interface ImportSummary extends ImportProgress {
   fileIssues: BlockFileIssue[];
   /** True when an internal error (store, worker) stopped the import; running it again resumes. */
   stoppedOnError: boolean;
+  /**
+   * True when ImportOptions.signal stopped the import before the files' end: the blocks connected
+   * until then are committed (what the write-back held too), and running it again resumes.
+   */
+  interrupted: boolean;
 }
 
 export interface ImportOptions {
@@ -63,6 +68,13 @@ export interface ImportOptions {
    * hashes here.
    */
   lookAhead?: boolean | HashRunner;
+  /**
+   * Stop the import once the block in hand is processed (Core's shutdown: FlushStateToDisk
+   * before it exits): what the write-back holds is committed, the summary says `interrupted`, and
+   * running the import again resumes there. Checked between blocks, and between headers in the
+   * headers-first pass.
+   */
+  signal?: AbortSignal;
 }
 
 /** Where a block record is: its file, its offset there (after the 8-byte record header), its length. */
@@ -88,7 +100,7 @@ const LOOK_AHEAD_BATCHES = 2;
 export const DEFAULT_IMPORT_CACHE_BYTES = 8 * 1024 * 1024;
 
 /** Read every record's header and add the valid ones to the index, parents before children. */
-async function acceptHeaders(chain: ChainState, path: string): Promise<void> {
+async function acceptHeaders(chain: ChainState, path: string, signal: AbortSignal | undefined): Promise<void> {
   const waiting = new Map<string, BlockHeader[]>();
   const accept = (first: BlockHeader): void => {
     const queue = [first];
@@ -114,6 +126,7 @@ async function acceptHeaders(chain: ChainState, path: string): Promise<void> {
   };
   // Headers only: the blocks themselves are read once, by the import that follows.
   for await (const rec of readBlockHeadersAsync(path, { magic: chain.params.messageStart })) {
+    if (signal?.aborted === true) return;
     accept(BlockHeader.read(new ByteReader(rec.header)));
   }
 }
@@ -153,6 +166,7 @@ function checkImportOptions(opts: ImportOptions): void {
   if (w !== undefined && !((Number.isSafeInteger(w) && w >= 0) || w === Infinity)) throw new RangeError('importBlocks: maxWaitingBlocks must be an integer ≥ 0 (or Infinity: no limit) when given');
   const c = opts.cacheBytes;
   if (c !== undefined && !(Number.isSafeInteger(c) && c >= 0)) throw new RangeError('importBlocks: cacheBytes must be an integer ≥ 0 when given');
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new TypeError('importBlocks: signal must be an AbortSignal when given');
 }
 
 async function importAll(chain: ChainState, path: string, opts: ImportOptions): Promise<ImportSummary> {
@@ -178,15 +192,34 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
     p.elapsedMs = Math.round(now - started);
     opts.onProgress?.({ ...p });
   };
+  const stopped = (): boolean => opts.signal?.aborted === true;
+  // Blocks whose records are read and hashed ahead, checked on this thread (no pool), connect
+  // through promises alone: the event loop would not poll again, so a signal's handler (the CLI
+  // stops on SIGINT) or a timer would wait for the import's end. Every 50 ms it polls once.
+  let polled = performance.now();
+  const poll = async (): Promise<void> => {
+    if (performance.now() - polled < 50) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    polled = performance.now();
+  };
+  let interrupted = false;
   const summary = (stoppedOnError: boolean): ImportSummary => {
     report(true);
-    return { ...p, tip: { hash: chain.tip.hex, height: chain.tip.height }, failures, fileIssues, stoppedOnError };
+    return { ...p, tip: { hash: chain.tip.hex, height: chain.tip.height }, failures, fileIssues, stoppedOnError, interrupted };
   };
+  /** The summary of an import that stopped early: on our own failure, or asked to. */
+  const early = (): ImportSummary => summary(!interrupted);
 
   /** Process one block and then every waiting block it unblocks; false on an internal error. */
   const process = async (raw: Uint8Array, hashes: Uint8Array | undefined, place: RecordPlace): Promise<boolean> => {
     const queue: Array<RecordPlace & { raw?: Uint8Array }> = [{ ...place, raw }];
     while (queue.length > 0) {
+      // Asked to stop: the blocks still queued here (children of this one, waiting) are read
+      // again from the files by the import that resumes.
+      if (stopped()) {
+        interrupted = true;
+        return false;
+      }
       const item = queue.shift()!;
       let next = item.raw;
       if (next === undefined) {
@@ -258,7 +291,7 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
   // on the best header chain, which a block-by-block import would only learn at its end.
   if (chain.assumeValidEnabled) {
     try {
-      await acceptHeaders(chain, path);
+      await acceptHeaders(chain, path, opts.signal);
     } catch (err) {
       await hasher?.close();
       throw err;
@@ -267,6 +300,11 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
 
   /** One block read from the files: known already (resume fast, from its header hash alone) or processed. */
   const handle = async (raw: Uint8Array, hashes: Uint8Array | undefined, place: RecordPlace): Promise<boolean> => {
+    await poll();
+    if (stopped()) {
+      interrupted = true;
+      return false;
+    }
     const known = chain.getNodeByHash(hashes?.subarray(0, 32) ?? hash256(raw.subarray(0, 80)));
     // Skipped only when stored and not known invalid (Core's LoadExternalBlockFile: BLOCK_HAVE_DATA);
     // one known invalid goes to processBlock, which answers duplicate-invalid as Core's AcceptBlockHeader does.
@@ -320,17 +358,21 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
     // Views, not copies: a record is processed, or copied into a look-ahead batch, before the next is asked for.
     const records = readBlocksAsync(path, { magic: chain.params.messageStart, views: true, onIssue: (i) => fileIssues.push(i) });
     for await (const rec of records) {
+      if (stopped()) {
+        interrupted = true;
+        return early();
+      }
       p.read++;
       if (hasher === undefined) {
-        if (!(await handle(rec.raw, undefined, { file: rec.file, offset: rec.offset, length: rec.raw.length }))) return summary(true);
+        if (!(await handle(rec.raw, undefined, { file: rec.file, offset: rec.offset, length: rec.raw.length }))) return early();
         continue;
       }
       stage(rec.raw, { file: rec.file, offset: rec.offset, length: rec.raw.length }); // sends the batch first when this record would overflow it
       if (batchBytes >= LOOK_AHEAD_BATCH_BYTES || batch.length >= LOOK_AHEAD_BATCH_BLOCKS) send();
-      while (inFlight.length > LOOK_AHEAD_BATCHES) if (!(await connectNext())) return summary(true);
+      while (inFlight.length > LOOK_AHEAD_BATCHES) if (!(await connectNext())) return early();
     }
     send();
-    while (inFlight.length > 0) if (!(await connectNext())) return summary(true);
+    while (inFlight.length > 0) if (!(await connectNext())) return early();
     return summary(false);
   } finally {
     await hasher?.close();

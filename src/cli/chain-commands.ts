@@ -57,18 +57,33 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
   const counter = new ConnectCounter();
   logger.debug('import starting', { path, datadir, network, workers: opts.pool?.threads });
   const chain = await openChain(datadir, network, opts.pool, opts.assumeValid, (m) => logger.info(m), counter);
+  // SIGINT or SIGTERM stops the import after the block in hand and commits what the write-back
+  // holds (up to --dbcache of work that a kill would lose: the store keeps its last commit, and
+  // the next run does those blocks again); a second signal exits at once, the store consistent
+  // at its last commit either way.
+  const stop = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (s: NodeJS.Signals): void => {
+    if (signalled !== undefined) process.exit(s === 'SIGINT' ? 130 : 143);
+    signalled = s;
+    logger.warn(`${s}: stopping after the block in hand and committing the blocks held in memory; a second signal exits at once`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let status = 2;
   try {
     const { summary, txs, inputs, stagesMs } = await importWithProgress(chain, path, counter, {
       mode: progressMode({ quiet: opts.quiet, json, stream }),
       stream,
+      signal: stop.signal,
       ...(opts.cacheBytes === undefined ? {} : { cacheBytes: opts.cacheBytes }),
       ...(opts.pool === undefined ? {} : { pool: opts.pool }),
     });
     const stages = Object.entries(stagesMs) as Array<[ChainStage, number]>;
     if (json) console.log(JSON.stringify({ ...summary, txs, inputs, stagesMs: Object.fromEntries(stages.map(([k, ms]) => [k, Math.round(ms * 10) / 10])) }));
     else {
-      console.log(`tip ${summary.tip.hash} height ${summary.tip.height}: ${summary.accepted} blocks accepted, ${summary.known} already known, ${summary.rejected} rejected in ${(summary.elapsedMs / 1000).toFixed(1)} s`);
+      console.log(`tip ${summary.tip.hash} height ${summary.tip.height}: ${summary.accepted} blocks accepted, ${summary.known} already known, ${summary.rejected} rejected in ${(summary.elapsedMs / 1000).toFixed(1)} s${summary.interrupted ? ' (interrupted: running it again resumes)' : ''}`);
       if (summary.read > 0) {
         const other = summary.elapsedMs - stages.reduce((sum, [, ms]) => sum + ms, 0);
         const s = (ms: number): string => `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
@@ -83,6 +98,9 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
     if (summary.stoppedOnError) {
       logger.error('import stopped on an internal error; running it again resumes', { tip: summary.tip.height });
       status = 2;
+    } else if (summary.interrupted) {
+      // Stopped when asked, the blocks connected so far committed: the shell's status for a signal.
+      status = signalled === 'SIGTERM' ? 143 : 130;
     } else if (unreadable.length > 0) {
       // Our own failure to read the input, not a verdict on any block: the blocks in it were not imported.
       logger.error('some block files could not be read; the blocks in them were not imported', { files: unreadable.length });
@@ -94,6 +112,8 @@ export async function importCommand(opts: ImportCommandOptions): Promise<number>
       status = 2;
     } else status = summary.rejected > 0 ? 1 : 0;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     try {
       await chain.close();
     } catch (err) {

@@ -82,6 +82,8 @@ export interface ImportWithProgressOptions {
   cacheBytes?: number;
   /** Whose threads hash ahead (ImportOptions.lookAhead): the pool's when it has threads, else a worker of its own. */
   pool?: ScriptPool;
+  /** ImportOptions.signal: stop after the block in hand, committing what is held. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -138,6 +140,7 @@ export async function importWithProgress(chain: ChainState, path: string, counte
   try {
     const summary = await importBlocks(chain, path, {
       ...(opts.cacheBytes === undefined ? {} : { cacheBytes: opts.cacheBytes }),
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       lookAhead: opts.pool !== undefined && opts.pool.threads > 0 ? opts.pool.hashBlocks : true,
       // Frequent reports are cheap (a time check per block); the display throttles itself.
       progressMs: opts.mode === 'tty' ? 100 : 500,
