@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from
 import { join } from 'node:path';
 import { ChainState } from '../src/chain/chain-state.js';
 import { LOCK_FILE, acquireDirLock, takeOverStale } from '../src/store/dir-lock.js';
-import { StoreError } from '../src/store/index.js';
+import { ChainStore, StoreError } from '../src/store/index.js';
 import { tempDir } from './helpers/regtest-chain.js';
 import { CLI } from './helpers/serve.js';
 
@@ -195,6 +195,70 @@ test('a stale lock that another process keeps taking over is given up on after a
     );
     assert.equal(readFileSync(path, 'utf8'), `${dead}\n`);
     assert.deepEqual(readdirSync(tmp.dir).sort(), [LOCK_FILE, `${LOCK_FILE}.takeover`]);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a lock left by an earlier process that had this process id (a restarted container) is stale and taken over', async () => {
+  const tmp = tempDir('vigil-lock-');
+  try {
+    const path = join(tmp.dir, LOCK_FILE);
+    // In a container the service is pid 1 (or another fixed pid) every time it starts: the lock a
+    // killed run left names the pid this run has. It was written before this process started.
+    writeFileSync(path, `${process.pid}\n`);
+    const before = new Date(Date.now() - process.uptime() * 1000 - 60_000);
+    utimesSync(path, before, before);
+    const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
+    try {
+      assert.equal(readFileSync(path, 'utf8'), `${process.pid}\n`);
+      // This process's own lock is still refused to a second open.
+      await assert.rejects(ChainState.open(tmp.dir, { network: 'regtest' }), (err: unknown) => err instanceof StoreError && err.code === 'locked' && /this process/.test(err.message));
+    } finally {
+      await chain.close();
+    }
+    assert.equal(existsSync(path), false);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a reader opening the store while the writer commits a commit that grows data.mdb is not told the file was cut short', async () => {
+  const tmp = tempDir('vigil-lock-');
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const fstat = fs.fstatSync;
+  const storeUrl = new URL('../src/store/index.js', import.meta.url).href;
+  // The writer (another process) commits 4 MiB: LMDB writes the pages, growing the file, then the meta page.
+  const grow = `
+    const { ChainStore } = await import(${JSON.stringify(storeUrl)});
+    const store = ChainStore.open(process.argv[1], { network: 'regtest' });
+    await store.putMeta('pad-' + process.argv[2], new Uint8Array(4 << 20).fill(7));
+    await store.close();`;
+  try {
+    await (await ChainState.open(tmp.dir, { network: 'regtest' })).close();
+    let round = 0;
+    for (const open of [() => ChainStore.readNetwork(tmp.dir), () => ChainStore.open(tmp.dir, { network: 'regtest' }).close()]) {
+      round++;
+      let armed = true;
+      // The writer's commit lands just after the reader took the file's size, before it reads the meta pages.
+      fs.fstatSync = function (this: unknown, ...args: Parameters<typeof fstat>) {
+        const st = fstat.apply(this, args);
+        if (armed) {
+          armed = false;
+          const w = spawnSync(process.execPath, ['--input-type=module', '-e', grow, tmp.dir, String(round)], { encoding: 'utf8' });
+          assert.equal(w.status, 0, w.stderr);
+        }
+        return st;
+      } as typeof fstat;
+      syncBuiltinESMExports();
+      try {
+        await open();
+      } finally {
+        fs.fstatSync = fstat;
+        syncBuiltinESMExports();
+      }
+      assert.equal(armed, false);
+    }
   } finally {
     tmp.remove();
   }

@@ -1007,14 +1007,23 @@ function checkDataFile(dir: string): number | undefined {
       const n = readSync(fd, buf, 0, length, at);
       return new DataView(buf.buffer, 0, n);
     };
-    let size: number;
+    // The meta pages first, the size after them: a writer in another process (the service, while
+    // `vigil sources` or `vigil tip` opens the store) writes a commit's pages, growing the file,
+    // before its meta page, so a size taken after the meta pages covers them; one taken before
+    // may miss a commit that landed in between, and the file would read as cut short.
     let head: DataView;
     try {
-      size = fstatSync(fd).size;
       head = read(0, META_READ);
     } catch (err) {
       throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
     }
+    const fileSize = (): number => {
+      try {
+        return fstatSync(fd).size;
+      } catch (err) {
+        throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
+      }
+    };
     if (head.byteLength === 0) return 0; // an empty file: LMDB initialises it
     const off = metaOffset(head);
     if (off === undefined) throw new StoreError('open', `cannot open store at ${dir}: ${path} is not an LMDB data file`);
@@ -1023,10 +1032,7 @@ function checkDataFile(dir: string): number | undefined {
     // one call, but a kill can land between two of its pages; LMDB's opens, writable too, then
     // crash the process as above. A page size that is not one (another layout) checks nothing.
     const pageSize = off + 28 <= head.byteLength ? head.getUint32(off + 24, true) : 0;
-    if (!(pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0)) return size;
-    if (size < 2 * pageSize) {
-      throw new StoreError('open', `cannot open store at ${dir}: ${path} ends at byte ${size}, inside its two ${pageSize}-byte meta pages`);
-    }
+    if (!(pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0)) return fileSize();
     // LMDB opens on the meta page with the larger transaction id, and maps the pages up to its
     // mm_last_pg (after the two MDB_db records: 120 bytes past the magic; mm_txnid follows it).
     let second: DataView;
@@ -1034,6 +1040,10 @@ function checkDataFile(dir: string): number | undefined {
       second = read(pageSize, META_READ);
     } catch (err) {
       throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
+    }
+    const size = fileSize();
+    if (size < 2 * pageSize) {
+      throw new StoreError('open', `cannot open store at ${dir}: ${path} ends at byte ${size}, inside its two ${pageSize}-byte meta pages`);
     }
     const metas = [head, second].filter((m) => metaOffset(m) === off && off + 136 <= m.byteLength);
     if (metas.length === 0) return size;
