@@ -162,3 +162,57 @@ test('health says the store is degraded while source scores cannot be saved, and
   for (let i = 0; i < 300 && service.sources.lastError !== undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal((await store()).status, 'healthy', 'the retry saved them');
 });
+
+test('a block our failure left unjudged, resent by another source while the disk is still full, costs its first sender, not the resender', async (t) => {
+  const { service, chain, base } = await serve(t);
+  const seed = 'blame-resent-unjudged';
+  const a = branch(seed, 12, 2);
+  const b = branch(seed, 13, 2, { height: 11, tag: 'b' });
+  for (const g of a) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  for (const g of b.slice(10, 12)) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  const g = b[12]!.block;
+  const cb = g.txs[0]!;
+  const bad13 = remine(rebuildBlock(g, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...g.txs.slice(1)]));
+  // B12's commit fails twice (a disk still full when the next block comes), then works.
+  const apply = chain.store.applyBlock.bind(chain.store);
+  let calls = 0;
+  chain.store.applyBlock = (u) => (++calls === 2 || calls === 3 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  assert.equal((await post(base, bad13.toBytes(), 'mallory')).status, 500, 'our failure');
+  // relay sends the same block again: the taken-up activation fails once more, then the block's
+  // own activation finds it invalid.
+  const again = await post(base, bad13.toBytes(), 'relay');
+  assert.equal(again.status, 422);
+  assert.notEqual(chain.tip.hex, hashToHex(bad13.hash()));
+  const relay = service.sources.get('relay');
+  assert.deepEqual([relay.score, relay.invalid, relay.violations], [INITIAL_SCORE, 0, 0], 'relay resent a known block: no offence (README: a known block 0)');
+  const mallory = service.sources.get('mallory');
+  assert.deepEqual([mallory.invalid, mallory.violations, mallory.score], [1, 1, INITIAL_SCORE + SCORE_DELTA.invalid], 'mallory, its first sender, pays');
+});
+
+test('health stays unhealthy when the activation taken up commits one block and then fails to write again', async (t) => {
+  const { chain, base } = await serve(t);
+  const seed = 'blame-health-again';
+  const a = branch(seed, 12, 0);
+  const b = branch(seed, 13, 0, { height: 11, tag: 'b' });
+  for (const g of a) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  for (const g of b.slice(10, 12)) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  const health = async (): Promise<number> => (await fetch(`${base}/health`)).status;
+  // B13 makes branch B the best: B11 commits, B12 does not (a full disk).
+  const apply = chain.store.applyBlock.bind(chain.store);
+  let calls = 0;
+  chain.store.applyBlock = (u) => (++calls === 2 || calls === 4 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  assert.equal((await post(base, b[12]!.raw, 'peer')).status, 500);
+  assert.equal(await health(), 503);
+  const before = chain.tip.height;
+  // The next submission takes the activation up: B12 commits, B13's commit fails again.
+  assert.equal((await post(base, Uint8Array.of(1, 2, 3), 'other')).status, 400);
+  assert.equal(chain.tip.height, before + 1, 'one block committed');
+  assert.notEqual(chain.tip.hex, hashToHex(b[12]!.hash), 'the last write failed');
+  assert.equal(await health(), 503, 'the last write failed: unhealthy until a block commits again');
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /^vigil_internal_errors_total\{reason="store-write-failed"\} 2$/m, 'both failed commits are our own failures, counted');
+  // Once a commit goes through, healthy again.
+  assert.equal((await post(base, Uint8Array.of(1, 2, 3), 'other')).status, 400);
+  assert.equal(chain.tip.hex, hashToHex(b[12]!.hash));
+  assert.equal(await health(), 200);
+});

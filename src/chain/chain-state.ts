@@ -211,6 +211,8 @@ export class ChainState {
    * chain when it starts again; we do that before the next block.
    */
   private activationPending = false;
+  /** The internal error that stopped the activation still pending (activationPending), for health. */
+  private pendingError: ValidationResult | undefined;
   /**
    * The tip the activation an internal error stopped started from (the first-received of its
    * work): taking it up again, a branch that fails where it has only that tip's work goes back to
@@ -405,6 +407,15 @@ export class ChainState {
       expectedBits: getNextWorkRequired(parent, header.time, this.params, (h) => this.ancestor(parent, h)!),
       now,
     };
+  }
+
+  /**
+   * The internal error (say store-write-failed) that stopped an activation part-way, while it is
+   * not yet taken up successfully; undefined when none is pending. A taken-up activation that
+   * fails again is not in the answer of the block that took it up: the service's health reads it here.
+   */
+  get pendingActivationError(): ValidationResult | undefined {
+    return this.activationPending ? this.pendingError : undefined;
   }
 
   /** Whether assumevalid is configured (the importer then reads headers first). */
@@ -725,6 +736,7 @@ export class ChainState {
     const stop = (): Map<string, ValidationResult> => {
       this.activationPending = true;
       this.pendingFrom = startTip;
+      this.pendingError = firstError(results);
       return results;
     };
     while (target !== this.tip) {
@@ -777,6 +789,7 @@ export class ChainState {
     }
     this.activationPending = false;
     this.pendingFrom = undefined;
+    this.pendingError = undefined;
     return results;
   }
 

@@ -577,7 +577,15 @@ export class VigilService {
     const tipBefore = this.chain.tip.hex;
     const r = await this.chain.processBlock(job.raw);
     this.metrics.blockResult(r.result);
+    // Still pending after this block: the activation taken up before it (processBlock takes one up
+    // first) failed again, or this block's own did (then it is r.result). The first is our own
+    // failure too, though no answer carries it.
+    const stopped = this.chain.pendingActivationError;
+    if (stopped !== undefined && r.result.mode !== 'error') this.metrics.blockResult(stopped);
     if (r.result.mode === 'error' && r.result.reason === 'store-write-failed') this.storeWriteError = r.result.debug ?? r.result.reason;
+    // The activation taken up before this block (our earlier failure) committed part of its
+    // branch, then failed to write again: that failure, not in this block's answer, is the last.
+    else if (stopped?.mode === 'error' && stopped.reason === 'store-write-failed') this.storeWriteError = stopped.debug ?? stopped.reason;
     // A commit went through: a new block was stored, or the tip moved (a known block's branch
     // activated again after a failed commit, answered as a duplicate).
     else if ((r.result.mode === 'valid' && !r.duplicate) || r.tip.hash !== tipBefore) this.storeWriteError = undefined;
@@ -592,8 +600,12 @@ export class VigilService {
     }
     // As Core's BlockChecked: a block found invalid while connecting this one's branch costs the
     // source that sent it, not the sender of this block.
-    for (const x of r.invalidated ?? []) {
-      this.metrics.blockResult(x.result);
+    // A known block judged only now (an activation our own failure stopped, taken up again by this
+    // resend and found invalid at the block itself) is blamed as one found on resume: its first
+    // sender pays, and the resend of a known block is no offence.
+    const ownJudged = r.duplicate && r.result.mode === 'invalid' && r.result.reason !== 'duplicate-invalid' && r.hash !== '' && r.result.reason !== 'bad-prevblk';
+    for (const x of r.invalidated ?? []) this.metrics.blockResult(x.result);
+    for (const x of [...(r.invalidated ?? []), ...(ownJudged ? [{ hash: r.hash, height: r.height ?? -1, result: r.result }] : [])]) {
       const sender = this.blockSources.get(x.hash);
       if (sender === undefined || x.result.mode !== 'invalid') continue;
       this.blockSources.delete(x.hash);
@@ -603,7 +615,7 @@ export class VigilService {
     // This block's own branch held the block found invalid (bad-prevblk, with the ancestor in
     // r.invalidated): Core does not punish the peer whose block made the branch worth trying.
     const blamedElsewhere = r.result.mode === 'invalid' && r.result.reason === 'bad-prevblk' && (r.invalidated?.length ?? 0) > 0;
-    const outcome = blamedElsewhere ? 'unconnected' : outcomeOf(r.result, r.duplicate);
+    const outcome = blamedElsewhere ? 'unconnected' : ownJudged ? 'duplicate' : outcomeOf(r.result, r.duplicate);
     const rec = this.sources.record(job.source, outcome);
     if (rec.bannedUntil > this.clock() && outcome !== 'valid' && outcome !== 'duplicate') {
       this.log.warn('source banned', { source: job.source, score: rec.score, violations: rec.violations, reason: rec.banReason, until: new Date(rec.bannedUntil).toISOString() });
