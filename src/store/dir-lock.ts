@@ -11,7 +11,7 @@
 // dead one cannot each remove it, the second removing the first's new lock (seen with six
 // processes starting at the same millisecond: two holders in 10 of 40 trials).
 
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError, wrapStoreError } from './store-error.js';
 
@@ -39,27 +39,6 @@ function holderOf(path: string): number | undefined | null {
   } catch (err) {
     // Gone meanwhile: nothing to remove (another process may be about to link its lock there).
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
-  }
-}
-
-/**
- * The locks this process holds, by the real path of their directory, shared by every copy of this
- * module loaded in this thread: a lock naming this process's id and not held here may be a stale
- * one (see leftByEarlierProcess).
- */
-const held: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('vigil.heldDirLocks')] ??= new Set<string>()) as Set<string>;
-
-/**
- * Whether a lock naming this process's id was written before this process started: left by an
- * earlier process that had the same id. A container starts its service with the same pid every
- * time (pid 1, or the one after its init), so the lock a killed run left names the pid of the run
- * that restarts it, which would otherwise take it for its own and refuse to start, every time.
- */
-function leftByEarlierProcess(path: string): boolean {
-  try {
-    return statSync(path).mtimeMs < Date.now() - process.uptime() * 1000;
-  } catch {
-    return false;
   }
 }
 
@@ -137,12 +116,6 @@ export function acquireDirLock(dir: string): () => void {
     throw wrapStoreError(`locking ${dir}`, err, 'open');
   }
   let written: string | undefined = mine;
-  let key: string;
-  try {
-    key = realpathSync(dir);
-  } catch {
-    key = dir;
-  }
   try {
     for (let attempt = 0; ; attempt++) {
       let created: boolean;
@@ -156,19 +129,17 @@ export function acquireDirLock(dir: string): () => void {
         throw wrapStoreError(`locking ${dir}`, err, 'open');
       }
       if (created) {
-        held.add(key);
+        // Once only: called again after this process took the directory's lock anew, it would
+        // remove that one.
         let released = false;
         return () => {
           if (released) return;
           released = true;
-          held.delete(key);
           if (holderOf(path) === process.pid) removeQuietly(path);
         };
       }
       const holder = holderOf(path);
-      // Our own pid in a lock this process does not hold, written before it started: stale.
-      const earlier = holder === process.pid && !held.has(key) && leftByEarlierProcess(path);
-      if (typeof holder === 'number' && !earlier && (holder === process.pid || alive(holder))) {
+      if (typeof holder === 'number' && (holder === process.pid || alive(holder))) {
         const who = holder === process.pid ? 'this process' : `process ${holder}`;
         throw new StoreError('locked', `${dir} is in use by ${who} (if no vigil runs there, delete ${path})`);
       }
