@@ -1033,8 +1033,11 @@ function checkDataFile(dir: string): number | undefined {
     // crash the process as above. A page size that is not one (another layout) checks nothing.
     const pageSize = off + 28 <= head.byteLength ? head.getUint32(off + 24, true) : 0;
     if (!(pageSize >= 512 && pageSize <= 65536 && (pageSize & (pageSize - 1)) === 0)) return fileSize();
-    // LMDB opens on the meta page with the larger transaction id, and maps the pages up to its
-    // mm_last_pg (after the two MDB_db records: 120 bytes past the magic; mm_txnid follows it).
+    // LMDB opens on the meta page with the larger transaction id (mm_txnid: 128 bytes past the
+    // magic). Its mm_last_pg (120) is no bound on the file: pages a transaction allocated and freed
+    // again are listed in the freeDB and never written, so a whole file may end before it (LMDB's
+    // own comment on mm_last_pg). The roots of the free and main trees (md_root, 40 bytes into each
+    // MDB_db record at 24 and 72) are pages the commit wrote: a file that ends before one was cut.
     let second: DataView;
     try {
       second = read(pageSize, META_READ);
@@ -1048,7 +1051,9 @@ function checkDataFile(dir: string): number | undefined {
     const metas = [head, second].filter((m) => metaOffset(m) === off && off + 136 <= m.byteLength);
     if (metas.length === 0) return size;
     const current = metas.reduce((a, b) => (b.getBigUint64(off + 128, true) > a.getBigUint64(off + 128, true) ? b : a));
-    const needed = (current.getBigUint64(off + 120, true) + 1n) * BigInt(pageSize);
+    const roots = [current.getBigUint64(off + 64, true), current.getBigUint64(off + 112, true)].filter((p) => p !== 0xffffffffffffffffn);
+    if (roots.length === 0) return size;
+    const needed = (roots.reduce((a, b) => (b > a ? b : a)) + 1n) * BigInt(pageSize);
     if (BigInt(size) < needed) {
       throw new StoreError(
         'open',
