@@ -430,3 +430,56 @@ test('an internal error during a reorganisation whose branch then fails does not
     await chain.close();
   }
 });
+
+test('two failed commits in a row, then an equal-work branch arriving, do not change which tip wins: the block received first, as without the errors', async (t) => {
+  // A12 the tip; C11 C12 and B11 B12 beside it; B13 makes B the best, C13 (received after it) ties.
+  // Without a fault the chain goes to B13 and stays there when C13 comes (first-seen, Core's
+  // nSequenceId). B12's commit refused twice (the activation and its taking up before C13) must
+  // end on B13 too once the disk works again.
+  const a = branch('ie-tie2', 12, 0);
+  const b = branch('ie-tie2', 13, 0, { height: 11, tag: 'b' });
+  const c = branch('ie-tie2', 13, 0, { height: 11, tag: 'c' });
+  const ref = await ChainState.open(dir(t, 'ie-tie2-ref-'), { network: 'regtest' });
+  for (const x of [...a, ...c.slice(10, 12), ...b.slice(10, 13), c[12]!]) await ref.processBlock(x.raw);
+  const want = { tip: ref.tip.hex, digest: toHex(ref.utxoDigest()) };
+  assert.equal(want.tip, hashToHex(b[12]!.block.hash()), 'without a fault: B13, received first');
+  await ref.close();
+  const chain = await ChainState.open(dir(t, 'ie-tie2-'), { network: 'regtest' });
+  for (const x of [...a, ...c.slice(10, 12), ...b.slice(10, 12)]) assert.equal((await chain.processBlock(x.raw)).result.mode, 'valid');
+  const apply = chain.store.applyBlock.bind(chain.store);
+  let calls = 0;
+  chain.store.applyBlock = (u) => (++calls === 2 || calls === 3 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  assert.equal((await chain.processBlock(b[12]!.raw)).result.mode, 'error');
+  await chain.processBlock(c[12]!.raw);
+  // The disk works again: the next block takes up whatever is still pending.
+  await chain.processBlock(a[3]!.raw);
+  assert.deepEqual({ tip: chain.tip.hex, digest: toHex(chain.utxoDigest()) }, want, 'B13, received first, as without the errors');
+  await chain.close();
+});
+
+test('a block given while a stopped activation is still pending, on a branch with less work than the best, is stored unjudged, as without the error', async (t) => {
+  // A12 the tip, B11 B12 beside it; B13 makes B the best. B12's commit refused twice leaves the
+  // tip on B11 when X12 comes: a child of B11 that overpays its coinbase, with less work than B13.
+  // Without the fault the tip is B13 and X12 is stored on a side branch, its transactions not
+  // checked (Core checks a block only once its branch has the most work).
+  const a = branch('ie-pend-known', 12, 0);
+  const b = branch('ie-pend-known', 13, 0, { height: 11, tag: 'b' });
+  const x = branch('ie-pend-known', 12, 0, { height: 11, tag: 'b' })[11]!.block;
+  const cb = x.txs[0]!;
+  const bad12 = remine(rebuildBlock(x, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...x.txs.slice(1)]));
+  const ref = await ChainState.open(dir(t, 'ie-pend-known-ref-'), { network: 'regtest' });
+  for (const g of [...a, ...b.slice(10)]) await ref.processBlock(g.raw);
+  const want = await ref.processBlock(bad12.toBytes());
+  assert.deepEqual([want.result.mode, want.connected], ['valid', false], 'without a fault: stored, not judged');
+  await ref.close();
+  const chain = await ChainState.open(dir(t, 'ie-pend-known-'), { network: 'regtest' });
+  for (const g of [...a, ...b.slice(10, 12)]) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
+  const apply = chain.store.applyBlock.bind(chain.store);
+  let calls = 0;
+  chain.store.applyBlock = (u) => (++calls === 2 || calls === 3 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  assert.equal((await chain.processBlock(b[12]!.raw)).result.mode, 'error');
+  const got = await chain.processBlock(bad12.toBytes());
+  assert.deepEqual([got.result.mode, got.connected], ['valid', false], 'stored, not judged: its branch has less work than B13');
+  assert.equal(chain.tip.hex, hashToHex(b[12]!.block.hash()));
+  await chain.close();
+});

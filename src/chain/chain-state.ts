@@ -558,7 +558,10 @@ export class ChainState {
       chainWork: parent.chainWork + getBlockProof(block.header.bits),
       status: BLOCK_HAVE_DATA,
     };
-    if (parent === this.tip) {
+    // While an activation our failure stopped is still pending (taken up before this block, it
+    // failed again), the tip may sit part-way down a branch: a block on it is stored first, as one
+    // beside the tip, and connected only if its branch is the best.
+    if (parent === this.tip && !this.activationPending) {
       // The block extends the tip (the common case): stored by the same transaction that
       // connects it, one commit instead of two. Until then its entry is a header's (no data).
       const node = this.nodes.get(entry.hash) ?? this.addNode({ ...entry, status: 0 });
@@ -731,8 +734,9 @@ export class ChainState {
       const b = this.findBestCandidate();
       return b.chainWork === startTip.chainWork && (startTip.status & FAILED) === 0 ? startTip : b;
     };
-    // Taken up with no block of its own (processOne, before its block): to the best branch.
-    if (resuming && known === undefined) target = best();
+    // Taken up: to the best branch, whatever block was given (stored already: only a block that
+    // extends a tip no activation is pending on comes with its bytes still to store).
+    if (resuming && knownRaw === undefined) target = best();
     const stop = (): Map<string, ValidationResult> => {
       this.activationPending = true;
       this.pendingFrom = startTip;
