@@ -38,7 +38,7 @@ async function post(base: string, raw: Uint8Array, source: string): Promise<{ st
  * bad-cb-amount) ready to make B the best branch; B12's commit will fail (a full disk), so B13's
  * first answer is our own error, before B13 was judged.
  */
-async function unjudged(chain: ChainState, seed: string): Promise<{ a: GeneratedBlock[]; bad13: Uint8Array; hash: string }> {
+async function unjudged(chain: ChainState, seed: string, failing: readonly number[] = [2]): Promise<{ a: GeneratedBlock[]; bad13: Uint8Array; hash: string }> {
   const a = branch(seed, 12, 2);
   const b = branch(seed, 13, 2, { height: 11, tag: 'b' });
   for (const g of a) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
@@ -48,7 +48,7 @@ async function unjudged(chain: ChainState, seed: string): Promise<{ a: Generated
   const block = remine(rebuildBlock(g, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...g.txs.slice(1)]));
   const apply = chain.store.applyBlock.bind(chain.store);
   let calls = 0;
-  chain.store.applyBlock = (u) => (++calls === 2 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
+  chain.store.applyBlock = (u) => (failing.includes(++calls) ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
   return { a, bad13: block.toBytes(), hash: hashToHex(block.hash()) };
 }
 
@@ -165,24 +165,14 @@ test('health says the store is degraded while source scores cannot be saved, and
 
 test('a block our failure left unjudged, resent by another source while the disk is still full, costs its first sender, not the resender', async (t) => {
   const { service, chain, base } = await serve(t);
-  const seed = 'blame-resent-unjudged';
-  const a = branch(seed, 12, 2);
-  const b = branch(seed, 13, 2, { height: 11, tag: 'b' });
-  for (const g of a) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
-  for (const g of b.slice(10, 12)) assert.equal((await chain.processBlock(g.raw)).result.mode, 'valid');
-  const g = b[12]!.block;
-  const cb = g.txs[0]!;
-  const bad13 = remine(rebuildBlock(g, [withOutput(cb, 0, { value: cb.outputs[0]!.value + 1 }), ...g.txs.slice(1)]));
   // B12's commit fails twice (a disk still full when the next block comes), then works.
-  const apply = chain.store.applyBlock.bind(chain.store);
-  let calls = 0;
-  chain.store.applyBlock = (u) => (++calls === 2 || calls === 3 ? Promise.reject(new Error('ENOSPC injected')) : apply(u));
-  assert.equal((await post(base, bad13.toBytes(), 'mallory')).status, 500, 'our failure');
+  const { bad13, hash } = await unjudged(chain, 'blame-resent-unjudged', [2, 3]);
+  assert.equal((await post(base, bad13, 'mallory')).status, 500, 'our failure');
   // relay sends the same block again: the taken-up activation fails once more, then the block's
   // own activation finds it invalid.
-  const again = await post(base, bad13.toBytes(), 'relay');
+  const again = await post(base, bad13, 'relay');
   assert.equal(again.status, 422);
-  assert.notEqual(chain.tip.hex, hashToHex(bad13.hash()));
+  assert.notEqual(chain.tip.hex, hash);
   const relay = service.sources.get('relay');
   assert.deepEqual([relay.score, relay.invalid, relay.violations], [INITIAL_SCORE, 0, 0], 'relay resent a known block: no offence (README: a known block 0)');
   const mallory = service.sources.get('mallory');
