@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChainState } from '../src/chain/chain-state.js';
-import { LOCK_FILE, acquireDirLock, takeOverStale } from '../src/store/dir-lock.js';
+import { LOCK_FILE, SAME_PID_STALE_MS, acquireDirLock, takeOverStale } from '../src/store/dir-lock.js';
 import { ChainStore, StoreError } from '../src/store/index.js';
 import { tempDir } from './helpers/regtest-chain.js';
 import { CLI } from './helpers/serve.js';
@@ -195,6 +195,76 @@ test('a stale lock that another process keeps taking over is given up on after a
     );
     assert.equal(readFileSync(path, 'utf8'), `${dead}\n`);
     assert.deepEqual(readdirSync(tmp.dir).sort(), [LOCK_FILE, `${LOCK_FILE}.takeover`]);
+  } finally {
+    tmp.remove();
+  }
+});
+
+// Containers sharing a volume each run their service with the same pid (1, say): a lock naming
+// this process's own id is a live holder in another namespace while it is marked alive, and one a
+// killed run left (a restarted container) once it has gone unmarked for SAME_PID_STALE_MS.
+test('a lock naming our own pid that this process does not hold: refused while marked alive, taken over once unmarked for long', async () => {
+  const tmp = tempDir('vigil-lock-');
+  try {
+    const path = join(tmp.dir, LOCK_FILE);
+    writeFileSync(path, `${process.pid}\n`);
+    await assert.rejects(ChainState.open(tmp.dir, { network: 'regtest' }), (err: unknown) => err instanceof StoreError && err.code === 'locked' && /this process/.test(err.message), 'fresh: maybe a live holder');
+    const silent = new Date(Date.now() - SAME_PID_STALE_MS - 60_000);
+    utimesSync(path, silent, silent);
+    const chain = await ChainState.open(tmp.dir, { network: 'regtest' });
+    try {
+      // Ours now: a second open in this process is still refused, however old the mark.
+      utimesSync(path, silent, silent);
+      await assert.rejects(ChainState.open(tmp.dir, { network: 'regtest' }), (err: unknown) => err instanceof StoreError && err.code === 'locked');
+    } finally {
+      await chain.close();
+    }
+    assert.equal(existsSync(path), false, 'close releases the lock');
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('two with the same pid taking over one left behind: the later takeover leaves the new lock alone', () => {
+  const tmp = tempDir('vigil-lock-');
+  try {
+    const path = join(tmp.dir, LOCK_FILE);
+    writeFileSync(path, `${process.pid}\n`);
+    const silent = new Date(Date.now() - SAME_PID_STALE_MS - 60_000);
+    utimesSync(path, silent, silent);
+    // One took it over and made its own (same content: same pid); the other acts on what it saw
+    // before, the old lock: the new one, marked just now, stays.
+    const release = acquireDirLock(tmp.dir);
+    takeOverStale(path, process.pid);
+    assert.equal(existsSync(path), true, 'the new lock stays');
+    // Released by its maker only: a same-pid lock made by another in its place is not removed.
+    unlinkSync(path);
+    writeFileSync(path, `${process.pid}\n`);
+    release();
+    assert.equal(existsSync(path), true, 'another file, though it names the same pid');
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('a holder marks its lock alive while it holds it, and stops when it releases it', async () => {
+  const tmp = tempDir('vigil-lock-');
+  try {
+    const path = join(tmp.dir, LOCK_FILE);
+    const release = acquireDirLock(tmp.dir, 20);
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(path, old, old);
+    const age = (): number => Date.now() - statSync(path).mtimeMs;
+    for (let i = 0; i < 500 && age() > 60_000; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(age() < 60_000, 'marked again');
+    release();
+    release(); // once only
+    assert.equal(existsSync(path), false);
+    // A lock made since, naming the same pid, is not the released holder's to mark.
+    writeFileSync(path, `${process.pid}\n`);
+    utimesSync(path, old, old);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(age() > 3_000_000, 'not marked');
   } finally {
     tmp.remove();
   }
