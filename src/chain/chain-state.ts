@@ -208,17 +208,12 @@ export class ChainState {
   /**
    * An internal error (the store, a read) stopped the last activation part-way, possibly on a
    * branch with less work than the tip it left. Core stops the node there and activates the best
-   * chain when it starts again; we do that before the next block.
+   * chain when it starts again; we do that before the next block. `from`: the tip that activation
+   * started from (the first-received of its work): taken up again, a branch that fails where it has
+   * only that tip's work goes back to it, as the activation would have without our failure.
+   * `error`: what stopped it, for health.
    */
-  private activationPending = false;
-  /** The internal error that stopped the activation still pending (activationPending), for health. */
-  private pendingError: ValidationResult | undefined;
-  /**
-   * The tip the activation an internal error stopped started from (the first-received of its
-   * work): taking it up again, a branch that fails where it has only that tip's work goes back to
-   * it, as the activation would have without our failure.
-   */
-  private pendingFrom: BlockNode | undefined;
+  private pending: { from: BlockNode; error: ValidationResult | undefined } | undefined;
   private readonly assumeValidHash: Uint8Array | undefined;
   private readonly minimumChainWork: bigint;
   /** Whether the last connected block skipped its scripts (to log only the changes). */
@@ -415,7 +410,7 @@ export class ChainState {
    * fails again is not in the answer of the block that took it up: the service's health reads it here.
    */
   get pendingActivationError(): ValidationResult | undefined {
-    return this.activationPending ? this.pendingError : undefined;
+    return this.pending?.error;
   }
 
   /** Whether assumevalid is configured (the importer then reads headers first). */
@@ -467,7 +462,7 @@ export class ChainState {
 
   private async processOne(raw: Uint8Array, hashes?: Uint8Array): Promise<ProcessResult> {
     // What it finds (a stored block found invalid) is reported with this block's result.
-    const resumed = this.activationPending ? await this.activateBestChain(this.findBestCandidate()) : undefined;
+    const resumed = this.pending !== undefined ? await this.activateBestChain(this.findBestCandidate()) : undefined;
     const observer = this.opts.observer;
     let t = performance.now();
     // What the resumed activation found, with what this block's own activation found (`results`),
@@ -561,7 +556,7 @@ export class ChainState {
     // While an activation our failure stopped is still pending (taken up before this block, it
     // failed again), the tip may sit part-way down a branch: a block on it is stored first, as one
     // beside the tip, and connected only if its branch is the best.
-    if (parent === this.tip && !this.activationPending) {
+    if (parent === this.tip && this.pending === undefined) {
       // The block extends the tip (the common case): stored by the same transaction that
       // connects it, one commit instead of two. Until then its entry is a header's (no data).
       const node = this.nodes.get(entry.hash) ?? this.addNode({ ...entry, status: 0 });
@@ -725,10 +720,10 @@ export class ChainState {
     // Core goes back to it rather than stay on the part of the branch that connected.
     // Taking up an activation an internal error stopped: `target` (say, a block just given that
     // extends the tip it stopped on) need not be the best branch, so this one ends only there.
-    const resuming = this.activationPending;
+    const resuming = this.pending !== undefined;
     // The tip it stopped on may be part-way down a reorganisation: the one it started from is the
     // first-received at its work.
-    const startTip = resuming && this.pendingFrom !== undefined ? this.pendingFrom : this.tip;
+    const startTip = this.pending?.from ?? this.tip;
     // The branch with the most work; at the start tip's work, the start tip (received first).
     const best = (): BlockNode => {
       const b = this.findBestCandidate();
@@ -738,9 +733,7 @@ export class ChainState {
     // extends a tip no activation is pending on comes with its bytes still to store).
     if (resuming && knownRaw === undefined) target = best();
     const stop = (): Map<string, ValidationResult> => {
-      this.activationPending = true;
-      this.pendingFrom = startTip;
-      this.pendingError = firstError(results);
+      this.pending = { from: startTip, error: firstError(results) };
       return results;
     };
     while (target !== this.tip) {
@@ -791,9 +784,7 @@ export class ChainState {
       this.recomputeBestHeader();
       target = best();
     }
-    this.activationPending = false;
-    this.pendingFrom = undefined;
-    this.pendingError = undefined;
+    this.pending = undefined;
     return results;
   }
 

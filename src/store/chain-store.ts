@@ -1002,28 +1002,23 @@ function checkDataFile(dir: string): number | undefined {
     throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
   }
   try {
-    const read = (at: number, length: number): DataView => {
-      const buf = new Uint8Array(length);
-      const n = readSync(fd, buf, 0, length, at);
-      return new DataView(buf.buffer, 0, n);
-    };
-    // The meta pages first, the size after them: a writer in another process (the service, while
-    // `vigil sources` or `vigil tip` opens the store) writes a commit's pages, growing the file,
-    // before its meta page, so a size taken after the meta pages covers them; one taken before
-    // may miss a commit that landed in between, and the file would read as cut short.
-    let head: DataView;
-    try {
-      head = read(0, META_READ);
-    } catch (err) {
-      throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
-    }
-    const fileSize = (): number => {
+    const io = <T>(f: () => T): T => {
       try {
-        return fstatSync(fd).size;
+        return f();
       } catch (err) {
         throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
       }
     };
+    const read = (at: number): DataView => {
+      const buf = new Uint8Array(META_READ);
+      return new DataView(buf.buffer, 0, io(() => readSync(fd, buf, 0, META_READ, at)));
+    };
+    const fileSize = (): number => io(() => fstatSync(fd).size);
+    // The meta pages first, the size after them: a writer in another process (the service, while
+    // `vigil sources` or `vigil tip` opens the store) writes a commit's pages, growing the file,
+    // before its meta page, so a size taken after the meta pages covers them; one taken before
+    // may miss a commit that landed in between, and the file would read as cut short.
+    const head = read(0);
     if (head.byteLength === 0) return 0; // an empty file: LMDB initialises it
     const off = metaOffset(head);
     if (off === undefined) throw new StoreError('open', `cannot open store at ${dir}: ${path} is not an LMDB data file`);
@@ -1038,12 +1033,7 @@ function checkDataFile(dir: string): number | undefined {
     // again are listed in the freeDB and never written, so a whole file may end before it (LMDB's
     // own comment on mm_last_pg). The roots of the free and main trees (md_root, 40 bytes into each
     // MDB_db record at 24 and 72) are pages the commit wrote: a file that ends before one was cut.
-    let second: DataView;
-    try {
-      second = read(pageSize, META_READ);
-    } catch (err) {
-      throw wrapStoreError(`cannot open store at ${dir}`, err, 'open');
-    }
+    const second = read(pageSize);
     const size = fileSize();
     if (size < 2 * pageSize) {
       throw new StoreError('open', `cannot open store at ${dir}: ${path} ends at byte ${size}, inside its two ${pageSize}-byte meta pages`);

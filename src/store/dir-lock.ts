@@ -16,8 +16,8 @@
 // a lock naming this process's own id that this thread does not hold is taken for one a process
 // with the same id left (a container restarted after a kill) only once it has gone unmarked for
 // SAME_PID_STALE_MS; until then it may be a live one in another namespace, and is refused. Locks
-// of the same id are told apart by their file (device, inode, birth time) as well as their content: a holder
-// marks and releases only the file it made, while it still names this process.
+// of the same id are told apart by their file (device, inode, birth time) as well as their
+// content: a holder marks and releases only the file it made, while it still names this process.
 
 import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
