@@ -192,7 +192,6 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
     p.elapsedMs = Math.round(now - started);
     opts.onProgress?.({ ...p });
   };
-  const stopped = (): boolean => opts.signal?.aborted === true;
   // Blocks whose records are read and hashed ahead, checked on this thread (no pool), connect
   // through promises alone: the event loop would not poll again, so a signal's handler (the CLI
   // stops on SIGINT) or a timer would wait for the import's end. Every 50 ms it polls once.
@@ -203,6 +202,8 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
     polled = performance.now();
   };
   let interrupted = false;
+  /** Whether the import was asked to stop; it then ends as interrupted. */
+  const halted = (): boolean => (interrupted ||= opts.signal?.aborted === true);
   const summary = (stoppedOnError: boolean): ImportSummary => {
     report(true);
     return { ...p, tip: { hash: chain.tip.hex, height: chain.tip.height }, failures, fileIssues, stoppedOnError, interrupted };
@@ -216,10 +217,7 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
     while (queue.length > 0) {
       // Asked to stop: the blocks still queued here (children of this one, waiting) are read
       // again from the files by the import that resumes.
-      if (stopped()) {
-        interrupted = true;
-        return false;
-      }
+      if (halted()) return false;
       const item = queue.shift()!;
       let next = item.raw;
       if (next === undefined) {
@@ -301,10 +299,7 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
   /** One block read from the files: known already (resume fast, from its header hash alone) or processed. */
   const handle = async (raw: Uint8Array, hashes: Uint8Array | undefined, place: RecordPlace): Promise<boolean> => {
     await poll();
-    if (stopped()) {
-      interrupted = true;
-      return false;
-    }
+    if (halted()) return false;
     const known = chain.getNodeByHash(hashes?.subarray(0, 32) ?? hash256(raw.subarray(0, 80)));
     // Skipped only when stored and not known invalid (Core's LoadExternalBlockFile: BLOCK_HAVE_DATA);
     // one known invalid goes to processBlock, which answers duplicate-invalid as Core's AcceptBlockHeader does.
@@ -358,10 +353,7 @@ async function importAll(chain: ChainState, path: string, opts: ImportOptions): 
     // Views, not copies: a record is processed, or copied into a look-ahead batch, before the next is asked for.
     const records = readBlocksAsync(path, { magic: chain.params.messageStart, views: true, onIssue: (i) => fileIssues.push(i) });
     for await (const rec of records) {
-      if (stopped()) {
-        interrupted = true;
-        return early();
-      }
+      if (halted()) return early();
       p.read++;
       if (hasher === undefined) {
         if (!(await handle(rec.raw, undefined, { file: rec.file, offset: rec.offset, length: rec.raw.length }))) return early();
